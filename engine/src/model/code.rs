@@ -1,0 +1,80 @@
+//! Access codes: what Latchkey has put, or is putting, on a lock.
+
+use serde::{Deserialize, Serialize};
+
+use super::{LockId, Pin, ReservationId, Window};
+
+/// Lifecycle of an access code.
+///
+/// `pending → active → revoking → revoked`; `pending` also covers a change in flight.
+/// `failed` means the provider refused for good (see the job's dead letter); `expired`
+/// means the window ended and the code can no longer open the door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeState {
+    /// Being created or changed on the lock.
+    Pending,
+    /// On the lock, as recorded.
+    Active,
+    /// Being deleted from the lock.
+    Revoking,
+    /// Deleted from the lock (confirmed by the provider).
+    Revoked,
+    /// The provider refused it for good.
+    Failed,
+    /// Its window is over.
+    Expired,
+}
+
+impl CodeState {
+    /// The snake_case name used in the store and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeState::Pending => "pending",
+            CodeState::Active => "active",
+            CodeState::Revoking => "revoking",
+            CodeState::Revoked => "revoked",
+            CodeState::Failed => "failed",
+            CodeState::Expired => "expired",
+        }
+    }
+
+    /// Parses the name written by [`CodeState::as_str`].
+    pub fn parse(s: &str) -> Option<CodeState> {
+        Some(match s {
+            "pending" => CodeState::Pending,
+            "active" => CodeState::Active,
+            "revoking" => CodeState::Revoking,
+            "revoked" => CodeState::Revoked,
+            "failed" => CodeState::Failed,
+            "expired" => CodeState::Expired,
+            _ => return None,
+        })
+    }
+
+    /// True while the code is, or may still be, on the lock and able to open it.
+    pub fn is_live(self) -> bool {
+        matches!(self, CodeState::Pending | CodeState::Active | CodeState::Revoking)
+    }
+}
+
+/// An access code on record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessCode {
+    /// Latchkey's identifier; also the idempotency marker sent to the provider.
+    pub id: i64,
+    /// The reservation it serves.
+    pub reservation: ReservationId,
+    /// The lock it is on.
+    pub lock: LockId,
+    /// The PIN, once known (provider-generated PINs are known after creation).
+    pub pin: Option<Pin>,
+    /// The window Latchkey wants on the lock (UTC).
+    pub window: Window,
+    /// The window the lock actually enforces, after rounding to its precision.
+    pub lock_window: Option<Window>,
+    /// Lifecycle state.
+    pub state: CodeState,
+    /// The provider's reference for the code, once known.
+    pub provider_ref: Option<String>,
+}
