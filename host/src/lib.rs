@@ -1,1 +1,23 @@
-//! placeholder
+//! The Latchkey service: webhooks in, rules, reconciler, durable jobs, lock providers.
+//!
+//! Roles, one module each: [`http`] (routes, problem+json), [`sources`] (webhook forms and
+//! signatures), [`inbox`] (durable acceptance), [`reconcile`] (desired grants versus codes
+//! on record), [`jobs`] (the durable queue's handlers), [`providers`] (lock clouds and the
+//! simulator), [`store`] (SQLite), [`replay`] (real bookings through the real HTTP path),
+//! [`cli`] (the `latchkey` command).
+
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod inbox;
+pub mod jobs;
+pub mod providers;
+pub mod reconcile;
+pub mod replay;
+pub mod sources;
+pub mod store;
+
+pub use error::{Error, Result};

@@ -1,0 +1,146 @@
+//! The application: its state, built once and shared by the HTTP router, the job worker,
+//! the CLI and the tests.
+
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use latchkey_engine::rules::rhai::RhaiRule;
+use latchkey_engine::rules::{Rule, RuleLimits};
+use latchkey_engine::Timestamp;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use sqlx::SqlitePool;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::Catalog;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::providers::Providers;
+use crate::store::{self, Durability};
+
+/// What [`App::build`] needs.
+#[derive(Debug)]
+pub struct AppConfig {
+    /// SQLite database file (created if missing).
+    pub database: PathBuf,
+    /// How hard SQLite works to keep a commit.
+    pub durability: Durability,
+    /// The workspace's facts and rule.
+    pub catalog: Catalog,
+    /// The clock everything reads.
+    pub clock: Arc<dyn Clock>,
+    /// Lock providers by key.
+    pub providers: Providers,
+    /// Seed for PIN choice and retry jitter.
+    pub seed: u64,
+    /// Limits for rule evaluation.
+    pub limits: RuleLimits,
+}
+
+/// The shared state. Reach it through [`App`], which derefs to it.
+pub struct AppState {
+    /// The database.
+    pub pool: SqlitePool,
+    /// The workspace's facts.
+    pub catalog: Catalog,
+    /// The workspace's compiled rule.
+    pub rule: Arc<dyn Rule>,
+    /// Rule limits.
+    pub limits: RuleLimits,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Lock providers.
+    pub providers: Providers,
+    /// Randomness for PINs and jitter, seeded so replays are repeatable.
+    pub rng: Mutex<StdRng>,
+    /// Woken when a job is enqueued for now, so the worker need not poll.
+    pub jobs_waiting: Notify,
+}
+
+/// A cheap, cloneable handle to the application.
+#[derive(Clone)]
+pub struct App(Arc<AppState>);
+
+impl Deref for App {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("workspace", &self.catalog.workspace).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Opens the database (migrating it), compiles the rule, and assembles the state.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the rule does not compile; database errors.
+    pub async fn build(config: AppConfig) -> Result<App> {
+        let rule = RhaiRule::compile(&config.catalog.rule_source, config.limits.clone())
+            .map_err(|e| Error::Config(format!("{}: {e}", config.catalog.rule_path.display())))?;
+        let pool = store::open(&config.database, config.durability).await?;
+        Ok(App(Arc::new(AppState {
+            pool,
+            catalog: config.catalog,
+            rule: Arc::new(rule),
+            limits: config.limits,
+            clock: config.clock,
+            providers: config.providers,
+            rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            jobs_waiting: Notify::new(),
+        })))
+    }
+
+    /// Runs every job that is due now, including jobs that become due now as a result.
+    /// Returns how many ran.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn run_due_jobs(&self) -> Result<usize> {
+        let mut ran = 0;
+        while crate::jobs::run_next(self).await? {
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// The earliest instant at which a job becomes due, if any.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn next_job_at(&self) -> Result<Option<Timestamp>> {
+        let mut conn = self.pool.acquire().await?;
+        store::jobs::next_due(&mut conn).await
+    }
+
+    /// The job worker for `serve`: runs due jobs, then sleeps until the next one is due, a
+    /// new one is enqueued, or a second passes, until `cancel` fires.
+    pub async fn work(&self, cancel: CancellationToken) {
+        while !cancel.is_cancelled() {
+            if let Err(e) = self.run_due_jobs().await {
+                tracing::error!(error = ?e, "job worker failed; retrying shortly");
+            }
+            let idle = match self.next_job_at().await {
+                Ok(Some(at)) => Duration::from_secs(u64::try_from(at.unix() - self.clock.now().unix()).unwrap_or(0).min(1)),
+                _ => Duration::from_secs(1),
+            };
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = self.jobs_waiting.notified() => {}
+                () = tokio::time::sleep(idle.max(Duration::from_millis(50))) => {}
+            }
+        }
+    }
+
+    /// Closes the database pool (a graceful stop; a crash simply drops the `App`).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,229 @@
+//! The workspace's facts: its property, branches, resources, locks, webhook sources and
+//! rule, loaded from a property directory (`examples/hotel/` by default).
+//!
+//! `property.toml` in that directory is the single file an admin edits; see
+//! `examples/hotel/property.toml` for every key. Lock capabilities are not written there:
+//! each lock's provider declares them.
+
+use std::path::{Path, PathBuf};
+
+use latchkey_engine::{Branch, BranchId, DoorKind, Lock, LockId, Property, Resource, ResourceId, WorkspaceId};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::providers::Providers;
+use crate::providers::simulator::{SimProfile, Simulator};
+
+/// `property.toml`, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    /// The workspace these facts belong to.
+    pub workspace: WorkspaceId,
+    /// Path of the rule script, relative to the property directory.
+    pub rules: PathBuf,
+    /// The property.
+    pub property: Property,
+    /// Its branches.
+    #[serde(default)]
+    pub branches: Vec<Branch>,
+    /// Bookable resources.
+    #[serde(default)]
+    pub resources: Vec<Resource>,
+    /// Locks.
+    #[serde(default)]
+    pub locks: Vec<LockEntry>,
+    /// Webhook sources.
+    #[serde(default)]
+    pub sources: Vec<SourceEntry>,
+    /// Settings for `latchkey replay`.
+    #[serde(default)]
+    pub replay: ReplaySettings,
+}
+
+/// A lock as configured; capabilities come from its provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockEntry {
+    /// Lock identifier.
+    pub id: LockId,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Private or shared door.
+    pub door: DoorKind,
+    /// Branch, or none for an unassigned lock.
+    #[serde(default)]
+    pub branch: Option<BranchId>,
+    /// Resources a private door belongs to.
+    #[serde(default)]
+    pub resources: Vec<ResourceId>,
+    /// Provider key; `simulator` by default.
+    #[serde(default = "default_provider")]
+    pub provider: String,
+    /// The provider's device id; defaults to the lock id.
+    #[serde(default)]
+    pub device: Option<String>,
+    /// For simulator locks: how the lock behaves.
+    #[serde(default)]
+    pub simulator: Option<SimProfile>,
+}
+
+fn default_provider() -> String {
+    "simulator".into()
+}
+
+/// A webhook source: where a platform posts, and the secret its signatures use.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceEntry {
+    /// The `{source}` segment of `POST /v1/hooks/{source}`.
+    pub name: String,
+    /// Standard Webhooks signing secret, `whsec_` followed by base64.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SourceEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceEntry").field("name", &self.name).field("secret", &"<redacted>").finish()
+    }
+}
+
+/// How `latchkey replay` equips the rooms it derives from the bookings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaySettings {
+    /// Branch of the derived rooms.
+    #[serde(default)]
+    pub branch: Option<BranchId>,
+    /// Simulator profiles given to the derived room locks, in rotation.
+    #[serde(default = "default_room_profiles")]
+    pub room_lock_profiles: Vec<SimProfile>,
+}
+
+impl Default for ReplaySettings {
+    fn default() -> Self {
+        ReplaySettings { branch: None, room_lock_profiles: default_room_profiles() }
+    }
+}
+
+fn default_room_profiles() -> Vec<SimProfile> {
+    vec![SimProfile::Online]
+}
+
+/// The loaded facts, with capabilities resolved and the rule's source read.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Workspace.
+    pub workspace: WorkspaceId,
+    /// Property.
+    pub property: Property,
+    /// Branches.
+    pub branches: Vec<Branch>,
+    /// Resources.
+    pub resources: Vec<Resource>,
+    /// Locks with their providers' capabilities.
+    pub locks: Vec<Lock>,
+    /// Webhook sources.
+    pub sources: Vec<SourceEntry>,
+    /// Where the rule came from.
+    pub rule_path: PathBuf,
+    /// The rule's source text.
+    pub rule_source: String,
+}
+
+impl CatalogFile {
+    /// Reads `dir/property.toml`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file and the offending key.
+    pub fn load(dir: &Path) -> Result<CatalogFile> {
+        let path = dir.join("property.toml");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Registers simulator locks with `simulator`, asks each lock's provider for its
+    /// capabilities, reads the rule, and checks references between the entries.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unknown provider or device, a lock naming an unknown branch
+    /// or resource, a duplicate id, or an unreadable rule file.
+    pub fn resolve(self, dir: &Path, providers: &Providers, simulator: &Simulator) -> Result<Catalog> {
+        let mut locks = Vec::with_capacity(self.locks.len());
+        for entry in self.locks {
+            let device = entry.device.clone().unwrap_or_else(|| entry.id.to_string());
+            if let Some(profile) = entry.simulator {
+                simulator.add_lock(&device, profile);
+            }
+            let provider = providers
+                .get(&entry.provider)
+                .ok_or_else(|| Error::Config(format!("lock `{}`: unknown provider `{}`", entry.id, entry.provider)))?;
+            let capabilities = provider.capabilities(&device).ok_or_else(|| {
+                Error::Config(format!("lock `{}`: provider `{}` knows no device `{device}`", entry.id, entry.provider))
+            })?;
+            if let Some(b) = &entry.branch
+                && !self.branches.iter().any(|x| &x.id == b)
+            {
+                return Err(Error::Config(format!("lock `{}`: unknown branch `{b}`", entry.id)));
+            }
+            if let Some(r) = entry.resources.iter().find(|r| !self.resources.iter().any(|x| &x.id == *r)) {
+                return Err(Error::Config(format!("lock `{}`: unknown resource `{r}`", entry.id)));
+            }
+            if locks.iter().any(|l: &Lock| l.id == entry.id) {
+                return Err(Error::Config(format!("lock `{}` is declared twice", entry.id)));
+            }
+            locks.push(Lock {
+                id: entry.id,
+                name: entry.name,
+                provider: entry.provider,
+                device: Some(device),
+                door: entry.door,
+                branch: entry.branch,
+                resources: entry.resources,
+                capabilities,
+            });
+        }
+        let rule_path = dir.join(&self.rules);
+        let rule_source = std::fs::read_to_string(&rule_path)
+            .map_err(|e| Error::Config(format!("cannot read rule {}: {e}", rule_path.display())))?;
+        Ok(Catalog {
+            workspace: self.workspace,
+            property: self.property,
+            branches: self.branches,
+            resources: self.resources,
+            locks,
+            sources: self.sources,
+            rule_path,
+            rule_source,
+        })
+    }
+}
+
+impl Catalog {
+    /// The lock with this id.
+    pub fn lock(&self, id: &LockId) -> Option<&Lock> {
+        self.locks.iter().find(|l| &l.id == id)
+    }
+
+    /// The webhook source with this name.
+    pub fn source(&self, name: &str) -> Option<&SourceEntry> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The locks that may concern a stay in `resources`: every shared door and the private
+    /// doors of those resources. Rules see only these, which keeps their input small.
+    pub fn locks_for(&self, resources: &[ResourceId]) -> Vec<Lock> {
+        self.locks
+            .iter()
+            .filter(|l| l.door == DoorKind::Shared || l.resources.iter().any(|r| resources.contains(r)))
+            .cloned()
+            .collect()
+    }
+
+    /// The resources among `ids` that the catalog knows.
+    pub fn resources_in(&self, ids: &[ResourceId]) -> Vec<Resource> {
+        self.resources.iter().filter(|r| ids.contains(&r.id)).cloned().collect()
+    }
+}

@@ -1,0 +1,1 @@
+//! The `latchkey` command line (work in progress).

@@ -1,0 +1,169 @@
+//! The host's one error type, and its HTTP form: RFC 9457 `application/problem+json`.
+//!
+//! Handlers and store functions return [`Error`]. Client errors carry a message meant for
+//! the caller; internal errors (database, bugs) are logged once with their cause and
+//! answered with a generic text, so nothing internal leaks.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Everything that can go wrong while serving a request or running a job.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No webhook source with this name is configured.
+    #[error("no webhook source named `{0}` is configured")]
+    UnknownSource(String),
+    /// The request is not authentic: bad or missing signature, or a timestamp out of range.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The body is larger than the limit.
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The content type is not JSON.
+    #[error("content type `{0}` is not accepted; send application/json")]
+    UnsupportedMediaType(String),
+    /// The body parsed but does not match the schema.
+    #[error("{detail}")]
+    Invalid {
+        /// JSON Pointer (RFC 6901) to the offending field, e.g. `/data/check_in`.
+        pointer: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// Something named in the request does not exist.
+    #[error("{what} `{id}` was not found")]
+    NotFound {
+        /// Kind of thing (`reservation`, `job`).
+        what: &'static str,
+        /// Its identifier.
+        id: String,
+    },
+    /// A request that cannot be carried out in the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be migrated.
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Configuration is invalid; the message names the key or file.
+    #[error("{0}")]
+    Config(String),
+    /// A bug or an impossible state.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::UnknownSource(_) | Error::NotFound { .. } => StatusCode::NOT_FOUND,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(_) | Error::Migrate(_) | Error::Config(_) | Error::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// Stable machine-readable code, also the last segment of the problem `type`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::UnknownSource(_) => "unknown-source",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::PayloadTooLarge { .. } => "payload-too-large",
+            Error::UnsupportedMediaType(_) => "unsupported-media-type",
+            Error::Invalid { .. } => "invalid-body",
+            Error::NotFound { .. } => "not-found",
+            Error::Conflict(_) => "conflict",
+            Error::Database(sqlx::Error::PoolTimedOut) => "unavailable",
+            Error::Database(_) | Error::Migrate(_) | Error::Config(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The RFC 9457 body for this error, with `instance` set to the request path.
+    pub fn problem(&self, instance: Option<&str>) -> Problem {
+        let status = self.status();
+        let detail = if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+            "the server could not complete the request; it has been logged".to_owned()
+        } else {
+            self.to_string()
+        };
+        Problem {
+            kind: format!("urn:latchkey:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            instance: instance.map(str::to_owned),
+            code: self.code(),
+            pointer: match self {
+                Error::Invalid { pointer, .. } => Some(pointer.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// An RFC 9457 problem document, plus a stable `code` and, for schema errors, a JSON
+/// `pointer` to the offending field.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    /// URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary (the HTTP reason phrase).
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// Human-readable explanation of this occurrence.
+    pub detail: String,
+    /// The request path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// Stable machine code.
+    pub code: &'static str,
+    /// JSON Pointer to the field at fault (422 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        self.problem(None).into_response()
+    }
+}
+
+/// An error answered with the request path as the problem's `instance`.
+#[derive(Debug)]
+pub struct ErrorAt(pub Error, pub String);
+
+impl IntoResponse for ErrorAt {
+    fn into_response(self) -> Response {
+        self.0.problem(Some(&self.1)).into_response()
+    }
+}
+
+/// Shorthand for host results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

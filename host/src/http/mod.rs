@@ -1,0 +1,25 @@
+//! The HTTP API: one module per resource, each with its own routes.
+
+mod hooks;
+mod ops;
+mod reservations;
+
+use axum::Router;
+use axum::extract::OriginalUri;
+
+use crate::app::App;
+use crate::error::{Error, ErrorAt};
+
+/// The router serving every route, for `serve`, `replay` and tests alike.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .merge(hooks::routes())
+        .merge(reservations::routes())
+        .merge(ops::routes())
+        .fallback(not_found)
+        .with_state(app)
+}
+
+async fn not_found(OriginalUri(uri): OriginalUri) -> ErrorAt {
+    ErrorAt(Error::NotFound { what: "route", id: uri.path().to_owned() }, uri.path().to_owned())
+}

@@ -1,0 +1,146 @@
+//! The reconciler's pure core: desired grants versus codes on record, to actions.
+//!
+//! Nothing here reads a clock or a database, so "running it twice plans nothing" is a
+//! property of this function, tested below.
+
+use std::collections::HashMap;
+
+use latchkey_engine::{Capabilities, CodeState, Grant, LockId, Timestamp, Window};
+
+use crate::store::codes::CodeRow;
+
+/// One change to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Put a new code on `lock`.
+    Create {
+        /// Lock.
+        lock: LockId,
+        /// Desired window.
+        window: Window,
+    },
+    /// Change the window of `code` in place.
+    Update {
+        /// Code id.
+        code: i64,
+        /// New window.
+        window: Window,
+    },
+    /// Put a new code on the lock, then clear `old` once the new one is confirmed (locks
+    /// that cannot change a code in place).
+    Replace {
+        /// The code being replaced.
+        old: i64,
+        /// Lock.
+        lock: LockId,
+        /// Desired window.
+        window: Window,
+    },
+    /// Delete `code` from its lock.
+    Revoke {
+        /// Code id.
+        code: i64,
+    },
+    /// The code's window is over: record it as expired; `cleanup` deletes it from the lock
+    /// to free a slot.
+    Expire {
+        /// Code id.
+        code: i64,
+        /// Also delete it from the lock.
+        cleanup: bool,
+    },
+    /// The code should go but its lock cannot revoke it: raise the alarm.
+    Unrevocable {
+        /// Code id.
+        code: i64,
+    },
+}
+
+/// The actions, and the next instant at which the answer will change by itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// Changes to make now.
+    pub actions: Vec<Action>,
+    /// When to reconcile again (a code to issue, a window to end).
+    pub wake_at: Option<Timestamp>,
+}
+
+fn earliest(a: Option<Timestamp>, b: Timestamp) -> Option<Timestamp> {
+    Some(a.map_or(b, |a| a.min(b)))
+}
+
+/// The instant after which the code can no longer open the door.
+fn effective_end(c: &CodeRow) -> Timestamp {
+    c.code.lock_window.map_or(c.code.window.ends_at, |w| w.ends_at.max(c.code.window.ends_at))
+}
+
+/// Compares `grants` with `codes` (all codes of one reservation) at `now`.
+///
+/// `caps` gives each lock's capabilities; a code on a lock no longer in the catalog is
+/// treated as revocable, so the provider decides.
+pub fn diff(
+    grants: &[Grant],
+    codes: &[CodeRow],
+    caps: impl Fn(&LockId) -> Option<Capabilities>,
+    now: Timestamp,
+) -> Diff {
+    let mut out = Diff::default();
+    let live: Vec<&CodeRow> = codes
+        .iter()
+        .filter(|c| matches!(c.code.state, CodeState::Pending | CodeState::Active))
+        .collect();
+    // The newest live code on each lock is the one that should match the grant; older live
+    // codes there are being replaced.
+    let mut newest: HashMap<&LockId, &CodeRow> = HashMap::new();
+    for c in &live {
+        newest.insert(&c.code.lock, c);
+    }
+    let mut wanted: Vec<&LockId> = Vec::new();
+
+    for g in grants {
+        // A grant whose window has ended still claims its code: the code runs out by
+        // itself and must not be mistaken for one to revoke.
+        wanted.push(&g.lock);
+        if g.ends_at <= now {
+            continue;
+        }
+        let window = g.window();
+        match newest.get(&g.lock) {
+            Some(c) if c.code.window == window => {}
+            Some(c) => {
+                let can_update = caps(&g.lock).is_none_or(|k| k.can_update);
+                out.actions.push(if can_update {
+                    Action::Update { code: c.code.id, window }
+                } else {
+                    Action::Replace { old: c.code.id, lock: g.lock.clone(), window }
+                });
+            }
+            None if g.issue_at() <= now => out.actions.push(Action::Create { lock: g.lock.clone(), window }),
+            None => out.wake_at = earliest(out.wake_at, g.issue_at()),
+        }
+    }
+
+    for c in live {
+        let is_newest = newest.get(&c.code.lock).is_some_and(|n| n.code.id == c.code.id);
+        let replacement_done = newest.get(&c.code.lock).is_some_and(|n| n.code.state == CodeState::Active);
+        let keep = wanted.contains(&&c.code.lock) && (is_newest || !replacement_done);
+        let end = effective_end(c);
+        let can_revoke = caps(&c.code.lock).is_none_or(|k| k.can_revoke);
+        if end <= now {
+            out.actions.push(Action::Expire { code: c.code.id, cleanup: can_revoke });
+        } else if keep {
+            out.wake_at = earliest(out.wake_at, end);
+        } else if can_revoke {
+            out.actions.push(Action::Revoke { code: c.code.id });
+        } else {
+            if !c.unrevocable {
+                out.actions.push(Action::Unrevocable { code: c.code.id });
+            }
+            out.wake_at = earliest(out.wake_at, end);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,143 @@
+//! The reconciler: for one reservation, evaluate its rule, compare the desired grants with
+//! the codes on record, and plan the difference as durable jobs.
+//!
+//! It is idempotent and never told why it runs: a webhook, a scheduled wake-up, a retry or
+//! a restart all call the same [`reconcile`], which plans from the latest state on record.
+
+pub mod diff;
+pub mod pins;
+
+use latchkey_engine::rules::{self, RuleInput};
+use latchkey_engine::{CodeState, LockId, ReservationId};
+
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::jobs::{self, JobSpec};
+use crate::store::alerts::{AlertKind, NewAlert};
+use crate::store::codes::{self, NewCode};
+use crate::store::{Conn, events, reservations};
+use diff::Action;
+
+/// Reconciles reservation `id` inside the caller's transaction `conn`.
+///
+/// A rule failure is not an error of this function: it is recorded on the reservation's
+/// latest event and on the reservation, and nothing else changes.
+///
+/// # Errors
+/// Database errors only.
+pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> Result<()> {
+    let ws = &app.catalog.workspace;
+    let Some(row) = reservations::get(conn, ws, id.as_str()).await? else {
+        return Ok(());
+    };
+    let now = app.clock.now();
+    let input = RuleInput {
+        event: row.last_event.clone(),
+        resources: app.catalog.resources_in(&row.state.resources),
+        locks: app.catalog.locks_for(&row.state.resources),
+        reservation: row.state,
+        property: app.catalog.property.clone(),
+        now,
+    };
+    let plan = match rules::evaluate(app.rule.as_ref(), &input, &app.limits) {
+        Ok(plan) => plan,
+        Err(e) => {
+            let message = e.to_string();
+            tracing::info!(reservation = %id, error = %message, "rule failed");
+            events::fail_latest(conn, ws, id, &message).await?;
+            reservations::set_rule_error(conn, ws, id, Some(&message)).await?;
+            return Ok(());
+        }
+    };
+    if row.rule_error.is_some() {
+        reservations::set_rule_error(conn, ws, id, None).await?;
+    }
+
+    let codes = codes::for_reservation(conn, ws, id.as_str()).await?;
+    let caps = |lock: &LockId| app.catalog.lock(lock).map(|l| l.capabilities.clone());
+    let diff = diff::diff(&plan.grants, &codes, caps, now);
+    let mut guest_pin = row.pin;
+    for action in diff.actions {
+        match action {
+            Action::Create { lock, window } => {
+                create(app, conn, id, &lock, window, None, &mut guest_pin).await?;
+            }
+            Action::Replace { old, lock, window } => {
+                create(app, conn, id, &lock, window, Some(old), &mut guest_pin).await?;
+            }
+            Action::Update { code, window } => {
+                codes::set_window(conn, code, window, now).await?;
+                jobs::enqueue(conn, ws, &JobSpec::UpdateCode { code }, now, now).await?;
+            }
+            Action::Revoke { code } => {
+                codes::transition(conn, code, &[CodeState::Pending, CodeState::Active], CodeState::Revoking, now).await?;
+                jobs::enqueue(conn, ws, &JobSpec::RevokeCode { code, cleanup: false }, now, now).await?;
+            }
+            Action::Expire { code, cleanup } => {
+                codes::transition(conn, code, &[CodeState::Pending, CodeState::Active], CodeState::Expired, now).await?;
+                if cleanup {
+                    jobs::enqueue(conn, ws, &JobSpec::RevokeCode { code, cleanup: true }, now, now).await?;
+                }
+            }
+            Action::Unrevocable { code } => raise_unrevocable(app, conn, id, &codes, code).await?,
+        }
+    }
+    if let Some(at) = diff.wake_at {
+        jobs::enqueue(conn, ws, &JobSpec::Reconcile { reservation: id.clone() }, at, now).await?;
+    }
+    Ok(())
+}
+
+async fn create(
+    app: &AppState,
+    conn: &mut Conn,
+    id: &ReservationId,
+    lock_id: &LockId,
+    window: latchkey_engine::Window,
+    replaces: Option<i64>,
+    guest_pin: &mut Option<latchkey_engine::Pin>,
+) -> Result<()> {
+    let ws = &app.catalog.workspace;
+    let now = app.clock.now();
+    let lock = app
+        .catalog
+        .lock(lock_id)
+        .ok_or_else(|| Error::Internal(format!("planned a code on unknown lock `{lock_id}`")))?;
+    let pin = if lock.capabilities.custom_pin {
+        let pin = pins::choose(conn, ws, lock, guest_pin.as_ref(), None, &app.rng).await?;
+        if guest_pin.is_none() {
+            reservations::set_pin(conn, ws, id, &pin).await?;
+            *guest_pin = Some(pin.clone());
+        }
+        Some(pin)
+    } else {
+        None
+    };
+    let new = NewCode { reservation: id, lock: lock_id, pin: pin.as_ref(), window, replaces };
+    let code = codes::insert(conn, ws, &new, now).await?;
+    jobs::enqueue(conn, ws, &JobSpec::CreateCode { code }, now, now).await
+}
+
+async fn raise_unrevocable(
+    app: &AppState,
+    conn: &mut Conn,
+    id: &ReservationId,
+    codes: &[codes::CodeRow],
+    code: i64,
+) -> Result<()> {
+    let Some(row) = codes.iter().find(|c| c.code.id == code) else { return Ok(()) };
+    let until = row.code.lock_window.unwrap_or(row.code.window).ends_at;
+    let alert = NewAlert {
+        kind: AlertKind::Unrevocable,
+        dedupe_key: format!("unrevocable:{code}"),
+        lock: Some(row.code.lock.as_str()),
+        reservation: Some(id.as_str()),
+        code: Some(code),
+        message: format!(
+            "code {code} on lock `{}` can no longer be used by reservation `{id}` but the lock cannot revoke it: it keeps opening the door until {until}",
+            row.code.lock
+        ),
+    };
+    crate::store::alerts::raise(conn, &app.catalog.workspace, &alert, app.clock.now()).await?;
+    codes::mark_unrevocable(conn, code).await
+}

@@ -1,0 +1,107 @@
+//! Alerts a person must see.
+
+use latchkey_engine::{Timestamp, WorkspaceId};
+use serde::Serialize;
+
+use super::Conn;
+use crate::error::Result;
+
+/// Why an alert was raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A code that should be gone cannot be deleted (offline PIN): it opens the door until
+    /// its window ends.
+    Unrevocable,
+    /// A revocation keeps failing while the code can still open the door.
+    RevocationFailing,
+    /// A job exhausted its retries and is in the dead-letter list.
+    DeadLetter,
+    /// A code was not confirmed on the lock in time.
+    ConfirmationOverdue,
+}
+
+impl AlertKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Unrevocable => "unrevocable",
+            AlertKind::RevocationFailing => "revocation_failing",
+            AlertKind::DeadLetter => "dead_letter",
+            AlertKind::ConfirmationOverdue => "confirmation_overdue",
+        }
+    }
+}
+
+/// An alert to raise.
+#[derive(Debug)]
+pub struct NewAlert<'a> {
+    /// Kind.
+    pub kind: AlertKind,
+    /// Raised at most once per key.
+    pub dedupe_key: String,
+    /// The lock concerned.
+    pub lock: Option<&'a str>,
+    /// The reservation concerned.
+    pub reservation: Option<&'a str>,
+    /// The code concerned.
+    pub code: Option<i64>,
+    /// What a person should know.
+    pub message: String,
+}
+
+/// A raised alert.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AlertRow {
+    /// Id.
+    pub id: i64,
+    /// Kind (`unrevocable`, …).
+    pub kind: String,
+    /// Lock.
+    pub lock_id: Option<String>,
+    /// Reservation.
+    pub reservation_id: Option<String>,
+    /// Code.
+    pub code_id: Option<i64>,
+    /// Message.
+    pub message: String,
+    /// When raised, Unix seconds UTC.
+    pub raised_at: i64,
+    /// When acknowledged, Unix seconds UTC.
+    pub acknowledged_at: Option<i64>,
+}
+
+/// Raises `alert` unless one with the same key exists. Returns true when it is new, and
+/// logs it loudly: these need a person.
+pub async fn raise(conn: &mut Conn, ws: &WorkspaceId, alert: &NewAlert<'_>, now: Timestamp) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO alerts (workspace_id, kind, dedupe_key, lock_id, reservation_id, code_id, message, raised_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(ws.as_str())
+    .bind(alert.kind.as_str())
+    .bind(format!("{ws}:{}", alert.dedupe_key))
+    .bind(alert.lock)
+    .bind(alert.reservation)
+    .bind(alert.code)
+    .bind(&alert.message)
+    .bind(now.unix())
+    .execute(&mut *conn)
+    .await?;
+    let new = done.rows_affected() > 0;
+    if new {
+        tracing::warn!(kind = alert.kind.as_str(), lock = alert.lock, reservation = alert.reservation, "ALERT: {}", alert.message);
+    }
+    Ok(new)
+}
+
+/// Alerts of the workspace, newest first.
+pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<AlertRow>> {
+    Ok(sqlx::query_as::<_, AlertRow>(
+        "SELECT id, kind, lock_id, reservation_id, code_id, message, raised_at, acknowledged_at
+         FROM alerts WHERE workspace_id = ? ORDER BY id DESC",
+    )
+    .bind(ws.as_str())
+    .fetch_all(&mut *conn)
+    .await?)
+}

@@ -1,0 +1,186 @@
+//! Access codes on record.
+
+use latchkey_engine::{AccessCode, CodeState, LockId, Pin, ReservationId, Timestamp, Window, WorkspaceId};
+use serde::Serialize;
+
+use super::Conn;
+use crate::error::{Error, Result};
+
+/// An access code with the bookkeeping the reconciler needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeRow {
+    /// The code.
+    #[serde(flatten)]
+    pub code: AccessCode,
+    /// The code this one replaces, on locks that cannot change a code in place.
+    pub replaces: Option<i64>,
+    /// An unrevocable alert was raised for it.
+    pub unrevocable: bool,
+}
+
+type RawRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+);
+
+const COLUMNS: &str = "id, reservation_id, lock_id, pin, starts_at, ends_at, lock_starts_at, lock_ends_at, state, provider_ref, replaces, unrevocable";
+
+fn from_raw(r: RawRow) -> Result<CodeRow> {
+    let (id, reservation, lock, pin, starts, ends, lock_starts, lock_ends, state, provider_ref, replaces, unrevocable) = r;
+    Ok(CodeRow {
+        code: AccessCode {
+            id,
+            reservation: ReservationId::parse(reservation).map_err(Error::Internal)?,
+            lock: LockId::parse(lock).map_err(Error::Internal)?,
+            pin: pin.map(Pin::new),
+            window: Window { starts_at: Timestamp(starts), ends_at: Timestamp(ends) },
+            lock_window: lock_starts
+                .zip(lock_ends)
+                .map(|(s, e)| Window { starts_at: Timestamp(s), ends_at: Timestamp(e) }),
+            state: CodeState::parse(&state).ok_or_else(|| Error::Internal(format!("code {id} has state `{state}`")))?,
+            provider_ref,
+        },
+        replaces,
+        unrevocable: unrevocable != 0,
+    })
+}
+
+/// Every code of a reservation, oldest first.
+pub async fn for_reservation(conn: &mut Conn, ws: &WorkspaceId, reservation: &str) -> Result<Vec<CodeRow>> {
+    let rows = sqlx::query_as::<_, RawRow>(&format!(
+        "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = ? AND reservation_id = ? ORDER BY id"
+    ))
+    .bind(ws.as_str())
+    .bind(reservation)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_raw).collect()
+}
+
+/// One code.
+pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<CodeRow>> {
+    let row = sqlx::query_as::<_, RawRow>(&format!("SELECT {COLUMNS} FROM access_codes WHERE workspace_id = ? AND id = ?"))
+        .bind(ws.as_str())
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(from_raw).transpose()
+}
+
+/// A code to put on a lock.
+#[derive(Debug)]
+pub struct NewCode<'a> {
+    /// The reservation.
+    pub reservation: &'a ReservationId,
+    /// The lock.
+    pub lock: &'a LockId,
+    /// The PIN, when Latchkey chooses it.
+    pub pin: Option<&'a Pin>,
+    /// The desired window.
+    pub window: Window,
+    /// The code it replaces.
+    pub replaces: Option<i64>,
+}
+
+/// Records a new `pending` code and returns its id.
+pub async fn insert(conn: &mut Conn, ws: &WorkspaceId, c: &NewCode<'_>, now: Timestamp) -> Result<i64> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "INSERT INTO access_codes (workspace_id, reservation_id, lock_id, pin, starts_at, ends_at, state, replaces, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id",
+    )
+    .bind(ws.as_str())
+    .bind(c.reservation.as_str())
+    .bind(c.lock.as_str())
+    .bind(c.pin.map(Pin::as_str))
+    .bind(c.window.starts_at.unix())
+    .bind(c.window.ends_at.unix())
+    .bind(c.replaces)
+    .bind(now.unix())
+    .bind(now.unix())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Sets a new desired window and marks the code `pending` until the lock has it.
+pub async fn set_window(conn: &mut Conn, id: i64, window: Window, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE access_codes SET starts_at = ?, ends_at = ?, state = 'pending', updated_at = ? WHERE id = ?")
+        .bind(window.starts_at.unix())
+        .bind(window.ends_at.unix())
+        .bind(now.unix())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves the code to `to`, only if it is in one of `from`. Returns whether it moved.
+pub async fn transition(conn: &mut Conn, id: i64, from: &[CodeState], to: CodeState, now: Timestamp) -> Result<bool> {
+    let states: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let placeholders = vec!["?"; states.len()].join(", ");
+    let sql = format!("UPDATE access_codes SET state = ?, updated_at = ? WHERE id = ? AND state IN ({placeholders})");
+    let mut q = sqlx::query(&sql).bind(to.as_str()).bind(now.unix()).bind(id);
+    for s in states {
+        q = q.bind(s);
+    }
+    Ok(q.execute(&mut *conn).await?.rows_affected() > 0)
+}
+
+/// Records what the provider answered: its reference, the PIN and the enforced window.
+pub async fn record_receipt(
+    conn: &mut Conn,
+    id: i64,
+    reference: &str,
+    pin: &Pin,
+    lock_window: Window,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE access_codes SET provider_ref = ?, pin = ?, lock_starts_at = ?, lock_ends_at = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(reference)
+    .bind(pin.as_str())
+    .bind(lock_window.starts_at.unix())
+    .bind(lock_window.ends_at.unix())
+    .bind(now.unix())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Changes the PIN of a code not yet on its lock.
+pub async fn set_pin(conn: &mut Conn, id: i64, pin: &Pin) -> Result<()> {
+    sqlx::query("UPDATE access_codes SET pin = ? WHERE id = ?").bind(pin.as_str()).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Notes that the code could not be revoked and an alert was raised.
+pub async fn mark_unrevocable(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("UPDATE access_codes SET unrevocable = 1 WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// True when another live code on `lock` uses `pin`.
+pub async fn pin_in_use(conn: &mut Conn, ws: &WorkspaceId, lock: &LockId, pin: &Pin, except: Option<i64>) -> Result<bool> {
+    let n = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM access_codes
+         WHERE workspace_id = ? AND lock_id = ? AND pin = ? AND state IN ('pending', 'active', 'revoking') AND id <> ?",
+    )
+    .bind(ws.as_str())
+    .bind(lock.as_str())
+    .bind(pin.as_str())
+    .bind(except.unwrap_or(-1))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}

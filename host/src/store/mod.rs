@@ -1,0 +1,61 @@
+//! Persistence: one SQLite file (WAL) as the embedded default.
+//!
+//! Each submodule owns one table. Functions take the caller's connection, so a state
+//! change and the jobs it causes commit in one transaction; every function is scoped by
+//! [`WorkspaceId`]. The SQL is kept portable for the PostgreSQL store to come.
+
+pub mod alerts;
+pub mod codes;
+pub mod counters;
+pub mod events;
+pub mod jobs;
+pub mod reservations;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::error::Result;
+
+/// The connection type store functions take.
+pub type Conn = SqliteConnection;
+
+/// How hard SQLite works to keep a commit across failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit survives a power loss. The default for `serve`.
+    Full,
+    /// `synchronous=NORMAL` in WAL mode: a commit survives a process crash, not a power
+    /// loss. Used by `replay`, which simulates crashes of the process only.
+    ProcessCrash,
+}
+
+/// Opens (creating if needed) the database file at `path` and applies migrations.
+///
+/// # Errors
+/// [`crate::Error::Database`] when the file cannot be opened, or
+/// [`crate::Error::Migrate`] when the schema cannot be brought up to date.
+pub async fn open(path: &Path, durability: Durability) -> Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str("sqlite://")?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::ProcessCrash => SqliteSynchronous::Normal,
+        })
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    // One connection: SQLite serialises writers anyway, and a single connection avoids
+    // SQLITE_BUSY between our own tasks.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}

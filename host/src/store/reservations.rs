@@ -1,0 +1,101 @@
+//! The latest full state of each reservation.
+
+use latchkey_engine::rules::{EventType, RuleEvent};
+use latchkey_engine::{Pin, Reservation, ReservationId, Timestamp, WorkspaceId};
+
+use super::Conn;
+use crate::error::{Error, Result};
+
+/// A reservation on record.
+#[derive(Debug, Clone)]
+pub struct ReservationRow {
+    /// Its full state.
+    pub state: Reservation,
+    /// The latest event applied to it.
+    pub last_event: RuleEvent,
+    /// The guest's PIN, once chosen.
+    pub pin: Option<Pin>,
+    /// The rule's error from the latest evaluation, if it failed.
+    pub rule_error: Option<String>,
+}
+
+/// The version on record, or `None` for an unknown reservation.
+pub async fn version(conn: &mut Conn, ws: &WorkspaceId, id: &ReservationId) -> Result<Option<u64>> {
+    let v = sqlx::query_scalar::<_, i64>("SELECT version FROM reservations WHERE workspace_id = ? AND id = ?")
+        .bind(ws.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(v.map(|v| u64::try_from(v).unwrap_or(0)))
+}
+
+/// The reservation on record.
+///
+/// # Errors
+/// [`Error::Internal`] when the stored state no longer parses.
+pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: &str) -> Result<Option<ReservationRow>> {
+    let row = sqlx::query_as::<_, (String, String, i64, Option<String>, Option<String>)>(
+        "SELECT state, last_event_type, last_event_at, pin, rule_error FROM reservations WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(ws.as_str())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((state, event_type, event_at, pin, rule_error)) = row else { return Ok(None) };
+    let state: Reservation = serde_json::from_str(&state)
+        .map_err(|e| Error::Internal(format!("stored state of reservation `{id}` does not parse: {e}")))?;
+    let kind = EventType::parse(&event_type)
+        .ok_or_else(|| Error::Internal(format!("reservation `{id}` has unknown event type `{event_type}`")))?;
+    Ok(Some(ReservationRow {
+        state,
+        last_event: RuleEvent { kind, received_at: Timestamp(event_at) },
+        pin: pin.map(Pin::new),
+        rule_error,
+    }))
+}
+
+/// Records `state` as the reservation's state, caused by `event`.
+pub async fn upsert(conn: &mut Conn, ws: &WorkspaceId, state: &Reservation, event: &RuleEvent) -> Result<()> {
+    let json = serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO reservations (workspace_id, id, version, status, state, last_event_type, last_event_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (workspace_id, id) DO UPDATE SET
+            version = excluded.version, status = excluded.status, state = excluded.state,
+            last_event_type = excluded.last_event_type, last_event_at = excluded.last_event_at,
+            updated_at = excluded.updated_at",
+    )
+    .bind(ws.as_str())
+    .bind(state.id.as_str())
+    .bind(i64::try_from(state.version).unwrap_or(i64::MAX))
+    .bind(state.status.as_str())
+    .bind(json)
+    .bind(event.kind.as_str())
+    .bind(event.received_at.unix())
+    .bind(event.received_at.unix())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Remembers the guest's PIN.
+pub async fn set_pin(conn: &mut Conn, ws: &WorkspaceId, id: &ReservationId, pin: &Pin) -> Result<()> {
+    sqlx::query("UPDATE reservations SET pin = ? WHERE workspace_id = ? AND id = ?")
+        .bind(pin.as_str())
+        .bind(ws.as_str())
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Records (or clears) the rule's error for the reservation.
+pub async fn set_rule_error(conn: &mut Conn, ws: &WorkspaceId, id: &ReservationId, error: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE reservations SET rule_error = ? WHERE workspace_id = ? AND id = ?")
+        .bind(error)
+        .bind(ws.as_str())
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
