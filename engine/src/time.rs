@@ -183,23 +183,38 @@ mod tests {
     fn check_in_follows_lisbon_summer_time() {
         let t = LocalTime::new(15, 0).expect("time");
         // Winter: UTC+0. Summer: UTC+1.
-        assert_eq!(at_local(day("2016-03-26"), t, lisbon()), Timestamp::parse_rfc3339("2016-03-26T15:00:00Z").expect("ts"));
-        assert_eq!(at_local(day("2016-03-27"), t, lisbon()), Timestamp::parse_rfc3339("2016-03-27T14:00:00Z").expect("ts"));
-        assert_eq!(at_local(day("2016-10-30"), t, lisbon()), Timestamp::parse_rfc3339("2016-10-30T15:00:00Z").expect("ts"));
+        assert_eq!(
+            at_local(day("2016-03-26"), t, lisbon()),
+            Timestamp::parse_rfc3339("2016-03-26T15:00:00Z").expect("ts")
+        );
+        assert_eq!(
+            at_local(day("2016-03-27"), t, lisbon()),
+            Timestamp::parse_rfc3339("2016-03-27T14:00:00Z").expect("ts")
+        );
+        assert_eq!(
+            at_local(day("2016-10-30"), t, lisbon()),
+            Timestamp::parse_rfc3339("2016-10-30T15:00:00Z").expect("ts")
+        );
     }
 
     #[test]
     fn spring_forward_gap_maps_to_end_of_gap() {
         // Lisbon 2016-03-27: 01:00 WET jumps to 02:00 WEST; 01:30 does not exist.
         let t = LocalTime::new(1, 30).expect("time");
-        assert_eq!(at_local(day("2016-03-27"), t, lisbon()), Timestamp::parse_rfc3339("2016-03-27T01:00:00Z").expect("ts"));
+        assert_eq!(
+            at_local(day("2016-03-27"), t, lisbon()),
+            Timestamp::parse_rfc3339("2016-03-27T01:00:00Z").expect("ts")
+        );
     }
 
     #[test]
     fn fall_back_ambiguity_takes_earlier_instant() {
         // Lisbon 2016-10-30: 02:00 WEST falls back to 01:00 WET; 01:30 happens twice.
         let t = LocalTime::new(1, 30).expect("time");
-        assert_eq!(at_local(day("2016-10-30"), t, lisbon()), Timestamp::parse_rfc3339("2016-10-30T00:30:00Z").expect("ts"));
+        assert_eq!(
+            at_local(day("2016-10-30"), t, lisbon()),
+            Timestamp::parse_rfc3339("2016-10-30T00:30:00Z").expect("ts")
+        );
     }
 
     #[test]

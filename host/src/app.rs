@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use latchkey_engine::Timestamp;
 use latchkey_engine::rules::rhai::RhaiRule;
 use latchkey_engine::rules::{Rule, RuleLimits};
-use latchkey_engine::Timestamp;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sqlx::SqlitePool;
@@ -34,8 +34,9 @@ pub struct AppConfig {
     pub clock: Arc<dyn Clock>,
     /// Lock providers by key.
     pub providers: Providers,
-    /// Seed for PIN choice and retry jitter.
-    pub seed: u64,
+    /// Seed for PIN choice and retry jitter, so replays repeat exactly; `None` draws the
+    /// generator from the operating system's entropy (production).
+    pub seed: Option<u64>,
     /// Limits for rule evaluation.
     pub limits: RuleLimits,
 }
@@ -54,7 +55,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Lock providers.
     pub providers: Providers,
-    /// Randomness for PINs and jitter, seeded so replays are repeatable.
+    /// Randomness for PINs and jitter (from OS entropy in `serve`, seeded in replays).
     pub rng: Mutex<StdRng>,
     /// Woken when a job is enqueued for now, so the worker need not poll.
     pub jobs_waiting: Notify,
@@ -73,7 +74,9 @@ impl Deref for App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("workspace", &self.catalog.workspace).finish_non_exhaustive()
+        f.debug_struct("App")
+            .field("workspace", &self.catalog.workspace)
+            .finish_non_exhaustive()
     }
 }
 
@@ -93,7 +96,11 @@ impl App {
             limits: config.limits,
             clock: config.clock,
             providers: config.providers,
-            rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            rng: Mutex::new(
+                config
+                    .seed
+                    .map_or_else(StdRng::from_os_rng, StdRng::seed_from_u64),
+            ),
             jobs_waiting: Notify::new(),
         })))
     }
@@ -128,7 +135,11 @@ impl App {
                 tracing::error!(error = ?e, "job worker failed; retrying shortly");
             }
             let idle = match self.next_job_at().await {
-                Ok(Some(at)) => Duration::from_secs(u64::try_from(at.unix() - self.clock.now().unix()).unwrap_or(0).min(1)),
+                Ok(Some(at)) => Duration::from_secs(
+                    u64::try_from(at.unix() - self.clock.now().unix())
+                        .unwrap_or(0)
+                        .min(1),
+                ),
                 _ => Duration::from_secs(1),
             };
             tokio::select! {

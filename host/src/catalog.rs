@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use latchkey_engine::{Branch, BranchId, DoorKind, Lock, LockId, Property, Resource, ResourceId, WorkspaceId};
+use latchkey_engine::{
+    Branch, BranchId, DoorKind, Lock, LockId, Property, Resource, ResourceId, WorkspaceId,
+};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
@@ -85,7 +87,10 @@ pub struct SourceEntry {
 
 impl std::fmt::Debug for SourceEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SourceEntry").field("name", &self.name).field("secret", &"<redacted>").finish()
+        f.debug_struct("SourceEntry")
+            .field("name", &self.name)
+            .field("secret", &"<redacted>")
+            .finish()
     }
 }
 
@@ -103,7 +108,10 @@ pub struct ReplaySettings {
 
 impl Default for ReplaySettings {
     fn default() -> Self {
-        ReplaySettings { branch: None, room_lock_profiles: default_room_profiles() }
+        ReplaySettings {
+            branch: None,
+            room_lock_profiles: default_room_profiles(),
+        }
     }
 }
 
@@ -150,29 +158,53 @@ impl CatalogFile {
     /// # Errors
     /// [`Error::Config`] for an unknown provider or device, a lock naming an unknown branch
     /// or resource, a duplicate id, or an unreadable rule file.
-    pub fn resolve(self, dir: &Path, providers: &Providers, simulator: &Simulator) -> Result<Catalog> {
+    pub fn resolve(
+        self,
+        dir: &Path,
+        providers: &Providers,
+        simulator: &Simulator,
+    ) -> Result<Catalog> {
         let mut locks = Vec::with_capacity(self.locks.len());
         for entry in self.locks {
             let device = entry.device.clone().unwrap_or_else(|| entry.id.to_string());
             if let Some(profile) = entry.simulator {
                 simulator.add_lock(&device, profile);
             }
-            let provider = providers
-                .get(&entry.provider)
-                .ok_or_else(|| Error::Config(format!("lock `{}`: unknown provider `{}`", entry.id, entry.provider)))?;
+            let provider = providers.get(&entry.provider).ok_or_else(|| {
+                Error::Config(format!(
+                    "lock `{}`: unknown provider `{}`",
+                    entry.id, entry.provider
+                ))
+            })?;
             let capabilities = provider.capabilities(&device).ok_or_else(|| {
-                Error::Config(format!("lock `{}`: provider `{}` knows no device `{device}`", entry.id, entry.provider))
+                Error::Config(format!(
+                    "lock `{}`: provider `{}` knows no device `{device}`",
+                    entry.id, entry.provider
+                ))
             })?;
             if let Some(b) = &entry.branch
                 && !self.branches.iter().any(|x| &x.id == b)
             {
-                return Err(Error::Config(format!("lock `{}`: unknown branch `{b}`", entry.id)));
+                return Err(Error::Config(format!(
+                    "lock `{}`: unknown branch `{b}`",
+                    entry.id
+                )));
             }
-            if let Some(r) = entry.resources.iter().find(|r| !self.resources.iter().any(|x| &x.id == *r)) {
-                return Err(Error::Config(format!("lock `{}`: unknown resource `{r}`", entry.id)));
+            if let Some(r) = entry
+                .resources
+                .iter()
+                .find(|r| !self.resources.iter().any(|x| &x.id == *r))
+            {
+                return Err(Error::Config(format!(
+                    "lock `{}`: unknown resource `{r}`",
+                    entry.id
+                )));
             }
             if locks.iter().any(|l: &Lock| l.id == entry.id) {
-                return Err(Error::Config(format!("lock `{}` is declared twice", entry.id)));
+                return Err(Error::Config(format!(
+                    "lock `{}` is declared twice",
+                    entry.id
+                )));
             }
             locks.push(Lock {
                 id: entry.id,
@@ -217,13 +249,19 @@ impl Catalog {
     pub fn locks_for(&self, resources: &[ResourceId]) -> Vec<Lock> {
         self.locks
             .iter()
-            .filter(|l| l.door == DoorKind::Shared || l.resources.iter().any(|r| resources.contains(r)))
+            .filter(|l| {
+                l.door == DoorKind::Shared || l.resources.iter().any(|r| resources.contains(r))
+            })
             .cloned()
             .collect()
     }
 
     /// The resources among `ids` that the catalog knows.
     pub fn resources_in(&self, ids: &[ResourceId]) -> Vec<Resource> {
-        self.resources.iter().filter(|r| ids.contains(&r.id)).cloned().collect()
+        self.resources
+            .iter()
+            .filter(|r| ids.contains(&r.id))
+            .cloned()
+            .collect()
     }
 }

@@ -87,7 +87,9 @@ impl Error {
             Error::NotFound { .. } => "not-found",
             Error::Conflict(_) => "conflict",
             Error::Database(sqlx::Error::PoolTimedOut) => "unavailable",
-            Error::Database(_) | Error::Migrate(_) | Error::Config(_) | Error::Internal(_) => "internal",
+            Error::Database(_) | Error::Migrate(_) | Error::Config(_) | Error::Internal(_) => {
+                "internal"
+            }
         }
     }
 
@@ -143,8 +145,10 @@ impl IntoResponse for Problem {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut res = (status, body).into_response();
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         res
     }
 }

@@ -34,13 +34,23 @@ pub enum Accepted {
 ///
 /// # Errors
 /// Database errors; then nothing was stored and the sender should retry.
-pub async fn accept(app: &App, source: &str, webhook_id: &str, event: &CanonicalEvent, raw: &str) -> Result<Accepted> {
+pub async fn accept(
+    app: &App,
+    source: &str,
+    webhook_id: &str,
+    event: &CanonicalEvent,
+    raw: &str,
+) -> Result<Accepted> {
     let ws = &app.catalog.workspace;
     let now = app.clock.now();
     let r = &event.data;
     let mut tx = app.pool.begin().await?;
     let on_record = reservations::version(&mut tx, ws, &r.id).await?;
-    let outcome = if on_record.is_none_or(|v| r.version > v) { Outcome::Applied } else { Outcome::Stale };
+    let outcome = if on_record.is_none_or(|v| r.version > v) {
+        Outcome::Applied
+    } else {
+        Outcome::Stale
+    };
     let new = NewEvent {
         workspace: ws,
         source,
@@ -55,8 +65,26 @@ pub async fn accept(app: &App, source: &str, webhook_id: &str, event: &Canonical
         return Ok(Accepted::Duplicate);
     };
     if outcome == Outcome::Applied {
-        reservations::upsert(&mut tx, ws, r, &RuleEvent { kind: event.kind, received_at: now }).await?;
-        jobs::enqueue(&mut tx, ws, &JobSpec::Reconcile { reservation: r.id.clone() }, now, now).await?;
+        reservations::upsert(
+            &mut tx,
+            ws,
+            r,
+            &RuleEvent {
+                kind: event.kind,
+                received_at: now,
+            },
+        )
+        .await?;
+        jobs::enqueue(
+            &mut tx,
+            ws,
+            &JobSpec::Reconcile {
+                reservation: r.id.clone(),
+            },
+            now,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     app.jobs_waiting.notify_one();

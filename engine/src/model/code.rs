@@ -54,7 +54,10 @@ impl CodeState {
 
     /// True while the code is, or may still be, on the lock and able to open it.
     pub fn is_live(self) -> bool {
-        matches!(self, CodeState::Pending | CodeState::Active | CodeState::Revoking)
+        matches!(
+            self,
+            CodeState::Pending | CodeState::Active | CodeState::Revoking
+        )
     }
 }
 

@@ -59,7 +59,10 @@ pub struct Grant {
 impl Grant {
     /// The access window.
     pub fn window(&self) -> Window {
-        Window { starts_at: self.starts_at, ends_at: self.ends_at }
+        Window {
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+        }
     }
 
     /// When the code should be put on the lock.

@@ -16,7 +16,10 @@ fn validate(kind: &str, s: &str) -> Result<(), String> {
         return Err(format!("{kind} is longer than {MAX_ID_LEN} bytes"));
     }
     if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(format!("{kind} `{}` contains whitespace or control characters", s.escape_debug()));
+        return Err(format!(
+            "{kind} `{}` contains whitespace or control characters",
+            s.escape_debug()
+        ));
     }
     Ok(())
 }
@@ -88,7 +91,10 @@ mod tests {
         assert!(LockId::parse("").is_err());
         assert!(LockId::parse("a b").is_err());
         assert!(LockId::parse("x".repeat(MAX_ID_LEN + 1)).is_err());
-        assert_eq!(LockId::parse("room-101").expect("valid").as_str(), "room-101");
+        assert_eq!(
+            LockId::parse("room-101").expect("valid").as_str(),
+            "room-101"
+        );
     }
 
     #[test]

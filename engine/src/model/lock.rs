@@ -78,7 +78,8 @@ impl WindowPrecision {
     pub fn round_outward(self, w: Window) -> Window {
         let step = self.step_secs();
         let start = w.starts_at.unix().div_euclid(step) * step;
-        let end_units = w.ends_at.unix().div_euclid(step) + i64::from(w.ends_at.unix().rem_euclid(step) != 0);
+        let end_units =
+            w.ends_at.unix().div_euclid(step) + i64::from(w.ends_at.unix().rem_euclid(step) != 0);
         Window {
             starts_at: crate::Timestamp(start),
             ends_at: crate::Timestamp(end_units * step),
@@ -130,12 +131,19 @@ impl PinRules {
     pub fn check(&self, pin: &str) -> Result<(), String> {
         let len = pin.chars().count();
         if len < usize::from(self.min_len) || len > usize::from(self.max_len) {
-            return Err(format!("PIN must have {}–{} digits, has {len}", self.min_len, self.max_len));
+            return Err(format!(
+                "PIN must have {}–{} digits, has {len}",
+                self.min_len, self.max_len
+            ));
         }
         if let Some(c) = pin.chars().find(|c| !self.alphabet.contains(*c)) {
             return Err(format!("PIN may only use `{}`, found `{c}`", self.alphabet));
         }
-        if let Some(p) = self.forbidden_prefixes.iter().find(|p| pin.starts_with(p.as_str())) {
+        if let Some(p) = self
+            .forbidden_prefixes
+            .iter()
+            .find(|p| pin.starts_with(p.as_str()))
+        {
             return Err(format!("PIN must not start with `{p}`"));
         }
         Ok(())
@@ -161,7 +169,11 @@ impl Pin {
 
 impl fmt::Debug for Pin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Pin(**{})", self.0.get(self.0.len().saturating_sub(2)..).unwrap_or(""))
+        write!(
+            f,
+            "Pin(**{})",
+            self.0.get(self.0.len().saturating_sub(2)..).unwrap_or("")
+        )
     }
 }
 
@@ -178,17 +190,28 @@ mod tests {
 
     #[test]
     fn hour_rounding_widens_never_narrows() {
-        let w = Window { starts_at: Timestamp(3600 * 10 + 1800), ends_at: Timestamp(3600 * 20 + 900) };
+        let w = Window {
+            starts_at: Timestamp(3600 * 10 + 1800),
+            ends_at: Timestamp(3600 * 20 + 900),
+        };
         let r = WindowPrecision::Hour.round_outward(w);
         assert_eq!(r.starts_at, Timestamp(3600 * 10));
         assert_eq!(r.ends_at, Timestamp(3600 * 21));
-        let aligned = Window { starts_at: Timestamp(3600), ends_at: Timestamp(7200) };
+        let aligned = Window {
+            starts_at: Timestamp(3600),
+            ends_at: Timestamp(7200),
+        };
         assert_eq!(WindowPrecision::Hour.round_outward(aligned), aligned);
     }
 
     #[test]
     fn nuki_pin_rules() {
-        let rules = PinRules { min_len: 6, max_len: 6, alphabet: "123456789".into(), forbidden_prefixes: vec!["12".into()] };
+        let rules = PinRules {
+            min_len: 6,
+            max_len: 6,
+            alphabet: "123456789".into(),
+            forbidden_prefixes: vec!["12".into()],
+        };
         assert!(rules.check("345678").is_ok());
         assert!(rules.check("123456").unwrap_err().contains("12"));
         assert!(rules.check("304567").unwrap_err().contains("`0`"));

@@ -50,7 +50,11 @@ pub trait Rule: Send + Sync {
 ///
 /// # Errors
 /// Whatever the rule raises, or [`RuleError::InvalidPlan`].
-pub fn evaluate(rule: &dyn Rule, input: &RuleInput, limits: &RuleLimits) -> Result<Plan, RuleError> {
+pub fn evaluate(
+    rule: &dyn Rule,
+    input: &RuleInput,
+    limits: &RuleLimits,
+) -> Result<Plan, RuleError> {
     let plan = rule.plan(input)?;
     plan.validate(input, limits)?;
     Ok(plan)

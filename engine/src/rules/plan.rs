@@ -39,7 +39,10 @@ impl Plan {
                 )));
             }
             if !seen.insert(&g.lock) {
-                return Err(RuleError::InvalidPlan(format!("grants[{i}] repeats lock `{}`", g.lock)));
+                return Err(RuleError::InvalidPlan(format!(
+                    "grants[{i}] repeats lock `{}`",
+                    g.lock
+                )));
             }
             if g.starts_at >= g.ends_at {
                 return Err(RuleError::InvalidPlan(format!(

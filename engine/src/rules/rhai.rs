@@ -41,7 +41,9 @@ pub struct RhaiRule {
 
 impl std::fmt::Debug for RhaiRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RhaiRule").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("RhaiRule")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,11 +62,22 @@ impl RhaiRule {
             )));
         }
         let engine = sandboxed_engine(&limits);
-        let ast = engine.compile(source).map_err(|e| RuleError::Compile(e.to_string()))?;
-        if !ast.iter_functions().any(|f| f.name == "plan" && f.params.len() == 1) {
-            return Err(RuleError::Compile("script defines no `fn plan(input)`".into()));
+        let ast = engine
+            .compile(source)
+            .map_err(|e| RuleError::Compile(e.to_string()))?;
+        if !ast
+            .iter_functions()
+            .any(|f| f.name == "plan" && f.params.len() == 1)
+        {
+            return Err(RuleError::Compile(
+                "script defines no `fn plan(input)`".into(),
+            ));
         }
-        Ok(RhaiRule { engine: Arc::new(engine), ast: Arc::new(ast), limits })
+        Ok(RhaiRule {
+            engine: Arc::new(engine),
+            ast: Arc::new(ast),
+            limits,
+        })
     }
 }
 
@@ -73,7 +86,9 @@ impl Rule for RhaiRule {
         let arg = rhai::serde::to_dynamic(input)
             .map_err(|e| RuleError::Runtime(format!("cannot pass the input to the script: {e}")))?;
         DEADLINE.set(Some(Instant::now() + self.limits.deadline));
-        let result = self.engine.call_fn::<Dynamic>(&mut Scope::new(), &self.ast, "plan", (arg,));
+        let result = self
+            .engine
+            .call_fn::<Dynamic>(&mut Scope::new(), &self.ast, "plan", (arg,));
         DEADLINE.set(None);
         let value = result.map_err(|e| self.classify(*e))?;
         rhai::serde::from_dynamic::<Plan>(&value).map_err(|e| {
@@ -94,7 +109,10 @@ impl RhaiRule {
             },
             EvalAltResult::ErrorTerminated(_, pos) => RuleError::Limit {
                 limit: "time",
-                detail: format!("still running after {} ms (at {pos})", l.deadline.as_millis()),
+                detail: format!(
+                    "still running after {} ms (at {pos})",
+                    l.deadline.as_millis()
+                ),
             },
             EvalAltResult::ErrorStackOverflow(pos) => RuleError::Limit {
                 limit: "call depth",
@@ -104,7 +122,9 @@ impl RhaiRule {
                 limit: "data size",
                 detail: format!("{what} (at {pos})"),
             },
-            EvalAltResult::ErrorInFunctionCall(name, _, inner, _) if name == "plan" => self.classify(*inner),
+            EvalAltResult::ErrorInFunctionCall(name, _, inner, _) if name == "plan" => {
+                self.classify(*inner)
+            }
             other => RuleError::Runtime(other.to_string()),
         }
     }
@@ -126,7 +146,9 @@ fn sandboxed_engine(limits: &RuleLimits) -> Engine {
         .on_debug(|_, _, _| {})
         .on_progress(|ops| {
             if ops % DEADLINE_CHECK_EVERY == 0
-                && DEADLINE.get().is_some_and(|deadline| Instant::now() > deadline)
+                && DEADLINE
+                    .get()
+                    .is_some_and(|deadline| Instant::now() > deadline)
             {
                 return Some(Dynamic::UNIT);
             }
@@ -141,12 +163,15 @@ fn sandboxed_engine(limits: &RuleLimits) -> Engine {
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
 fn parse_date(s: &str) -> RhaiResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date as YYYY-MM-DD").into())
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("`{s}` is not a date as YYYY-MM-DD").into())
 }
 
 fn local_date(at: i64, tz: &str) -> RhaiResult<String> {
     let tz = time::parse_tz(tz)?;
-    Ok(time::local_day(Timestamp(at), tz).format("%Y-%m-%d").to_string())
+    Ok(time::local_day(Timestamp(at), tz)
+        .format("%Y-%m-%d")
+        .to_string())
 }
 
 fn at_local(day: &str, hhmm: &str, tz: &str) -> RhaiResult<i64> {

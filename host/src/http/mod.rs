@@ -21,5 +21,11 @@ pub fn router(app: App) -> Router {
 }
 
 async fn not_found(OriginalUri(uri): OriginalUri) -> ErrorAt {
-    ErrorAt(Error::NotFound { what: "route", id: uri.path().to_owned() }, uri.path().to_owned())
+    ErrorAt(
+        Error::NotFound {
+            what: "route",
+            id: uri.path().to_owned(),
+        },
+        uri.path().to_owned(),
+    )
 }

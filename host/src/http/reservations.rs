@@ -30,8 +30,15 @@ pub(super) fn routes() -> Router<App> {
     Router::new().route("/v1/reservations/{id}", get(show))
 }
 
-async fn show(State(app): State<App>, Path(id): Path<String>, OriginalUri(uri): OriginalUri) -> Result<Json<ReservationOut>, ErrorAt> {
-    load(&app, &id).await.map(Json).map_err(|e| ErrorAt(e, uri.path().to_owned()))
+async fn show(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<ReservationOut>, ErrorAt> {
+    load(&app, &id)
+        .await
+        .map(Json)
+        .map_err(|e| ErrorAt(e, uri.path().to_owned()))
 }
 
 /// Loads the view of reservation `id`.
@@ -43,7 +50,10 @@ pub async fn load(app: &App, id: &str) -> Result<ReservationOut> {
     let mut conn = app.pool.acquire().await?;
     let row = reservations::get(&mut conn, ws, id)
         .await?
-        .ok_or_else(|| Error::NotFound { what: "reservation", id: id.to_owned() })?;
+        .ok_or_else(|| Error::NotFound {
+            what: "reservation",
+            id: id.to_owned(),
+        })?;
     Ok(ReservationOut {
         reservation: row.state,
         rule_error: row.rule_error,

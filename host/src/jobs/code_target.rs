@@ -31,29 +31,42 @@ impl CodeTarget {
     /// Loads code `code`; `None` when it no longer exists.
     pub async fn load(app: &App, code: i64) -> Result<Option<CodeTarget>, JobError> {
         let mut conn = app.pool.acquire().await?;
-        let Some(row) = codes::get(&mut conn, &app.catalog.workspace, code).await? else { return Ok(None) };
-        let lock = app
-            .catalog
-            .lock(&row.code.lock)
-            .cloned()
-            .ok_or_else(|| JobError::Permanent(format!("lock `{}` is no longer configured", row.code.lock)))?;
-        let provider = app
-            .providers
-            .get(&lock.provider)
-            .cloned()
-            .ok_or_else(|| JobError::Permanent(format!("provider `{}` is not configured", lock.provider)))?;
+        let Some(row) = codes::get(&mut conn, &app.catalog.workspace, code).await? else {
+            return Ok(None);
+        };
+        let lock = app.catalog.lock(&row.code.lock).cloned().ok_or_else(|| {
+            JobError::Permanent(format!("lock `{}` is no longer configured", row.code.lock))
+        })?;
+        let provider = app.providers.get(&lock.provider).cloned().ok_or_else(|| {
+            JobError::Permanent(format!("provider `{}` is not configured", lock.provider))
+        })?;
         let device = lock.device.clone().unwrap_or_else(|| lock.id.to_string());
-        Ok(Some(CodeTarget { row, lock, provider, device }))
+        Ok(Some(CodeTarget {
+            row,
+            lock,
+            provider,
+            device,
+        }))
     }
 
     /// The request that puts this code's desired state on the lock.
     pub fn request(&self) -> CodeRequest {
-        CodeRequest { marker: marker(self.row.code.id), pin: self.row.code.pin.clone(), window: self.row.code.window }
+        CodeRequest {
+            marker: marker(self.row.code.id),
+            pin: self.row.code.pin.clone(),
+            window: self.row.code.window,
+        }
     }
 
     /// True once the code can no longer open the door, whatever the lock does.
     pub fn is_over(&self, now: Timestamp) -> bool {
-        let end = self.row.code.lock_window.map_or(self.row.code.window.ends_at, |w| w.ends_at.max(self.row.code.window.ends_at));
+        let end = self
+            .row
+            .code
+            .lock_window
+            .map_or(self.row.code.window.ends_at, |w| {
+                w.ends_at.max(self.row.code.window.ends_at)
+            });
         end <= now
     }
 }
@@ -70,14 +83,29 @@ pub(super) async fn apply_receipt(
     let now = app.clock.now();
     let ws = &app.catalog.workspace;
     let id = target.row.code.id;
-    codes::record_receipt(conn, id, &receipt.reference, &receipt.pin, receipt.window, now).await?;
+    codes::record_receipt(
+        conn,
+        id,
+        &receipt.reference,
+        &receipt.pin,
+        receipt.window,
+        now,
+    )
+    .await?;
     if let Some(name) = counter {
         counters::bump(conn, ws, name, 1).await?;
     }
     match receipt.status {
         ReceiptStatus::Active => activate(app, conn, &target.row).await,
         ReceiptStatus::Pending => {
-            super::enqueue(conn, ws, &JobSpec::ConfirmCode { code: id }, now.plus(CONFIRM_AFTER_SECS), now).await?;
+            super::enqueue(
+                conn,
+                ws,
+                &JobSpec::ConfirmCode { code: id },
+                now.plus(CONFIRM_AFTER_SECS),
+                now,
+            )
+            .await?;
             Ok(())
         }
     }
@@ -87,11 +115,35 @@ pub(super) async fn apply_receipt(
 /// one: the new PIN is in place before the old one goes.
 pub(super) async fn activate(app: &App, conn: &mut Conn, row: &CodeRow) -> Result<(), JobError> {
     let now = app.clock.now();
-    codes::transition(conn, row.code.id, &[CodeState::Pending], CodeState::Active, now).await?;
+    codes::transition(
+        conn,
+        row.code.id,
+        &[CodeState::Pending],
+        CodeState::Active,
+        now,
+    )
+    .await?;
     if let Some(old) = row.replaces
-        && codes::transition(conn, old, &[CodeState::Active, CodeState::Pending], CodeState::Revoking, now).await?
+        && codes::transition(
+            conn,
+            old,
+            &[CodeState::Active, CodeState::Pending],
+            CodeState::Revoking,
+            now,
+        )
+        .await?
     {
-        super::enqueue(conn, &app.catalog.workspace, &JobSpec::RevokeCode { code: old, cleanup: false }, now, now).await?;
+        super::enqueue(
+            conn,
+            &app.catalog.workspace,
+            &JobSpec::RevokeCode {
+                code: old,
+                cleanup: false,
+            },
+            now,
+            now,
+        )
+        .await?;
     }
     Ok(())
 }

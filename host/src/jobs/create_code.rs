@@ -23,13 +23,27 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), Jo
     };
     if target.is_over(now) {
         let mut tx = app.pool.begin().await?;
-        codes::transition(&mut tx, code, &[CodeState::Pending], CodeState::Expired, now).await?;
+        codes::transition(
+            &mut tx,
+            code,
+            &[CodeState::Pending],
+            CodeState::Expired,
+            now,
+        )
+        .await?;
         queue::complete(&mut tx, job.id).await?;
         tx.commit().await?;
         return Ok(());
     }
     let request = target.request();
-    let existing = if job.attempts > 1 { target.provider.find_code(&target.device, &request.marker).await? } else { None };
+    let existing = if job.attempts > 1 {
+        target
+            .provider
+            .find_code(&target.device, &request.marker)
+            .await?
+    } else {
+        None
+    };
     let receipt = match existing {
         Some(receipt) => receipt,
         None => match target.provider.create_code(&target.device, &request).await {
@@ -49,14 +63,25 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), Jo
 async fn repin(app: &App, target: &CodeTarget) -> JobError {
     let result = async {
         let mut tx = app.pool.begin().await?;
-        let pin = pins::choose(&mut tx, &app.catalog.workspace, &target.lock, None, Some(target.row.code.id), &app.rng).await?;
+        let pin = pins::choose(
+            &mut tx,
+            &app.catalog.workspace,
+            &target.lock,
+            None,
+            Some(target.row.code.id),
+            &app.rng,
+        )
+        .await?;
         codes::set_pin(&mut tx, target.row.code.id, &pin).await?;
         tx.commit().await?;
         Ok::<_, crate::Error>(())
     }
     .await;
     match result {
-        Ok(()) => JobError::Retry { error: "PIN already in use on the lock; chose another".into(), retry_after: Some(0) },
+        Ok(()) => JobError::Retry {
+            error: "PIN already in use on the lock; chose another".into(),
+            retry_after: Some(0),
+        },
         Err(e) => e.into(),
     }
 }

@@ -93,17 +93,40 @@ impl JobSpec {
     /// from an outage is served within minutes.
     pub fn policy(&self) -> RetryPolicy {
         match self {
-            JobSpec::Reconcile { .. } => RetryPolicy { base_secs: 5, cap_secs: 300, max_attempts: Some(10) },
-            JobSpec::ConfirmCode { .. } => RetryPolicy { base_secs: 30, cap_secs: 60, max_attempts: None },
-            _ => RetryPolicy { base_secs: 5, cap_secs: 120, max_attempts: None },
+            JobSpec::Reconcile { .. } => RetryPolicy {
+                base_secs: 5,
+                cap_secs: 300,
+                max_attempts: Some(10),
+            },
+            JobSpec::ConfirmCode { .. } => RetryPolicy {
+                base_secs: 30,
+                cap_secs: 60,
+                max_attempts: None,
+            },
+            _ => RetryPolicy {
+                base_secs: 5,
+                cap_secs: 120,
+                max_attempts: None,
+            },
         }
     }
 }
 
 /// Enqueues `spec` to run at `run_at`, in the caller's transaction.
-pub async fn enqueue(conn: &mut Conn, ws: &WorkspaceId, spec: &JobSpec, run_at: Timestamp, now: Timestamp) -> Result<()> {
+pub async fn enqueue(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    spec: &JobSpec,
+    run_at: Timestamp,
+    now: Timestamp,
+) -> Result<()> {
     let payload = serde_json::to_string(spec).map_err(|e| Error::Internal(e.to_string()))?;
-    let job = NewJob { kind: spec.kind(), dedupe_key: spec.dedupe_key(ws), payload, run_at };
+    let job = NewJob {
+        kind: spec.kind(),
+        dedupe_key: spec.dedupe_key(ws),
+        payload,
+        run_at,
+    };
     queue::enqueue(conn, ws, &job, now).await
 }
 
@@ -135,8 +158,14 @@ impl From<sqlx::Error> for JobError {
 impl From<ProviderError> for JobError {
     fn from(e: ProviderError) -> Self {
         match e {
-            ProviderError::RateLimited(secs) => JobError::Retry { error: e.to_string(), retry_after: Some(secs) },
-            e if e.is_retryable() => JobError::Retry { error: e.to_string(), retry_after: None },
+            ProviderError::RateLimited(secs) => JobError::Retry {
+                error: e.to_string(),
+                retry_after: Some(secs),
+            },
+            e if e.is_retryable() => JobError::Retry {
+                error: e.to_string(),
+                retry_after: None,
+            },
             e => JobError::Permanent(e.to_string()),
         }
     }
@@ -218,8 +247,14 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
             tracing::warn!(job = job.id, kind = spec.kind(), error = %message, "job moved to dead letters");
             queue::bury(&mut tx, job.id, &message, now).await?;
             if let JobSpec::CreateCode { code } | JobSpec::UpdateCode { code } = spec {
-                codes::transition(&mut tx, *code, &[latchkey_engine::CodeState::Pending], latchkey_engine::CodeState::Failed, now)
-                    .await?;
+                codes::transition(
+                    &mut tx,
+                    *code,
+                    &[latchkey_engine::CodeState::Pending],
+                    latchkey_engine::CodeState::Failed,
+                    now,
+                )
+                .await?;
             }
             let alert = NewAlert {
                 kind: AlertKind::DeadLetter,
@@ -227,7 +262,12 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
                 lock: None,
                 reservation: None,
                 code: None,
-                message: format!("job {} ({}) gave up after {} attempts: {message}", job.id, spec.kind(), job.attempts),
+                message: format!(
+                    "job {} ({}) gave up after {} attempts: {message}",
+                    job.id,
+                    spec.kind(),
+                    job.attempts
+                ),
             };
             alerts::raise(&mut tx, ws, &alert, now).await?;
         }
@@ -237,10 +277,28 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
 }
 
 /// Tells a person when a security action keeps failing; the job keeps retrying.
-async fn escalate(conn: &mut Conn, ws: &WorkspaceId, job: &ClaimedJob, spec: &JobSpec, error: &str, now: Timestamp) -> Result<()> {
+async fn escalate(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    job: &ClaimedJob,
+    spec: &JobSpec,
+    error: &str,
+    now: Timestamp,
+) -> Result<()> {
     let (kind, threshold, code) = match spec {
-        JobSpec::RevokeCode { code, cleanup: false } => (AlertKind::RevocationFailing, ALERT_AFTER_REVOKE_ATTEMPTS, *code),
-        JobSpec::ConfirmCode { code } => (AlertKind::ConfirmationOverdue, ALERT_AFTER_CONFIRM_ATTEMPTS, *code),
+        JobSpec::RevokeCode {
+            code,
+            cleanup: false,
+        } => (
+            AlertKind::RevocationFailing,
+            ALERT_AFTER_REVOKE_ATTEMPTS,
+            *code,
+        ),
+        JobSpec::ConfirmCode { code } => (
+            AlertKind::ConfirmationOverdue,
+            ALERT_AFTER_CONFIRM_ATTEMPTS,
+            *code,
+        ),
         _ => return Ok(()),
     };
     if job.attempts != threshold {
@@ -252,7 +310,11 @@ async fn escalate(conn: &mut Conn, ws: &WorkspaceId, job: &ClaimedJob, spec: &Jo
         lock: None,
         reservation: None,
         code: Some(code),
-        message: format!("code {code}: {} failed {} times, still retrying: {error}", spec.kind(), job.attempts),
+        message: format!(
+            "code {code}: {} failed {} times, still retrying: {error}",
+            spec.kind(),
+            job.attempts
+        ),
     };
     alerts::raise(conn, ws, &alert, now).await?;
     Ok(())

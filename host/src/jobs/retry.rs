@@ -24,7 +24,10 @@ impl RetryPolicy {
     /// `retry_after` when the provider asked for one.
     pub fn delay(&self, attempt: i64, retry_after: Option<i64>, rng: &mut impl Rng) -> i64 {
         let exp = u32::try_from(attempt.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-        let raw = self.base_secs.saturating_mul(1_i64 << exp).min(self.cap_secs);
+        let raw = self
+            .base_secs
+            .saturating_mul(1_i64 << exp)
+            .min(self.cap_secs);
         let factor = 1.0 + rng.random_range(-JITTER..=JITTER);
         #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
         let jittered = ((raw as f64) * factor).round() as i64;
@@ -46,13 +49,24 @@ mod tests {
 
     #[test]
     fn backoff_grows_caps_and_jitters_within_bounds() {
-        let p = RetryPolicy { base_secs: 10, cap_secs: 120, max_attempts: Some(5) };
+        let p = RetryPolicy {
+            base_secs: 10,
+            cap_secs: 120,
+            max_attempts: Some(5),
+        };
         let mut rng = StdRng::seed_from_u64(1);
         for (attempt, nominal) in [(1, 10), (2, 20), (3, 40), (4, 80), (5, 120), (9, 120)] {
             let d = p.delay(attempt, None, &mut rng);
-            assert!((nominal * 8 / 10..=nominal * 12 / 10).contains(&d), "attempt {attempt}: {d}");
+            assert!(
+                (nominal * 8 / 10..=nominal * 12 / 10).contains(&d),
+                "attempt {attempt}: {d}"
+            );
         }
-        assert_eq!(p.delay(1, Some(300), &mut rng), 300, "Retry-After wins when longer");
+        assert_eq!(
+            p.delay(1, Some(300), &mut rng),
+            300,
+            "Retry-After wins when longer"
+        );
         assert!(!p.exhausted(4));
         assert!(p.exhausted(5));
     }

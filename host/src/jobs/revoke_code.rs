@@ -15,17 +15,32 @@ use crate::store::alerts::{self, AlertKind, NewAlert};
 use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::{codes, counters};
 
-pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64, cleanup: bool) -> Result<(), JobError> {
+pub(super) async fn run(
+    app: &App,
+    job: &ClaimedJob,
+    code: i64,
+    cleanup: bool,
+) -> Result<(), JobError> {
     let now = app.clock.now();
-    let Some(target) = CodeTarget::load(app, code).await? else { return super::complete(app, job).await };
-    let expected = if cleanup { CodeState::Expired } else { CodeState::Revoking };
+    let Some(target) = CodeTarget::load(app, code).await? else {
+        return super::complete(app, job).await;
+    };
+    let expected = if cleanup {
+        CodeState::Expired
+    } else {
+        CodeState::Revoking
+    };
     if target.row.code.state != expected {
         return super::complete(app, job).await;
     }
     let reference = match &target.row.code.provider_ref {
         Some(r) => Some(r.clone()),
         // Created by an attempt whose answer was lost, or never created: ask the lock.
-        None => target.provider.find_code(&target.device, &marker(code)).await?.map(|r| r.reference),
+        None => target
+            .provider
+            .find_code(&target.device, &marker(code))
+            .await?
+            .map(|r| r.reference),
     };
     let outcome = match &reference {
         Some(reference) => target.provider.revoke_code(&target.device, reference).await,
@@ -35,13 +50,27 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64, cleanup: bool) -
     match outcome {
         Ok(()) | Err(ProviderError::NotFound(_)) => {
             if !cleanup {
-                codes::transition(&mut tx, code, &[CodeState::Revoking], CodeState::Revoked, now).await?;
+                codes::transition(
+                    &mut tx,
+                    code,
+                    &[CodeState::Revoking],
+                    CodeState::Revoked,
+                    now,
+                )
+                .await?;
                 counters::bump(&mut tx, &app.catalog.workspace, "codes_revoked", 1).await?;
             }
         }
         Err(ProviderError::Unsupported(why)) => {
             if !cleanup {
-                codes::transition(&mut tx, code, &[CodeState::Revoking], CodeState::Active, now).await?;
+                codes::transition(
+                    &mut tx,
+                    code,
+                    &[CodeState::Revoking],
+                    CodeState::Active,
+                    now,
+                )
+                .await?;
                 codes::mark_unrevocable(&mut tx, code).await?;
                 let alert = NewAlert {
                     kind: AlertKind::Unrevocable,
@@ -49,14 +78,24 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64, cleanup: bool) -
                     lock: Some(target.lock.id.as_str()),
                     reservation: Some(target.row.code.reservation.as_str()),
                     code: Some(code),
-                    message: format!("code {code} on lock `{}` cannot be revoked ({why}); it opens the door until its window ends", target.lock.id),
+                    message: format!(
+                        "code {code} on lock `{}` cannot be revoked ({why}); it opens the door until its window ends",
+                        target.lock.id
+                    ),
                 };
                 alerts::raise(&mut tx, &app.catalog.workspace, &alert, now).await?;
             }
         }
         Err(e) if e.is_retryable() && !cleanup && target.is_over(now) => {
             // The code can no longer open the door: nothing left to protect.
-            codes::transition(&mut tx, code, &[CodeState::Revoking], CodeState::Expired, now).await?;
+            codes::transition(
+                &mut tx,
+                code,
+                &[CodeState::Revoking],
+                CodeState::Expired,
+                now,
+            )
+            .await?;
         }
         Err(e) => {
             drop(tx);

@@ -11,23 +11,35 @@ use crate::store::jobs::{self as queue, ClaimedJob};
 pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), JobError> {
     let now = app.clock.now();
     let (target, reference) = match CodeTarget::load(app, code).await? {
-        Some(t) if t.row.code.state == CodeState::Pending => match t.row.code.provider_ref.clone() {
-            Some(reference) => (t, reference),
-            // Not on the lock yet: its create job reads the latest window.
-            None => return super::complete(app, job).await,
-        },
+        Some(t) if t.row.code.state == CodeState::Pending => {
+            match t.row.code.provider_ref.clone() {
+                Some(reference) => (t, reference),
+                // Not on the lock yet: its create job reads the latest window.
+                None => return super::complete(app, job).await,
+            }
+        }
         _ => return super::complete(app, job).await,
     };
     if target.is_over(now) {
         let mut tx = app.pool.begin().await?;
-        codes::transition(&mut tx, code, &[CodeState::Pending], CodeState::Expired, now).await?;
+        codes::transition(
+            &mut tx,
+            code,
+            &[CodeState::Pending],
+            CodeState::Expired,
+            now,
+        )
+        .await?;
         queue::complete(&mut tx, job.id).await?;
         tx.commit().await?;
         return Ok(());
     }
     let mut request = target.request();
     request.pin = None;
-    let receipt = target.provider.update_code(&target.device, &reference, &request).await?;
+    let receipt = target
+        .provider
+        .update_code(&target.device, &reference, &request)
+        .await?;
     let mut tx = app.pool.begin().await?;
     apply_receipt(app, &mut tx, &target, &receipt, Some("codes_updated")).await?;
     queue::complete(&mut tx, job.id).await?;

@@ -75,7 +75,10 @@ pub enum ProviderError {
 impl ProviderError {
     /// True when retrying the same call later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ProviderError::Unavailable(_) | ProviderError::Timeout | ProviderError::RateLimited(_))
+        matches!(
+            self,
+            ProviderError::Unavailable(_) | ProviderError::Timeout | ProviderError::RateLimited(_)
+        )
     }
 }
 
@@ -86,21 +89,37 @@ pub trait Provider: Send + Sync {
     fn capabilities(&self, device: &str) -> Option<Capabilities>;
 
     /// Puts a code on the lock.
-    async fn create_code(&self, device: &str, req: &CodeRequest) -> Result<CodeReceipt, ProviderError>;
+    async fn create_code(
+        &self,
+        device: &str,
+        req: &CodeRequest,
+    ) -> Result<CodeReceipt, ProviderError>;
 
     /// Changes an existing code's window (and PIN, where given). Only for locks with
     /// `can_update`.
-    async fn update_code(&self, device: &str, reference: &str, req: &CodeRequest)
-    -> Result<CodeReceipt, ProviderError>;
+    async fn update_code(
+        &self,
+        device: &str,
+        reference: &str,
+        req: &CodeRequest,
+    ) -> Result<CodeReceipt, ProviderError>;
 
     /// Deletes a code. Deleting a code that is already gone succeeds.
     async fn revoke_code(&self, device: &str, reference: &str) -> Result<(), ProviderError>;
 
     /// Reads a code back by reference; `None` when it is not on the lock.
-    async fn read_code(&self, device: &str, reference: &str) -> Result<Option<CodeReceipt>, ProviderError>;
+    async fn read_code(
+        &self,
+        device: &str,
+        reference: &str,
+    ) -> Result<Option<CodeReceipt>, ProviderError>;
 
     /// Finds a code by the marker it was created with; `None` when there is none.
-    async fn find_code(&self, device: &str, marker: &str) -> Result<Option<CodeReceipt>, ProviderError>;
+    async fn find_code(
+        &self,
+        device: &str,
+        marker: &str,
+    ) -> Result<Option<CodeReceipt>, ProviderError>;
 }
 
 /// The providers configured in this process, by key (`simulator`, `nuki`, …).

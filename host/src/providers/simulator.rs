@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use latchkey_engine::{Capabilities, Connectivity, Pin, PinRules, Timestamp, Window, WindowPrecision};
+use latchkey_engine::{
+    Capabilities, Connectivity, Pin, PinRules, Timestamp, Window, WindowPrecision,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -48,9 +50,17 @@ impl SimProfile {
     pub fn capabilities(self) -> Capabilities {
         let online = self != SimProfile::Offline;
         Capabilities {
-            connectivity: if online { Connectivity::Online } else { Connectivity::Offline },
+            connectivity: if online {
+                Connectivity::Online
+            } else {
+                Connectivity::Offline
+            },
             custom_pin: online,
-            precision: if online { WindowPrecision::Minute } else { WindowPrecision::Hour },
+            precision: if online {
+                WindowPrecision::Minute
+            } else {
+                WindowPrecision::Hour
+            },
             can_revoke: online,
             can_update: online,
             remote_unlock: online,
@@ -147,7 +157,10 @@ impl Simulator {
             next_ref: 1,
             calls: 0,
         };
-        Simulator { state: Arc::new(Mutex::new(state)), clock }
+        Simulator {
+            state: Arc::new(Mutex::new(state)),
+            clock,
+        }
     }
 
     fn lock_state(&self) -> MutexGuard<'_, State> {
@@ -162,7 +175,10 @@ impl Simulator {
         s.locks
             .entry(device.to_owned())
             .and_modify(|l| l.profile = profile)
-            .or_insert(SimLock { profile, segments: Vec::new() });
+            .or_insert(SimLock {
+                profile,
+                segments: Vec::new(),
+            });
     }
 
     /// Sets the random fault rates for every later call.
@@ -172,12 +188,20 @@ impl Simulator {
 
     /// Makes `device` unreachable during `window`.
     pub fn add_outage(&self, device: &str, window: Window) {
-        self.lock_state().outages.entry(device.to_owned()).or_default().push(window);
+        self.lock_state()
+            .outages
+            .entry(device.to_owned())
+            .or_default()
+            .push(window);
     }
 
     /// Every code `device` has held, oldest first.
     pub fn history(&self, device: &str) -> Vec<CodeSegment> {
-        self.lock_state().locks.get(device).map(|l| l.segments.clone()).unwrap_or_default()
+        self.lock_state()
+            .locks
+            .get(device)
+            .map(|l| l.segments.clone())
+            .unwrap_or_default()
     }
 
     /// The devices known to the simulator, sorted.
@@ -189,10 +213,11 @@ impl Simulator {
 
     /// True when `pin` opens `device` at `at`.
     pub fn opens(&self, device: &str, pin: &str, at: Timestamp) -> bool {
-        self.lock_state()
-            .locks
-            .get(device)
-            .is_some_and(|l| l.segments.iter().any(|s| s.pin.as_str() == pin && s.opens_at(at)))
+        self.lock_state().locks.get(device).is_some_and(|l| {
+            l.segments
+                .iter()
+                .any(|s| s.pin.as_str() == pin && s.opens_at(at))
+        })
     }
 
     /// Number of provider calls answered so far.
@@ -228,8 +253,13 @@ impl Simulator {
         let now = self.clock.now();
         let mut s = self.lock_state();
         s.calls += 1;
-        if s.outages.get(device).is_some_and(|o| o.iter().any(|w| w.contains(now))) {
-            return Err(ProviderError::Unavailable(format!("lock `{device}` is offline")));
+        if s.outages
+            .get(device)
+            .is_some_and(|o| o.iter().any(|w| w.contains(now)))
+        {
+            return Err(ProviderError::Unavailable(format!(
+                "lock `{device}` is offline"
+            )));
         }
         let faults = s.faults;
         if faults.error_rate > 0.0 && s.rng.random_bool(faults.error_rate.min(1.0)) {
@@ -248,7 +278,11 @@ fn receipt(seg: &CodeSegment, now: Timestamp) -> CodeReceipt {
         reference: seg.reference.clone(),
         pin: seg.pin.clone(),
         window: seg.window,
-        status: if seg.present_from <= now { ReceiptStatus::Active } else { ReceiptStatus::Pending },
+        status: if seg.present_from <= now {
+            ReceiptStatus::Active
+        } else {
+            ReceiptStatus::Pending
+        },
     }
 }
 
@@ -257,47 +291,90 @@ fn unknown(device: &str) -> ProviderError {
 }
 
 /// A PIN no code present on the lock uses (offline locks: no code ever), from the rules.
-fn generate_pin(rng: &mut StdRng, rules: &PinRules, taken: impl Fn(&str) -> bool) -> Result<Pin, ProviderError> {
+fn generate_pin(
+    rng: &mut StdRng,
+    rules: &PinRules,
+    taken: impl Fn(&str) -> bool,
+) -> Result<Pin, ProviderError> {
     let alphabet: Vec<char> = rules.alphabet.chars().collect();
     for _ in 0..1000 {
-        let pin: String = (0..rules.max_len).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect();
+        let pin: String = (0..rules.max_len)
+            .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+            .collect();
         if rules.check(&pin).is_ok() && !taken(&pin) {
             return Ok(Pin::new(pin));
         }
     }
-    Err(ProviderError::Rejected("no free PIN left on this lock".into()))
+    Err(ProviderError::Rejected(
+        "no free PIN left on this lock".into(),
+    ))
 }
 
 #[async_trait]
 impl Provider for Simulator {
     fn capabilities(&self, device: &str) -> Option<Capabilities> {
-        self.lock_state().locks.get(device).map(|l| l.profile.capabilities())
+        self.lock_state()
+            .locks
+            .get(device)
+            .map(|l| l.profile.capabilities())
     }
 
-    async fn create_code(&self, device: &str, req: &CodeRequest) -> Result<CodeReceipt, ProviderError> {
+    async fn create_code(
+        &self,
+        device: &str,
+        req: &CodeRequest,
+    ) -> Result<CodeReceipt, ProviderError> {
         self.call(device, |s, now| {
             let reference = format!("sim-{}", s.next_ref);
-            let State { locks, rng, next_ref, .. } = s;
+            let State {
+                locks,
+                rng,
+                next_ref,
+                ..
+            } = s;
             let lock = locks.get_mut(device).ok_or_else(|| unknown(device))?;
             let caps = lock.profile.capabilities();
             let present = |seg: &&CodeSegment| seg.present_until.is_none_or(|end| end > now);
-            if lock.segments.iter().filter(present).count() >= caps.max_codes as usize {
-                return Err(ProviderError::Rejected(format!("lock holds its maximum of {} codes", caps.max_codes)));
+            // Offline PINs are computed by the lock, not stored on it: no slots to run out of.
+            let stores_codes = caps.connectivity == Connectivity::Online;
+            if stores_codes
+                && lock.segments.iter().filter(present).count() >= caps.max_codes as usize
+            {
+                return Err(ProviderError::Rejected(format!(
+                    "lock holds its maximum of {} codes",
+                    caps.max_codes
+                )));
             }
             let pin = match (&req.pin, caps.custom_pin) {
                 (Some(pin), true) => {
-                    caps.pin.check(pin.as_str()).map_err(ProviderError::Rejected)?;
-                    if lock.segments.iter().filter(present).any(|seg| seg.pin == *pin) {
+                    caps.pin
+                        .check(pin.as_str())
+                        .map_err(ProviderError::Rejected)?;
+                    if lock
+                        .segments
+                        .iter()
+                        .filter(present)
+                        .any(|seg| seg.pin == *pin)
+                    {
                         return Err(ProviderError::PinConflict);
                     }
                     pin.clone()
                 }
                 (None, true) => generate_pin(rng, &caps.pin, |p| {
-                    lock.segments.iter().filter(present).any(|seg| seg.pin.as_str() == p)
+                    lock.segments
+                        .iter()
+                        .filter(present)
+                        .any(|seg| seg.pin.as_str() == p)
                 })?,
-                (_, false) => generate_pin(rng, &caps.pin, |p| lock.segments.iter().any(|seg| seg.pin.as_str() == p))?,
+                (_, false) => generate_pin(rng, &caps.pin, |p| {
+                    lock.segments.iter().any(|seg| seg.pin.as_str() == p)
+                })?,
             };
-            let delay = if lock.profile == SimProfile::Slow { SLOW_DELAY_SECS } else { 0 };
+            let delay = if lock.profile == SimProfile::Slow {
+                SLOW_DELAY_SECS
+            } else {
+                0
+            };
             let seg = CodeSegment {
                 reference,
                 marker: req.marker.clone(),
@@ -313,15 +390,26 @@ impl Provider for Simulator {
         })
     }
 
-    async fn update_code(&self, device: &str, reference: &str, req: &CodeRequest) -> Result<CodeReceipt, ProviderError> {
+    async fn update_code(
+        &self,
+        device: &str,
+        reference: &str,
+        req: &CodeRequest,
+    ) -> Result<CodeReceipt, ProviderError> {
         self.call(device, |s, now| {
             let lock = s.locks.get_mut(device).ok_or_else(|| unknown(device))?;
             let caps = lock.profile.capabilities();
             if !caps.can_update {
                 return Err(ProviderError::Unsupported("this lock cannot change a code"));
             }
-            let delay = if lock.profile == SimProfile::Slow { SLOW_DELAY_SECS } else { 0 };
-            let current = lock.current(reference, now).ok_or_else(|| ProviderError::NotFound(reference.into()))?;
+            let delay = if lock.profile == SimProfile::Slow {
+                SLOW_DELAY_SECS
+            } else {
+                0
+            };
+            let current = lock
+                .current(reference, now)
+                .ok_or_else(|| ProviderError::NotFound(reference.into()))?;
             let switch_at = now.plus(delay).max(current.present_from);
             let mut next = current.clone();
             current.present_until = Some(switch_at);
@@ -342,7 +430,11 @@ impl Provider for Simulator {
             if !lock.profile.capabilities().can_revoke {
                 return Err(ProviderError::Unsupported("this lock cannot delete a code"));
             }
-            let delay = if lock.profile == SimProfile::Slow { SLOW_DELAY_SECS } else { 0 };
+            let delay = if lock.profile == SimProfile::Slow {
+                SLOW_DELAY_SECS
+            } else {
+                0
+            };
             if let Some(current) = lock.current(reference, now) {
                 current.present_until = Some(now.plus(delay).max(current.present_from));
             }
@@ -350,14 +442,22 @@ impl Provider for Simulator {
         })
     }
 
-    async fn read_code(&self, device: &str, reference: &str) -> Result<Option<CodeReceipt>, ProviderError> {
+    async fn read_code(
+        &self,
+        device: &str,
+        reference: &str,
+    ) -> Result<Option<CodeReceipt>, ProviderError> {
         self.call(device, |s, now| {
             let lock = s.locks.get_mut(device).ok_or_else(|| unknown(device))?;
             Ok(lock.current(reference, now).map(|seg| receipt(seg, now)))
         })
     }
 
-    async fn find_code(&self, device: &str, marker: &str) -> Result<Option<CodeReceipt>, ProviderError> {
+    async fn find_code(
+        &self,
+        device: &str,
+        marker: &str,
+    ) -> Result<Option<CodeReceipt>, ProviderError> {
         self.call(device, |s, now| {
             let lock = s.locks.get(device).ok_or_else(|| unknown(device))?;
             Ok(lock

@@ -71,7 +71,9 @@ fn earliest(a: Option<Timestamp>, b: Timestamp) -> Option<Timestamp> {
 
 /// The instant after which the code can no longer open the door.
 fn effective_end(c: &CodeRow) -> Timestamp {
-    c.code.lock_window.map_or(c.code.window.ends_at, |w| w.ends_at.max(c.code.window.ends_at))
+    c.code.lock_window.map_or(c.code.window.ends_at, |w| {
+        w.ends_at.max(c.code.window.ends_at)
+    })
 }
 
 /// Compares `grants` with `codes` (all codes of one reservation) at `now`.
@@ -110,24 +112,41 @@ pub fn diff(
             Some(c) => {
                 let can_update = caps(&g.lock).is_none_or(|k| k.can_update);
                 out.actions.push(if can_update {
-                    Action::Update { code: c.code.id, window }
+                    Action::Update {
+                        code: c.code.id,
+                        window,
+                    }
                 } else {
-                    Action::Replace { old: c.code.id, lock: g.lock.clone(), window }
+                    Action::Replace {
+                        old: c.code.id,
+                        lock: g.lock.clone(),
+                        window,
+                    }
                 });
             }
-            None if g.issue_at() <= now => out.actions.push(Action::Create { lock: g.lock.clone(), window }),
+            None if g.issue_at() <= now => out.actions.push(Action::Create {
+                lock: g.lock.clone(),
+                window,
+            }),
             None => out.wake_at = earliest(out.wake_at, g.issue_at()),
         }
     }
 
     for c in live {
-        let is_newest = newest.get(&c.code.lock).is_some_and(|n| n.code.id == c.code.id);
-        let replacement_done = newest.get(&c.code.lock).is_some_and(|n| n.code.state == CodeState::Active);
+        let is_newest = newest
+            .get(&c.code.lock)
+            .is_some_and(|n| n.code.id == c.code.id);
+        let replacement_done = newest
+            .get(&c.code.lock)
+            .is_some_and(|n| n.code.state == CodeState::Active);
         let keep = wanted.contains(&&c.code.lock) && (is_newest || !replacement_done);
         let end = effective_end(c);
         let can_revoke = caps(&c.code.lock).is_none_or(|k| k.can_revoke);
         if end <= now {
-            out.actions.push(Action::Expire { code: c.code.id, cleanup: can_revoke });
+            out.actions.push(Action::Expire {
+                code: c.code.id,
+                cleanup: can_revoke,
+            });
         } else if keep {
             out.wake_at = earliest(out.wake_at, end);
         } else if can_revoke {

@@ -70,20 +70,63 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
                 jobs::enqueue(conn, ws, &JobSpec::UpdateCode { code }, now, now).await?;
             }
             Action::Revoke { code } => {
-                codes::transition(conn, code, &[CodeState::Pending, CodeState::Active], CodeState::Revoking, now).await?;
-                jobs::enqueue(conn, ws, &JobSpec::RevokeCode { code, cleanup: false }, now, now).await?;
+                codes::transition(
+                    conn,
+                    code,
+                    &[CodeState::Pending, CodeState::Active],
+                    CodeState::Revoking,
+                    now,
+                )
+                .await?;
+                jobs::enqueue(
+                    conn,
+                    ws,
+                    &JobSpec::RevokeCode {
+                        code,
+                        cleanup: false,
+                    },
+                    now,
+                    now,
+                )
+                .await?;
             }
             Action::Expire { code, cleanup } => {
-                codes::transition(conn, code, &[CodeState::Pending, CodeState::Active], CodeState::Expired, now).await?;
+                codes::transition(
+                    conn,
+                    code,
+                    &[CodeState::Pending, CodeState::Active],
+                    CodeState::Expired,
+                    now,
+                )
+                .await?;
                 if cleanup {
-                    jobs::enqueue(conn, ws, &JobSpec::RevokeCode { code, cleanup: true }, now, now).await?;
+                    jobs::enqueue(
+                        conn,
+                        ws,
+                        &JobSpec::RevokeCode {
+                            code,
+                            cleanup: true,
+                        },
+                        now,
+                        now,
+                    )
+                    .await?;
                 }
             }
             Action::Unrevocable { code } => raise_unrevocable(app, conn, id, &codes, code).await?,
         }
     }
     if let Some(at) = diff.wake_at {
-        jobs::enqueue(conn, ws, &JobSpec::Reconcile { reservation: id.clone() }, at, now).await?;
+        jobs::enqueue(
+            conn,
+            ws,
+            &JobSpec::Reconcile {
+                reservation: id.clone(),
+            },
+            at,
+            now,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -113,7 +156,13 @@ async fn create(
     } else {
         None
     };
-    let new = NewCode { reservation: id, lock: lock_id, pin: pin.as_ref(), window, replaces };
+    let new = NewCode {
+        reservation: id,
+        lock: lock_id,
+        pin: pin.as_ref(),
+        window,
+        replaces,
+    };
     let code = codes::insert(conn, ws, &new, now).await?;
     jobs::enqueue(conn, ws, &JobSpec::CreateCode { code }, now, now).await
 }
@@ -125,7 +174,9 @@ async fn raise_unrevocable(
     codes: &[codes::CodeRow],
     code: i64,
 ) -> Result<()> {
-    let Some(row) = codes.iter().find(|c| c.code.id == code) else { return Ok(()) };
+    let Some(row) = codes.iter().find(|c| c.code.id == code) else {
+        return Ok(());
+    };
     let until = row.code.lock_window.unwrap_or(row.code.window).ends_at;
     let alert = NewAlert {
         kind: AlertKind::Unrevocable,

@@ -36,17 +36,27 @@ pub async fn choose(
     }
     let alphabet: Vec<char> = rules.alphabet.chars().collect();
     if alphabet.is_empty() {
-        return Err(Error::Config(format!("lock `{}` declares an empty PIN alphabet", lock.id)));
+        return Err(Error::Config(format!(
+            "lock `{}` declares an empty PIN alphabet",
+            lock.id
+        )));
     }
     for _ in 0..MAX_TRIES {
         let candidate: String = {
             let mut rng = rng.lock().unwrap_or_else(|p| p.into_inner());
-            (0..rules.max_len).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect()
+            (0..rules.max_len)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect()
         };
         let pin = Pin::new(candidate);
-        if rules.check(pin.as_str()).is_ok() && !codes::pin_in_use(conn, ws, &lock.id, &pin, except).await? {
+        if rules.check(pin.as_str()).is_ok()
+            && !codes::pin_in_use(conn, ws, &lock.id, &pin, except).await?
+        {
             return Ok(pin);
         }
     }
-    Err(Error::Internal(format!("no free PIN found for lock `{}` after {MAX_TRIES} tries", lock.id)))
+    Err(Error::Internal(format!(
+        "no free PIN found for lock `{}` after {MAX_TRIES} tries",
+        lock.id
+    )))
 }

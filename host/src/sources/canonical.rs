@@ -30,7 +30,10 @@ pub struct CanonicalEvent {
 }
 
 fn invalid(pointer: &str, detail: impl Into<String>) -> Error {
-    Error::Invalid { pointer: pointer.into(), detail: detail.into() }
+    Error::Invalid {
+        pointer: pointer.into(),
+        detail: detail.into(),
+    }
 }
 
 /// Parses and checks a canonical body.
@@ -45,11 +48,17 @@ pub fn parse(body: &[u8]) -> Result<CanonicalEvent, Error> {
             .iter()
             .filter_map(|seg| match seg {
                 serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
-                serde_path_to_error::Segment::Map { key } => Some(key.replace('~', "~0").replace('/', "~1")),
+                serde_path_to_error::Segment::Map { key } => {
+                    Some(key.replace('~', "~0").replace('/', "~1"))
+                }
                 _ => None,
             })
             .fold(String::new(), |acc, seg| format!("{acc}/{seg}"));
-        let field = if pointer.is_empty() { "the body".to_owned() } else { format!("`{pointer}`") };
+        let field = if pointer.is_empty() {
+            "the body".to_owned()
+        } else {
+            format!("`{pointer}`")
+        };
         invalid(&pointer, format!("{field}: {}", e.inner()))
     })?;
     check(&event)?;
@@ -59,13 +68,22 @@ pub fn parse(body: &[u8]) -> Result<CanonicalEvent, Error> {
 fn check(e: &CanonicalEvent) -> Result<(), Error> {
     let r = &e.data;
     if r.version == 0 {
-        return Err(invalid("/data/version", "`/data/version` must be 1 or more"));
+        return Err(invalid(
+            "/data/version",
+            "`/data/version` must be 1 or more",
+        ));
     }
     if r.resources.is_empty() {
-        return Err(invalid("/data/resources", "`/data/resources` must name at least one resource"));
+        return Err(invalid(
+            "/data/resources",
+            "`/data/resources` must name at least one resource",
+        ));
     }
     if r.check_out <= r.check_in {
-        return Err(invalid("/data/check_out", "`/data/check_out` must be after `/data/check_in`"));
+        return Err(invalid(
+            "/data/check_out",
+            "`/data/check_out` must be after `/data/check_in`",
+        ));
     }
     let required = match e.kind {
         EventType::Cancelled => Some(ReservationStatus::Cancelled),
@@ -78,7 +96,12 @@ fn check(e: &CanonicalEvent) -> Result<(), Error> {
     {
         return Err(invalid(
             "/data/status",
-            format!("`{}` events must carry status `{}`, not `{}`", e.kind.as_str(), status.as_str(), r.status.as_str()),
+            format!(
+                "`{}` events must carry status `{}`, not `{}`",
+                e.kind.as_str(),
+                status.as_str(),
+                r.status.as_str()
+            ),
         ));
     }
     Ok(())
@@ -102,17 +125,35 @@ mod tests {
     fn parses_the_canonical_form() {
         let e = parse(OK.as_bytes()).expect("valid");
         assert_eq!(e.kind, EventType::Confirmed);
-        assert_eq!(e.data.check_in, Timestamp::parse_rfc3339("2026-11-25T15:00:00Z").expect("ts"));
+        assert_eq!(
+            e.data.check_in,
+            Timestamp::parse_rfc3339("2026-11-25T15:00:00Z").expect("ts")
+        );
     }
 
     #[test]
     fn schema_errors_point_at_the_field() {
-        assert_eq!(pointer(&OK.replace("2026-11-25T15:00:00Z", "next tuesday")), "/data/check_in");
-        assert_eq!(pointer(&OK.replace("reservation.confirmed", "reservation.exploded")), "/type");
-        assert_eq!(pointer(&OK.replace(r#""status":"confirmed""#, r#""status":"maybe""#)), "/data/status");
+        assert_eq!(
+            pointer(&OK.replace("2026-11-25T15:00:00Z", "next tuesday")),
+            "/data/check_in"
+        );
+        assert_eq!(
+            pointer(&OK.replace("reservation.confirmed", "reservation.exploded")),
+            "/type"
+        );
+        assert_eq!(
+            pointer(&OK.replace(r#""status":"confirmed""#, r#""status":"maybe""#)),
+            "/data/status"
+        );
         assert_eq!(pointer(&OK.replace(r#"["101"]"#, "[]")), "/data/resources");
-        assert_eq!(pointer(&OK.replace("2026-11-27T11:00:00Z", "2026-11-20T11:00:00Z")), "/data/check_out");
-        assert_eq!(pointer(&OK.replace("reservation.confirmed", "reservation.cancelled")), "/data/status");
+        assert_eq!(
+            pointer(&OK.replace("2026-11-27T11:00:00Z", "2026-11-20T11:00:00Z")),
+            "/data/check_out"
+        );
+        assert_eq!(
+            pointer(&OK.replace("reservation.confirmed", "reservation.cancelled")),
+            "/data/status"
+        );
         assert_eq!(pointer("not json"), "");
     }
 }

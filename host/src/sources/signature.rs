@@ -35,14 +35,18 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, Error> {
 /// # Errors
 /// [`Error::Unauthorized`] naming the missing header, the stale or future timestamp, or a
 /// signature that matches no entry; [`Error::Config`] for a malformed secret.
-pub fn verify(secret: &str, headers: &HeaderMap, body: &[u8], now: Timestamp) -> Result<Verified, Error> {
+pub fn verify(
+    secret: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Verified, Error> {
     let id = header(headers, "webhook-id")?;
     let ts_text = header(headers, "webhook-timestamp")?;
     let signatures = header(headers, "webhook-signature")?;
-    let ts: i64 = ts_text
-        .trim()
-        .parse()
-        .map_err(|_| Error::Unauthorized(format!("webhook-timestamp `{ts_text}` is not Unix seconds")))?;
+    let ts: i64 = ts_text.trim().parse().map_err(|_| {
+        Error::Unauthorized(format!("webhook-timestamp `{ts_text}` is not Unix seconds"))
+    })?;
     let skew = now.unix() - ts;
     if skew > TOLERANCE_SECS {
         return Err(Error::Unauthorized(format!(
@@ -55,19 +59,28 @@ pub fn verify(secret: &str, headers: &HeaderMap, body: &[u8], now: Timestamp) ->
             -skew
         )));
     }
-    let key = standardwebhooks::Webhook::new(secret).map_err(|e| Error::Config(format!("webhook secret: {e}")))?;
-    let expected = key
-        .sign(id, ts, body)
-        .map_err(|_| Error::Unauthorized("the body is not UTF-8, so it cannot match a signature".into()))?;
+    let key = standardwebhooks::Webhook::new(secret)
+        .map_err(|e| Error::Config(format!("webhook secret: {e}")))?;
+    let expected = key.sign(id, ts, body).map_err(|_| {
+        Error::Unauthorized("the body is not UTF-8, so it cannot match a signature".into())
+    })?;
     let expected = expected.split_once(',').map_or("", |(_, sig)| sig);
     let matched = signatures
         .split_whitespace()
         .filter_map(|entry| entry.split_once(','))
-        .any(|(version, sig)| version == "v1" && constant_time_eq::constant_time_eq(sig.as_bytes(), expected.as_bytes()));
+        .any(|(version, sig)| {
+            version == "v1"
+                && constant_time_eq::constant_time_eq(sig.as_bytes(), expected.as_bytes())
+        });
     if !matched {
-        return Err(Error::Unauthorized("webhook-signature matches no v1 signature of this body".into()));
+        return Err(Error::Unauthorized(
+            "webhook-signature matches no v1 signature of this body".into(),
+        ));
     }
-    Ok(Verified { webhook_id: id.to_owned(), timestamp: Timestamp(ts) })
+    Ok(Verified {
+        webhook_id: id.to_owned(),
+        timestamp: Timestamp(ts),
+    })
 }
 
 /// Signs `body` the way a sender does: returns the three headers' values
@@ -100,20 +113,59 @@ mod tests {
         let body = br#"{"a":1}"#;
         let sig = sign(SECRET, "msg_1", Timestamp(1000), body).expect("signed");
         let rotated = format!("v1,bm90IGl0 {sig} v2,whatever");
-        assert!(verify(SECRET, &headers("msg_1", 1000, &rotated), body, Timestamp(1100)).is_ok());
-        assert!(verify(SECRET, &headers("msg_1", 1000, &sig), br#"{"a":2}"#, Timestamp(1100)).is_err());
-        assert!(verify(SECRET, &headers("msg_2", 1000, &sig), body, Timestamp(1100)).is_err(), "id is signed");
+        assert!(
+            verify(
+                SECRET,
+                &headers("msg_1", 1000, &rotated),
+                body,
+                Timestamp(1100)
+            )
+            .is_ok()
+        );
+        assert!(
+            verify(
+                SECRET,
+                &headers("msg_1", 1000, &sig),
+                br#"{"a":2}"#,
+                Timestamp(1100)
+            )
+            .is_err()
+        );
+        assert!(
+            verify(SECRET, &headers("msg_2", 1000, &sig), body, Timestamp(1100)).is_err(),
+            "id is signed"
+        );
     }
 
     #[test]
     fn rejects_stale_and_future_timestamps() {
         let body = b"{}";
         let sig = sign(SECRET, "m", Timestamp(1000), body).expect("signed");
-        let old = verify(SECRET, &headers("m", 1000, &sig), body, Timestamp(1000 + TOLERANCE_SECS + 1)).unwrap_err();
+        let old = verify(
+            SECRET,
+            &headers("m", 1000, &sig),
+            body,
+            Timestamp(1000 + TOLERANCE_SECS + 1),
+        )
+        .unwrap_err();
         assert!(old.to_string().contains("old"), "{old}");
-        let future = verify(SECRET, &headers("m", 1000, &sig), body, Timestamp(1000 - TOLERANCE_SECS - 1)).unwrap_err();
+        let future = verify(
+            SECRET,
+            &headers("m", 1000, &sig),
+            body,
+            Timestamp(1000 - TOLERANCE_SECS - 1),
+        )
+        .unwrap_err();
         assert!(future.to_string().contains("future"), "{future}");
-        assert!(verify(SECRET, &headers("m", 1000, &sig), body, Timestamp(1000 + TOLERANCE_SECS)).is_ok());
+        assert!(
+            verify(
+                SECRET,
+                &headers("m", 1000, &sig),
+                body,
+                Timestamp(1000 + TOLERANCE_SECS)
+            )
+            .is_ok()
+        );
     }
 
     #[test]

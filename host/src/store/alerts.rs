@@ -73,7 +73,12 @@ pub struct AlertRow {
 
 /// Raises `alert` unless one with the same key exists. Returns true when it is new, and
 /// logs it loudly: these need a person.
-pub async fn raise(conn: &mut Conn, ws: &WorkspaceId, alert: &NewAlert<'_>, now: Timestamp) -> Result<bool> {
+pub async fn raise(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    alert: &NewAlert<'_>,
+    now: Timestamp,
+) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO alerts (workspace_id, kind, dedupe_key, lock_id, reservation_id, code_id, message, raised_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
@@ -90,7 +95,13 @@ pub async fn raise(conn: &mut Conn, ws: &WorkspaceId, alert: &NewAlert<'_>, now:
     .await?;
     let new = done.rows_affected() > 0;
     if new {
-        tracing::warn!(kind = alert.kind.as_str(), lock = alert.lock, reservation = alert.reservation, "ALERT: {}", alert.message);
+        tracing::warn!(
+            kind = alert.kind.as_str(),
+            lock = alert.lock,
+            reservation = alert.reservation,
+            "ALERT: {}",
+            alert.message
+        );
     }
     Ok(new)
 }

@@ -1,6 +1,8 @@
 //! Access codes on record.
 
-use latchkey_engine::{AccessCode, CodeState, LockId, Pin, ReservationId, Timestamp, Window, WorkspaceId};
+use latchkey_engine::{
+    AccessCode, CodeState, LockId, Pin, ReservationId, Timestamp, Window, WorkspaceId,
+};
 use serde::Serialize;
 
 use super::Conn;
@@ -36,18 +38,36 @@ type RawRow = (
 const COLUMNS: &str = "id, reservation_id, lock_id, pin, starts_at, ends_at, lock_starts_at, lock_ends_at, state, provider_ref, replaces, unrevocable";
 
 fn from_raw(r: RawRow) -> Result<CodeRow> {
-    let (id, reservation, lock, pin, starts, ends, lock_starts, lock_ends, state, provider_ref, replaces, unrevocable) = r;
+    let (
+        id,
+        reservation,
+        lock,
+        pin,
+        starts,
+        ends,
+        lock_starts,
+        lock_ends,
+        state,
+        provider_ref,
+        replaces,
+        unrevocable,
+    ) = r;
     Ok(CodeRow {
         code: AccessCode {
             id,
             reservation: ReservationId::parse(reservation).map_err(Error::Internal)?,
             lock: LockId::parse(lock).map_err(Error::Internal)?,
             pin: pin.map(Pin::new),
-            window: Window { starts_at: Timestamp(starts), ends_at: Timestamp(ends) },
-            lock_window: lock_starts
-                .zip(lock_ends)
-                .map(|(s, e)| Window { starts_at: Timestamp(s), ends_at: Timestamp(e) }),
-            state: CodeState::parse(&state).ok_or_else(|| Error::Internal(format!("code {id} has state `{state}`")))?,
+            window: Window {
+                starts_at: Timestamp(starts),
+                ends_at: Timestamp(ends),
+            },
+            lock_window: lock_starts.zip(lock_ends).map(|(s, e)| Window {
+                starts_at: Timestamp(s),
+                ends_at: Timestamp(e),
+            }),
+            state: CodeState::parse(&state)
+                .ok_or_else(|| Error::Internal(format!("code {id} has state `{state}`")))?,
             provider_ref,
         },
         replaces,
@@ -56,7 +76,11 @@ fn from_raw(r: RawRow) -> Result<CodeRow> {
 }
 
 /// Every code of a reservation, oldest first.
-pub async fn for_reservation(conn: &mut Conn, ws: &WorkspaceId, reservation: &str) -> Result<Vec<CodeRow>> {
+pub async fn for_reservation(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    reservation: &str,
+) -> Result<Vec<CodeRow>> {
     let rows = sqlx::query_as::<_, RawRow>(&format!(
         "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = ? AND reservation_id = ? ORDER BY id"
     ))
@@ -69,11 +93,13 @@ pub async fn for_reservation(conn: &mut Conn, ws: &WorkspaceId, reservation: &st
 
 /// One code.
 pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<CodeRow>> {
-    let row = sqlx::query_as::<_, RawRow>(&format!("SELECT {COLUMNS} FROM access_codes WHERE workspace_id = ? AND id = ?"))
-        .bind(ws.as_str())
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query_as::<_, RawRow>(&format!(
+        "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = ? AND id = ?"
+    ))
+    .bind(ws.as_str())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(from_raw).transpose()
 }
 
@@ -93,7 +119,12 @@ pub struct NewCode<'a> {
 }
 
 /// Records a new `pending` code and returns its id.
-pub async fn insert(conn: &mut Conn, ws: &WorkspaceId, c: &NewCode<'_>, now: Timestamp) -> Result<i64> {
+pub async fn insert(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    c: &NewCode<'_>,
+    now: Timestamp,
+) -> Result<i64> {
     Ok(sqlx::query_scalar::<_, i64>(
         "INSERT INTO access_codes (workspace_id, reservation_id, lock_id, pin, starts_at, ends_at, state, replaces, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id",
@@ -124,11 +155,22 @@ pub async fn set_window(conn: &mut Conn, id: i64, window: Window, now: Timestamp
 }
 
 /// Moves the code to `to`, only if it is in one of `from`. Returns whether it moved.
-pub async fn transition(conn: &mut Conn, id: i64, from: &[CodeState], to: CodeState, now: Timestamp) -> Result<bool> {
+pub async fn transition(
+    conn: &mut Conn,
+    id: i64,
+    from: &[CodeState],
+    to: CodeState,
+    now: Timestamp,
+) -> Result<bool> {
     let states: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
     let placeholders = vec!["?"; states.len()].join(", ");
-    let sql = format!("UPDATE access_codes SET state = ?, updated_at = ? WHERE id = ? AND state IN ({placeholders})");
-    let mut q = sqlx::query(&sql).bind(to.as_str()).bind(now.unix()).bind(id);
+    let sql = format!(
+        "UPDATE access_codes SET state = ?, updated_at = ? WHERE id = ? AND state IN ({placeholders})"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(to.as_str())
+        .bind(now.unix())
+        .bind(id);
     for s in states {
         q = q.bind(s);
     }
@@ -160,18 +202,31 @@ pub async fn record_receipt(
 
 /// Changes the PIN of a code not yet on its lock.
 pub async fn set_pin(conn: &mut Conn, id: i64, pin: &Pin) -> Result<()> {
-    sqlx::query("UPDATE access_codes SET pin = ? WHERE id = ?").bind(pin.as_str()).bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE access_codes SET pin = ? WHERE id = ?")
+        .bind(pin.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// Notes that the code could not be revoked and an alert was raised.
 pub async fn mark_unrevocable(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("UPDATE access_codes SET unrevocable = 1 WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE access_codes SET unrevocable = 1 WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// True when another live code on `lock` uses `pin`.
-pub async fn pin_in_use(conn: &mut Conn, ws: &WorkspaceId, lock: &LockId, pin: &Pin, except: Option<i64>) -> Result<bool> {
+pub async fn pin_in_use(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    lock: &LockId,
+    pin: &Pin,
+    except: Option<i64>,
+) -> Result<bool> {
     let n = sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM access_codes
          WHERE workspace_id = ? AND lock_id = ? AND pin = ? AND state IN ('pending', 'active', 'revoking') AND id <> ?",

@@ -23,9 +23,11 @@ pub async fn bump(conn: &mut Conn, ws: &WorkspaceId, name: &str, by: i64) -> Res
 
 /// Every counter of the workspace.
 pub async fn all(conn: &mut Conn, ws: &WorkspaceId) -> Result<BTreeMap<String, i64>> {
-    let rows = sqlx::query_as::<_, (String, i64)>("SELECT name, value FROM counters WHERE workspace_id = ?")
-        .bind(ws.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query_as::<_, (String, i64)>(
+        "SELECT name, value FROM counters WHERE workspace_id = ?",
+    )
+    .bind(ws.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(rows.into_iter().collect())
 }

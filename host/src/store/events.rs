@@ -107,7 +107,12 @@ pub async fn insert(conn: &mut Conn, e: &NewEvent<'_>, outcome: Outcome) -> Resu
 
 /// Marks the reservation's latest applied event as failed with `error`, so the author of
 /// the rule sees why nothing happened.
-pub async fn fail_latest(conn: &mut Conn, ws: &WorkspaceId, reservation: &ReservationId, error: &str) -> Result<()> {
+pub async fn fail_latest(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    reservation: &ReservationId,
+    error: &str,
+) -> Result<()> {
     sqlx::query(
         "UPDATE events SET outcome = 'failed', error = ?
          WHERE id = (SELECT MAX(id) FROM events WHERE workspace_id = ? AND reservation_id = ? AND outcome <> 'stale')",
@@ -121,7 +126,11 @@ pub async fn fail_latest(conn: &mut Conn, ws: &WorkspaceId, reservation: &Reserv
 }
 
 /// Every event of a reservation, oldest first.
-pub async fn for_reservation(conn: &mut Conn, ws: &WorkspaceId, reservation: &str) -> Result<Vec<EventRow>> {
+pub async fn for_reservation(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    reservation: &str,
+) -> Result<Vec<EventRow>> {
     Ok(sqlx::query_as::<_, EventRow>(
         "SELECT id, source, webhook_id, event_type, reservation_id, version, received_at, outcome, error
          FROM events WHERE workspace_id = ? AND reservation_id = ? ORDER BY id",

@@ -60,7 +60,12 @@ pub struct DeadJob {
 }
 
 /// Enqueues `job` in the caller's transaction.
-pub async fn enqueue(conn: &mut Conn, ws: &WorkspaceId, job: &NewJob, now: Timestamp) -> Result<()> {
+pub async fn enqueue(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    job: &NewJob,
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO jobs (workspace_id, kind, dedupe_key, payload, state, run_at, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
@@ -82,7 +87,11 @@ pub async fn enqueue(conn: &mut Conn, ws: &WorkspaceId, job: &NewJob, now: Times
 
 /// Claims the next due job (queued and due, or running with an expired lease), leasing it
 /// for `lease_secs` seconds.
-pub async fn claim_due(conn: &mut Conn, now: Timestamp, lease_secs: i64) -> Result<Option<ClaimedJob>> {
+pub async fn claim_due(
+    conn: &mut Conn,
+    now: Timestamp,
+    lease_secs: i64,
+) -> Result<Option<ClaimedJob>> {
     Ok(sqlx::query_as::<_, ClaimedJob>(
         "UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ?
          WHERE id = (
@@ -101,14 +110,23 @@ pub async fn claim_due(conn: &mut Conn, now: Timestamp, lease_secs: i64) -> Resu
 
 /// Deletes a finished job.
 pub async fn complete(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM jobs WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM jobs WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// Puts a job back in the queue to run at `run_at`. If a job with the same key was queued
 /// meanwhile, that one already covers the work: this one is dropped and the queued one is
 /// moved earlier if needed.
-pub async fn requeue(conn: &mut Conn, id: i64, run_at: Timestamp, error: &str, now: Timestamp) -> Result<()> {
+pub async fn requeue(
+    conn: &mut Conn,
+    id: i64,
+    run_at: Timestamp,
+    error: &str,
+    now: Timestamp,
+) -> Result<()> {
     let moved = sqlx::query(
         "UPDATE jobs SET state = 'queued', run_at = ?, lease_until = NULL, last_error = ?, updated_at = ?
          WHERE id = ? AND NOT EXISTS (
@@ -159,16 +177,26 @@ pub async fn dead(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<DeadJob>> {
 
 /// Gives a dead letter a fresh retry budget, due now. Returns false when `id` is not a
 /// dead letter of the workspace.
-pub async fn retry_dead(conn: &mut Conn, ws: &WorkspaceId, id: i64, now: Timestamp) -> Result<bool> {
-    let exists = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs WHERE id = ? AND workspace_id = ? AND state = 'dead'")
-        .bind(id)
-        .bind(ws.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
+pub async fn retry_dead(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    id: i64,
+    now: Timestamp,
+) -> Result<bool> {
+    let exists = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM jobs WHERE id = ? AND workspace_id = ? AND state = 'dead'",
+    )
+    .bind(id)
+    .bind(ws.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
     if exists == 0 {
         return Ok(false);
     }
-    sqlx::query("UPDATE jobs SET attempts = 0 WHERE id = ?").bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE jobs SET attempts = 0 WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     requeue(conn, id, now, "retried by hand", now).await?;
     Ok(true)
 }
@@ -187,8 +215,10 @@ pub async fn next_due(conn: &mut Conn) -> Result<Option<Timestamp>> {
 
 /// Number of dead letters of the workspace.
 pub async fn count_dead(conn: &mut Conn, ws: &WorkspaceId) -> Result<i64> {
-    Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jobs WHERE workspace_id = ? AND state = 'dead'")
-        .bind(ws.as_str())
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM jobs WHERE workspace_id = ? AND state = 'dead'",
+    )
+    .bind(ws.as_str())
+    .fetch_one(&mut *conn)
+    .await?)
 }

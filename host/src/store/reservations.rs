@@ -21,11 +21,13 @@ pub struct ReservationRow {
 
 /// The version on record, or `None` for an unknown reservation.
 pub async fn version(conn: &mut Conn, ws: &WorkspaceId, id: &ReservationId) -> Result<Option<u64>> {
-    let v = sqlx::query_scalar::<_, i64>("SELECT version FROM reservations WHERE workspace_id = ? AND id = ?")
-        .bind(ws.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let v = sqlx::query_scalar::<_, i64>(
+        "SELECT version FROM reservations WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(ws.as_str())
+    .bind(id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(v.map(|v| u64::try_from(v).unwrap_or(0)))
 }
 
@@ -41,21 +43,37 @@ pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: &str) -> Result<Option<R
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((state, event_type, event_at, pin, rule_error)) = row else { return Ok(None) };
-    let state: Reservation = serde_json::from_str(&state)
-        .map_err(|e| Error::Internal(format!("stored state of reservation `{id}` does not parse: {e}")))?;
-    let kind = EventType::parse(&event_type)
-        .ok_or_else(|| Error::Internal(format!("reservation `{id}` has unknown event type `{event_type}`")))?;
+    let Some((state, event_type, event_at, pin, rule_error)) = row else {
+        return Ok(None);
+    };
+    let state: Reservation = serde_json::from_str(&state).map_err(|e| {
+        Error::Internal(format!(
+            "stored state of reservation `{id}` does not parse: {e}"
+        ))
+    })?;
+    let kind = EventType::parse(&event_type).ok_or_else(|| {
+        Error::Internal(format!(
+            "reservation `{id}` has unknown event type `{event_type}`"
+        ))
+    })?;
     Ok(Some(ReservationRow {
         state,
-        last_event: RuleEvent { kind, received_at: Timestamp(event_at) },
+        last_event: RuleEvent {
+            kind,
+            received_at: Timestamp(event_at),
+        },
         pin: pin.map(Pin::new),
         rule_error,
     }))
 }
 
 /// Records `state` as the reservation's state, caused by `event`.
-pub async fn upsert(conn: &mut Conn, ws: &WorkspaceId, state: &Reservation, event: &RuleEvent) -> Result<()> {
+pub async fn upsert(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    state: &Reservation,
+    event: &RuleEvent,
+) -> Result<()> {
     let json = serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?;
     sqlx::query(
         "INSERT INTO reservations (workspace_id, id, version, status, state, last_event_type, last_event_at, updated_at)
@@ -79,7 +97,12 @@ pub async fn upsert(conn: &mut Conn, ws: &WorkspaceId, state: &Reservation, even
 }
 
 /// Remembers the guest's PIN.
-pub async fn set_pin(conn: &mut Conn, ws: &WorkspaceId, id: &ReservationId, pin: &Pin) -> Result<()> {
+pub async fn set_pin(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    id: &ReservationId,
+    pin: &Pin,
+) -> Result<()> {
     sqlx::query("UPDATE reservations SET pin = ? WHERE workspace_id = ? AND id = ?")
         .bind(pin.as_str())
         .bind(ws.as_str())
@@ -90,7 +113,12 @@ pub async fn set_pin(conn: &mut Conn, ws: &WorkspaceId, id: &ReservationId, pin:
 }
 
 /// Records (or clears) the rule's error for the reservation.
-pub async fn set_rule_error(conn: &mut Conn, ws: &WorkspaceId, id: &ReservationId, error: Option<&str>) -> Result<()> {
+pub async fn set_rule_error(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    id: &ReservationId,
+    error: Option<&str>,
+) -> Result<()> {
     sqlx::query("UPDATE reservations SET rule_error = ? WHERE workspace_id = ? AND id = ?")
         .bind(error)
         .bind(ws.as_str())

@@ -6,14 +6,23 @@ const H: i64 = 3600;
 
 fn caps(can_update: bool, can_revoke: bool) -> Capabilities {
     Capabilities {
-        connectivity: if can_revoke { Connectivity::Online } else { Connectivity::Offline },
+        connectivity: if can_revoke {
+            Connectivity::Online
+        } else {
+            Connectivity::Offline
+        },
         custom_pin: can_revoke,
         precision: WindowPrecision::Minute,
         can_revoke,
         can_update,
         remote_unlock: false,
         max_codes: 100,
-        pin: PinRules { min_len: 6, max_len: 6, alphabet: "123456789".into(), forbidden_prefixes: vec![] },
+        pin: PinRules {
+            min_len: 6,
+            max_len: 6,
+            alphabet: "123456789".into(),
+            forbidden_prefixes: vec![],
+        },
     }
 }
 
@@ -22,7 +31,10 @@ fn lock(id: &str) -> LockId {
 }
 
 fn w(from_h: i64, to_h: i64) -> Window {
-    Window { starts_at: Timestamp(from_h * H), ends_at: Timestamp(to_h * H) }
+    Window {
+        starts_at: Timestamp(from_h * H),
+        ends_at: Timestamp(to_h * H),
+    }
 }
 
 fn grant(l: &str, window: Window, issue_h: i64) -> Grant {
@@ -62,7 +74,12 @@ fn offline(_: &LockId) -> Option<Capabilities> {
 
 #[test]
 fn future_grant_schedules_a_wake_up_at_issue_time() {
-    let d = diff(&[grant("a", w(100, 200), 28)], &[], online, Timestamp(10 * H));
+    let d = diff(
+        &[grant("a", w(100, 200), 28)],
+        &[],
+        online,
+        Timestamp(10 * H),
+    );
     assert!(d.actions.is_empty());
     assert_eq!(d.wake_at, Some(Timestamp(28 * H)));
 }
@@ -71,11 +88,29 @@ fn future_grant_schedules_a_wake_up_at_issue_time() {
 fn due_grant_creates_then_plans_nothing_once_recorded() {
     let g = [grant("a", w(100, 200), 28)];
     let d = diff(&g, &[], online, Timestamp(30 * H));
-    assert_eq!(d.actions, [Action::Create { lock: lock("a"), window: w(100, 200) }]);
+    assert_eq!(
+        d.actions,
+        [Action::Create {
+            lock: lock("a"),
+            window: w(100, 200)
+        }]
+    );
     for state in [CodeState::Pending, CodeState::Active] {
-        let again = diff(&g, &[code(1, "a", w(100, 200), state)], online, Timestamp(30 * H));
-        assert!(again.actions.is_empty(), "second run plans nothing ({state:?})");
-        assert_eq!(again.wake_at, Some(Timestamp(200 * H)), "wakes when the window ends");
+        let again = diff(
+            &g,
+            &[code(1, "a", w(100, 200), state)],
+            online,
+            Timestamp(30 * H),
+        );
+        assert!(
+            again.actions.is_empty(),
+            "second run plans nothing ({state:?})"
+        );
+        assert_eq!(
+            again.wake_at,
+            Some(Timestamp(200 * H)),
+            "wakes when the window ends"
+        );
     }
 }
 
@@ -83,10 +118,20 @@ fn due_grant_creates_then_plans_nothing_once_recorded() {
 fn date_change_updates_in_place_or_replaces() {
     let g = [grant("a", w(120, 200), 28)];
     let codes = [code(1, "a", w(100, 200), CodeState::Active)];
-    assert_eq!(diff(&g, &codes, online, Timestamp(30 * H)).actions, [Action::Update { code: 1, window: w(120, 200) }]);
+    assert_eq!(
+        diff(&g, &codes, online, Timestamp(30 * H)).actions,
+        [Action::Update {
+            code: 1,
+            window: w(120, 200)
+        }]
+    );
     assert_eq!(
         diff(&g, &codes, offline, Timestamp(30 * H)).actions,
-        [Action::Replace { old: 1, lock: lock("a"), window: w(120, 200) }]
+        [Action::Replace {
+            old: 1,
+            lock: lock("a"),
+            window: w(120, 200)
+        }]
     );
 }
 
@@ -100,7 +145,10 @@ fn replaced_code_stays_until_its_successor_is_active() {
     let pending = diff(&g, &[old.clone(), new.clone()], online, Timestamp(30 * H));
     assert!(pending.actions.is_empty(), "{:?}", pending.actions);
     new.code.state = CodeState::Active;
-    assert_eq!(diff(&g, &[old, new], online, Timestamp(30 * H)).actions, [Action::Revoke { code: 1 }]);
+    assert_eq!(
+        diff(&g, &[old, new], online, Timestamp(30 * H)).actions,
+        [Action::Revoke { code: 1 }]
+    );
 }
 
 #[test]
@@ -108,7 +156,16 @@ fn room_move_revokes_old_room_and_creates_new() {
     let g = [grant("b", w(100, 200), 28)];
     let codes = [code(1, "a", w(100, 200), CodeState::Active)];
     let d = diff(&g, &codes, online, Timestamp(30 * H));
-    assert_eq!(d.actions, [Action::Create { lock: lock("b"), window: w(100, 200) }, Action::Revoke { code: 1 }]);
+    assert_eq!(
+        d.actions,
+        [
+            Action::Create {
+                lock: lock("b"),
+                window: w(100, 200)
+            },
+            Action::Revoke { code: 1 }
+        ]
+    );
 }
 
 #[test]
@@ -118,8 +175,18 @@ fn cancellation_on_offline_lock_alerts_once_and_waits_for_expiry() {
     assert_eq!(d.actions, [Action::Unrevocable { code: 1 }]);
     assert_eq!(d.wake_at, Some(Timestamp(200 * H)));
     c.unrevocable = true;
-    assert!(diff(&[], std::slice::from_ref(&c), offline, Timestamp(30 * H)).actions.is_empty());
-    assert_eq!(diff(&[], &[c], offline, Timestamp(200 * H)).actions, [Action::Expire { code: 1, cleanup: false }]);
+    assert!(
+        diff(&[], std::slice::from_ref(&c), offline, Timestamp(30 * H))
+            .actions
+            .is_empty()
+    );
+    assert_eq!(
+        diff(&[], &[c], offline, Timestamp(200 * H)).actions,
+        [Action::Expire {
+            code: 1,
+            cleanup: false
+        }]
+    );
 }
 
 #[test]
@@ -127,7 +194,13 @@ fn ended_window_expires_and_cleans_up_revocable_locks() {
     let g = [grant("a", w(100, 200), 28)];
     let codes = [code(1, "a", w(100, 200), CodeState::Active)];
     let d = diff(&g, &codes, online, Timestamp(200 * H));
-    assert_eq!(d.actions, [Action::Expire { code: 1, cleanup: true }]);
+    assert_eq!(
+        d.actions,
+        [Action::Expire {
+            code: 1,
+            cleanup: true
+        }]
+    );
     assert_eq!(d.wake_at, None);
 }
 
@@ -136,7 +209,11 @@ fn rounded_lock_window_keeps_the_code_until_the_lock_stops_it() {
     let mut c = code(1, "a", w(100, 200), CodeState::Active);
     c.code.lock_window = Some(w(100, 201));
     let d = diff(&[], &[c], offline, Timestamp(200 * H));
-    assert_eq!(d.actions, [Action::Unrevocable { code: 1 }], "still opens for an hour");
+    assert_eq!(
+        d.actions,
+        [Action::Unrevocable { code: 1 }],
+        "still opens for an hour"
+    );
 }
 
 #[test]

@@ -1,1 +1,0 @@
-//! The `latchkey` command line (work in progress).

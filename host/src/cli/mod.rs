@@ -1,0 +1,69 @@
+//! The `latchkey` command line. `main.rs` only parses and calls [`run`].
+
+mod admin;
+mod replay;
+mod rules;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Latchkey: door access for guests' reservations.
+///
+/// Booking platforms send signed webhooks; the workspace's rule decides which locks open
+/// and when; Latchkey creates, changes and revokes the PIN codes on the locks.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: webhooks in, codes out.
+    ///
+    /// With no flags it listens on 127.0.0.1:8080, keeps its state in ./latchkey.db and
+    /// serves the example hotel (examples/hotel) with simulated locks.
+    Serve(serve::ServeArgs),
+    /// Work with rules.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+    /// Inspect and retry durable jobs.
+    #[command(subcommand)]
+    Jobs(admin::JobsCommand),
+    /// Inspect reservations: state, events received (with rule errors), codes.
+    #[command(subcommand)]
+    Reservations(admin::ReservationsCommand),
+    /// Replay real hotel bookings through the service under a simulated clock, and check
+    /// every stay with an independent oracle. Exits 1 if any violation is found.
+    Replay(replay::ReplayArgs),
+}
+
+/// Where the state lives: shared by commands that read a running service's database.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// SQLite database file.
+    #[arg(long, env = "LATCHKEY_DATABASE", default_value = "latchkey.db")]
+    pub database: PathBuf,
+    /// Property directory (holds property.toml).
+    #[arg(long, env = "LATCHKEY_PROPERTY", default_value = "examples/hotel")]
+    pub property: PathBuf,
+}
+
+/// Runs the parsed command; the exit code is 0 on success.
+///
+/// # Errors
+/// Whatever the command reports, with context for a person.
+pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Rules(cmd) => rules::run(cmd),
+        Command::Jobs(cmd) => admin::jobs(cmd).await,
+        Command::Reservations(cmd) => admin::reservations(cmd).await,
+        Command::Replay(args) => replay::run(args).await,
+    }
+}

@@ -1,0 +1,53 @@
+//! `latchkey rules test`: a dry run of a rule on one input; touches no lock.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use latchkey_engine::rules::rhai::RhaiRule;
+use latchkey_engine::rules::{self, RuleInput, RuleLimits};
+
+/// `latchkey rules …`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Evaluate a rule on an input file and print the plan (a dry run).
+    ///
+    /// The input is the JSON a rule receives: {event, reservation, property, resources,
+    /// locks, now}; see docs/rules.md and examples/hotel/rule-input.json.
+    Test(TestArgs),
+}
+
+/// Flags of `latchkey rules test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// The rule: a Rhai script (.rhai).
+    #[arg(long)]
+    pub rules: PathBuf,
+    /// The rule input, as JSON.
+    #[arg(long)]
+    pub input: PathBuf,
+}
+
+pub(super) fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
+    let RulesCommand::Test(args) = cmd;
+    let source = std::fs::read_to_string(&args.rules)
+        .with_context(|| format!("reading {}", args.rules.display()))?;
+    let input_text = std::fs::read_to_string(&args.input)
+        .with_context(|| format!("reading {}", args.input.display()))?;
+    let input: RuleInput = serde_json::from_str(&input_text)
+        .with_context(|| format!("{} is not a rule input", args.input.display()))?;
+    let limits = RuleLimits::default();
+    let outcome = RhaiRule::compile(&source, limits.clone())
+        .and_then(|rule| rules::evaluate(&rule, &input, &limits));
+    match outcome {
+        Ok(plan) => {
+            println!("{}", serde_json::to_string_pretty(&plan)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", args.rules.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

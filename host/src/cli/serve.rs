@@ -1,0 +1,130 @@
+//! `latchkey serve`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use latchkey_engine::rules::RuleLimits;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{App, AppConfig};
+use crate::catalog::{Catalog, CatalogFile};
+use crate::clock::{Clock, SystemClock};
+use crate::providers::Providers;
+use crate::providers::simulator::Simulator;
+use crate::store::Durability;
+
+/// Flags of `latchkey serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// SQLite database file, created if missing.
+    #[arg(long, env = "LATCHKEY_DATABASE", default_value = "latchkey.db")]
+    pub database: PathBuf,
+    /// Property directory (holds property.toml and points at the rule).
+    #[arg(long, env = "LATCHKEY_PROPERTY", default_value = "examples/hotel")]
+    pub property: PathBuf,
+}
+
+/// Loads a property directory with the simulator as the only provider.
+/// `seed` drives the simulator's generated PINs and faults.
+pub(super) fn load_catalog(
+    dir: &Path,
+    clock: Arc<dyn Clock>,
+    seed: u64,
+) -> anyhow::Result<(Catalog, Providers, Simulator)> {
+    anyhow::ensure!(
+        dir.join("property.toml").is_file(),
+        "no property.toml in {}: run from the repository root, or pass --property DIR",
+        dir.display()
+    );
+    let simulator = Simulator::new(clock, seed);
+    let providers = Providers::default().with("simulator", Arc::new(simulator.clone()));
+    let catalog = CatalogFile::load(dir)?.resolve(dir, &providers, &simulator)?;
+    Ok((catalog, providers, simulator))
+}
+
+pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (catalog, providers, _simulator) =
+        load_catalog(&args.property, clock.clone(), std::process::id().into())?;
+    tracing::info!(workspace = %catalog.workspace, locks = catalog.locks.len(), rule = %catalog.rule_path.display(), "property loaded");
+    let config = AppConfig {
+        database: args.database.clone(),
+        durability: Durability::Full,
+        catalog,
+        clock,
+        providers,
+        seed: None,
+        limits: RuleLimits::default(),
+    };
+    let app = App::build(config)
+        .await
+        .with_context(|| format!("opening {}", args.database.display()))?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    tracing::info!(listen = %args.listen, database = %args.database.display(), "latchkey is serving");
+    serve(app, listener, shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves `app` on `listener` with the job worker beside it, until `stop` resolves. Reports
+/// which task ended first if one fails.
+///
+/// # Errors
+/// When the HTTP server fails.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    let worker = {
+        let (app, cancel) = (app.clone(), cancel.clone());
+        tokio::spawn(async move { app.work(cancel).await })
+    };
+    let server_cancel = cancel.clone();
+    let server = axum::serve(listener, crate::http::router(app.clone())).with_graceful_shutdown(
+        async move {
+            tokio::select! {
+                () = stop => {}
+                () = server_cancel.cancelled() => {}
+            }
+        },
+    );
+    let result = server.await.context("HTTP server failed");
+    cancel.cancel();
+    if let Err(e) = worker.await {
+        tracing::error!(error = %e, "job worker stopped abnormally");
+    }
+    app.close().await;
+    tracing::info!("stopped");
+    result
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

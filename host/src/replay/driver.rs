@@ -1,0 +1,438 @@
+//! Drives a replay: bookings → webhooks → the real HTTP handler under a simulated clock →
+//! simulated locks → the oracle.
+//!
+//! The clock jumps from one instant to the next thing that happens: a webhook delivery or
+//! a job falling due. Between deliveries every due job runs, so "issue three days before
+//! arrival" and "expire at check-out + 15 min" take microseconds. With `restart-every`, the
+//! service is dropped without a graceful stop and rebuilt on the same database file, as
+//! after a crash; the simulated lock clouds live on, as real ones would.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use latchkey_engine::rules::RuleLimits;
+use latchkey_engine::{DoorKind, LockId, ReservationId, ResourceKind, Timestamp};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::Serialize;
+use tower::ServiceExt;
+
+use super::bookings::read_bookings;
+use super::faults::{self, FaultSpec, FaultWindow};
+use super::inventory::build_inventory;
+use super::oracle::{
+    self, Acked, CodeSegment, LockHistory, OraclePolicy, UnrevocableAlert, Violation, ViolationKind,
+};
+use super::timeline::{PlannedWebhook, timeline};
+use crate::app::{App, AppConfig};
+use crate::catalog::{Catalog, CatalogFile, LockEntry};
+use crate::clock::{Clock, SimClock};
+use crate::http::router;
+use crate::providers::Providers;
+use crate::providers::simulator::{SimFaults, Simulator};
+use crate::sources::canonical::CanonicalEvent;
+use crate::sources::signature;
+use crate::store::{Durability, counters, jobs as queue};
+
+/// What to replay, and how.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    /// CSV in the *Hotel booking demand* format.
+    pub bookings: PathBuf,
+    /// Property directory (time zone, stay times, shared doors, room lock mix).
+    pub property: PathBuf,
+    /// A rule to use instead of the property's.
+    pub rules: Option<PathBuf>,
+    /// Faults to inject.
+    pub faults: FaultSpec,
+    /// Seed for every random choice (faults, PINs, jitter).
+    pub seed: u64,
+    /// Database file; a temporary one when `None`.
+    pub database: Option<PathBuf>,
+    /// Show a progress bar on the terminal.
+    pub progress: bool,
+}
+
+/// Totals reported with the violations.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    /// Bookings read.
+    pub bookings: usize,
+    /// Deliveries attempted (duplicates and redeliveries included).
+    pub webhooks_sent: usize,
+    /// Deliveries answered 2xx.
+    pub webhooks_acknowledged: usize,
+    /// Deliveries answered otherwise.
+    pub webhooks_rejected: usize,
+    /// Codes the providers accepted.
+    pub codes_created: i64,
+    /// Code windows changed in place.
+    pub codes_updated: i64,
+    /// Codes revoked.
+    pub codes_revoked: i64,
+    /// Alerts raised.
+    pub alerts: usize,
+    /// Jobs left in the dead letters.
+    pub dead_letters: i64,
+    /// Service restarts injected.
+    pub restarts: u64,
+    /// Provider calls answered by the simulator.
+    pub provider_calls: u64,
+    /// Wall time of the whole replay, in milliseconds.
+    pub wall_ms: u128,
+}
+
+/// The replay's result, written as JSON by `--report`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Every violation found, in time order.
+    pub violations: Vec<Violation>,
+    /// Totals.
+    pub counts: Counts,
+}
+
+impl Report {
+    /// Violations counted by kind, for summaries.
+    pub fn by_kind(&self) -> Vec<(ViolationKind, usize)> {
+        let mut counts: HashMap<ViolationKind, usize> = HashMap::new();
+        for v in &self.violations {
+            *counts.entry(v.kind).or_default() += 1;
+        }
+        let mut out: Vec<_> = counts.into_iter().collect();
+        out.sort_by_key(|(k, _)| *k);
+        out
+    }
+}
+
+/// A day after the last departure, so every window has ended and every job settled.
+const SETTLE_SECS: i64 = 2 * 86_400;
+
+/// Runs a replay.
+///
+/// # Errors
+/// Unreadable inputs or an invalid property; a failure of the service itself (its
+/// database); never a violation, which is reported instead.
+pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let file = std::fs::File::open(&opts.bookings)
+        .with_context(|| format!("opening {}", opts.bookings.display()))?;
+    let bookings = read_bookings(std::io::BufReader::new(file))
+        .with_context(|| format!("reading {}", opts.bookings.display()))?;
+    if bookings.is_empty() {
+        bail!("{} holds no bookings", opts.bookings.display());
+    }
+    let mut file = CatalogFile::load(&opts.property)?;
+    let inventory = build_inventory(&bookings, &file.property)?;
+    let planned = timeline(&bookings, &inventory, &file.property)?;
+    let first = planned.first().map_or(Timestamp(0), |w| w.send_at);
+    let end = planned
+        .iter()
+        .map(|w| w.reservation.check_out.max(w.send_at))
+        .max()
+        .unwrap_or(first)
+        .plus(SETTLE_SECS);
+
+    add_rooms(&mut file, &inventory.rooms)?;
+    if let Some(rules) = &opts.rules {
+        file.rules = std::fs::canonicalize(rules)
+            .with_context(|| format!("rule file {}", rules.display()))?;
+    }
+    let clock = SimClock::new(first.plus(-3600));
+    let simulator = Simulator::new(Arc::new(clock.clone()), opts.seed);
+    let providers = Providers::default().with("simulator", Arc::new(simulator.clone()));
+    let catalog = file.resolve(&opts.property, &providers, &simulator)?;
+
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    simulator.set_faults(SimFaults {
+        error_rate: opts.faults.provider_error,
+        timeout_rate: opts.faults.provider_timeout,
+    });
+    let lock_ids: Vec<LockId> = catalog.locks.iter().map(|l| l.id.clone()).collect();
+    let outages = faults::outages(&lock_ids, first, end, &opts.faults, &mut rng);
+    for o in &outages {
+        if let Some(device) = catalog.lock(&o.lock).and_then(|l| l.device.as_deref()) {
+            simulator.add_outage(
+                device,
+                latchkey_engine::Window {
+                    starts_at: o.from,
+                    ends_at: o.until,
+                },
+            );
+        }
+    }
+    let deliveries = faults::apply_delivery_faults(planned, &opts.faults, &mut rng);
+
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let database = opts
+        .database
+        .clone()
+        .unwrap_or_else(|| tmp.path().join("replay.db"));
+    let source = catalog
+        .sources
+        .first()
+        .context("the property declares no webhook source")?
+        .clone();
+    let config = |catalog: Catalog| AppConfig {
+        database: database.clone(),
+        durability: Durability::ProcessCrash,
+        catalog,
+        clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
+        providers: providers.clone(),
+        seed: Some(opts.seed),
+        limits: RuleLimits::default(),
+    };
+    let mut app = App::build(config(catalog.clone())).await?;
+    let mut routes = router(app.clone());
+
+    let progress = progress_bar(opts.progress, deliveries.len());
+    let mut counts = Counts {
+        bookings: bookings.len(),
+        ..Counts::default()
+    };
+    let mut acked = Vec::new();
+    for (n, delivery) in deliveries.iter().enumerate() {
+        settle(&app, &clock, delivery.deliver_at).await?;
+        clock.advance_to(delivery.deliver_at);
+        counts.webhooks_sent += 1;
+        let status = deliver(
+            &routes,
+            &source.name,
+            &source.secret,
+            &delivery.webhook,
+            clock.now(),
+        )
+        .await?;
+        if status.is_success() {
+            counts.webhooks_acknowledged += 1;
+            acked.push(Acked {
+                reservation: delivery.webhook.reservation.clone(),
+                webhook_id: delivery.webhook.webhook_id.clone(),
+                acked_at: clock.now(),
+            });
+        } else {
+            counts.webhooks_rejected += 1;
+            tracing::warn!(webhook = %delivery.webhook.webhook_id, %status, "webhook rejected");
+        }
+        if opts.faults.restart_every > 0 && (n as u64 + 1) % opts.faults.restart_every == 0 {
+            // A crash: no graceful stop, no pool close; the file stays as the OS left it.
+            drop(routes);
+            drop(app);
+            app = App::build(config(catalog.clone())).await?;
+            routes = router(app.clone());
+            counts.restarts += 1;
+        }
+        progress.inc(1);
+    }
+    settle(&app, &clock, end).await?;
+    progress.finish_and_clear();
+
+    let (violations, alerts) = judge(
+        &routes,
+        &catalog,
+        &simulator,
+        &acked,
+        &outages,
+        &file_policy(&catalog),
+        end,
+    )
+    .await?;
+    let mut conn = app.pool.acquire().await?;
+    let totals = counters::all(&mut conn, &catalog.workspace).await?;
+    counts.codes_created = totals.get("codes_created").copied().unwrap_or(0);
+    counts.codes_updated = totals.get("codes_updated").copied().unwrap_or(0);
+    counts.codes_revoked = totals.get("codes_revoked").copied().unwrap_or(0);
+    counts.dead_letters = queue::count_dead(&mut conn, &catalog.workspace).await?;
+    counts.alerts = alerts;
+    counts.provider_calls = simulator.calls();
+    counts.wall_ms = started.elapsed().as_millis();
+    Ok(Report { violations, counts })
+}
+
+fn file_policy(catalog: &Catalog) -> OraclePolicy {
+    OraclePolicy {
+        requires_payment: catalog.property.requires_payment,
+        ..OraclePolicy::default()
+    }
+}
+
+/// Adds the derived rooms, each with its own lock, to the property.
+fn add_rooms(file: &mut CatalogFile, rooms: &[super::inventory::Room]) -> anyhow::Result<()> {
+    let branch = match &file.replay.branch {
+        Some(b) => b.clone(),
+        None => file
+            .branches
+            .first()
+            .map(|b| b.id.clone())
+            .context("the property declares no branch")?,
+    };
+    let profiles = file.replay.room_lock_profiles.clone();
+    anyhow::ensure!(
+        !profiles.is_empty(),
+        "[replay] room_lock_profiles must not be empty"
+    );
+    for (i, room) in rooms.iter().enumerate() {
+        file.resources.push(latchkey_engine::Resource {
+            id: room.resource.clone(),
+            kind: ResourceKind::Room,
+            branch: branch.clone(),
+            name: format!("Room {}", room.resource),
+        });
+        file.locks.push(LockEntry {
+            id: room.lock_id().map_err(anyhow::Error::msg)?,
+            name: format!("Room {}", room.resource),
+            door: DoorKind::Private,
+            branch: Some(branch.clone()),
+            resources: vec![room.resource.clone()],
+            provider: "simulator".into(),
+            device: None,
+            simulator: Some(profiles[i % profiles.len()]),
+        });
+    }
+    Ok(())
+}
+
+/// Runs every job due up to `until`, moving the clock to each due instant in turn.
+async fn settle(app: &App, clock: &SimClock, until: Timestamp) -> anyhow::Result<()> {
+    loop {
+        app.run_due_jobs().await?;
+        match app.next_job_at().await? {
+            Some(at) if at <= until => clock.advance_to(at),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Signs and posts one webhook through the router, as the platform would.
+async fn deliver(
+    routes: &Router,
+    source: &str,
+    secret: &str,
+    w: &PlannedWebhook,
+    now: Timestamp,
+) -> anyhow::Result<StatusCode> {
+    let event = CanonicalEvent {
+        kind: w.event,
+        timestamp: Some(w.send_at),
+        data: w.reservation.clone(),
+    };
+    let body = serde_json::to_vec(&event)?;
+    let sig = signature::sign(secret, &w.webhook_id, now, &body)?;
+    let request = Request::post(format!("/v1/hooks/{source}"))
+        .header("content-type", "application/json")
+        .header("webhook-id", &w.webhook_id)
+        .header("webhook-timestamp", now.unix().to_string())
+        .header("webhook-signature", sig)
+        .body(Body::from(body))?;
+    let response = routes.clone().oneshot(request).await?;
+    Ok(response.status())
+}
+
+async fn get_json(routes: &Router, path: &str) -> anyhow::Result<serde_json::Value> {
+    let response = routes
+        .clone()
+        .oneshot(Request::get(path).body(Body::empty())?)
+        .await?;
+    let status = response.status();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    anyhow::ensure!(status.is_success(), "GET {path}: {status}");
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// Asks the service (over its API) which codes belong to which reservation and what it
+/// holds, asks the simulator what each lock held, and hands both to the oracle.
+async fn judge(
+    routes: &Router,
+    catalog: &Catalog,
+    simulator: &Simulator,
+    acked: &[Acked],
+    outages: &[FaultWindow],
+    policy: &OraclePolicy,
+    end: Timestamp,
+) -> anyhow::Result<(Vec<Violation>, usize)> {
+    let mut owner_of_marker: HashMap<String, ReservationId> = HashMap::new();
+    let mut final_versions: HashMap<ReservationId, u64> = HashMap::new();
+    let mut ids: Vec<&ReservationId> = acked.iter().map(|a| &a.reservation.id).collect();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        let view = get_json(routes, &format!("/v1/reservations/{id}")).await?;
+        final_versions.insert(
+            id.clone(),
+            view["reservation"]["version"].as_u64().unwrap_or(0),
+        );
+        for code in view["codes"].as_array().into_iter().flatten() {
+            if let Some(code_id) = code["id"].as_i64() {
+                owner_of_marker.insert(format!("lk-{code_id}"), id.clone());
+            }
+        }
+    }
+    let alerts_view = get_json(routes, "/v1/alerts").await?;
+    let all_alerts = alerts_view["alerts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let unrevocable: Vec<UnrevocableAlert> = all_alerts
+        .iter()
+        .filter(|a| a["kind"] == "unrevocable")
+        .filter_map(|a| {
+            Some(UnrevocableAlert {
+                lock: LockId::parse(a["lock_id"].as_str()?).ok()?,
+                reservation: ReservationId::parse(a["reservation_id"].as_str()?).ok()?,
+                raised_at: Timestamp(a["raised_at"].as_i64()?),
+            })
+        })
+        .collect();
+    let histories: Vec<LockHistory> = catalog
+        .locks
+        .iter()
+        .map(|lock| LockHistory {
+            lock: lock.id.clone(),
+            door: lock.door,
+            branch: lock.branch.clone(),
+            resources: lock.resources.clone(),
+            precision: lock.capabilities.precision,
+            segments: simulator
+                .history(lock.device.as_deref().unwrap_or(lock.id.as_str()))
+                .into_iter()
+                .map(|s| CodeSegment {
+                    reservation: owner_of_marker.get(&s.marker).cloned(),
+                    pin: s.pin.as_str().to_owned(),
+                    window: s.window,
+                    present_from: s.present_from,
+                    present_until: s.present_until,
+                })
+                .collect(),
+        })
+        .collect();
+    let violations = oracle::check(
+        policy,
+        &catalog.property,
+        acked,
+        &histories,
+        outages,
+        &unrevocable,
+        &final_versions,
+        end,
+    );
+    Ok((violations, all_alerts.len()))
+}
+
+fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {
+    if !enabled {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {pos}/{len} webhooks ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}

@@ -1,0 +1,181 @@
+//! The replay's correctness oracle.
+//!
+//! It knows nothing of the Rhai runtime or the store: it restates the default hotel policy
+//! in Rust ([`policy`]) and checks, by exact interval arithmetic over UTC seconds, every
+//! stay against the code tables the locks recorded. The state in force for a reservation at
+//! instant `t` is the highest version acknowledged at or before `t`.
+//!
+//! Findings:
+//! - **lockout**: the state in force entitles the guest to a door at `t`, `t` is at least
+//!   `grace` after the ack of the webhook that gave the current entitlement (any change of
+//!   the door's window counts as a new one) and after the end of any outage of that lock,
+//!   and no code of the reservation opens that door at `t`;
+//! - **stale access**: a code opens a door at `t` that no state of its reservation in force
+//!   within `grace` before `t` entitles it to (the deadline moves to `grace` after the end
+//!   of any outage of that lock overlapping it); on whole-hour locks the entitled window is
+//!   rounded outward first; codes of a reservation with an unrevocable alert on that lock
+//!   are excused; codes not made by Latchkey are never entitled;
+//! - **shared PIN**: two codes with one PIN present on one lock at once;
+//! - **lost event**: an acknowledged version above the one the service holds at the end.
+//!
+//! Everything is checked up to `end`, the end of the replay.
+
+mod coverage;
+mod intervals;
+mod policy;
+mod records;
+
+use std::collections::HashMap;
+
+use latchkey_engine::{
+    BranchId, DoorKind, LockId, Property, Reservation, ReservationId, ResourceId, Timestamp,
+    Window, WindowPrecision,
+};
+use serde::{Deserialize, Serialize, Serializer};
+
+pub use super::faults::FaultWindow;
+use coverage::Context;
+use records::{lost_events, shared_pins};
+
+/// The policy the oracle holds the service to. Durations in seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OraclePolicy {
+    /// Access opens this long before local check-in (default 3600).
+    pub open_before_secs: i64,
+    /// Access closes this long after local check-out (default 900).
+    pub close_after_secs: i64,
+    /// No access while only `confirmed`.
+    pub requires_payment: bool,
+    /// Time the service has to act on an acknowledged change or after an outage (default 300).
+    pub grace_secs: i64,
+}
+
+impl Default for OraclePolicy {
+    fn default() -> Self {
+        OraclePolicy {
+            open_before_secs: 3600,
+            close_after_secs: 900,
+            requires_payment: false,
+            grace_secs: 300,
+        }
+    }
+}
+
+/// One code as a lock held it. It opens the door during `window ∩ [present_from, present_until)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSegment {
+    /// The reservation it was made for; `None` for a code Latchkey did not make.
+    pub reservation: Option<ReservationId>,
+    /// The PIN.
+    pub pin: String,
+    /// The window the lock enforces (UTC).
+    pub window: Window,
+    /// When the code appeared on the lock (UTC).
+    pub present_from: Timestamp,
+    /// When it left the lock; `None` if still there at the end.
+    pub present_until: Option<Timestamp>,
+}
+
+/// A lock's description and its recorded code table over time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHistory {
+    /// The lock.
+    pub lock: LockId,
+    /// Private or shared door.
+    pub door: DoorKind,
+    /// Assigned branch; unassigned locks entitle nobody.
+    pub branch: Option<BranchId>,
+    /// Resources a private door serves.
+    pub resources: Vec<ResourceId>,
+    /// Window precision the lock enforces (`Hour` for offline locks).
+    pub precision: WindowPrecision,
+    /// Every code the lock held.
+    pub segments: Vec<CodeSegment>,
+}
+
+/// A webhook the service acknowledged with 2xx (duplicates included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acked {
+    /// The full state it carried.
+    pub reservation: Reservation,
+    /// Its webhook id.
+    pub webhook_id: String,
+    /// When the service acknowledged it (UTC).
+    pub acked_at: Timestamp,
+}
+
+/// The service said it cannot revoke `reservation`'s code on `lock`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnrevocableAlert {
+    /// The lock.
+    pub lock: LockId,
+    /// The reservation whose code stays.
+    pub reservation: ReservationId,
+    /// When the alert was raised (UTC).
+    pub raised_at: Timestamp,
+}
+
+/// What went wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViolationKind {
+    /// An entitled guest's code did not open a door.
+    Lockout,
+    /// A code opened a door nobody was entitled to.
+    StaleAccess,
+    /// Two codes with one PIN on one lock at once.
+    SharedPin,
+    /// An acknowledged webhook whose effect the service does not hold.
+    LostEvent,
+}
+
+/// One finding, as written to the replay report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// Kind.
+    pub kind: ViolationKind,
+    /// Reservation concerned, if any.
+    pub reservation: Option<ReservationId>,
+    /// Lock concerned, if any.
+    pub lock: Option<LockId>,
+    /// First instant of the problem; RFC 3339 (UTC) in JSON.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: Timestamp,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+fn rfc3339<S: Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&at.to_rfc3339())
+}
+
+/// Checks the whole replay; see the module documentation. Violations are sorted by
+/// (instant, kind, reservation, lock).
+#[allow(clippy::too_many_arguments)]
+pub fn check(
+    policy: &OraclePolicy,
+    property: &Property,
+    acked: &[Acked],
+    locks: &[LockHistory],
+    faults: &[FaultWindow],
+    alerts: &[UnrevocableAlert],
+    final_versions: &HashMap<ReservationId, u64>,
+    end: Timestamp,
+) -> Vec<Violation> {
+    let ctx = Context::new(policy, property, acked, locks, faults, alerts, end);
+    let mut out = Vec::new();
+    for (id, states) in &ctx.states {
+        ctx.lockouts(id, states, &mut out);
+    }
+    for ((res, lock), openings) in &ctx.openings {
+        ctx.stale(*res, *lock, openings, &mut out);
+    }
+    for lock in locks {
+        shared_pins(lock, end.unix(), &mut out);
+    }
+    lost_events(acked, final_versions, &mut out);
+    out.sort_by(|a, b| {
+        (a.at, a.kind, &a.reservation, &a.lock).cmp(&(b.at, b.kind, &b.reservation, &b.lock))
+    });
+    out
+}
