@@ -52,7 +52,7 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         database: args.database,
         progress: std::io::stderr().is_terminal(),
     };
-    let report = driver::run(&options).await?;
+    let report = tokio::task::spawn_blocking(move || driver::run_blocking(options)).await??;
     if let Some(path) = &args.report {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)
             .with_context(|| format!("writing {}", path.display()))?;

@@ -53,6 +53,9 @@ pub async fn open(path: &Path, durability: Durability) -> Result<SqlitePool> {
     // SQLITE_BUSY between our own tasks.
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
+        // A ping before every acquire doubles the round trips to SQLite's worker thread;
+        // a broken file surfaces on the next statement anyway.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await?;
