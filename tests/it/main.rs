@@ -1,1 +1,9 @@
-fn main() {}
+//! Black-box tests: the real router on a real SQLite file, a simulated clock and the lock
+//! simulator. One binary, because linking is slow on small machines.
+
+mod bad_input;
+mod dst;
+mod harness;
+mod replay;
+mod reservations;
+mod rule_failures;

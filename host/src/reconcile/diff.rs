@@ -97,15 +97,19 @@ pub fn diff(
     for c in &live {
         newest.insert(&c.code.lock, c);
     }
+    // Locks whose grant is current; and, for grants whose window has ended, the window a
+    // code may keep until it runs out by itself (a code that would outlast its grant is
+    // excess access, not a code to wait for).
     let mut wanted: Vec<&LockId> = Vec::new();
+    let mut ended: Vec<(&LockId, Window)> = Vec::new();
 
     for g in grants {
-        // A grant whose window has ended still claims its code: the code runs out by
-        // itself and must not be mistaken for one to revoke.
-        wanted.push(&g.lock);
         if g.ends_at <= now {
+            ended.push((&g.lock, g.window()));
             continue;
         }
+        wanted.push(&g.lock);
+        out.wake_at = earliest(out.wake_at, g.ends_at);
         let window = g.window();
         match newest.get(&g.lock) {
             Some(c) if c.code.window == window => {}
@@ -139,7 +143,8 @@ pub fn diff(
         let replacement_done = newest
             .get(&c.code.lock)
             .is_some_and(|n| n.code.state == CodeState::Active);
-        let keep = wanted.contains(&&c.code.lock) && (is_newest || !replacement_done);
+        let keep = (wanted.contains(&&c.code.lock) && (is_newest || !replacement_done))
+            || ended.contains(&(&c.code.lock, c.code.window));
         let end = effective_end(c);
         let can_revoke = caps(&c.code.lock).is_none_or(|k| k.can_revoke);
         if end <= now {

@@ -261,7 +261,6 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         &simulator,
         &acked,
         &outages,
-        &file_policy(&catalog),
         end,
     )
     .await?;
@@ -275,13 +274,6 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     counts.provider_calls = simulator.calls();
     counts.wall_ms = started.elapsed().as_millis();
     Ok(Report { violations, counts })
-}
-
-fn file_policy(catalog: &Catalog) -> OraclePolicy {
-    OraclePolicy {
-        requires_payment: catalog.property.requires_payment,
-        ..OraclePolicy::default()
-    }
 }
 
 /// Adds the derived rooms, each with its own lock, to the property.
@@ -367,17 +359,21 @@ async fn get_json(routes: &Router, path: &str) -> anyhow::Result<serde_json::Val
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-/// Asks the service (over its API) which codes belong to which reservation and what it
-/// holds, asks the simulator what each lock held, and hands both to the oracle.
-async fn judge(
+/// Asks the service (over its API, `routes`) which codes belong to which reservation and
+/// what it holds, asks the simulator what each lock held, and hands both to the oracle
+/// with the default hotel policy. Returns the violations and the number of alerts raised.
+///
+/// # Errors
+/// When the service does not answer its API.
+pub async fn judge(
     routes: &Router,
     catalog: &Catalog,
     simulator: &Simulator,
     acked: &[Acked],
     outages: &[FaultWindow],
-    policy: &OraclePolicy,
     end: Timestamp,
 ) -> anyhow::Result<(Vec<Violation>, usize)> {
+    let policy = OraclePolicy { requires_payment: catalog.property.requires_payment, ..OraclePolicy::default() };
     let mut owner_of_marker: HashMap<String, ReservationId> = HashMap::new();
     let mut final_versions: HashMap<ReservationId, u64> = HashMap::new();
     let mut ids: Vec<&ReservationId> = acked.iter().map(|a| &a.reservation.id).collect();
@@ -434,7 +430,7 @@ async fn judge(
         })
         .collect();
     let violations = oracle::check(
-        policy,
+        &policy,
         &catalog.property,
         acked,
         &histories,

@@ -1,0 +1,172 @@
+//! `TestApp`: the service assembled as `serve` assembles it, on a temporary SQLite file,
+//! with a simulated clock and the simulator; plus a signing client.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use latchkey_engine::Timestamp;
+use latchkey_engine::rules::RuleLimits;
+use latchkey_host::app::{App, AppConfig};
+use latchkey_host::catalog::CatalogFile;
+use latchkey_host::clock::{Clock, SimClock};
+use latchkey_host::providers::Providers;
+use latchkey_host::providers::simulator::Simulator;
+use latchkey_host::sources::signature;
+use latchkey_host::store::Durability;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The example hotel's published test secret for the `demo` source.
+pub const DEMO_SECRET: &str = "whsec_zNLR+bTPxvKLHY4iLDOs2bkgI3WOytRw";
+
+/// The example property directory.
+pub fn hotel_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/hotel")
+}
+
+/// An instant from RFC 3339 text.
+pub fn at(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).expect("valid RFC 3339 instant")
+}
+
+/// A response: status, content type and JSON body (`Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+pub struct TestApp {
+    pub app: App,
+    pub router: Router,
+    pub clock: SimClock,
+    pub simulator: Simulator,
+    _dir: tempfile::TempDir,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+impl TestApp {
+    /// The example hotel with its own rule, the clock at `now`.
+    pub async fn spawn(now: &str) -> TestApp {
+        TestApp::spawn_with_rule(now, None).await
+    }
+
+    /// The example hotel with `rule` (Rhai source) instead of the default rule.
+    pub async fn spawn_with_rule(now: &str, rule: Option<&str>) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = SimClock::new(at(now));
+        let simulator = Simulator::new(Arc::new(clock.clone()), 42);
+        let providers = Providers::default().with("simulator", Arc::new(simulator.clone()));
+        let mut file = CatalogFile::load(&hotel_dir()).expect("example property loads");
+        if let Some(source) = rule {
+            let path = dir.path().join("rule.rhai");
+            std::fs::write(&path, source).expect("write rule");
+            file.rules = path;
+        }
+        let catalog = file.resolve(&hotel_dir(), &providers, &simulator).expect("example property resolves");
+        let config = AppConfig {
+            database: dir.path().join("latchkey.db"),
+            durability: Durability::Full,
+            catalog,
+            clock: Arc::new(clock.clone()),
+            providers,
+            seed: Some(7),
+            limits: RuleLimits::default(),
+        };
+        let app = App::build(config).await.expect("app builds");
+        let router = latchkey_host::http::router(app.clone());
+        TestApp { app, router, clock, simulator, _dir: dir, next_id: 1.into() }
+    }
+
+    /// Sends a raw request through the router.
+    pub async fn request(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        Reply { status, content_type, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+    }
+
+    /// Posts `body` to the `demo` source, signed now with a fresh webhook id.
+    pub async fn send(&self, body: &Value) -> Reply {
+        let id = format!("msg_{}", self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        self.send_as(&id, body).await
+    }
+
+    /// Posts `body` to the `demo` source as `webhook_id`, signed now.
+    pub async fn send_as(&self, webhook_id: &str, body: &Value) -> Reply {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let now = self.clock.now();
+        let sig = signature::sign(DEMO_SECRET, webhook_id, now, &bytes).expect("sign");
+        self.request(
+            Request::post("/v1/hooks/demo")
+                .header("content-type", "application/json")
+                .header("webhook-id", webhook_id)
+                .header("webhook-timestamp", now.unix().to_string())
+                .header("webhook-signature", sig)
+                .body(Body::from(bytes))
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Request::get(path).body(Body::empty()).expect("request")).await
+    }
+
+    /// Runs every job due now.
+    pub async fn run_jobs(&self) {
+        self.app.run_due_jobs().await.expect("jobs run");
+    }
+
+    /// Moves the clock to `until`, running every job at the instant it falls due.
+    pub async fn advance_to(&self, until: Timestamp) {
+        loop {
+            self.run_jobs().await;
+            match self.app.next_job_at().await.expect("next job") {
+                Some(t) if t <= until => self.clock.advance_to(t),
+                _ => break,
+            }
+        }
+        self.clock.advance_to(until);
+        self.run_jobs().await;
+    }
+
+    /// The reservation as the API shows it.
+    pub async fn reservation(&self, id: &str) -> Value {
+        let reply = self.get(&format!("/v1/reservations/{id}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "GET reservation {id}: {:?}", reply.body);
+        reply.body
+    }
+
+    /// The live code of reservation `id` on `lock`: (PIN, state).
+    pub async fn code_on(&self, id: &str, lock: &str) -> Option<(String, String)> {
+        let view = self.reservation(id).await;
+        view["codes"].as_array()?.iter().rev().find(|c| c["lock"] == lock).map(|c| {
+            (c["pin"].as_str().unwrap_or_default().to_owned(), c["state"].as_str().unwrap_or_default().to_owned())
+        })
+    }
+}
+
+/// A canonical event for reservation `id`.
+pub fn event(kind: &str, id: &str, status: &str, room: &str, check_in: &str, check_out: &str, version: u64) -> Value {
+    json!({
+        "type": format!("reservation.{kind}"),
+        "data": {
+            "id": id, "status": status, "resources": [room],
+            "check_in": check_in, "check_out": check_out,
+            "guest": { "name": "Test Guest", "email": "guest@example.com" },
+            "version": version
+        }
+    })
+}
