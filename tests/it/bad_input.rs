@@ -11,21 +11,39 @@ use crate::harness::{DEMO_SECRET, Reply, TestApp, event};
 const NOW: &str = "2026-11-22T10:00:00Z";
 
 fn valid() -> serde_json::Value {
-    event("paid", "R-1", "paid", "101", "2026-11-23T15:00:00Z", "2026-11-25T11:00:00Z", 1)
+    event(
+        "paid",
+        "R-1",
+        "paid",
+        "101",
+        "2026-11-23T15:00:00Z",
+        "2026-11-25T11:00:00Z",
+        1,
+    )
 }
 
 fn assert_problem(reply: &Reply, status: StatusCode, needle: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.content_type, "application/problem+json");
     assert_eq!(reply.body["status"], status.as_u16());
-    assert!(reply.body["type"].as_str().is_some_and(|t| t.starts_with("urn:latchkey:problem:")), "{:?}", reply.body);
+    assert!(
+        reply.body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:latchkey:problem:")),
+        "{:?}",
+        reply.body
+    );
     assert!(reply.body["title"].is_string());
     let detail = reply.body["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains(needle), "detail {detail:?} should mention {needle:?}");
+    assert!(
+        detail.contains(needle),
+        "detail {detail:?} should mention {needle:?}"
+    );
 }
 
 fn signed(app: &TestApp, id: &str, ts: i64, body: Vec<u8>, content_type: &str) -> Request<Body> {
-    let sig = signature::sign(DEMO_SECRET, id, latchkey_engine::Timestamp(ts), &body).unwrap_or_else(|_| "v1,x".into());
+    let sig = signature::sign(DEMO_SECRET, id, latchkey_engine::Timestamp(ts), &body)
+        .unwrap_or_else(|_| "v1,x".into());
     let _ = app;
     Request::post("/v1/hooks/demo")
         .header("content-type", content_type)
@@ -44,30 +62,94 @@ async fn every_bad_input_gets_its_status_and_nothing_accepted_is_lost() {
     let body = serde_json::to_vec(&valid()).expect("json");
 
     let unknown = app
-        .request(Request::post("/v1/hooks/nope").header("content-type", "application/json").body(Body::from("{}")).expect("req"))
+        .request(
+            Request::post("/v1/hooks/nope")
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .expect("req"),
+        )
         .await;
     assert_problem(&unknown, StatusCode::NOT_FOUND, "nope");
     assert_eq!(unknown.body["instance"], "/v1/hooks/nope");
 
-    let text = app.request(signed(&app, "m1", now, body.clone(), "text/plain")).await;
+    let text = app
+        .request(signed(&app, "m1", now, body.clone(), "text/plain"))
+        .await;
     assert_problem(&text, StatusCode::UNSUPPORTED_MEDIA_TYPE, "text/plain");
 
     let huge = vec![b' '; 256 * 1024 + 1];
-    assert_problem(&app.request(signed(&app, "m2", now, huge, "application/json")).await, StatusCode::PAYLOAD_TOO_LARGE, "262144");
+    assert_problem(
+        &app.request(signed(&app, "m2", now, huge, "application/json"))
+            .await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "262144",
+    );
 
     let mut tampered = signed(&app, "m3", now, body.clone(), "application/json");
-    *tampered.body_mut() = Body::from(serde_json::to_vec(&event("cancelled", "R-1", "cancelled", "101", "2026-11-23T15:00:00Z", "2026-11-25T11:00:00Z", 9)).expect("json"));
-    assert_problem(&app.request(tampered).await, StatusCode::UNAUTHORIZED, "signature");
+    *tampered.body_mut() = Body::from(
+        serde_json::to_vec(&event(
+            "cancelled",
+            "R-1",
+            "cancelled",
+            "101",
+            "2026-11-23T15:00:00Z",
+            "2026-11-25T11:00:00Z",
+            9,
+        ))
+        .expect("json"),
+    );
+    assert_problem(
+        &app.request(tampered).await,
+        StatusCode::UNAUTHORIZED,
+        "signature",
+    );
 
-    assert_problem(&app.request(signed(&app, "m4", now - 301, body.clone(), "application/json")).await, StatusCode::UNAUTHORIZED, "old");
-    assert_problem(&app.request(signed(&app, "m5", now + 301, body.clone(), "application/json")).await, StatusCode::UNAUTHORIZED, "future");
+    assert_problem(
+        &app.request(signed(
+            &app,
+            "m4",
+            now - 301,
+            body.clone(),
+            "application/json",
+        ))
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "old",
+    );
+    assert_problem(
+        &app.request(signed(
+            &app,
+            "m5",
+            now + 301,
+            body.clone(),
+            "application/json",
+        ))
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "future",
+    );
 
-    let unsigned = Request::post("/v1/hooks/demo").header("content-type", "application/json").body(Body::from(body.clone())).expect("req");
-    assert_problem(&app.request(unsigned).await, StatusCode::UNAUTHORIZED, "webhook-id");
+    let unsigned = Request::post("/v1/hooks/demo")
+        .header("content-type", "application/json")
+        .body(Body::from(body.clone()))
+        .expect("req");
+    assert_problem(
+        &app.request(unsigned).await,
+        StatusCode::UNAUTHORIZED,
+        "webhook-id",
+    );
 
     let mut wrong = valid();
     wrong["data"]["check_in"] = "soon".into();
-    let schema = app.request(signed(&app, "m6", now, serde_json::to_vec(&wrong).expect("json"), "application/json")).await;
+    let schema = app
+        .request(signed(
+            &app,
+            "m6",
+            now,
+            serde_json::to_vec(&wrong).expect("json"),
+            "application/json",
+        ))
+        .await;
     assert_problem(&schema, StatusCode::UNPROCESSABLE_ENTITY, "/data/check_in");
     assert_eq!(schema.body["pointer"], "/data/check_in");
 
@@ -96,8 +178,21 @@ async fn hostile_bodies_are_refused_without_a_panic() {
         br#"{"type":"reservation.paid","data":{"id":"R","status":"paid","resources":["101"],"check_in":99999999999999999,"check_out":1,"version":18446744073709551615}}"#.to_vec(),
     ];
     for (i, body) in bodies.into_iter().enumerate() {
-        let reply = app.request(signed(&app, &format!("h{i}"), now, body, "application/json")).await;
-        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "body {i}: {:?}", reply.body);
+        let reply = app
+            .request(signed(
+                &app,
+                &format!("h{i}"),
+                now,
+                body,
+                "application/json",
+            ))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body {i}: {:?}",
+            reply.body
+        );
         assert_eq!(reply.content_type, "application/problem+json");
     }
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);

@@ -68,7 +68,9 @@ impl TestApp {
             std::fs::write(&path, source).expect("write rule");
             file.rules = path;
         }
-        let catalog = file.resolve(&hotel_dir(), &providers, &simulator).expect("example property resolves");
+        let catalog = file
+            .resolve(&hotel_dir(), &providers, &simulator)
+            .expect("example property resolves");
         let config = AppConfig {
             database: dir.path().join("latchkey.db"),
             durability: Durability::Full,
@@ -80,12 +82,24 @@ impl TestApp {
         };
         let app = App::build(config).await.expect("app builds");
         let router = latchkey_host::http::router(app.clone());
-        TestApp { app, router, clock, simulator, _dir: dir, next_id: 1.into() }
+        TestApp {
+            app,
+            router,
+            clock,
+            simulator,
+            _dir: dir,
+            next_id: 1.into(),
+        }
     }
 
     /// Sends a raw request through the router.
     pub async fn request(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers");
         let status = response.status();
         let content_type = response
             .headers()
@@ -93,13 +107,26 @@ impl TestApp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
-        Reply { status, content_type, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        Reply {
+            status,
+            content_type,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
     }
 
     /// Posts `body` to the `demo` source, signed now with a fresh webhook id.
     pub async fn send(&self, body: &Value) -> Reply {
-        let id = format!("msg_{}", self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let id = format!(
+            "msg_{}",
+            self.next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         self.send_as(&id, body).await
     }
 
@@ -121,7 +148,8 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.request(Request::get(path).body(Body::empty()).expect("request")).await
+        self.request(Request::get(path).body(Body::empty()).expect("request"))
+            .await
     }
 
     /// Runs every job due now.
@@ -145,21 +173,42 @@ impl TestApp {
     /// The reservation as the API shows it.
     pub async fn reservation(&self, id: &str) -> Value {
         let reply = self.get(&format!("/v1/reservations/{id}")).await;
-        assert_eq!(reply.status, StatusCode::OK, "GET reservation {id}: {:?}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "GET reservation {id}: {:?}",
+            reply.body
+        );
         reply.body
     }
 
     /// The live code of reservation `id` on `lock`: (PIN, state).
     pub async fn code_on(&self, id: &str, lock: &str) -> Option<(String, String)> {
         let view = self.reservation(id).await;
-        view["codes"].as_array()?.iter().rev().find(|c| c["lock"] == lock).map(|c| {
-            (c["pin"].as_str().unwrap_or_default().to_owned(), c["state"].as_str().unwrap_or_default().to_owned())
-        })
+        view["codes"]
+            .as_array()?
+            .iter()
+            .rev()
+            .find(|c| c["lock"] == lock)
+            .map(|c| {
+                (
+                    c["pin"].as_str().unwrap_or_default().to_owned(),
+                    c["state"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
     }
 }
 
 /// A canonical event for reservation `id`.
-pub fn event(kind: &str, id: &str, status: &str, room: &str, check_in: &str, check_out: &str, version: u64) -> Value {
+pub fn event(
+    kind: &str,
+    id: &str,
+    status: &str,
+    room: &str,
+    check_in: &str,
+    check_out: &str,
+    version: u64,
+) -> Value {
     json!({
         "type": format!("reservation.{kind}"),
         "data": {

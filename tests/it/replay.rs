@@ -16,7 +16,15 @@ fn resort_csv() -> PathBuf {
 }
 
 fn replay(bookings: PathBuf, rules: Option<PathBuf>, faults: FaultSpec) -> Report {
-    let opts = ReplayOptions { bookings, property: hotel_dir(), rules, faults, seed: 1, database: None, progress: false };
+    let opts = ReplayOptions {
+        bookings,
+        property: hotel_dir(),
+        rules,
+        faults,
+        seed: 1,
+        database: None,
+        progress: false,
+    };
     driver::run_blocking(opts).expect("replay runs")
 }
 
@@ -28,14 +36,21 @@ fn summary(r: &Report) -> String {
 fn sample(dir: &tempfile::TempDir, rows: usize) -> PathBuf {
     let text = std::fs::read_to_string(resort_csv()).expect("resort bookings (../shared/data)");
     let path = dir.path().join("sample.csv");
-    std::fs::write(&path, text.lines().take(rows + 1).collect::<Vec<_>>().join("\n")).expect("write sample");
+    std::fs::write(
+        &path,
+        text.lines().take(rows + 1).collect::<Vec<_>>().join("\n"),
+    )
+    .expect("write sample");
     path
 }
 
 /// The default rule with `from` replaced by `to`, written next to the sample.
 fn broken_rule(dir: &tempfile::TempDir, from: &str, to: &str) -> PathBuf {
     let default = include_str!("../../rules/default.rhai");
-    assert!(default.contains(from), "the default rule no longer contains {from:?}");
+    assert!(
+        default.contains(from),
+        "the default rule no longer contains {from:?}"
+    );
     let path = dir.path().join("broken.rhai");
     std::fs::write(&path, default.replacen(from, to, 1)).expect("write rule");
     path
@@ -46,7 +61,10 @@ fn resort_bookings_replay_with_no_violations() {
     let report = replay(resort_csv(), None, FaultSpec::none());
     println!("resort replay, no faults: {:?}", report.counts);
     assert!(report.counts.bookings >= 9_999);
-    assert_eq!(report.counts.webhooks_acknowledged, report.counts.webhooks_sent);
+    assert_eq!(
+        report.counts.webhooks_acknowledged,
+        report.counts.webhooks_sent
+    );
     assert!(report.counts.codes_created > 10_000, "{:?}", report.counts);
     assert!(report.violations.is_empty(), "{}", summary(&report));
 }
@@ -55,8 +73,14 @@ fn resort_bookings_replay_with_no_violations() {
 fn resort_bookings_replay_under_default_faults_with_no_violations() {
     let report = replay(resort_csv(), None, FaultSpec::default_mix());
     println!("resort replay, default faults: {:?}", report.counts);
-    assert!(report.counts.restarts > 0, "the fault mix restarts the service");
-    assert!(report.counts.webhooks_sent > report.counts.bookings * 3, "duplicates and redeliveries were sent");
+    assert!(
+        report.counts.restarts > 0,
+        "the fault mix restarts the service"
+    );
+    assert!(
+        report.counts.webhooks_sent > report.counts.bookings * 3,
+        "duplicates and redeliveries were sent"
+    );
     assert!(report.violations.is_empty(), "{}", summary(&report));
 }
 
@@ -66,23 +90,48 @@ fn the_oracle_catches_a_window_an_hour_short() {
     let rule = broken_rule(&dir, "const OPEN_BEFORE = 3600;", "const OPEN_BEFORE = 0;");
     let report = replay(sample(&dir, 300), Some(rule), FaultSpec::none());
     let kinds = report.by_kind();
-    assert!(kinds.iter().any(|(k, n)| *k == ViolationKind::Lockout && *n > 0), "{kinds:?}");
+    assert!(
+        kinds
+            .iter()
+            .any(|(k, n)| *k == ViolationKind::Lockout && *n > 0),
+        "{kinds:?}"
+    );
 }
 
 #[test]
 fn the_oracle_catches_a_forgotten_cancellation() {
     let dir = tempfile::tempdir().expect("dir");
-    let rule = broken_rule(&dir, r#"if status == "paid" || status == "checked_out" {"#, r#"if status == "paid" || status == "checked_out" || status == "cancelled" {"#);
+    let rule = broken_rule(
+        &dir,
+        r#"if status == "paid" || status == "checked_out" {"#,
+        r#"if status == "paid" || status == "checked_out" || status == "cancelled" {"#,
+    );
     let report = replay(sample(&dir, 300), Some(rule), FaultSpec::none());
     let kinds = report.by_kind();
-    assert!(kinds.iter().any(|(k, n)| *k == ViolationKind::StaleAccess && *n > 0), "{kinds:?}");
-    assert!(!kinds.iter().any(|(k, _)| *k == ViolationKind::Lockout), "only the cancellation is wrong: {kinds:?}");
+    assert!(
+        kinds
+            .iter()
+            .any(|(k, n)| *k == ViolationKind::StaleAccess && *n > 0),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.iter().any(|(k, _)| *k == ViolationKind::Lockout),
+        "only the cancellation is wrong: {kinds:?}"
+    );
 }
 
 #[tokio::test]
 async fn the_oracle_catches_a_pin_reused_on_one_lock() {
     let app = TestApp::spawn("2026-11-22T10:00:00Z").await;
-    let body = event("paid", "R-1", "paid", "101", "2026-11-23T15:00:00Z", "2026-11-25T11:00:00Z", 1);
+    let body = event(
+        "paid",
+        "R-1",
+        "paid",
+        "101",
+        "2026-11-23T15:00:00Z",
+        "2026-11-25T11:00:00Z",
+        1,
+    );
     app.send_as("msg-1", &body).await;
     app.run_jobs().await;
     let acked = [Acked {
@@ -91,17 +140,33 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
         acked_at: app.clock.now(),
     }];
     let end = at("2026-11-26T00:00:00Z");
-    let judge = || driver::judge(&app.router, &app.app.catalog, &app.simulator, &acked, &[], end);
+    let judge = || {
+        driver::judge(
+            &app.router,
+            &app.app.catalog,
+            &app.simulator,
+            &acked,
+            &[],
+            end,
+        )
+    };
 
     let (clean, _) = judge().await.expect("judged");
     assert!(clean.is_empty(), "{clean:?}");
 
     // Staff type the guest's PIN into the vendor's app for someone else.
     let (pin, _) = app.code_on("R-1", "main-entrance").await.expect("code");
-    let window = latchkey_engine::Window { starts_at: at("2026-11-24T00:00:00Z"), ends_at: at("2026-11-24T06:00:00Z") };
-    app.simulator.put_foreign_code("main-entrance", &pin, window);
+    let window = latchkey_engine::Window {
+        starts_at: at("2026-11-24T00:00:00Z"),
+        ends_at: at("2026-11-24T06:00:00Z"),
+    };
+    app.simulator
+        .put_foreign_code("main-entrance", &pin, window);
     let (violations, _) = judge().await.expect("judged");
     let kinds: Vec<_> = violations.iter().map(|v| v.kind).collect();
     assert!(kinds.contains(&ViolationKind::SharedPin), "{violations:?}");
-    assert!(kinds.contains(&ViolationKind::StaleAccess), "a code nobody is entitled to opens the door: {violations:?}");
+    assert!(
+        kinds.contains(&ViolationKind::StaleAccess),
+        "a code nobody is entitled to opens the door: {violations:?}"
+    );
 }

@@ -22,11 +22,18 @@ fn fragile_rule() -> String {
 async fn send_guest(app: &TestApp, id: &str, name: &str, room: &str) {
     let mut body = event("paid", id, "paid", room, IN, OUT, 1);
     body["data"]["guest"]["name"] = name.into();
-    assert_eq!(app.send(&body).await.status, StatusCode::ACCEPTED, "the event is accepted before the rule runs");
+    assert_eq!(
+        app.send(&body).await.status,
+        StatusCode::ACCEPTED,
+        "the event is accepted before the rule runs"
+    );
 }
 
 async fn last_event(app: &TestApp, id: &str) -> serde_json::Value {
-    app.reservation(id).await["events"].as_array().and_then(|e| e.last().cloned()).expect("an event")
+    app.reservation(id).await["events"]
+        .as_array()
+        .and_then(|e| e.last().cloned())
+        .expect("an event")
 }
 
 #[tokio::test]
@@ -38,13 +45,26 @@ async fn a_failing_rule_fails_its_event_with_the_message_and_nothing_else() {
 
     let failed = last_event(&app, "R-bad").await;
     assert_eq!(failed["outcome"], "failed");
-    assert!(failed["error"].as_str().is_some_and(|e| e.contains("no room map for R-bad")), "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no room map for R-bad")),
+        "{failed}"
+    );
     let view = app.reservation("R-bad").await;
-    assert!(view["rule_error"].as_str().is_some_and(|e| e.contains("no room map")), "{view}");
+    assert!(
+        view["rule_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no room map")),
+        "{view}"
+    );
     assert!(view["codes"].as_array().expect("codes").is_empty());
 
     assert_eq!(last_event(&app, "R-good").await["outcome"], "applied");
-    assert!(app.code_on("R-good", "room-102").await.is_some(), "the other reservation is served");
+    assert!(
+        app.code_on("R-good", "room-102").await.is_some(),
+        "the other reservation is served"
+    );
 }
 
 #[tokio::test]

@@ -43,6 +43,22 @@ pub(super) fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     match outcome {
         Ok(plan) => {
             println!("{}", serde_json::to_string_pretty(&plan)?);
+            let tz = input.property.timezone;
+            let local = |t: latchkey_engine::Timestamp| {
+                chrono::DateTime::from_timestamp(t.unix(), 0)
+                    .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default()
+            };
+            eprintln!("{} grant(s); times in {}:", plan.grants.len(), tz.name());
+            for g in &plan.grants {
+                eprintln!(
+                    "  {:<20} {} .. {}  (code put on the lock at {})",
+                    g.lock,
+                    local(g.starts_at),
+                    local(g.ends_at),
+                    local(g.issue_at())
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

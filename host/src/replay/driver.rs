@@ -126,14 +126,21 @@ const SETTLE_SECS: i64 = 2 * 86_400;
 /// # Errors
 /// As [`run`].
 pub fn run_blocking(opts: ReplayOptions) -> anyhow::Result<Report> {
-    let thread = std::thread::Builder::new().name("replay".into()).spawn(move || {
-        if let Some(core) = core_affinity::get_core_ids().and_then(|ids| ids.into_iter().next()) {
-            core_affinity::set_for_current(core);
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(run(&opts))
-    })?;
-    thread.join().map_err(|_| anyhow::anyhow!("the replay thread panicked"))?
+    let thread = std::thread::Builder::new()
+        .name("replay".into())
+        .spawn(move || {
+            if let Some(core) = core_affinity::get_core_ids().and_then(|ids| ids.into_iter().next())
+            {
+                core_affinity::set_for_current(core);
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(run(&opts))
+        })?;
+    thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the replay thread panicked"))?
 }
 
 /// Runs a replay on the current runtime.
@@ -255,15 +262,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     settle(&app, &clock, end).await?;
     progress.finish_and_clear();
 
-    let (violations, alerts) = judge(
-        &routes,
-        &catalog,
-        &simulator,
-        &acked,
-        &outages,
-        end,
-    )
-    .await?;
+    let (violations, alerts) = judge(&routes, &catalog, &simulator, &acked, &outages, end).await?;
     let mut conn = app.pool.acquire().await?;
     let totals = counters::all(&mut conn, &catalog.workspace).await?;
     counts.codes_created = totals.get("codes_created").copied().unwrap_or(0);
@@ -373,7 +372,10 @@ pub async fn judge(
     outages: &[FaultWindow],
     end: Timestamp,
 ) -> anyhow::Result<(Vec<Violation>, usize)> {
-    let policy = OraclePolicy { requires_payment: catalog.property.requires_payment, ..OraclePolicy::default() };
+    let policy = OraclePolicy {
+        requires_payment: catalog.property.requires_payment,
+        ..OraclePolicy::default()
+    };
     let mut owner_of_marker: HashMap<String, ReservationId> = HashMap::new();
     let mut final_versions: HashMap<ReservationId, u64> = HashMap::new();
     let mut ids: Vec<&ReservationId> = acked.iter().map(|a| &a.reservation.id).collect();

@@ -228,7 +228,12 @@ fn natural_end_on_offline_lock_raises_no_alarm() {
 
 #[test]
 fn the_run_that_creates_a_code_wakes_at_its_window_end() {
-    let d = diff(&[grant("a", w(100, 200), 28)], &[], online, Timestamp(30 * H));
+    let d = diff(
+        &[grant("a", w(100, 200), 28)],
+        &[],
+        online,
+        Timestamp(30 * H),
+    );
     assert_eq!(d.wake_at, Some(Timestamp(200 * H)));
 }
 
@@ -240,7 +245,15 @@ fn a_code_that_outlasts_its_ended_grant_is_excess_access() {
     let mut failed = code(2, "a", w(100, 150), CodeState::Expired);
     failed.replaces = Some(1);
     let old = code(1, "a", w(100, 200), CodeState::Active);
-    let d = diff(&g, &[old.clone(), failed.clone()], offline, Timestamp(151 * H));
+    let d = diff(
+        &g,
+        &[old.clone(), failed.clone()],
+        offline,
+        Timestamp(151 * H),
+    );
     assert_eq!(d.actions, [Action::Unrevocable { code: 1 }]);
-    assert_eq!(diff(&g, &[old, failed], online, Timestamp(151 * H)).actions, [Action::Revoke { code: 1 }]);
+    assert_eq!(
+        diff(&g, &[old, failed], online, Timestamp(151 * H)).actions,
+        [Action::Revoke { code: 1 }]
+    );
 }
