@@ -53,6 +53,8 @@ CREATE TABLE access_codes (
     replaces        BIGINT,
     -- 1 once an unrevocable alert was raised for it.
     unrevocable     INTEGER NOT NULL DEFAULT 0,
+    -- Changes of window applied in place by the provider.
+    updates         INTEGER NOT NULL DEFAULT 0,
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL
 );
@@ -91,12 +93,4 @@ CREATE TABLE alerts (
     message         TEXT    NOT NULL,
     raised_at       BIGINT  NOT NULL,
     acknowledged_at BIGINT
-);
-
--- Running totals for reports (codes created, updated, revoked).
-CREATE TABLE counters (
-    workspace_id    TEXT    NOT NULL,
-    name            TEXT    NOT NULL,
-    value           BIGINT  NOT NULL,
-    PRIMARY KEY (workspace_id, name)
 );

@@ -45,12 +45,9 @@ pub async fn accept(
     let now = app.clock.now();
     let r = &event.data;
     let mut tx = app.pool.begin().await?;
-    let on_record = reservations::version(&mut tx, ws, &r.id).await?;
-    let outcome = if on_record.is_none_or(|v| r.version > v) {
-        Outcome::Applied
-    } else {
-        Outcome::Stale
-    };
+    let received = RuleEvent { kind: event.kind, received_at: now };
+    let applied = reservations::upsert_if_newer(&mut tx, ws, r, &received).await?;
+    let outcome = if applied { Outcome::Applied } else { Outcome::Stale };
     let new = NewEvent {
         workspace: ws,
         source,
@@ -61,30 +58,12 @@ pub async fn accept(
         payload: raw,
         received_at: now,
     };
+    // A repeated webhook id returns here, and dropping the transaction undoes the upsert.
     let Some(event_id) = events::insert(&mut tx, &new, outcome).await? else {
         return Ok(Accepted::Duplicate);
     };
-    if outcome == Outcome::Applied {
-        reservations::upsert(
-            &mut tx,
-            ws,
-            r,
-            &RuleEvent {
-                kind: event.kind,
-                received_at: now,
-            },
-        )
-        .await?;
-        jobs::enqueue(
-            &mut tx,
-            ws,
-            &JobSpec::Reconcile {
-                reservation: r.id.clone(),
-            },
-            now,
-            now,
-        )
-        .await?;
+    if applied {
+        jobs::enqueue(&mut tx, ws, &JobSpec::Reconcile { reservation: r.id.clone() }, now, now).await?;
     }
     tx.commit().await?;
     app.jobs_waiting.notify_one();

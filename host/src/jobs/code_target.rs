@@ -8,8 +8,8 @@ use latchkey_engine::{CodeState, Lock, Timestamp};
 use super::{JobError, JobSpec};
 use crate::app::App;
 use crate::providers::{CodeReceipt, CodeRequest, Provider, ReceiptStatus};
-use crate::store::codes::{self, CodeRow};
-use crate::store::{Conn, counters};
+use crate::store::Conn;
+use crate::store::codes::{self, CodeRow, Receipt};
 
 /// Seconds after a `Pending` answer before the code is first read back.
 pub(super) const CONFIRM_AFTER_SECS: i64 = 30;
@@ -71,79 +71,53 @@ impl CodeTarget {
     }
 }
 
-/// Records a provider's answer for a code; activates it when the lock confirmed it, or
-/// schedules a read-back when it did not yet.
+/// What a provider's answer did to the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Change {
+    /// A code was created, or an answer only confirms a previous change.
+    None,
+    /// A window was changed in place.
+    Updated,
+}
+
+/// Records a provider's answer for a code; activates it when the lock has it (and starts
+/// clearing the code it replaces), or schedules a read-back when it does not yet.
 pub(super) async fn apply_receipt(
     app: &App,
     conn: &mut Conn,
     target: &CodeTarget,
     receipt: &CodeReceipt,
-    counter: Option<&str>,
+    change: Change,
 ) -> Result<(), JobError> {
     let now = app.clock.now();
-    let ws = &app.catalog.workspace;
     let id = target.row.code.id;
-    codes::record_receipt(
-        conn,
-        id,
-        &receipt.reference,
-        &receipt.pin,
-        receipt.window,
-        now,
-    )
-    .await?;
-    if let Some(name) = counter {
-        counters::bump(conn, ws, name, 1).await?;
-    }
-    match receipt.status {
-        ReceiptStatus::Active => activate(app, conn, &target.row).await,
-        ReceiptStatus::Pending => {
-            super::enqueue(
-                conn,
-                ws,
-                &JobSpec::ConfirmCode { code: id },
-                now.plus(CONFIRM_AFTER_SECS),
-                now,
-            )
-            .await?;
-            Ok(())
-        }
+    let confirmed = receipt.status == ReceiptStatus::Active;
+    let record = Receipt {
+        reference: &receipt.reference,
+        pin: &receipt.pin,
+        lock_window: receipt.window,
+        confirmed,
+        updated: change == Change::Updated,
+    };
+    codes::record_receipt(conn, id, &record, now).await?;
+    if confirmed {
+        clear_replaced(app, conn, &target.row).await
+    } else {
+        let confirm = JobSpec::ConfirmCode { code: id };
+        super::enqueue(conn, &app.catalog.workspace, &confirm, now.plus(CONFIRM_AFTER_SECS), now).await?;
+        Ok(())
     }
 }
 
-/// Marks a confirmed code active and, if it replaces an older code, starts clearing that
-/// one: the new PIN is in place before the old one goes.
-pub(super) async fn activate(app: &App, conn: &mut Conn, row: &CodeRow) -> Result<(), JobError> {
+/// Once a replacement is on the lock, starts clearing the code it replaces: the new PIN is
+/// in place before the old one goes.
+async fn clear_replaced(app: &App, conn: &mut Conn, row: &CodeRow) -> Result<(), JobError> {
     let now = app.clock.now();
-    codes::transition(
-        conn,
-        row.code.id,
-        &[CodeState::Pending],
-        CodeState::Active,
-        now,
-    )
-    .await?;
     if let Some(old) = row.replaces
-        && codes::transition(
-            conn,
-            old,
-            &[CodeState::Active, CodeState::Pending],
-            CodeState::Revoking,
-            now,
-        )
-        .await?
+        && codes::transition(conn, old, &[CodeState::Active, CodeState::Pending], CodeState::Revoking, now).await?
     {
-        super::enqueue(
-            conn,
-            &app.catalog.workspace,
-            &JobSpec::RevokeCode {
-                code: old,
-                cleanup: false,
-            },
-            now,
-            now,
-        )
-        .await?;
+        let revoke = JobSpec::RevokeCode { code: old, cleanup: false };
+        super::enqueue(conn, &app.catalog.workspace, &revoke, now, now).await?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use latchkey_engine::CodeState;
 
 use super::JobError;
-use super::code_target::{CodeTarget, activate};
+use super::code_target::{Change, CodeTarget, apply_receipt};
 use crate::app::App;
 use crate::providers::ReceiptStatus;
 use crate::store::codes;
@@ -41,16 +41,7 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), Jo
     {
         Some(receipt) if receipt.status == ReceiptStatus::Active => {
             let mut tx = app.pool.begin().await?;
-            codes::record_receipt(
-                &mut tx,
-                code,
-                &receipt.reference,
-                &receipt.pin,
-                receipt.window,
-                now,
-            )
-            .await?;
-            activate(app, &mut tx, &target.row).await?;
+            apply_receipt(app, &mut tx, &target, &receipt, Change::None).await?;
             queue::complete(&mut tx, job.id).await?;
             tx.commit().await?;
             Ok(())

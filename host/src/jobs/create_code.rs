@@ -6,7 +6,7 @@
 use latchkey_engine::CodeState;
 
 use super::JobError;
-use super::code_target::{CodeTarget, apply_receipt};
+use super::code_target::{Change, CodeTarget, apply_receipt};
 use crate::app::App;
 use crate::providers::ProviderError;
 use crate::reconcile::pins;
@@ -53,7 +53,7 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), Jo
         },
     };
     let mut tx = app.pool.begin().await?;
-    apply_receipt(app, &mut tx, &target, &receipt, Some("codes_created")).await?;
+    apply_receipt(app, &mut tx, &target, &receipt, Change::None).await?;
     queue::complete(&mut tx, job.id).await?;
     tx.commit().await?;
     Ok(())

@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::providers::ProviderError;
 use crate::store::alerts::{self, AlertKind, NewAlert};
 use crate::store::jobs::{self as queue, ClaimedJob};
-use crate::store::{codes, counters};
+use crate::store::codes;
 
 pub(super) async fn run(
     app: &App,
@@ -58,7 +58,6 @@ pub(super) async fn run(
                     now,
                 )
                 .await?;
-                counters::bump(&mut tx, &app.catalog.workspace, "codes_revoked", 1).await?;
             }
         }
         Err(ProviderError::Unsupported(why)) => {

@@ -3,7 +3,7 @@
 use latchkey_engine::CodeState;
 
 use super::JobError;
-use super::code_target::{CodeTarget, apply_receipt};
+use super::code_target::{Change, CodeTarget, apply_receipt};
 use crate::app::App;
 use crate::store::codes;
 use crate::store::jobs::{self as queue, ClaimedJob};
@@ -41,7 +41,7 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), Jo
         .update_code(&target.device, &reference, &request)
         .await?;
     let mut tx = app.pool.begin().await?;
-    apply_receipt(app, &mut tx, &target, &receipt, Some("codes_updated")).await?;
+    apply_receipt(app, &mut tx, &target, &receipt, Change::Updated).await?;
     queue::complete(&mut tx, job.id).await?;
     tx.commit().await?;
     Ok(())

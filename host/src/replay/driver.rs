@@ -39,7 +39,7 @@ use crate::providers::Providers;
 use crate::providers::simulator::{SimFaults, Simulator};
 use crate::sources::canonical::CanonicalEvent;
 use crate::sources::signature;
-use crate::store::{Durability, counters, jobs as queue};
+use crate::store::{Durability, codes, jobs as queue};
 
 /// What to replay, and how.
 #[derive(Debug, Clone)]
@@ -264,10 +264,10 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
 
     let (violations, alerts) = judge(&routes, &catalog, &simulator, &acked, &outages, end).await?;
     let mut conn = app.pool.acquire().await?;
-    let totals = counters::all(&mut conn, &catalog.workspace).await?;
-    counts.codes_created = totals.get("codes_created").copied().unwrap_or(0);
-    counts.codes_updated = totals.get("codes_updated").copied().unwrap_or(0);
-    counts.codes_revoked = totals.get("codes_revoked").copied().unwrap_or(0);
+    let totals = codes::totals(&mut conn, &catalog.workspace).await?;
+    counts.codes_created = totals.created;
+    counts.codes_updated = totals.updated;
+    counts.codes_revoked = totals.revoked;
     counts.dead_letters = queue::count_dead(&mut conn, &catalog.workspace).await?;
     counts.alerts = alerts;
     counts.provider_calls = simulator.calls();

@@ -177,27 +177,64 @@ pub async fn transition(
     Ok(q.execute(&mut *conn).await?.rows_affected() > 0)
 }
 
-/// Records what the provider answered: its reference, the PIN and the enforced window.
-pub async fn record_receipt(
-    conn: &mut Conn,
-    id: i64,
-    reference: &str,
-    pin: &Pin,
-    lock_window: Window,
-    now: Timestamp,
-) -> Result<()> {
+/// What the provider answered about a code.
+#[derive(Debug)]
+pub struct Receipt<'a> {
+    /// The provider's reference.
+    pub reference: &'a str,
+    /// The PIN on the lock.
+    pub pin: &'a Pin,
+    /// The window the lock enforces.
+    pub lock_window: Window,
+    /// The lock has the code: a `pending` code becomes `active`.
+    pub confirmed: bool,
+    /// The answer applied a change of window in place (counted in `updates`).
+    pub updated: bool,
+}
+
+/// Records a provider's answer in one statement, activating a pending code the lock has
+/// confirmed.
+pub async fn record_receipt(conn: &mut Conn, id: i64, r: &Receipt<'_>, now: Timestamp) -> Result<()> {
     sqlx::query(
-        "UPDATE access_codes SET provider_ref = ?, pin = ?, lock_starts_at = ?, lock_ends_at = ?, updated_at = ? WHERE id = ?",
+        "UPDATE access_codes SET provider_ref = ?, pin = ?, lock_starts_at = ?, lock_ends_at = ?, updated_at = ?,
+            state = CASE WHEN ? AND state = 'pending' THEN 'active' ELSE state END,
+            updates = updates + ?
+         WHERE id = ?",
     )
-    .bind(reference)
-    .bind(pin.as_str())
-    .bind(lock_window.starts_at.unix())
-    .bind(lock_window.ends_at.unix())
+    .bind(r.reference)
+    .bind(r.pin.as_str())
+    .bind(r.lock_window.starts_at.unix())
+    .bind(r.lock_window.ends_at.unix())
     .bind(now.unix())
+    .bind(r.confirmed)
+    .bind(i64::from(r.updated))
     .bind(id)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Totals over a workspace's codes, for reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct CodeTotals {
+    /// Codes a provider accepted.
+    pub created: i64,
+    /// Changes of window applied in place.
+    pub updated: i64,
+    /// Codes revoked (confirmed by the provider).
+    pub revoked: i64,
+}
+
+/// Totals over the workspace's codes.
+pub async fn totals(conn: &mut Conn, ws: &WorkspaceId) -> Result<CodeTotals> {
+    Ok(sqlx::query_as::<_, CodeTotals>(
+        "SELECT COUNT(provider_ref) AS created, COALESCE(SUM(updates), 0) AS updated,
+                COALESCE(SUM(CASE WHEN state = 'revoked' THEN 1 ELSE 0 END), 0) AS revoked
+         FROM access_codes WHERE workspace_id = ?",
+    )
+    .bind(ws.as_str())
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Changes the PIN of a code not yet on its lock.

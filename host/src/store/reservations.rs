@@ -19,18 +19,6 @@ pub struct ReservationRow {
     pub rule_error: Option<String>,
 }
 
-/// The version on record, or `None` for an unknown reservation.
-pub async fn version(conn: &mut Conn, ws: &WorkspaceId, id: &ReservationId) -> Result<Option<u64>> {
-    let v = sqlx::query_scalar::<_, i64>(
-        "SELECT version FROM reservations WHERE workspace_id = ? AND id = ?",
-    )
-    .bind(ws.as_str())
-    .bind(id.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(v.map(|v| u64::try_from(v).unwrap_or(0)))
-}
-
 /// The reservation on record.
 ///
 /// # Errors
@@ -67,21 +55,18 @@ pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: &str) -> Result<Option<R
     }))
 }
 
-/// Records `state` as the reservation's state, caused by `event`.
-pub async fn upsert(
-    conn: &mut Conn,
-    ws: &WorkspaceId,
-    state: &Reservation,
-    event: &RuleEvent,
-) -> Result<()> {
+/// Makes `state` the reservation's state, caused by `event`, unless the state on record
+/// has the same or a higher version. Returns whether it did.
+pub async fn upsert_if_newer(conn: &mut Conn, ws: &WorkspaceId, state: &Reservation, event: &RuleEvent) -> Result<bool> {
     let json = serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?;
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO reservations (workspace_id, id, version, status, state, last_event_type, last_event_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (workspace_id, id) DO UPDATE SET
             version = excluded.version, status = excluded.status, state = excluded.state,
             last_event_type = excluded.last_event_type, last_event_at = excluded.last_event_at,
-            updated_at = excluded.updated_at",
+            updated_at = excluded.updated_at
+         WHERE excluded.version > reservations.version",
     )
     .bind(ws.as_str())
     .bind(state.id.as_str())
@@ -93,7 +78,7 @@ pub async fn upsert(
     .bind(event.received_at.unix())
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Remembers the guest's PIN.
