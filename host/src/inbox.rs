@@ -45,9 +45,16 @@ pub async fn accept(
     let now = app.clock.now();
     let r = &event.data;
     let mut tx = app.pool.begin().await?;
-    let received = RuleEvent { kind: event.kind, received_at: now };
+    let received = RuleEvent {
+        kind: event.kind,
+        received_at: now,
+    };
     let applied = reservations::upsert_if_newer(&mut tx, ws, r, &received).await?;
-    let outcome = if applied { Outcome::Applied } else { Outcome::Stale };
+    let outcome = if applied {
+        Outcome::Applied
+    } else {
+        Outcome::Stale
+    };
     let new = NewEvent {
         workspace: ws,
         source,
@@ -63,7 +70,16 @@ pub async fn accept(
         return Ok(Accepted::Duplicate);
     };
     if applied {
-        jobs::enqueue(&mut tx, ws, &JobSpec::Reconcile { reservation: r.id.clone() }, now, now).await?;
+        jobs::enqueue(
+            &mut tx,
+            ws,
+            &JobSpec::Reconcile {
+                reservation: r.id.clone(),
+            },
+            now,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     app.jobs_waiting.notify_one();

@@ -213,8 +213,18 @@ mod tests {
             forbidden_prefixes: vec!["12".into()],
         };
         assert!(rules.check("345678").is_ok());
-        assert!(rules.check("123456").unwrap_err().contains("12"));
-        assert!(rules.check("304567").unwrap_err().contains("`0`"));
+        assert!(
+            rules
+                .check("123456")
+                .expect_err("must be refused")
+                .contains("12")
+        );
+        assert!(
+            rules
+                .check("304567")
+                .expect_err("must be refused")
+                .contains("`0`")
+        );
         assert!(rules.check("3456").is_err());
     }
 }

@@ -104,7 +104,14 @@ pub(super) async fn apply_receipt(
         clear_replaced(app, conn, &target.row).await
     } else {
         let confirm = JobSpec::ConfirmCode { code: id };
-        super::enqueue(conn, &app.catalog.workspace, &confirm, now.plus(CONFIRM_AFTER_SECS), now).await?;
+        super::enqueue(
+            conn,
+            &app.catalog.workspace,
+            &confirm,
+            now.plus(CONFIRM_AFTER_SECS),
+            now,
+        )
+        .await?;
         Ok(())
     }
 }
@@ -114,9 +121,19 @@ pub(super) async fn apply_receipt(
 async fn clear_replaced(app: &App, conn: &mut Conn, row: &CodeRow) -> Result<(), JobError> {
     let now = app.clock.now();
     if let Some(old) = row.replaces
-        && codes::transition(conn, old, &[CodeState::Active, CodeState::Pending], CodeState::Revoking, now).await?
+        && codes::transition(
+            conn,
+            old,
+            &[CodeState::Active, CodeState::Pending],
+            CodeState::Revoking,
+            now,
+        )
+        .await?
     {
-        let revoke = JobSpec::RevokeCode { code: old, cleanup: false };
+        let revoke = JobSpec::RevokeCode {
+            code: old,
+            cleanup: false,
+        };
         super::enqueue(conn, &app.catalog.workspace, &revoke, now, now).await?;
     }
     Ok(())

@@ -12,8 +12,8 @@ use super::code_target::{CodeTarget, marker};
 use crate::app::App;
 use crate::providers::ProviderError;
 use crate::store::alerts::{self, AlertKind, NewAlert};
-use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::codes;
+use crate::store::jobs::{self as queue, ClaimedJob};
 
 pub(super) async fn run(
     app: &App,

@@ -249,7 +249,8 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
             counts.webhooks_rejected += 1;
             tracing::warn!(webhook = %delivery.webhook.webhook_id, %status, "webhook rejected");
         }
-        if opts.faults.restart_every > 0 && (n as u64 + 1) % opts.faults.restart_every == 0 {
+        if opts.faults.restart_every > 0 && (n as u64 + 1).is_multiple_of(opts.faults.restart_every)
+        {
             // A crash: no graceful stop, no pool close; the file stays as the OS left it.
             drop(routes);
             drop(app);

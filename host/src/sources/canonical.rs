@@ -115,7 +115,7 @@ mod tests {
         "check_in":"2026-11-25T15:00:00Z","check_out":"2026-11-27T11:00:00Z","version":1}}"#;
 
     fn pointer(body: &str) -> String {
-        match parse(body.as_bytes()).unwrap_err() {
+        match parse(body.as_bytes()).expect_err("must be refused") {
             Error::Invalid { pointer, .. } => pointer,
             other => panic!("expected a schema error, got {other}"),
         }

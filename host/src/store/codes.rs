@@ -194,7 +194,12 @@ pub struct Receipt<'a> {
 
 /// Records a provider's answer in one statement, activating a pending code the lock has
 /// confirmed.
-pub async fn record_receipt(conn: &mut Conn, id: i64, r: &Receipt<'_>, now: Timestamp) -> Result<()> {
+pub async fn record_receipt(
+    conn: &mut Conn,
+    id: i64,
+    r: &Receipt<'_>,
+    now: Timestamp,
+) -> Result<()> {
     sqlx::query(
         "UPDATE access_codes SET provider_ref = ?, pin = ?, lock_starts_at = ?, lock_ends_at = ?, updated_at = ?,
             state = CASE WHEN ? AND state = 'pending' THEN 'active' ELSE state END,

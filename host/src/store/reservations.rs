@@ -57,7 +57,12 @@ pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: &str) -> Result<Option<R
 
 /// Makes `state` the reservation's state, caused by `event`, unless the state on record
 /// has the same or a higher version. Returns whether it did.
-pub async fn upsert_if_newer(conn: &mut Conn, ws: &WorkspaceId, state: &Reservation, event: &RuleEvent) -> Result<bool> {
+pub async fn upsert_if_newer(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    state: &Reservation,
+    event: &RuleEvent,
+) -> Result<bool> {
     let json = serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?;
     let done = sqlx::query(
         "INSERT INTO reservations (workspace_id, id, version, status, state, last_event_type, last_event_at, updated_at)

@@ -216,12 +216,14 @@ fn default_rule_check_out_ends_window_fifteen_minutes_after() {
 
 #[test]
 fn compile_errors_name_the_position() {
-    let err = RhaiRule::compile("fn plan(input) { let x = ; }", RuleLimits::default()).unwrap_err();
+    let err = RhaiRule::compile("fn plan(input) { let x = ; }", RuleLimits::default())
+        .expect_err("must be refused");
     assert!(
         matches!(&err, RuleError::Compile(m) if m.contains("line 1")),
         "{err}"
     );
-    let err = RhaiRule::compile("fn other(x) { x }", RuleLimits::default()).unwrap_err();
+    let err =
+        RhaiRule::compile("fn other(x) { x }", RuleLimits::default()).expect_err("must be refused");
     assert!(err.to_string().contains("fn plan(input)"), "{err}");
 }
 
@@ -237,7 +239,7 @@ fn endless_loop_hits_the_operation_limit() {
             "2016-03-23T11:00:00Z",
         ),
     )
-    .unwrap_err();
+    .expect_err("must be refused");
     assert!(
         matches!(
             err,
@@ -267,7 +269,7 @@ fn slow_loop_hits_the_deadline() {
         ),
         &limits,
     )
-    .unwrap_err();
+    .expect_err("must be refused");
     assert!(
         matches!(err, RuleError::Limit { limit: "time", .. }),
         "{err}"
@@ -289,7 +291,7 @@ fn deep_recursion_hits_the_call_depth_limit() {
             "2016-03-23T11:00:00Z",
         ),
     )
-    .unwrap_err();
+    .expect_err("must be refused");
     assert!(
         matches!(
             err,
@@ -317,7 +319,7 @@ fn huge_string_hits_the_size_limit() {
             "2016-03-23T11:00:00Z",
         ),
     )
-    .unwrap_err();
+    .expect_err("must be refused");
     assert!(
         matches!(
             err,
@@ -389,7 +391,7 @@ fn invalid_plans_are_rejected_with_the_reason() {
     ];
     for (src, needle) in cases {
         let rule = RhaiRule::compile(src, RuleLimits::default()).expect("compiles");
-        let err = run(&rule, &i).unwrap_err();
+        let err = run(&rule, &i).expect_err("must be refused");
         assert!(matches!(err, RuleError::InvalidPlan(_)), "{src}: {err}");
         assert!(err.to_string().contains(needle), "{src}: {err}");
     }
@@ -410,7 +412,7 @@ fn runtime_errors_carry_the_script_message() {
             "2016-03-23T11:00:00Z",
         ),
     )
-    .unwrap_err();
+    .expect_err("must be refused");
     assert!(
         matches!(&err, RuleError::Runtime(m) if m.contains("no room map for R-1")),
         "{err}"

@@ -152,7 +152,7 @@ async fn outage_refuses_calls_without_effect() {
     let err = sim
         .create_code("door", &request("c1", Some("345678"), 0, 60))
         .await
-        .unwrap_err();
+        .expect_err("must be refused");
     assert!(err.is_retryable());
     assert!(sim.history("door").is_empty());
 }
