@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -129,8 +130,10 @@ pub fn run_blocking(opts: ReplayOptions) -> anyhow::Result<Report> {
     let thread = std::thread::Builder::new()
         .name("replay".into())
         .spawn(move || {
-            if let Some(core) = core_affinity::get_core_ids().and_then(|ids| ids.into_iter().next())
-            {
+            // Concurrent replays (the test suite runs two) take cores in turn.
+            static NEXT_CORE: AtomicUsize = AtomicUsize::new(0);
+            if let Some(ids) = core_affinity::get_core_ids().filter(|ids| !ids.is_empty()) {
+                let core = ids[NEXT_CORE.fetch_add(1, Ordering::Relaxed) % ids.len()];
                 core_affinity::set_for_current(core);
             }
             let runtime = tokio::runtime::Builder::new_current_thread()
