@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::providers::{CodeReceipt, CodeRequest, Provider, ReceiptStatus};
 use crate::store::Conn;
 use crate::store::codes::{self, CodeRow, Receipt};
+use crate::store::jobs::{self as queue, ClaimedJob};
 
 /// Seconds after a `Pending` answer before the code is first read back.
 pub(super) const CONFIRM_AFTER_SECS: i64 = 30;
@@ -71,6 +72,69 @@ impl CodeTarget {
     }
 }
 
+/// Where a job expects its pending code to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Expect {
+    /// Not created on the lock yet (a create job).
+    NotOnLock,
+    /// Already known to the provider (an update or a confirmation).
+    OnLock,
+}
+
+/// The pending code a create, update or confirm job works on.
+///
+/// Returns `None`, with the job finished, when there is nothing to do: the code is gone or
+/// no longer pending (revoked or expired meanwhile), it is not where the job expects it
+/// (an update waits for its create job, which reads the latest window), or its window is
+/// over (then it is recorded as expired).
+pub(super) async fn pending_target(
+    app: &App,
+    job: &ClaimedJob,
+    code: i64,
+    expect: Expect,
+) -> Result<Option<CodeTarget>, JobError> {
+    let target = match CodeTarget::load(app, code).await? {
+        Some(t)
+            if t.row.code.state == CodeState::Pending
+                && t.row.code.provider_ref.is_some() == (expect == Expect::OnLock) =>
+        {
+            t
+        }
+        _ => {
+            super::complete(app, job).await?;
+            return Ok(None);
+        }
+    };
+    let now = app.clock.now();
+    if target.is_over(now) {
+        let mut tx = app.pool.begin().await?;
+        codes::transition(
+            &mut tx,
+            code,
+            &[CodeState::Pending],
+            CodeState::Expired,
+            now,
+        )
+        .await?;
+        queue::complete(&mut tx, job.id).await?;
+        tx.commit().await?;
+        return Ok(None);
+    }
+    Ok(Some(target))
+}
+
+impl CodeTarget {
+    /// The provider's reference of a code known to be on the lock.
+    pub fn reference(&self) -> Result<String, JobError> {
+        self.row.code.provider_ref.clone().ok_or_else(|| {
+            JobError::Permanent(format!(
+                "code {} has no provider reference",
+                self.row.code.id
+            ))
+        })
+    }
+}
+
 /// What a provider's answer did to the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Change {
@@ -80,9 +144,24 @@ pub(super) enum Change {
     Updated,
 }
 
-/// Records a provider's answer for a code; activates it when the lock has it (and starts
-/// clearing the code it replaces), or schedules a read-back when it does not yet.
-pub(super) async fn apply_receipt(
+/// Finishes `job` with a provider's answer for its code, in one transaction: records the
+/// answer, activates the code when the lock has it (and starts clearing the code it
+/// replaces) or schedules a read-back when it does not yet, and deletes the job.
+pub(super) async fn finish_with_receipt(
+    app: &App,
+    job: &ClaimedJob,
+    target: &CodeTarget,
+    receipt: &CodeReceipt,
+    change: Change,
+) -> Result<(), JobError> {
+    let mut tx = app.pool.begin().await?;
+    apply_receipt(app, &mut tx, target, receipt, change).await?;
+    queue::complete(&mut tx, job.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn apply_receipt(
     app: &App,
     conn: &mut Conn,
     target: &CodeTarget,

@@ -3,38 +3,18 @@
 //! Safe to repeat: after a failed attempt (possibly a lost response), the code is first
 //! looked up by its marker before it is created again.
 
-use latchkey_engine::CodeState;
-
 use super::JobError;
-use super::code_target::{Change, CodeTarget, apply_receipt};
+use super::code_target::{Change, CodeTarget, Expect, finish_with_receipt, pending_target};
 use crate::app::App;
 use crate::providers::ProviderError;
 use crate::reconcile::pins;
 use crate::store::codes;
-use crate::store::jobs::{self as queue, ClaimedJob};
+use crate::store::jobs::ClaimedJob;
 
 pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), JobError> {
-    let now = app.clock.now();
-    let target = match CodeTarget::load(app, code).await? {
-        // Revoked or expired before it was created, or created by an earlier attempt whose
-        // follow-up (confirmation, update) is already queued.
-        Some(t) if t.row.code.state == CodeState::Pending && t.row.code.provider_ref.is_none() => t,
-        _ => return super::complete(app, job).await,
-    };
-    if target.is_over(now) {
-        let mut tx = app.pool.begin().await?;
-        codes::transition(
-            &mut tx,
-            code,
-            &[CodeState::Pending],
-            CodeState::Expired,
-            now,
-        )
-        .await?;
-        queue::complete(&mut tx, job.id).await?;
-        tx.commit().await?;
+    let Some(target) = pending_target(app, job, code, Expect::NotOnLock).await? else {
         return Ok(());
-    }
+    };
     let request = target.request();
     let existing = if job.attempts > 1 {
         target
@@ -52,11 +32,7 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), Jo
             Err(e) => return Err(e.into()),
         },
     };
-    let mut tx = app.pool.begin().await?;
-    apply_receipt(app, &mut tx, &target, &receipt, Change::None).await?;
-    queue::complete(&mut tx, job.id).await?;
-    tx.commit().await?;
-    Ok(())
+    finish_with_receipt(app, job, &target, &receipt, Change::None).await
 }
 
 /// Someone else's code on the lock already uses this PIN: choose another, and retry.
