@@ -2,6 +2,7 @@
 //! simulator. One binary, because linking is slow on small machines.
 
 mod bad_input;
+mod dead_letters;
 mod dst;
 mod harness;
 mod replay;

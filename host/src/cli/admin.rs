@@ -76,7 +76,7 @@ pub(super) async fn jobs(cmd: JobsCommand) -> anyhow::Result<ExitCode> {
         JobsCommand::Retry { id, store } => {
             let (pool, ws) = open(&store).await?;
             let now = Timestamp(chrono::Utc::now().timestamp());
-            if jobs::retry_dead(&mut *pool.acquire().await?, &ws, id, now).await? {
+            if crate::jobs::retry_dead_letter(&mut *pool.acquire().await?, &ws, id, now).await? {
                 println!("job {id} queued again");
                 Ok(ExitCode::SUCCESS)
             } else {

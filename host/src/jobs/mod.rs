@@ -13,7 +13,7 @@ pub mod retry;
 mod revoke_code;
 mod update_code;
 
-use latchkey_engine::{ReservationId, Timestamp, WorkspaceId};
+use latchkey_engine::{CodeState, ReservationId, Timestamp, WorkspaceId};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -128,6 +128,29 @@ pub async fn enqueue(
         run_at,
     };
     queue::enqueue(conn, ws, &job, now).await
+}
+
+/// Retries dead letter `id` by hand: a fresh retry budget, due now, and a code it had
+/// marked `failed` back to `pending`, so the job acts on it again. Returns false when `id`
+/// is not a dead letter of the workspace.
+///
+/// # Errors
+/// Database errors.
+pub async fn retry_dead_letter(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    id: i64,
+    now: Timestamp,
+) -> Result<bool> {
+    let Some(payload) = queue::dead_payload(conn, ws, id).await? else {
+        return Ok(false);
+    };
+    if let Ok(JobSpec::CreateCode { code } | JobSpec::UpdateCode { code }) =
+        serde_json::from_str(&payload)
+    {
+        codes::transition(conn, code, &[CodeState::Failed], CodeState::Pending, now).await?;
+    }
+    queue::retry_dead(conn, ws, id, now).await
 }
 
 /// Why a job did not finish.

@@ -175,6 +175,17 @@ pub async fn dead(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<DeadJob>> {
     .await?)
 }
 
+/// The payload of a dead letter of the workspace, if `id` is one.
+pub async fn dead_payload(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar::<_, String>(
+        "SELECT payload FROM jobs WHERE id = ? AND workspace_id = ? AND state = 'dead'",
+    )
+    .bind(id)
+    .bind(ws.as_str())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// Gives a dead letter a fresh retry budget, due now. Returns false when `id` is not a
 /// dead letter of the workspace.
 pub async fn retry_dead(
@@ -221,4 +232,116 @@ pub async fn count_dead(conn: &mut Conn, ws: &WorkspaceId) -> Result<i64> {
     .bind(ws.as_str())
     .fetch_one(&mut *conn)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_engine::{Timestamp, WorkspaceId};
+
+    use super::*;
+    use crate::store::{Durability, open};
+
+    fn job(key: &str, at: i64) -> NewJob {
+        NewJob {
+            kind: "reconcile",
+            dedupe_key: key.into(),
+            payload: "{}".into(),
+            run_at: Timestamp(at),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dead_workers_job_is_claimed_again_when_its_lease_runs_out() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pool = open(&dir.path().join("jobs.db"), Durability::Full)
+            .await
+            .expect("db");
+        let mut conn = pool.acquire().await.expect("conn");
+        let ws = WorkspaceId::parse("w").expect("id");
+        enqueue(&mut conn, &ws, &job("k", 100), Timestamp(100))
+            .await
+            .expect("enqueue");
+        assert!(
+            claim_due(&mut conn, Timestamp(99), 60)
+                .await
+                .expect("claim")
+                .is_none(),
+            "not due yet"
+        );
+        let first = claim_due(&mut conn, Timestamp(100), 60)
+            .await
+            .expect("claim")
+            .expect("due");
+        assert_eq!(first.attempts, 1);
+        // The worker dies without completing; nobody else may take it during the lease.
+        assert!(
+            claim_due(&mut conn, Timestamp(159), 60)
+                .await
+                .expect("claim")
+                .is_none()
+        );
+        let again = claim_due(&mut conn, Timestamp(160), 60)
+            .await
+            .expect("claim")
+            .expect("lease ran out");
+        assert_eq!((again.id, again.attempts), (first.id, 2));
+        complete(&mut conn, again.id).await.expect("complete");
+        assert_eq!(next_due(&mut conn).await.expect("next"), None);
+    }
+
+    #[tokio::test]
+    async fn one_queued_job_per_key_moves_earlier_and_a_running_one_may_have_a_successor() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pool = open(&dir.path().join("jobs.db"), Durability::Full)
+            .await
+            .expect("db");
+        let mut conn = pool.acquire().await.expect("conn");
+        let ws = WorkspaceId::parse("w").expect("id");
+        enqueue(&mut conn, &ws, &job("k", 500), Timestamp(0))
+            .await
+            .expect("enqueue");
+        enqueue(&mut conn, &ws, &job("k", 300), Timestamp(0))
+            .await
+            .expect("enqueue");
+        enqueue(&mut conn, &ws, &job("k", 900), Timestamp(0))
+            .await
+            .expect("enqueue");
+        assert_eq!(
+            next_due(&mut conn).await.expect("next"),
+            Some(Timestamp(300)),
+            "merged, earliest wins"
+        );
+        let running = claim_due(&mut conn, Timestamp(300), 60)
+            .await
+            .expect("claim")
+            .expect("due");
+        enqueue(&mut conn, &ws, &job("k", 400), Timestamp(300))
+            .await
+            .expect("successor");
+        // The running job fails and would retry at 350; the queued successor covers it.
+        requeue(
+            &mut conn,
+            running.id,
+            Timestamp(350),
+            "boom",
+            Timestamp(300),
+        )
+        .await
+        .expect("requeue");
+        let next = claim_due(&mut conn, Timestamp(350), 60)
+            .await
+            .expect("claim")
+            .expect("due at 350");
+        assert_ne!(
+            next.id, running.id,
+            "the failed job was folded into its successor"
+        );
+        assert!(
+            claim_due(&mut conn, Timestamp(360), 60)
+                .await
+                .expect("claim")
+                .is_none(),
+            "only one was left"
+        );
+    }
 }
