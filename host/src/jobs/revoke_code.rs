@@ -11,7 +11,6 @@ use super::JobError;
 use super::code_target::{CodeTarget, marker};
 use crate::app::App;
 use crate::providers::ProviderError;
-use crate::store::alerts::{self, AlertKind, NewAlert};
 use crate::store::codes;
 use crate::store::jobs::{self as queue, ClaimedJob};
 
@@ -60,7 +59,7 @@ pub(super) async fn run(
                 .await?;
             }
         }
-        Err(ProviderError::Unsupported(why)) => {
+        Err(ProviderError::Unsupported(_)) => {
             if !cleanup {
                 codes::transition(
                     &mut tx,
@@ -70,19 +69,7 @@ pub(super) async fn run(
                     now,
                 )
                 .await?;
-                codes::mark_unrevocable(&mut tx, code).await?;
-                let alert = NewAlert {
-                    kind: AlertKind::Unrevocable,
-                    dedupe_key: format!("unrevocable:{code}"),
-                    lock: Some(target.lock.id.as_str()),
-                    reservation: Some(target.row.code.reservation.as_str()),
-                    code: Some(code),
-                    message: format!(
-                        "code {code} on lock `{}` cannot be revoked ({why}); it opens the door until its window ends",
-                        target.lock.id
-                    ),
-                };
-                alerts::raise(&mut tx, &app.catalog.workspace, &alert, now).await?;
+                crate::reconcile::raise_unrevocable(app, &mut tx, &target.row).await?;
             }
         }
         Err(e) if e.is_retryable() && !cleanup && target.is_over(now) => {

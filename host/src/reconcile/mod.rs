@@ -113,7 +113,11 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
                     .await?;
                 }
             }
-            Action::Unrevocable { code } => raise_unrevocable(app, conn, id, &codes, code).await?,
+            Action::Unrevocable { code } => {
+                if let Some(row) = codes.iter().find(|c| c.code.id == code) {
+                    raise_unrevocable(app, conn, row).await?;
+                }
+            }
         }
     }
     if let Some(at) = diff.wake_at {
@@ -167,26 +171,28 @@ async fn create(
     jobs::enqueue(conn, ws, &JobSpec::CreateCode { code }, now, now).await
 }
 
-async fn raise_unrevocable(
+/// Raises the alarm for a code that should no longer open its door but cannot be revoked
+/// (offline PINs), once per code, and marks the code so it is not raised again. The code
+/// stays `active`: a revocation that did not happen is never recorded.
+///
+/// # Errors
+/// Database errors.
+pub async fn raise_unrevocable(
     app: &AppState,
     conn: &mut Conn,
-    id: &ReservationId,
-    codes: &[codes::CodeRow],
-    code: i64,
+    row: &codes::CodeRow,
 ) -> Result<()> {
-    let Some(row) = codes.iter().find(|c| c.code.id == code) else {
-        return Ok(());
-    };
+    let code = row.code.id;
     let until = row.code.lock_window.unwrap_or(row.code.window).ends_at;
     let alert = NewAlert {
         kind: AlertKind::Unrevocable,
         dedupe_key: format!("unrevocable:{code}"),
         lock: Some(row.code.lock.as_str()),
-        reservation: Some(id.as_str()),
+        reservation: Some(row.code.reservation.as_str()),
         code: Some(code),
         message: format!(
-            "code {code} on lock `{}` can no longer be used by reservation `{id}` but the lock cannot revoke it: it keeps opening the door until {until}",
-            row.code.lock
+            "code {code} on lock `{}` can no longer be used by reservation `{}` but the lock cannot revoke it: it keeps opening the door until {until}",
+            row.code.lock, row.code.reservation
         ),
     };
     crate::store::alerts::raise(conn, &app.catalog.workspace, &alert, app.clock.now()).await?;
