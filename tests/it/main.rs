@@ -8,3 +8,4 @@ mod harness;
 mod replay;
 mod reservations;
 mod rule_failures;
+mod server;

@@ -9,7 +9,6 @@ use anyhow::Context;
 use clap::Args;
 use latchkey_engine::rules::RuleLimits;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, AppConfig};
 use crate::catalog::{Catalog, CatalogFile};
@@ -71,42 +70,8 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %args.listen, database = %args.database.display(), "latchkey is serving");
-    serve(app, listener, shutdown_signal()).await?;
+    crate::server::serve(app, listener, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Serves `app` on `listener` with the job worker beside it, until `stop` resolves. Reports
-/// which task ended first if one fails.
-///
-/// # Errors
-/// When the HTTP server fails.
-pub async fn serve(
-    app: App,
-    listener: TcpListener,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let cancel = CancellationToken::new();
-    let worker = {
-        let (app, cancel) = (app.clone(), cancel.clone());
-        tokio::spawn(async move { app.work(cancel).await })
-    };
-    let server_cancel = cancel.clone();
-    let server = axum::serve(listener, crate::http::router(app.clone())).with_graceful_shutdown(
-        async move {
-            tokio::select! {
-                () = stop => {}
-                () = server_cancel.cancelled() => {}
-            }
-        },
-    );
-    let result = server.await.context("HTTP server failed");
-    cancel.cancel();
-    if let Err(e) = worker.await {
-        tracing::error!(error = %e, "job worker stopped abnormally");
-    }
-    app.close().await;
-    tracing::info!("stopped");
-    result
 }
 
 async fn shutdown_signal() {

@@ -1,0 +1,43 @@
+//! Running the service: the HTTP server and the job worker side by side, on a listener
+//! the caller binds (so tests can bind port 0).
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+
+/// Serves `app` on `listener` with the job worker beside it, until `stop` resolves; then
+/// the server finishes the requests in flight, the worker stops after its current job, and
+/// the database is closed.
+///
+/// # Errors
+/// When the HTTP server fails.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    let worker = {
+        let (app, cancel) = (app.clone(), cancel.clone());
+        tokio::spawn(async move { app.work(cancel).await })
+    };
+    let server_cancel = cancel.clone();
+    let server = axum::serve(listener, crate::http::router(app.clone())).with_graceful_shutdown(
+        async move {
+            tokio::select! {
+                () = stop => {}
+                () = server_cancel.cancelled() => {}
+            }
+        },
+    );
+    let result = server.await.context("HTTP server failed");
+    cancel.cancel();
+    if let Err(e) = worker.await {
+        tracing::error!(error = %e, "job worker stopped abnormally");
+    }
+    app.close().await;
+    tracing::info!("stopped");
+    result
+}
