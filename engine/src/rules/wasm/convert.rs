@@ -1,0 +1,157 @@
+//! Between the engine's rule schema and its WIT form. The two describe the same data; WIT
+//! spells enums as variants and ids as strings.
+
+use super::bindings::latchkey::rules::types as wit;
+use crate::rules::{EventType, Plan, RuleError, RuleInput};
+use crate::{
+    Connectivity, CredentialKind, DoorKind, Grant, Lock, LockId, ReservationStatus, Resource,
+    ResourceKind, Timestamp, WindowPrecision,
+};
+
+/// The WIT form of a rule input.
+pub(super) fn input(i: &RuleInput) -> wit::RuleInput {
+    let r = &i.reservation;
+    let p = &i.property;
+    wit::RuleInput {
+        event: wit::Event {
+            kind: event_type(i.event.kind),
+            received_at: i.event.received_at.unix(),
+        },
+        reservation: wit::Reservation {
+            id: r.id.to_string(),
+            status: status(r.status),
+            resources: r.resources.iter().map(ToString::to_string).collect(),
+            check_in: r.check_in.unix(),
+            check_out: r.check_out.unix(),
+            checked_out_at: r.checked_out_at.map(Timestamp::unix),
+            guest: wit::Guest {
+                name: r.guest.name.clone(),
+                email: r.guest.email.clone(),
+                phone: r.guest.phone.clone(),
+                locale: r.guest.locale.clone(),
+            },
+            version: r.version,
+        },
+        property: wit::Property {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            timezone: p.timezone.name().to_owned(),
+            check_in_time: p.check_in_time.to_string(),
+            check_out_time: p.check_out_time.to_string(),
+            day_use_start: p.day_use_start.to_string(),
+            day_use_end: p.day_use_end.to_string(),
+            requires_payment: p.requires_payment,
+        },
+        resources: i.resources.iter().map(resource).collect(),
+        locks: i.locks.iter().map(lock).collect(),
+        now: i.now.unix(),
+    }
+}
+
+fn event_type(t: EventType) -> wit::EventType {
+    match t {
+        EventType::Confirmed => wit::EventType::Confirmed,
+        EventType::Paid => wit::EventType::Paid,
+        EventType::StartsSoon => wit::EventType::StartsSoon,
+        EventType::Modified => wit::EventType::Modified,
+        EventType::Cancelled => wit::EventType::Cancelled,
+        EventType::NoShow => wit::EventType::NoShow,
+        EventType::CheckedOut => wit::EventType::CheckedOut,
+    }
+}
+
+fn status(s: ReservationStatus) -> wit::ReservationStatus {
+    match s {
+        ReservationStatus::Confirmed => wit::ReservationStatus::Confirmed,
+        ReservationStatus::Paid => wit::ReservationStatus::Paid,
+        ReservationStatus::Cancelled => wit::ReservationStatus::Cancelled,
+        ReservationStatus::NoShow => wit::ReservationStatus::NoShow,
+        ReservationStatus::CheckedOut => wit::ReservationStatus::CheckedOut,
+    }
+}
+
+fn resource(r: &Resource) -> wit::Resource {
+    wit::Resource {
+        id: r.id.to_string(),
+        kind: match r.kind {
+            ResourceKind::Room => wit::ResourceKind::Room,
+            ResourceKind::Court => wit::ResourceKind::Court,
+            ResourceKind::Locker => wit::ResourceKind::Locker,
+            ResourceKind::MeetingRoom => wit::ResourceKind::MeetingRoom,
+        },
+        branch: r.branch.to_string(),
+        name: r.name.clone(),
+    }
+}
+
+fn lock(l: &Lock) -> wit::Lock {
+    let c = &l.capabilities;
+    wit::Lock {
+        id: l.id.to_string(),
+        name: l.name.clone(),
+        provider: l.provider.clone(),
+        device: l.device.clone(),
+        door: match l.door {
+            DoorKind::Private => wit::DoorKind::Private,
+            DoorKind::Shared => wit::DoorKind::Shared,
+        },
+        branch: l.branch.as_ref().map(ToString::to_string),
+        resources: l.resources.iter().map(ToString::to_string).collect(),
+        capabilities: wit::Capabilities {
+            connectivity: match c.connectivity {
+                Connectivity::Online => wit::Connectivity::Online,
+                Connectivity::Offline => wit::Connectivity::Offline,
+            },
+            custom_pin: c.custom_pin,
+            precision: match c.precision {
+                WindowPrecision::Minute => wit::WindowPrecision::Minute,
+                WindowPrecision::Hour => wit::WindowPrecision::Hour,
+            },
+            can_revoke: c.can_revoke,
+            can_update: c.can_update,
+            remote_unlock: c.remote_unlock,
+            max_codes: c.max_codes,
+            pin: wit::PinRules {
+                min_len: c.pin.min_len,
+                max_len: c.pin.max_len,
+                alphabet: c.pin.alphabet.clone(),
+                forbidden_prefixes: c.pin.forbidden_prefixes.clone(),
+            },
+        },
+    }
+}
+
+/// The engine form of a plugin's plan.
+///
+/// # Errors
+/// [`RuleError::InvalidPlan`] when a grant names a lock id that is not valid.
+pub(super) fn plan(p: wit::Plan) -> Result<Plan, RuleError> {
+    let grants = p
+        .grants
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            Ok(Grant {
+                lock: LockId::parse(g.lock)
+                    .map_err(|e| RuleError::InvalidPlan(format!("grants[{i}]: {e}")))?,
+                starts_at: Timestamp(g.starts_at),
+                ends_at: Timestamp(g.ends_at),
+                issue_at: g.issue_at.map(Timestamp),
+                credential: match g.credential {
+                    wit::CredentialKind::Pin => CredentialKind::Pin,
+                },
+            })
+        })
+        .collect::<Result<_, RuleError>>()?;
+    Ok(Plan { grants })
+}
+
+/// A plugin's own error, as the rule author will read it.
+pub(super) fn plugin_error(e: wit::RuleError) -> RuleError {
+    match e {
+        wit::RuleError::InvalidInput(m) => {
+            RuleError::Runtime(format!("plugin refused the input: {m}"))
+        }
+        wit::RuleError::Failed(m) => RuleError::Runtime(format!("plugin failed: {m}")),
+    }
+}
