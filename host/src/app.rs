@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use latchkey_engine::Timestamp;
-use latchkey_engine::rules::rhai::RhaiRule;
 use latchkey_engine::rules::{Rule, RuleLimits};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -17,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::catalog::Catalog;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::providers::Providers;
 use crate::store::{self, Durability};
 
@@ -37,6 +36,8 @@ pub struct AppConfig {
     /// Seed for PIN choice and retry jitter, so replays repeat exactly; `None` draws the
     /// generator from the operating system's entropy (production).
     pub seed: Option<u64>,
+    /// The workspace's compiled rule (see [`crate::rule_files::load`]).
+    pub rule: Arc<dyn Rule>,
     /// Limits for rule evaluation.
     pub limits: RuleLimits,
 }
@@ -81,18 +82,16 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Opens the database (migrating it), compiles the rule, and assembles the state.
+    /// Opens the database (migrating it) and assembles the state.
     ///
     /// # Errors
-    /// [`Error::Config`] when the rule does not compile; database errors.
+    /// Database errors.
     pub async fn build(config: AppConfig) -> Result<App> {
-        let rule = RhaiRule::compile(&config.catalog.rule_source, config.limits.clone())
-            .map_err(|e| Error::Config(format!("{}: {e}", config.catalog.rule_path.display())))?;
         let pool = store::open(&config.database, config.durability).await?;
         Ok(App(Arc::new(AppState {
             pool,
             catalog: config.catalog,
-            rule: Arc::new(rule),
+            rule: config.rule,
             limits: config.limits,
             clock: config.clock,
             providers: config.providers,

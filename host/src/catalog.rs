@@ -134,10 +134,8 @@ pub struct Catalog {
     pub locks: Vec<Lock>,
     /// Webhook sources.
     pub sources: Vec<SourceEntry>,
-    /// Where the rule came from.
+    /// The rule file (`.rhai` or `.wasm`); see [`crate::rule_files::load`].
     pub rule_path: PathBuf,
-    /// The rule's source text.
-    pub rule_source: String,
 }
 
 impl CatalogFile {
@@ -153,11 +151,11 @@ impl CatalogFile {
     }
 
     /// Registers simulator locks with `simulator`, asks each lock's provider for its
-    /// capabilities, reads the rule, and checks references between the entries.
+    /// capabilities, and checks references between the entries.
     ///
     /// # Errors
     /// [`Error::Config`] for an unknown provider or device, a lock naming an unknown branch
-    /// or resource, a duplicate id, or an unreadable rule file.
+    /// or resource, or a duplicate id.
     pub fn resolve(
         self,
         dir: &Path,
@@ -218,8 +216,6 @@ impl CatalogFile {
             });
         }
         let rule_path = dir.join(&self.rules);
-        let rule_source = std::fs::read_to_string(&rule_path)
-            .map_err(|e| Error::Config(format!("cannot read rule {}: {e}", rule_path.display())))?;
         Ok(Catalog {
             workspace: self.workspace,
             property: self.property,
@@ -228,7 +224,6 @@ impl CatalogFile {
             locks,
             sources: self.sources,
             rule_path,
-            rule_source,
         })
     }
 }

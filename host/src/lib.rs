@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod providers;
 pub mod reconcile;
 pub mod replay;
+pub mod rule_files;
 pub mod server;
 pub mod sources;
 pub mod store;

@@ -71,6 +71,7 @@ impl TestApp {
         let catalog = file
             .resolve(&hotel_dir(), &providers, &simulator)
             .expect("example property resolves");
+        let catalog_rule = catalog.rule_path.clone();
         let config = AppConfig {
             database: dir.path().join("latchkey.db"),
             durability: Durability::Full,
@@ -78,6 +79,8 @@ impl TestApp {
             clock: Arc::new(clock.clone()),
             providers,
             seed: Some(7),
+            rule: latchkey_host::rule_files::load(&catalog_rule, &RuleLimits::default())
+                .expect("rule compiles"),
             limits: RuleLimits::default(),
         };
         let app = App::build(config).await.expect("app builds");

@@ -5,6 +5,7 @@ mod bad_input;
 mod dead_letters;
 mod dst;
 mod harness;
+mod plugins;
 mod replay;
 mod reservations;
 mod rule_failures;

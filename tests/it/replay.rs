@@ -85,6 +85,18 @@ fn resort_bookings_replay_under_default_faults_with_no_violations() {
 }
 
 #[test]
+fn the_example_plugin_replays_with_no_violations() {
+    let dir = tempfile::tempdir().expect("dir");
+    let report = replay(
+        sample(&dir, 1000),
+        Some(latchkey_tests::example_plugin()),
+        FaultSpec::none(),
+    );
+    assert!(report.counts.codes_created > 1000, "{:?}", report.counts);
+    assert!(report.violations.is_empty(), "{}", summary(&report));
+}
+
+#[test]
 fn the_oracle_catches_a_window_an_hour_short() {
     let dir = tempfile::tempdir().expect("dir");
     let rule = broken_rule(&dir, "const OPEN_BEFORE = 3600;", "const OPEN_BEFORE = 0;");

@@ -39,7 +39,7 @@ pub enum RuleError {
 }
 
 /// Anything that turns a rule input into a plan.
-pub trait Rule: Send + Sync {
+pub trait Rule: Send + Sync + std::fmt::Debug {
     /// Evaluates the rule. Implementations must be deterministic in `input`.
     ///
     /// # Errors

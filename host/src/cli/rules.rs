@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use latchkey_engine::rules::rhai::RhaiRule;
 use latchkey_engine::rules::{self, RuleInput, RuleLimits};
 
 /// `latchkey rules …`
@@ -21,7 +20,7 @@ pub enum RulesCommand {
 /// Flags of `latchkey rules test`.
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// The rule: a Rhai script (.rhai).
+    /// The rule: a Rhai script (.rhai) or a WebAssembly component (.wasm).
     #[arg(long)]
     pub rules: PathBuf,
     /// The rule input, as JSON.
@@ -31,15 +30,13 @@ pub struct TestArgs {
 
 pub(super) fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
     let RulesCommand::Test(args) = cmd;
-    let source = std::fs::read_to_string(&args.rules)
-        .with_context(|| format!("reading {}", args.rules.display()))?;
     let input_text = std::fs::read_to_string(&args.input)
         .with_context(|| format!("reading {}", args.input.display()))?;
     let input: RuleInput = serde_json::from_str(&input_text)
         .with_context(|| format!("{} is not a rule input", args.input.display()))?;
     let limits = RuleLimits::default();
-    let outcome = RhaiRule::compile(&source, limits.clone())
-        .and_then(|rule| rules::evaluate(&rule, &input, &limits));
+    let rule = crate::rule_files::load(&args.rules, &limits)?;
+    let outcome = rules::evaluate(rule.as_ref(), &input, &limits);
     match outcome {
         Ok(plan) => {
             println!("{}", serde_json::to_string_pretty(&plan)?);

@@ -54,6 +54,8 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (catalog, providers, _simulator) =
         load_catalog(&args.property, clock.clone(), std::process::id().into())?;
     tracing::info!(workspace = %catalog.workspace, locks = catalog.locks.len(), rule = %catalog.rule_path.display(), "property loaded");
+    let limits = RuleLimits::default();
+    let rule = crate::rule_files::load(&catalog.rule_path, &limits)?;
     let config = AppConfig {
         database: args.database.clone(),
         durability: Durability::Full,
@@ -61,7 +63,8 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         clock,
         providers,
         seed: None,
-        limits: RuleLimits::default(),
+        rule,
+        limits,
     };
     let app = App::build(config)
         .await

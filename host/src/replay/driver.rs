@@ -211,6 +211,10 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         .first()
         .context("the property declares no webhook source")?
         .clone();
+    // Compiled once: a restart simulates a crashed process, and a real one would find the
+    // compiled rule in the cache.
+    let limits = RuleLimits::default();
+    let rule = crate::rule_files::load(&catalog.rule_path, &limits)?;
     let config = |catalog: Catalog| AppConfig {
         database: database.clone(),
         durability: Durability::ProcessCrash,
@@ -218,7 +222,8 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
         providers: providers.clone(),
         seed: Some(opts.seed),
-        limits: RuleLimits::default(),
+        rule: Arc::clone(&rule),
+        limits: limits.clone(),
     };
     let mut app = App::build(config(catalog.clone())).await?;
     let mut routes = router(app.clone());
