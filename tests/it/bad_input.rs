@@ -6,20 +6,12 @@ use axum::http::{Request, StatusCode};
 use latchkey_host::clock::Clock;
 use latchkey_host::sources::signature;
 
-use crate::harness::{DEMO_SECRET, Reply, TestApp, event};
+use crate::harness::{DEMO_SECRET, Reply, TestApp, event, paid_stay};
 
 const NOW: &str = "2026-11-22T10:00:00Z";
 
 fn valid() -> serde_json::Value {
-    event(
-        "paid",
-        "R-1",
-        "paid",
-        "101",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        1,
-    )
+    paid_stay()
 }
 
 fn assert_problem(reply: &Reply, status: StatusCode, needle: &str) {

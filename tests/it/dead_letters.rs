@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 
-use crate::harness::{TestApp, event};
+use crate::harness::{TestApp, paid_stay};
 
 #[tokio::test]
 async fn a_refused_code_becomes_a_dead_letter_with_an_alert_and_can_be_retried() {
@@ -18,16 +18,7 @@ async fn a_refused_code_becomes_a_dead_letter_with_an_alert_and_can_be_retried()
         app.simulator
             .put_foreign_code("room-101", &format!("{:06}", 300_000 + n), window);
     }
-    app.send(&event(
-        "paid",
-        "R-1",
-        "paid",
-        "101",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        1,
-    ))
-    .await;
+    app.send(&paid_stay()).await;
     app.run_jobs().await;
 
     assert_eq!(

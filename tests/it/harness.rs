@@ -222,3 +222,17 @@ pub fn event(
         }
     })
 }
+
+/// The stay most tests use: reservation `R-1`, paid, room 101, from 2026-11-23 15:00 to
+/// 2026-11-25 11:00 UTC (the day after the tests' usual "now"), version 1.
+pub fn paid_stay() -> Value {
+    event(
+        "paid",
+        "R-1",
+        "paid",
+        "101",
+        "2026-11-23T15:00:00Z",
+        "2026-11-25T11:00:00Z",
+        1,
+    )
+}

@@ -9,7 +9,7 @@ use latchkey_host::replay::oracle::{Acked, ViolationKind};
 
 use latchkey_host::clock::Clock;
 
-use crate::harness::{TestApp, at, event, hotel_dir};
+use crate::harness::{TestApp, at, hotel_dir, paid_stay};
 
 fn resort_csv() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/hotel_bookings_resort.csv")
@@ -135,15 +135,7 @@ fn the_oracle_catches_a_forgotten_cancellation() {
 #[tokio::test]
 async fn the_oracle_catches_a_pin_reused_on_one_lock() {
     let app = TestApp::spawn("2026-11-22T10:00:00Z").await;
-    let body = event(
-        "paid",
-        "R-1",
-        "paid",
-        "101",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        1,
-    );
+    let body = paid_stay();
     app.send_as("msg-1", &body).await;
     app.run_jobs().await;
     let acked = [Acked {

@@ -5,7 +5,7 @@ use latchkey_host::sources::signature;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::harness::{DEMO_SECRET, TestApp, event};
+use crate::harness::{DEMO_SECRET, TestApp, paid_stay};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_a_real_socket_the_worker_puts_the_code_on_the_lock_by_itself() {
@@ -21,16 +21,7 @@ async fn over_a_real_socket_the_worker_puts_the_code_on_the_lock_by_itself() {
         },
     ));
 
-    let body = serde_json::to_vec(&event(
-        "paid",
-        "R-1",
-        "paid",
-        "101",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        1,
-    ))
-    .expect("json");
+    let body = serde_json::to_vec(&paid_stay()).expect("json");
     let now = app.clock.now();
     let signature = signature::sign(DEMO_SECRET, "msg-socket", now, &body).expect("sign");
     let head = format!(
