@@ -81,3 +81,12 @@ pub struct AccessCode {
     /// The provider's reference for the code, once known.
     pub provider_ref: Option<String>,
 }
+
+impl AccessCode {
+    /// The instant from which the code can no longer open the door: the later of its
+    /// desired window's end and the end the lock enforces (after rounding outward).
+    pub fn opens_until(&self) -> crate::Timestamp {
+        self.lock_window
+            .map_or(self.window.ends_at, |w| w.ends_at.max(self.window.ends_at))
+    }
+}

@@ -61,14 +61,7 @@ impl CodeTarget {
 
     /// True once the code can no longer open the door, whatever the lock does.
     pub fn is_over(&self, now: Timestamp) -> bool {
-        let end = self
-            .row
-            .code
-            .lock_window
-            .map_or(self.row.code.window.ends_at, |w| {
-                w.ends_at.max(self.row.code.window.ends_at)
-            });
-        end <= now
+        self.row.code.opens_until() <= now
     }
 }
 

@@ -69,13 +69,6 @@ fn earliest(a: Option<Timestamp>, b: Timestamp) -> Option<Timestamp> {
     Some(a.map_or(b, |a| a.min(b)))
 }
 
-/// The instant after which the code can no longer open the door.
-fn effective_end(c: &CodeRow) -> Timestamp {
-    c.code.lock_window.map_or(c.code.window.ends_at, |w| {
-        w.ends_at.max(c.code.window.ends_at)
-    })
-}
-
 /// Compares `grants` with `codes` (all codes of one reservation) at `now`.
 ///
 /// `caps` gives each lock's capabilities; a code on a lock no longer in the catalog is
@@ -145,7 +138,7 @@ pub fn diff(
             .is_some_and(|n| n.code.state == CodeState::Active);
         let keep = (wanted.contains(&&c.code.lock) && (is_newest || !replacement_done))
             || ended.contains(&(&c.code.lock, c.code.window));
-        let end = effective_end(c);
+        let end = c.code.opens_until();
         let can_revoke = caps(&c.code.lock).is_none_or(|k| k.can_revoke);
         if end <= now {
             out.actions.push(Action::Expire {

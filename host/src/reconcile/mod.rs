@@ -183,7 +183,7 @@ pub async fn raise_unrevocable(
     row: &codes::CodeRow,
 ) -> Result<()> {
     let code = row.code.id;
-    let until = row.code.lock_window.unwrap_or(row.code.window).ends_at;
+    let until = row.code.opens_until();
     let alert = NewAlert {
         kind: AlertKind::Unrevocable,
         dedupe_key: format!("unrevocable:{code}"),

@@ -213,38 +213,20 @@ pub fn apply_delivery_faults(
     let mut out: Vec<(i64, usize, Delivery)> = Vec::with_capacity(webhooks.len());
     for (i, w) in webhooks.iter().enumerate() {
         let at = first_at[i];
-        out.push((
-            at,
-            i,
-            Delivery {
-                deliver_at: Timestamp(at),
+        let mut deliver = |t: i64, kind: DeliveryKind| {
+            let delivery = Delivery {
+                deliver_at: Timestamp(t),
                 webhook: Arc::clone(w),
-                kind: DeliveryKind::First,
-            },
-        ));
+                kind,
+            };
+            out.push((t, i, delivery));
+        };
+        deliver(at, DeliveryKind::First);
         if chance(rng, spec.duplicate) {
-            let t = at + rng.random_range(0..=120);
-            out.push((
-                t,
-                i,
-                Delivery {
-                    deliver_at: Timestamp(t),
-                    webhook: Arc::clone(w),
-                    kind: DeliveryKind::Duplicate,
-                },
-            ));
+            deliver(at + rng.random_range(0..=120), DeliveryKind::Duplicate);
         }
         if chance(rng, spec.lost_ack) {
-            let t = at + rng.random_range(60..=600);
-            out.push((
-                t,
-                i,
-                Delivery {
-                    deliver_at: Timestamp(t),
-                    webhook: Arc::clone(w),
-                    kind: DeliveryKind::Redelivery,
-                },
-            ));
+            deliver(at + rng.random_range(60..=600), DeliveryKind::Redelivery);
         }
     }
     out.sort_by_key(|(at, i, d)| (*at, *i, d.kind));

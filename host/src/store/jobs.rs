@@ -194,20 +194,16 @@ pub async fn retry_dead(
     id: i64,
     now: Timestamp,
 ) -> Result<bool> {
-    let exists = sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM jobs WHERE id = ? AND workspace_id = ? AND state = 'dead'",
+    let reset = sqlx::query(
+        "UPDATE jobs SET attempts = 0 WHERE id = ? AND workspace_id = ? AND state = 'dead'",
     )
     .bind(id)
     .bind(ws.as_str())
-    .fetch_one(&mut *conn)
+    .execute(&mut *conn)
     .await?;
-    if exists == 0 {
+    if reset.rows_affected() == 0 {
         return Ok(false);
     }
-    sqlx::query("UPDATE jobs SET attempts = 0 WHERE id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
     requeue(conn, id, now, "retried by hand", now).await?;
     Ok(true)
 }
