@@ -1,18 +1,49 @@
-//! Support for the black-box tests in `it/`.
+//! Support for the black-box tests in `it/`: plugins built from source for `wasm32-wasip2`
+//! (`rustup target add wasm32-wasip2`), once per test run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The example partner plugin (`examples/plugin-hotel`), built from source once per test
-/// run for `wasm32-wasip2` (`rustup target add wasm32-wasip2`).
+/// The example partner plugin (`examples/plugin-hotel`): the hotel policy of
+/// `rules/default.rhai`.
 ///
 /// # Panics
 /// When the plugin does not build, with cargo's message.
 pub fn example_plugin() -> PathBuf {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/plugin-hotel");
+    built(&BUILT, "../examples/plugin-hotel", "plugin_hotel")
+}
+
+/// The hostile plugin (`tests/fixtures/plugins/hostile`): misbehaves as its input's
+/// reservation id says (`loop`, `memory-bomb`, `recursion`, `oversized-output`, `trap`,
+/// `slow`, `log-flood`), and plans every lock for the stay otherwise.
+///
+/// # Panics
+/// When the plugin does not build, with cargo's message.
+pub fn hostile_plugin() -> PathBuf {
+    fixture("plugin_hostile")
+}
+
+/// The escaping plugin (`tests/fixtures/plugins/escape`): reads a file and opens a socket,
+/// so it imports `wasi:filesystem` and `wasi:sockets`.
+///
+/// # Panics
+/// When the plugin does not build, with cargo's message.
+pub fn escape_plugin() -> PathBuf {
+    fixture("plugin_escape")
+}
+
+/// A plugin of the fixtures workspace, which builds all of them at once.
+fn fixture(artifact: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let hostile = built(&BUILT, "fixtures/plugins", "plugin_hostile");
+    hostile.with_file_name(format!("{artifact}.wasm"))
+}
+
+fn built(cell: &OnceLock<Result<PathBuf, String>>, dir: &str, artifact: &str) -> PathBuf {
+    let result = cell.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
         let out = Command::new(env!("CARGO"))
             .args(["build", "--release", "--target", "wasm32-wasip2", "--quiet"])
             .current_dir(&dir)
@@ -25,9 +56,9 @@ pub fn example_plugin() -> PathBuf {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        Ok(dir.join("target/wasm32-wasip2/release/plugin_hotel.wasm"))
+        Ok(dir.join(format!("target/wasm32-wasip2/release/{artifact}.wasm")))
     });
-    match built {
+    match result {
         Ok(path) => path.clone(),
         Err(e) => panic!("{e}"),
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use latchkey_engine::Timestamp;
-use latchkey_engine::rules::{Rule, RuleLimits};
+use latchkey_engine::rules::Rule;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sqlx::SqlitePool;
@@ -17,7 +17,9 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::plugins::{self, ActiveRule};
 use crate::providers::Providers;
+use crate::rule_loader::RuleLoader;
 use crate::store::{self, Durability};
 
 /// What [`App::build`] needs.
@@ -36,10 +38,11 @@ pub struct AppConfig {
     /// Seed for PIN choice and retry jitter, so replays repeat exactly; `None` draws the
     /// generator from the operating system's entropy (production).
     pub seed: Option<u64>,
-    /// The workspace's compiled rule (see [`crate::rule_files::load`]).
+    /// The property's compiled rule file (see [`RuleLoader::file`]); an activated plugin
+    /// on record takes its place.
     pub rule: Arc<dyn Rule>,
-    /// Limits for rule evaluation.
-    pub limits: RuleLimits,
+    /// Compiles plugins under the rule limits.
+    pub rules: RuleLoader,
 }
 
 /// The shared state. Reach it through [`App`], which derefs to it.
@@ -48,10 +51,10 @@ pub struct AppState {
     pub pool: SqlitePool,
     /// The workspace's facts.
     pub catalog: Catalog,
-    /// The workspace's compiled rule.
-    pub rule: Arc<dyn Rule>,
-    /// Rule limits.
-    pub limits: RuleLimits,
+    /// The rule the workspace plans with: an activated plugin, or the property's file.
+    pub rule: ActiveRule,
+    /// Compiles rules, and holds the rule limits.
+    pub rules: RuleLoader,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Lock providers.
@@ -88,11 +91,19 @@ impl App {
     /// Database errors.
     pub async fn build(config: AppConfig) -> Result<App> {
         let pool = store::open(&config.database, config.durability).await?;
+        let rule = ActiveRule::new(config.rule, config.catalog.rule_path.display().to_string());
+        let mut conn = pool.acquire().await?;
+        if let Some((plugin, source)) =
+            plugins::restore(&mut conn, &config.catalog.workspace, &config.rules).await?
+        {
+            rule.set(plugin, source);
+        }
+        drop(conn);
         Ok(App(Arc::new(AppState {
             pool,
             catalog: config.catalog,
-            rule: config.rule,
-            limits: config.limits,
+            rule,
+            rules: config.rules,
             clock: config.clock,
             providers: config.providers,
             rng: Mutex::new(

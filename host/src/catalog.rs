@@ -7,8 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
+use latchkey_engine::rules::{RuleEvent, RuleInput};
 use latchkey_engine::{
-    Branch, BranchId, DoorKind, Lock, LockId, Property, Resource, ResourceId, WorkspaceId,
+    Branch, BranchId, DoorKind, Lock, LockId, Property, Reservation, Resource, ResourceId,
+    Timestamp, WorkspaceId,
 };
 use serde::Deserialize;
 
@@ -134,7 +136,7 @@ pub struct Catalog {
     pub locks: Vec<Lock>,
     /// Webhook sources.
     pub sources: Vec<SourceEntry>,
-    /// The rule file (`.rhai` or `.wasm`); see [`crate::rule_files::load`].
+    /// The rule file (`.rhai` or `.wasm`); see [`crate::rule_loader::RuleLoader::file`].
     pub rule_path: PathBuf,
 }
 
@@ -249,6 +251,24 @@ impl Catalog {
             })
             .cloned()
             .collect()
+    }
+
+    /// What a rule receives for `reservation` at `now`: the property, the reservation's
+    /// resources, and the locks that may concern them.
+    pub fn rule_input(
+        &self,
+        reservation: Reservation,
+        event: RuleEvent,
+        now: Timestamp,
+    ) -> RuleInput {
+        RuleInput {
+            event,
+            resources: self.resources_in(&reservation.resources),
+            locks: self.locks_for(&reservation.resources),
+            reservation,
+            property: self.property.clone(),
+            now,
+        }
     }
 
     /// The resources among `ids` that the catalog knows.

@@ -23,15 +23,29 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
-    /// The content type is not JSON.
-    #[error("content type `{0}` is not accepted; send application/json")]
-    UnsupportedMediaType(String),
+    /// The content type is not one the route accepts.
+    #[error("content type `{got}` is not accepted; send {expected}")]
+    UnsupportedMediaType {
+        /// The content type received.
+        got: String,
+        /// What the route takes.
+        expected: &'static str,
+    },
     /// The body parsed but does not match the schema.
     #[error("{detail}")]
     Invalid {
         /// JSON Pointer (RFC 6901) to the offending field, e.g. `/data/check_in`.
         pointer: String,
         /// What is wrong with it.
+        detail: String,
+    },
+    /// An uploaded plugin was refused; `code` says why: `invalid-name`, `not-a-component`,
+    /// `forbidden-import`, `wrong-world` or `smoke-test-failed`.
+    #[error("{detail}")]
+    PluginRefused {
+        /// Stable machine code.
+        code: &'static str,
+        /// What is wrong, for the plugin's author.
         detail: String,
     },
     /// Something named in the request does not exist.
@@ -66,8 +80,8 @@ impl Error {
             Error::UnknownSource(_) | Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Invalid { .. } | Error::PluginRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Migrate(_) | Error::Config(_) | Error::Internal(_) => {
@@ -82,8 +96,9 @@ impl Error {
             Error::UnknownSource(_) => "unknown-source",
             Error::Unauthorized(_) => "unauthorized",
             Error::PayloadTooLarge { .. } => "payload-too-large",
-            Error::UnsupportedMediaType(_) => "unsupported-media-type",
+            Error::UnsupportedMediaType { .. } => "unsupported-media-type",
             Error::Invalid { .. } => "invalid-body",
+            Error::PluginRefused { code, .. } => code,
             Error::NotFound { .. } => "not-found",
             Error::Conflict(_) => "conflict",
             Error::Database(sqlx::Error::PoolTimedOut) => "unavailable",

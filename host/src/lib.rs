@@ -2,7 +2,7 @@
 //!
 //! Roles, one module each: [`http`] (routes, problem+json), [`sources`] (webhook forms and
 //! signatures), [`inbox`] (durable acceptance), [`reconcile`] (desired grants versus codes
-//! on record), [`jobs`] (the durable queue's handlers), [`providers`] (lock clouds and the
+//! on record), [`plugins`] (partner rules as WebAssembly), [`jobs`] (the durable queue's handlers), [`providers`] (lock clouds and the
 //! simulator), [`store`] (SQLite), [`replay`] (real bookings through the real HTTP path),
 //! [`cli`] (the `latchkey` command).
 
@@ -14,10 +14,12 @@ pub mod error;
 pub mod http;
 pub mod inbox;
 pub mod jobs;
+pub mod json;
+pub mod plugins;
 pub mod providers;
 pub mod reconcile;
 pub mod replay;
-pub mod rule_files;
+pub mod rule_loader;
 pub mod server;
 pub mod sources;
 pub mod store;

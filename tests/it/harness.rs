@@ -1,7 +1,7 @@
 //! `TestApp`: the service assembled as `serve` assembles it, on a temporary SQLite file,
 //! with a simulated clock and the simulator; plus a signing client.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
@@ -11,10 +11,11 @@ use http_body_util::BodyExt;
 use latchkey_engine::Timestamp;
 use latchkey_engine::rules::RuleLimits;
 use latchkey_host::app::{App, AppConfig};
-use latchkey_host::catalog::CatalogFile;
+use latchkey_host::catalog::{Catalog, CatalogFile};
 use latchkey_host::clock::{Clock, SimClock};
 use latchkey_host::providers::Providers;
 use latchkey_host::providers::simulator::Simulator;
+use latchkey_host::rule_loader::RuleLoader;
 use latchkey_host::sources::signature;
 use latchkey_host::store::Durability;
 use serde_json::{Value, json};
@@ -46,8 +47,26 @@ pub struct TestApp {
     pub router: Router,
     pub clock: SimClock,
     pub simulator: Simulator,
-    _dir: tempfile::TempDir,
+    catalog: Catalog,
+    providers: Providers,
+    dir: tempfile::TempDir,
     next_id: std::sync::atomic::AtomicU64,
+}
+
+/// Assembles the service as `serve` does, on `dir`'s database and plugin cache.
+async fn build(dir: &Path, catalog: &Catalog, clock: &SimClock, providers: &Providers) -> App {
+    let rules = RuleLoader::new(RuleLimits::default(), Some(dir.join("wasm-cache")));
+    let config = AppConfig {
+        database: dir.join("latchkey.db"),
+        durability: Durability::Full,
+        catalog: catalog.clone(),
+        clock: Arc::new(clock.clone()),
+        providers: providers.clone(),
+        seed: Some(7),
+        rule: rules.file(&catalog.rule_path).expect("rule compiles"),
+        rules,
+    };
+    App::build(config).await.expect("app builds")
 }
 
 impl TestApp {
@@ -71,27 +90,46 @@ impl TestApp {
         let catalog = file
             .resolve(&hotel_dir(), &providers, &simulator)
             .expect("example property resolves");
-        let catalog_rule = catalog.rule_path.clone();
-        let config = AppConfig {
-            database: dir.path().join("latchkey.db"),
-            durability: Durability::Full,
-            catalog,
-            clock: Arc::new(clock.clone()),
-            providers,
-            seed: Some(7),
-            rule: latchkey_host::rule_files::load(&catalog_rule, &RuleLimits::default())
-                .expect("rule compiles"),
-            limits: RuleLimits::default(),
-        };
-        let app = App::build(config).await.expect("app builds");
+        let app = build(dir.path(), &catalog, &clock, &providers).await;
         let router = latchkey_host::http::router(app.clone());
         TestApp {
             app,
             router,
             clock,
             simulator,
-            _dir: dir,
+            catalog,
+            providers,
+            dir,
             next_id: 1.into(),
+        }
+    }
+
+    /// The service started again on the same database and plugin cache, as after a
+    /// restart of the process (a new rule loader and WebAssembly runtime).
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            app,
+            router,
+            clock,
+            simulator,
+            catalog,
+            providers,
+            dir,
+            next_id,
+        } = self;
+        drop(router);
+        app.close().await;
+        let app = build(dir.path(), &catalog, &clock, &providers).await;
+        let router = latchkey_host::http::router(app.clone());
+        TestApp {
+            app,
+            router,
+            clock,
+            simulator,
+            catalog,
+            providers,
+            dir,
+            next_id,
         }
     }
 

@@ -5,6 +5,8 @@ mod bad_input;
 mod dead_letters;
 mod dst;
 mod harness;
+mod hostile;
+mod plugin_api;
 mod plugins;
 mod replay;
 mod reservations;

@@ -1,7 +1,7 @@
 //! The example partner plugin against the default Rhai rule: the same plans, every time.
 
 use latchkey_engine::rules::rhai::RhaiRule;
-use latchkey_engine::rules::wasm::{WasmLimits, WasmRule, WasmRuntime};
+use latchkey_engine::rules::wasm::{WasmConfig, WasmRule, WasmRuntime};
 use latchkey_engine::rules::{Rule, RuleInput, RuleLimits, evaluate};
 use latchkey_engine::{ReservationStatus, Timestamp};
 
@@ -10,8 +10,7 @@ const SAMPLE_INPUT: &str = include_str!("../../examples/hotel/rule-input.json");
 
 fn plugin() -> WasmRule {
     let bytes = std::fs::read(latchkey_tests::example_plugin()).expect("plugin built");
-    let runtime =
-        WasmRuntime::new(WasmLimits::default(), RuleLimits::default()).expect("wasmtime starts");
+    let runtime = WasmRuntime::new(WasmConfig::default()).expect("wasmtime starts");
     runtime.load(&bytes).expect("plugin loads")
 }
 

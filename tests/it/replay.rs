@@ -16,10 +16,20 @@ fn resort_csv() -> PathBuf {
 }
 
 fn replay(bookings: PathBuf, rules: Option<PathBuf>, faults: FaultSpec) -> Report {
+    replay_comparing(bookings, rules, None, faults)
+}
+
+fn replay_comparing(
+    bookings: PathBuf,
+    rules: Option<PathBuf>,
+    compare_with: Option<PathBuf>,
+    faults: FaultSpec,
+) -> Report {
     let opts = ReplayOptions {
         bookings,
         property: hotel_dir(),
         rules,
+        compare_with,
         faults,
         seed: 1,
         database: None,
@@ -84,15 +94,30 @@ fn resort_bookings_replay_under_default_faults_with_no_violations() {
     assert!(report.violations.is_empty(), "{}", summary(&report));
 }
 
+/// The whole resort planned by the example plugin, with `default.rhai` evaluated beside
+/// it on every rule input: the same plan every time, and no violations.
 #[test]
-fn the_example_plugin_replays_with_no_violations() {
-    let dir = tempfile::tempdir().expect("dir");
-    let report = replay(
-        sample(&dir, 1000),
+fn the_example_plugin_plans_every_resort_event_like_the_default_rule() {
+    let report = replay_comparing(
+        resort_csv(),
         Some(latchkey_tests::example_plugin()),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/default.rhai")),
         FaultSpec::none(),
     );
-    assert!(report.counts.codes_created > 1000, "{:?}", report.counts);
+    let comparison = report
+        .comparison
+        .as_ref()
+        .expect("a comparison was asked for");
+    println!(
+        "resort replay with the plugin: {:?}; compared: {} inputs",
+        report.counts, comparison.evaluations
+    );
+    assert!(
+        comparison.evaluations as usize >= report.counts.bookings,
+        "every event was planned by both rules: {comparison:?}"
+    );
+    assert_eq!(comparison.differing, 0, "{:?}", comparison.examples);
+    assert!(report.counts.codes_created > 10_000, "{:?}", report.counts);
     assert!(report.violations.is_empty(), "{}", summary(&report));
 }
 

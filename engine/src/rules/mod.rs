@@ -2,8 +2,8 @@
 //!
 //! A rule receives a [`RuleInput`] and returns a [`Plan`]. It does no I/O and keeps no
 //! state, so the same input always yields the same plan: rules can run in a sandbox, be
-//! dry-run, and be replayed. Rhai scripts ([`rhai::RhaiRule`]) and, later, WebAssembly
-//! components share this one schema; `docs/rules.md` documents it for rule authors.
+//! dry-run, and be replayed. Rhai scripts ([`rhai::RhaiRule`]) and WebAssembly components
+//! ([`wasm::WasmRule`]) share this one schema; `docs/rules.md` documents it for rule authors.
 
 mod input;
 mod limits;
@@ -45,6 +45,12 @@ pub trait Rule: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`RuleError`] when the rule fails, exceeds a limit or returns an invalid plan.
     fn plan(&self, input: &RuleInput) -> Result<Plan, RuleError>;
+
+    /// Evaluates like [`Rule::plan`] and also returns the lines the rule logged, for dry
+    /// runs. A runtime without a log returns none.
+    fn plan_with_log(&self, input: &RuleInput) -> (Result<Plan, RuleError>, Vec<String>) {
+        (self.plan(input), Vec::new())
+    }
 }
 
 /// Evaluates `rule` and validates its plan against `input` (known locks, sane windows).
@@ -59,4 +65,18 @@ pub fn evaluate(
     let plan = rule.plan(input)?;
     plan.validate(input, limits)?;
     Ok(plan)
+}
+
+/// Like [`evaluate`], and also returns the lines the rule logged, for dry runs.
+pub fn evaluate_with_log(
+    rule: &dyn Rule,
+    input: &RuleInput,
+    limits: &RuleLimits,
+) -> (Result<Plan, RuleError>, Vec<String>) {
+    let (outcome, log) = rule.plan_with_log(input);
+    let checked = outcome.and_then(|plan| {
+        plan.validate(input, limits)?;
+        Ok(plan)
+    });
+    (checked, log)
 }

@@ -19,9 +19,14 @@ pub struct ReplayArgs {
     /// Property directory: time zone, stay times, shared doors, room lock mix.
     #[arg(long, default_value = "examples/hotel")]
     pub property: PathBuf,
-    /// Rule to replay instead of the property's (a .rhai script).
+    /// Rule to replay instead of the property's: a Rhai script (.rhai) or a WebAssembly
+    /// component (.wasm).
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// A second rule (.rhai or .wasm) evaluated beside the first on every rule input; the
+    /// replay reports the inputs on which their plans differ and fails if any do.
+    #[arg(long)]
+    pub compare_with: Option<PathBuf>,
     /// Faults: `none`, `default`, or e.g. `duplicate=0.05,reorder=0.1,restart-every=500`
     /// (keys: duplicate, reorder, lost-ack, provider-error, provider-timeout, outage,
     /// outage-max, restart-every).
@@ -47,6 +52,7 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         bookings: args.bookings,
         property: args.property,
         rules: args.rules,
+        compare_with: args.compare_with.clone(),
         faults,
         seed: args.seed,
         database: args.database,
@@ -72,9 +78,29 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         c.restarts
     );
     println!("wall time: {:.1} s", c.wall_ms as f64 / 1000.0);
+    let mut plans_agree = true;
+    if let (Some(c), Some(path)) = (&report.comparison, &args.compare_with) {
+        println!(
+            "compared with {}: {} rule inputs, {} with a different plan",
+            path.display(),
+            c.evaluations,
+            c.differing
+        );
+        for d in &c.examples {
+            println!(
+                "  reservation {} at {}:\n    in use:   {}\n    compared: {}",
+                d.reservation, d.now, d.primary, d.shadow
+            );
+        }
+        plans_agree = c.differing == 0;
+    }
     if report.violations.is_empty() {
         println!("violations: 0");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if plans_agree {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     let summary: Vec<String> = report
         .by_kind()

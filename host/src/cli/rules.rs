@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use latchkey_engine::rules::{self, RuleInput, RuleLimits};
 
+use crate::rule_loader::RuleLoader;
+
 /// `latchkey rules …`
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -34,9 +36,12 @@ pub(super) fn run(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("reading {}", args.input.display()))?;
     let input: RuleInput = serde_json::from_str(&input_text)
         .with_context(|| format!("{} is not a rule input", args.input.display()))?;
-    let limits = RuleLimits::default();
-    let rule = crate::rule_files::load(&args.rules, &limits)?;
-    let outcome = rules::evaluate(rule.as_ref(), &input, &limits);
+    let loader = RuleLoader::new(RuleLimits::default(), None);
+    let rule = loader.file(&args.rules)?;
+    let (outcome, log) = rules::evaluate_with_log(rule.as_ref(), &input, loader.limits());
+    for line in &log {
+        eprintln!("rule log: {line}");
+    }
     match outcome {
         Ok(plan) => {
             println!("{}", serde_json::to_string_pretty(&plan)?);

@@ -15,6 +15,7 @@ use crate::catalog::{Catalog, CatalogFile};
 use crate::clock::{Clock, SystemClock};
 use crate::providers::Providers;
 use crate::providers::simulator::Simulator;
+use crate::rule_loader::RuleLoader;
 use crate::store::Durability;
 
 /// Flags of `latchkey serve`.
@@ -29,6 +30,10 @@ pub struct ServeArgs {
     /// Property directory (holds property.toml and points at the rule).
     #[arg(long, env = "LATCHKEY_PROPERTY", default_value = "examples/hotel")]
     pub property: PathBuf,
+    /// Directory for compiled plugins, so a restart does not compile them again
+    /// [default: beside the database, as DATABASE.wasm-cache].
+    #[arg(long, env = "LATCHKEY_WASM_CACHE")]
+    pub wasm_cache: Option<PathBuf>,
 }
 
 /// Loads a property directory with the simulator as the only provider.
@@ -54,8 +59,15 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let (catalog, providers, _simulator) =
         load_catalog(&args.property, clock.clone(), std::process::id().into())?;
     tracing::info!(workspace = %catalog.workspace, locks = catalog.locks.len(), rule = %catalog.rule_path.display(), "property loaded");
-    let limits = RuleLimits::default();
-    let rule = crate::rule_files::load(&catalog.rule_path, &limits)?;
+    let cache = args.wasm_cache.clone().unwrap_or_else(|| {
+        let mut name = args.database.clone().into_os_string();
+        name.push(".wasm-cache");
+        PathBuf::from(name)
+    });
+    let cache = std::path::absolute(&cache)
+        .with_context(|| format!("plugin cache directory {}", cache.display()))?;
+    let rules = RuleLoader::new(RuleLimits::default(), Some(cache));
+    let rule = rules.file(&catalog.rule_path)?;
     let config = AppConfig {
         database: args.database.clone(),
         durability: Durability::Full,
@@ -64,7 +76,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         providers,
         seed: None,
         rule,
-        limits,
+        rules,
     };
     let app = App::build(config)
         .await

@@ -5,12 +5,13 @@
 //! and the answer (202, or 200 for a repeated `webhook-id`) is sent after the commit.
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 
+use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
 use crate::error::{Error, ErrorAt};
 use crate::inbox::{self, Accepted};
@@ -37,21 +38,10 @@ async fn receive(
         .ok_or_else(|| at(Error::UnknownSource(source.clone())))?
         .secret
         .clone();
-    check_json(&headers).map_err(at)?;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(at(Error::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        }));
-    }
-    let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        at(Error::PayloadTooLarge {
-            limit: MAX_BODY_BYTES,
-        })
-    })?;
+    require_media_type(&headers, is_json, "application/json").map_err(at)?;
+    let bytes = read_limited(&headers, body, MAX_BODY_BYTES)
+        .await
+        .map_err(at)?;
     let verified = signature::verify(&secret, &headers, &bytes, app.clock.now()).map_err(at)?;
     let event = canonical::parse(&bytes).map_err(at)?;
     let raw = String::from_utf8_lossy(&bytes);
@@ -63,28 +53,4 @@ async fn receive(
         Accepted::Duplicate => StatusCode::OK,
     };
     Ok((status, Json(accepted)).into_response())
-}
-
-fn check_json(headers: &HeaderMap) -> Result<(), Error> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
-    {
-        Ok(())
-    } else {
-        Err(Error::UnsupportedMediaType(if content_type.is_empty() {
-            "(none)".into()
-        } else {
-            content_type.into()
-        }))
-    }
 }

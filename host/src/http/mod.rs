@@ -1,7 +1,9 @@
 //! The HTTP API: one module per resource, each with its own routes.
 
+mod body;
 mod hooks;
 mod ops;
+mod plugins;
 mod reservations;
 
 use axum::Router;
@@ -16,6 +18,7 @@ pub fn router(app: App) -> Router {
         .merge(hooks::routes())
         .merge(reservations::routes())
         .merge(ops::routes())
+        .merge(plugins::routes())
         .fallback(not_found)
         .with_state(app)
 }

@@ -7,7 +7,7 @@
 pub mod diff;
 pub mod pins;
 
-use latchkey_engine::rules::{self, RuleInput};
+use latchkey_engine::rules;
 use latchkey_engine::{CodeState, LockId, ReservationId};
 
 use crate::app::AppState;
@@ -31,15 +31,11 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
         return Ok(());
     };
     let now = app.clock.now();
-    let input = RuleInput {
-        event: row.last_event.clone(),
-        resources: app.catalog.resources_in(&row.state.resources),
-        locks: app.catalog.locks_for(&row.state.resources),
-        reservation: row.state,
-        property: app.catalog.property.clone(),
-        now,
-    };
-    let plan = match rules::evaluate(app.rule.as_ref(), &input, &app.limits) {
+    let input = app
+        .catalog
+        .rule_input(row.state, row.last_event.clone(), now);
+    let rule = app.rule.current();
+    let plan = match rules::evaluate(rule.as_ref(), &input, app.rules.limits()) {
         Ok(plan) => plan,
         Err(e) => {
             let message = e.to_string();

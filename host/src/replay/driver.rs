@@ -31,6 +31,7 @@ use super::inventory::build_inventory;
 use super::oracle::{
     self, Acked, CodeSegment, LockHistory, OraclePolicy, UnrevocableAlert, Violation, ViolationKind,
 };
+use super::shadow::{Comparison, Shadowed};
 use super::timeline::{PlannedWebhook, timeline};
 use crate::app::{App, AppConfig};
 use crate::catalog::{Catalog, CatalogFile, LockEntry};
@@ -38,6 +39,7 @@ use crate::clock::{Clock, SimClock};
 use crate::http::router;
 use crate::providers::Providers;
 use crate::providers::simulator::{SimFaults, Simulator};
+use crate::rule_loader::RuleLoader;
 use crate::sources::canonical::CanonicalEvent;
 use crate::sources::signature;
 use crate::store::{Durability, codes, jobs as queue};
@@ -49,8 +51,11 @@ pub struct ReplayOptions {
     pub bookings: PathBuf,
     /// Property directory (time zone, stay times, shared doors, room lock mix).
     pub property: PathBuf,
-    /// A rule to use instead of the property's.
+    /// A rule to use instead of the property's (`.rhai` or `.wasm`).
     pub rules: Option<PathBuf>,
+    /// A second rule evaluated beside the first on every rule input; the report counts
+    /// the inputs on which their plans differ.
+    pub compare_with: Option<PathBuf>,
     /// Faults to inject.
     pub faults: FaultSpec,
     /// Seed for every random choice (faults, PINs, jitter).
@@ -97,6 +102,8 @@ pub struct Report {
     pub violations: Vec<Violation>,
     /// Totals.
     pub counts: Counts,
+    /// The comparison with `compare_with`, when one was asked for.
+    pub comparison: Option<Comparison>,
 }
 
 impl Report {
@@ -213,8 +220,16 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         .clone();
     // Compiled once: a restart simulates a crashed process, and a real one would find the
     // compiled rule in the cache.
-    let limits = RuleLimits::default();
-    let rule = crate::rule_files::load(&catalog.rule_path, &limits)?;
+    let loader = RuleLoader::new(RuleLimits::default(), None);
+    let mut rule = loader.file(&catalog.rule_path)?;
+    let shadowed = match &opts.compare_with {
+        Some(path) => {
+            let shadowed = Arc::new(Shadowed::new(rule, loader.file(path)?));
+            rule = shadowed.clone();
+            Some(shadowed)
+        }
+        None => None,
+    };
     let config = |catalog: Catalog| AppConfig {
         database: database.clone(),
         durability: Durability::ProcessCrash,
@@ -223,7 +238,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         providers: providers.clone(),
         seed: Some(opts.seed),
         rule: Arc::clone(&rule),
-        limits: limits.clone(),
+        rules: loader.clone(),
     };
     let mut app = App::build(config(catalog.clone())).await?;
     let mut routes = router(app.clone());
@@ -281,7 +296,11 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     counts.alerts = alerts;
     counts.provider_calls = simulator.calls();
     counts.wall_ms = started.elapsed().as_millis();
-    Ok(Report { violations, counts })
+    Ok(Report {
+        violations,
+        counts,
+        comparison: shadowed.map(|s| s.comparison()),
+    })
 }
 
 /// Adds the derived rooms, each with its own lock, to the property.

@@ -26,6 +26,7 @@ pub mod driver;
 pub mod faults;
 pub mod inventory;
 pub mod oracle;
+pub mod shadow;
 pub mod timeline;
 
 #[cfg(test)]

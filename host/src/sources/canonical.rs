@@ -41,26 +41,7 @@ fn invalid(pointer: &str, detail: impl Into<String>) -> Error {
 /// # Errors
 /// [`Error::Invalid`] with a JSON Pointer to the first offending field.
 pub fn parse(body: &[u8]) -> Result<CanonicalEvent, Error> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let event: CanonicalEvent = serde_path_to_error::deserialize(de).map_err(|e| {
-        let pointer = e
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
-                serde_path_to_error::Segment::Map { key } => {
-                    Some(key.replace('~', "~0").replace('/', "~1"))
-                }
-                _ => None,
-            })
-            .fold(String::new(), |acc, seg| format!("{acc}/{seg}"));
-        let field = if pointer.is_empty() {
-            "the body".to_owned()
-        } else {
-            format!("`{pointer}`")
-        };
-        invalid(&pointer, format!("{field}: {}", e.inner()))
-    })?;
+    let event: CanonicalEvent = crate::json::decode(body)?;
     check(&event)?;
     Ok(event)
 }

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod codes;
 pub mod events;
 pub mod jobs;
+pub mod plugins;
 pub mod reservations;
 
 use std::path::Path;

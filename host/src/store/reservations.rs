@@ -117,3 +117,19 @@ pub async fn set_rule_error(
         .await?;
     Ok(())
 }
+
+/// Reservations a new rule may plan differently: those still entitled to access
+/// (confirmed or paid) and those with a code that is not yet gone from its lock.
+pub async fn open_ids(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT r.id FROM reservations r WHERE r.workspace_id = ?1
+           AND (r.status IN ('confirmed', 'paid')
+                OR EXISTS (SELECT 1 FROM access_codes c
+                           WHERE c.workspace_id = r.workspace_id AND c.reservation_id = r.id
+                             AND c.state IN ('pending', 'active', 'revoking')))
+         ORDER BY r.id",
+    )
+    .bind(ws.as_str())
+    .fetch_all(&mut *conn)
+    .await?)
+}

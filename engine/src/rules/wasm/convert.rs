@@ -2,7 +2,7 @@
 //! spells enums as variants and ids as strings.
 
 use super::bindings::latchkey::rules::types as wit;
-use crate::rules::{EventType, Plan, RuleError, RuleInput};
+use crate::rules::{EventType, Plan, RuleError, RuleInput, RuleLimits};
 use crate::{
     Connectivity, CredentialKind, DoorKind, Grant, Lock, LockId, ReservationStatus, Resource,
     ResourceKind, Timestamp, WindowPrecision,
@@ -125,7 +125,22 @@ fn lock(l: &Lock) -> wit::Lock {
 ///
 /// # Errors
 /// [`RuleError::InvalidPlan`] when a grant names a lock id that is not valid.
-pub(super) fn plan(p: wit::Plan) -> Result<Plan, RuleError> {
+///
+/// # Errors
+/// [`RuleError::Limit`] on `output size` when the plugin returned more grants than
+/// [`RuleLimits::max_grants`], before any of them is converted; [`RuleError::InvalidPlan`]
+/// for a malformed lock id.
+pub(super) fn plan(p: wit::Plan, limits: &RuleLimits) -> Result<Plan, RuleError> {
+    if p.grants.len() > limits.max_grants {
+        return Err(RuleError::Limit {
+            limit: "output size",
+            detail: format!(
+                "returned {} grants, more than {}",
+                p.grants.len(),
+                limits.max_grants
+            ),
+        });
+    }
     let grants = p
         .grants
         .into_iter()

@@ -6,12 +6,12 @@ use std::time::Duration;
 use rand_wasi::SeedableRng;
 use rand_wasi::rngs::StdRng;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::clocks::{HostMonotonicClock, HostWallClock};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::WasmLimits;
 use super::bindings::RuleImports;
+use super::{PER_PLUGIN, WasmLimits};
 
 /// Lines a plugin may log per evaluation, and bytes per line.
 const MAX_LOG_LINES: usize = 64;
@@ -43,8 +43,65 @@ impl HostMonotonicClock for FrozenClock {
 pub(super) struct PluginState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    pub(super) limiter: Limiter,
     pub(super) log: Vec<String>,
+}
+
+/// wasmtime's [`StoreLimits`], with a refused growth turned into a [`GrowthRefused`] trap
+/// that says which cap was hit (rather than an error message to match on).
+pub(super) struct Limiter(StoreLimits);
+
+/// The trap raised when a plugin grows its memory or a table past its cap.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum GrowthRefused {
+    /// Linear memory, in bytes.
+    #[error("the plugin asked for {desired} bytes of memory")]
+    Memory {
+        /// The size it asked for, in bytes.
+        desired: usize,
+    },
+    /// Table elements.
+    #[error("the plugin asked for a table of {desired} elements")]
+    Table {
+        /// The size it asked for, in elements.
+        desired: usize,
+    },
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.0
+            .memory_growing(current, desired, maximum)
+            .map_err(|_| wasmtime::Error::new(GrowthRefused::Memory { desired }))
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.0
+            .table_growing(current, desired, maximum)
+            .map_err(|_| wasmtime::Error::new(GrowthRefused::Table { desired }))
+    }
+
+    fn instances(&self) -> usize {
+        self.0.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.0.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.0.memories()
+    }
 }
 
 impl PluginState {
@@ -62,15 +119,15 @@ impl PluginState {
         let limits = StoreLimitsBuilder::new()
             .memory_size(limits.max_memory_bytes)
             .table_elements(limits.max_table_elements)
-            .instances(32)
-            .tables(32)
-            .memories(8)
+            .instances(PER_PLUGIN.core_instances as usize)
+            .tables(PER_PLUGIN.tables as usize)
+            .memories(PER_PLUGIN.memories as usize)
             .trap_on_grow_failure(true)
             .build();
         PluginState {
             wasi,
             table: ResourceTable::new(),
-            limits,
+            limiter: Limiter(limits),
             log: Vec::new(),
         }
     }

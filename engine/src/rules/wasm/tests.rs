@@ -1,6 +1,6 @@
 use super::*;
 fn runtime() -> Arc<WasmRuntime> {
-    WasmRuntime::new(WasmLimits::default(), RuleLimits::default()).expect("wasmtime starts")
+    WasmRuntime::new(WasmConfig::default()).expect("wasmtime starts")
 }
 
 #[test]
@@ -42,13 +42,13 @@ fn garbage_a_core_module_and_the_wrong_world_are_refused() {
 
 #[test]
 fn an_oversized_component_is_refused_before_compiling() {
-    let rt = WasmRuntime::new(
-        WasmLimits {
+    let rt = WasmRuntime::new(WasmConfig {
+        limits: WasmLimits {
             max_component_bytes: 16,
             ..WasmLimits::default()
         },
-        RuleLimits::default(),
-    )
+        ..WasmConfig::default()
+    })
     .expect("wasmtime starts");
     let err = rt.load(&[0u8; 17]).expect_err("must be refused");
     assert!(

@@ -1,0 +1,260 @@
+//! Partner plugins over HTTP: upload, list, show, delete, and the workspace's active rule.
+//!
+//! - `PUT /v1/plugins/{name}`: the component's bytes (`application/wasm`, at most 10 MiB);
+//!   201 with the new version, or 200 with the version that already holds these bytes.
+//! - `GET /v1/plugins`, `GET /v1/plugins/{name}`, `GET /v1/plugins/{name}/versions/{v}`.
+//! - `DELETE /v1/plugins/{name}` and `DELETE /v1/plugins/{name}/versions/{v}`: 204, or 409
+//!   while a workspace plans with it.
+//! - `GET|PUT|DELETE /v1/workspaces/{workspace}/rule`: which rule the workspace plans
+//!   with; PUT `{"plugin": NAME, "version": N}` activates a version, DELETE goes back to
+//!   the property's rule file. Both re-plan the workspace's open reservations.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, put};
+use latchkey_engine::WorkspaceId;
+use serde::{Deserialize, Serialize};
+
+use super::body::{is_json, read_limited, require_media_type};
+use crate::app::App;
+use crate::error::{Error, ErrorAt, Result};
+use crate::plugins::{self, MAX_COMPONENT_BYTES, RuleSource};
+use crate::store::plugins::{self as stored, PluginVersion};
+
+pub(super) fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/plugins", get(list))
+        .route(
+            "/v1/plugins/{name}",
+            put(upload).get(show).delete(delete_all),
+        )
+        .route(
+            "/v1/plugins/{name}/versions/{version}",
+            get(show_version).delete(delete_version),
+        )
+        .route(
+            "/v1/workspaces/{workspace}/rule",
+            get(show_rule).put(activate).delete(deactivate),
+        )
+}
+
+/// A plugin and its versions, with the workspaces planning with each.
+#[derive(Debug, Serialize)]
+struct PluginView {
+    name: String,
+    versions: Vec<VersionView>,
+}
+
+#[derive(Debug, Serialize)]
+struct VersionView {
+    #[serde(flatten)]
+    version: PluginVersion,
+    /// Workspaces planning with this version.
+    active_in: Vec<String>,
+}
+
+/// The body of `PUT /v1/workspaces/{workspace}/rule`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Activate {
+    plugin: String,
+    version: i64,
+}
+
+async fn upload(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    require_media_type(
+        &headers,
+        |t| t == "application/wasm" || t == "application/octet-stream",
+        "the component's bytes as application/wasm",
+    )
+    .map_err(at)?;
+    let bytes = read_limited(&headers, body, MAX_COMPONENT_BYTES)
+        .await
+        .map_err(at)?;
+    let uploaded = plugins::upload(&app, &name, bytes).await.map_err(at)?;
+    let location = format!("/v1/plugins/{name}/versions/{}", uploaded.version.version);
+    let status = if uploaded.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (status, Json(uploaded)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+async fn list(
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<serde_json::Value>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let views = views(&app, None).await.map_err(at)?;
+    Ok(Json(serde_json::json!({ "plugins": views })))
+}
+
+async fn show(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<PluginView>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    views(&app, Some(&name))
+        .await
+        .map_err(at)?
+        .pop()
+        .map(Json)
+        .ok_or_else(|| {
+            at(Error::NotFound {
+                what: "plugin",
+                id: name,
+            })
+        })
+}
+
+async fn show_version(
+    State(app): State<App>,
+    Path((name, version)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<VersionView>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let version = parse_version(&version).map_err(at)?;
+    views(&app, Some(&name))
+        .await
+        .map_err(at)?
+        .pop()
+        .and_then(|p| {
+            p.versions
+                .into_iter()
+                .find(|v| v.version.version == version)
+        })
+        .map(Json)
+        .ok_or_else(|| {
+            at(Error::NotFound {
+                what: "plugin version",
+                id: format!("{name}@{version}"),
+            })
+        })
+}
+
+async fn delete_all(
+    State(app): State<App>,
+    Path(name): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<StatusCode, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    plugins::delete(&app, &name, None).await.map_err(at)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_version(
+    State(app): State<App>,
+    Path((name, version)): Path<(String, String)>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<StatusCode, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let version = parse_version(&version).map_err(at)?;
+    plugins::delete(&app, &name, Some(version))
+        .await
+        .map_err(at)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn show_rule(
+    State(app): State<App>,
+    Path(workspace): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<RuleSource>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    workspace_of(&app, &workspace).map_err(at)?;
+    Ok(Json(app.rule.source()))
+}
+
+async fn activate(
+    State(app): State<App>,
+    Path(workspace): Path<String>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<RuleSource>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let ws = workspace_of(&app, &workspace).map_err(at)?;
+    require_media_type(&headers, is_json, "application/json").map_err(at)?;
+    let body = read_limited(&headers, body, 4096).await.map_err(at)?;
+    let Activate { plugin, version } = crate::json::decode(&body).map_err(at)?;
+    plugins::activate(&app, &ws, &plugin, version)
+        .await
+        .map_err(at)?;
+    Ok(Json(app.rule.source()))
+}
+
+async fn deactivate(
+    State(app): State<App>,
+    Path(workspace): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<RuleSource>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let ws = workspace_of(&app, &workspace).map_err(at)?;
+    plugins::deactivate(&app, &ws).await.map_err(at)?;
+    Ok(Json(app.rule.source()))
+}
+
+/// The plugins (all, or the one named), each with its versions and their users.
+async fn views(app: &App, name: Option<&str>) -> Result<Vec<PluginView>> {
+    let mut conn = app.pool.acquire().await?;
+    let versions = match name {
+        Some(name) => stored::versions(&mut conn, name).await?,
+        None => stored::list(&mut conn).await?,
+    };
+    let mut by_name: BTreeMap<String, PluginView> = BTreeMap::new();
+    for version in versions {
+        let active_in = stored::users(&mut conn, &version.name, Some(version.version))
+            .await?
+            .into_iter()
+            .map(|a| a.workspace_id)
+            .collect();
+        by_name
+            .entry(version.name.clone())
+            .or_insert_with(|| PluginView {
+                name: version.name.clone(),
+                versions: Vec::new(),
+            })
+            .versions
+            .push(VersionView { version, active_in });
+    }
+    Ok(by_name.into_values().collect())
+}
+
+fn workspace_of(app: &App, workspace: &str) -> Result<WorkspaceId> {
+    if app.catalog.workspace.as_str() == workspace {
+        Ok(app.catalog.workspace.clone())
+    } else {
+        Err(Error::NotFound {
+            what: "workspace",
+            id: workspace.to_owned(),
+        })
+    }
+}
+
+fn parse_version(text: &str) -> Result<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| Error::NotFound {
+            what: "plugin version",
+            id: text.to_owned(),
+        })
+}
