@@ -121,10 +121,57 @@ fn lock(l: &Lock) -> wit::Lock {
     }
 }
 
+/// About how many bytes `i` takes in the plugin's memory: every string's bytes, plus 16
+/// for each string, list element and record (their headers and fixed fields). Cheap
+/// enough to check on every evaluation, unlike serializing the input.
+pub(super) fn size(i: &wit::RuleInput) -> usize {
+    const ITEM: usize = 16;
+    let text = |s: &str| s.len() + ITEM;
+    let maybe = |s: &Option<String>| s.as_deref().map_or(ITEM, text);
+    let texts = |list: &[String]| list.iter().map(|s| text(s)).sum::<usize>() + ITEM;
+    let r = &i.reservation;
+    let g = &r.guest;
+    let p = &i.property;
+    let reservation = text(&r.id)
+        + texts(&r.resources)
+        + text(&g.name)
+        + maybe(&g.email)
+        + maybe(&g.phone)
+        + maybe(&g.locale)
+        + 8 * ITEM;
+    let property = text(&p.id)
+        + text(&p.name)
+        + text(&p.timezone)
+        + text(&p.check_in_time)
+        + text(&p.check_out_time)
+        + text(&p.day_use_start)
+        + text(&p.day_use_end)
+        + ITEM;
+    let resources: usize = i
+        .resources
+        .iter()
+        .map(|x| text(&x.id) + text(&x.branch) + text(&x.name) + ITEM)
+        .sum();
+    let locks: usize = i
+        .locks
+        .iter()
+        .map(|l| {
+            let pin = &l.capabilities.pin;
+            text(&l.id)
+                + text(&l.name)
+                + text(&l.provider)
+                + maybe(&l.device)
+                + maybe(&l.branch)
+                + texts(&l.resources)
+                + text(&pin.alphabet)
+                + texts(&pin.forbidden_prefixes)
+                + 8 * ITEM
+        })
+        .sum();
+    reservation + property + resources + locks + 4 * ITEM
+}
+
 /// The engine form of a plugin's plan.
-///
-/// # Errors
-/// [`RuleError::InvalidPlan`] when a grant names a lock id that is not valid.
 ///
 /// # Errors
 /// [`RuleError::Limit`] on `output size` when the plugin returned more grants than

@@ -30,8 +30,8 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    Trap,
+    Cache, CacheConfig, Config, Enabled, Engine, InstanceAllocationStrategy,
+    PoolingAllocationConfig, Store, Trap,
 };
 
 use super::{Plan, Rule, RuleError, RuleInput, RuleLimits};
@@ -60,6 +60,12 @@ const ALLOWED_IMPORTS: [&str; 5] = [
 /// How often the epoch advances; the deadline is counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(1);
 
+/// How much of a plugin's memory (and of each table) is reset in place when its slot is
+/// reused, instead of being handed back to the kernel. Resetting in place spares the
+/// `madvise` calls, which take the process's memory-map lock and interrupt the other cores,
+/// so evaluations on several cores no longer slow each other down.
+const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
+
 /// What one plugin instance may hold. A Rust guest built for `wasm32-wasip2` is one core
 /// module with one memory plus a few shim modules with a table each.
 struct PerPlugin {
@@ -83,7 +89,8 @@ pub struct WasmLimits {
     pub max_memory_bytes: usize,
     /// Most table elements.
     pub max_table_elements: usize,
-    /// Largest serialized input handed to a plugin, in bytes (checked on the JSON form).
+    /// Largest input handed to a plugin, in bytes of its memory (strings plus 16 bytes per
+    /// string, list element and record).
     pub max_input_bytes: usize,
     /// Largest component accepted, in bytes.
     pub max_component_bytes: usize,
@@ -195,6 +202,7 @@ pub struct CacheStats {
 }
 
 type RulePre = bindings::RulePre<PluginState>;
+type WitInput = bindings::latchkey::rules::types::RuleInput;
 
 /// The shared engine, linker, compiled plugins and epoch ticker. Create one per process.
 pub struct WasmRuntime {
@@ -248,7 +256,10 @@ impl WasmRuntime {
             .total_tables(n * PER_PLUGIN.tables)
             .max_tables_per_component(PER_PLUGIN.tables)
             .max_memory_size(limits.max_memory_bytes)
-            .table_elements(limits.max_table_elements);
+            .table_elements(limits.max_table_elements)
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_BYTES)
+            .pagemap_scan(Enabled::Auto);
         let cache = match cache_dir {
             Some(dir) => {
                 let mut cache_config = CacheConfig::new();
@@ -393,41 +404,121 @@ impl WasmRule {
     /// Evaluates in a fresh instance, waiting for a free instance slot first.
     fn run(&self, input: &RuleInput) -> (Result<Plan, RuleError>, Vec<String>) {
         let rt = &self.runtime;
-        let size = serde_json::to_vec(input)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
-        if size > rt.limits.max_input_bytes {
-            let e = RuleError::Limit {
-                limit: "input size",
-                detail: format!(
-                    "input is {size} bytes, more than {}",
-                    rt.limits.max_input_bytes
-                ),
-            };
+        let wit_input = convert::input(input);
+        if let Err(e) = rt.check_input(&wit_input) {
             return (Err(e), Vec::new());
         }
-        let mut store = Store::new(&rt.engine, PluginState::new(&rt.limits));
-        store.limiter(|state| &mut state.limiter);
-        if let Err(e) = store.set_fuel(rt.limits.fuel) {
-            return (Err(RuleError::Runtime(e.to_string())), Vec::new());
-        }
-        let ticks =
-            u64::try_from(rt.rule_limits.deadline.as_millis() / EPOCH_TICK.as_millis().max(1))
-                .unwrap_or(u64::MAX);
-        let wit_input = convert::input(input);
+        let mut store = rt.store();
         let _slot = rt.slots.take();
-        // The deadline counts from here, not from before the wait for a slot.
-        store.set_epoch_deadline(ticks.max(1));
+        // Fuel and the deadline count from here, not from before the wait for a slot.
+        if let Err(e) = rt.arm(&mut store) {
+            return (Err(e), Vec::new());
+        }
         let outcome = self
             .pre
             .instantiate(&mut store)
             .and_then(|rule| rule.call_plan(&mut store, &wit_input));
-        let result = match outcome {
-            Ok(Ok(plan)) => convert::plan(plan, &rt.rule_limits),
+        (
+            rt.finish(outcome),
+            std::mem::take(&mut store.data_mut().log),
+        )
+    }
+
+    /// An instance kept between calls, to measure the cost of a call alone
+    /// (`engine/benches/rules.rs`). The service never reuses an instance: whatever one
+    /// evaluation leaves in the plugin's memory would reach the next.
+    ///
+    /// # Errors
+    /// [`RuleError`] when the plugin traps while starting.
+    pub fn warm(&self) -> Result<WarmPlugin, RuleError> {
+        let rt = &self.runtime;
+        let mut store = rt.store();
+        rt.arm(&mut store)?;
+        let rule = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| classify(&e, &rt.limits, &rt.rule_limits))?;
+        Ok(WarmPlugin {
+            runtime: Arc::clone(rt),
+            store,
+            rule,
+        })
+    }
+}
+
+/// A plugin instance reused across calls; see [`WasmRule::warm`].
+pub struct WarmPlugin {
+    runtime: Arc<WasmRuntime>,
+    store: Store<PluginState>,
+    rule: bindings::Rule,
+}
+
+impl WarmPlugin {
+    /// Plans `input` on the kept instance, with fresh fuel and a fresh deadline.
+    ///
+    /// # Errors
+    /// As [`Rule::plan`]; after a trap the instance is unusable.
+    pub fn plan(&mut self, input: &RuleInput) -> Result<Plan, RuleError> {
+        let rt = &self.runtime;
+        let wit_input = convert::input(input);
+        rt.check_input(&wit_input)?;
+        rt.arm(&mut self.store)?;
+        let outcome = self.rule.call_plan(&mut self.store, &wit_input);
+        rt.finish(outcome)
+    }
+}
+
+impl WasmRuntime {
+    /// Refuses an input larger than [`WasmLimits::max_input_bytes`] in the plugin's
+    /// memory.
+    fn check_input(&self, input: &WitInput) -> Result<(), RuleError> {
+        let size = convert::size(input);
+        if size > self.limits.max_input_bytes {
+            return Err(RuleError::Limit {
+                limit: "input size",
+                detail: format!(
+                    "input is {size} bytes, more than {}",
+                    self.limits.max_input_bytes
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// A fresh store with the memory and table caps.
+    fn store(&self) -> Store<PluginState> {
+        let mut store = Store::new(&self.engine, PluginState::new(&self.limits));
+        store.limiter(|state| &mut state.limiter);
+        store
+    }
+
+    /// Fills the fuel tank and sets the deadline, counted from now.
+    fn arm(&self, store: &mut Store<PluginState>) -> Result<(), RuleError> {
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| RuleError::Runtime(e.to_string()))?;
+        let ticks =
+            u64::try_from(self.rule_limits.deadline.as_millis() / EPOCH_TICK.as_millis().max(1))
+                .unwrap_or(u64::MAX);
+        store.set_epoch_deadline(ticks.max(1));
+        Ok(())
+    }
+
+    /// The plan, the plugin's own error, or the trap, as the rule errors Rhai gives.
+    fn finish(
+        &self,
+        outcome: wasmtime::Result<
+            Result<
+                bindings::latchkey::rules::types::Plan,
+                bindings::latchkey::rules::types::RuleError,
+            >,
+        >,
+    ) -> Result<Plan, RuleError> {
+        match outcome {
+            Ok(Ok(plan)) => convert::plan(plan, &self.rule_limits),
             Ok(Err(e)) => Err(convert::plugin_error(e)),
-            Err(e) => Err(classify(&e, &rt.limits, &rt.rule_limits)),
-        };
-        (result, std::mem::take(&mut store.data_mut().log))
+            Err(e) => Err(classify(&e, &self.limits, &self.rule_limits)),
+        }
     }
 }
 
