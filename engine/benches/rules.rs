@@ -11,6 +11,9 @@
 //! Goals (issue "Partner plugins"): WASM instantiate + call ≤ 25 µs and Rhai ≤ 10 µs per
 //! plan, each within 3× of native Rust. Results: `docs/performance.md`.
 
+// `criterion_group!` generates an undocumented function.
+#![allow(missing_docs)]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
