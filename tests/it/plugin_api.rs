@@ -184,11 +184,22 @@ async fn each_bad_upload_gets_its_own_problem() {
     let app = TestApp::spawn(NOW).await;
     let escape = std::fs::read(latchkey_tests::escape_plugin()).expect("built");
     let hostile = std::fs::read(latchkey_tests::hostile_plugin()).expect("built");
-    let wrong_world = br#"(component
+    let wrong_world = wat::parse_str(
+        r#"(component
         (core module $m (func (export "f") (param i32) (result i32) local.get 0))
         (core instance $i (instantiate $m))
-        (func (export "plan") (param "x" u32) (result u32) (canon lift (core func $i "f"))))"#;
-    let cases: [(&str, Vec<u8>, StatusCode, &str, &str); 5] = [
+        (func (export "plan") (param "x" u32) (result u32) (canon lift (core func $i "f"))))"#,
+    )
+    .expect("valid text");
+    let core_module = wat::parse_str("(module)").expect("valid text");
+    let cases: [(&str, Vec<u8>, StatusCode, &str, &str); 6] = [
+        (
+            "text",
+            b"(component)".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-a-component",
+            "not a WebAssembly binary",
+        ),
         (
             "garbage",
             b"\0asm, or not".to_vec(),
@@ -198,7 +209,7 @@ async fn each_bad_upload_gets_its_own_problem() {
         ),
         (
             "core-module",
-            b"(module)".to_vec(),
+            core_module,
             StatusCode::UNPROCESSABLE_ENTITY,
             "not-a-component",
             "not a valid WebAssembly component",
@@ -212,7 +223,7 @@ async fn each_bad_upload_gets_its_own_problem() {
         ),
         (
             "wrong-world",
-            wrong_world.to_vec(),
+            wrong_world,
             StatusCode::UNPROCESSABLE_ENTITY,
             "wrong-world",
             "latchkey:rules/rule",

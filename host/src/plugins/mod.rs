@@ -29,6 +29,9 @@ pub use active::{ActiveRule, RuleSource};
 /// Largest component accepted, in bytes (10 MiB).
 pub const MAX_COMPONENT_BYTES: usize = 10 * 1024 * 1024;
 
+/// The first bytes of every WebAssembly binary, module or component.
+const WASM_MAGIC: &[u8] = b"\0asm";
+
 /// What an upload did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Uploaded {
@@ -51,6 +54,16 @@ pub async fn upload(app: &AppState, name: &str, bytes: bytes::Bytes) -> Result<U
     if bytes.len() > MAX_COMPONENT_BYTES {
         return Err(Error::PayloadTooLarge {
             limit: MAX_COMPONENT_BYTES,
+        });
+    }
+    // The runtime also reads the WebAssembly text format, which is for tests, not uploads:
+    // without this a stray text file would be answered with a WAT syntax error.
+    if !bytes.starts_with(WASM_MAGIC) {
+        return Err(Error::PluginRefused {
+            code: "not-a-component",
+            detail: "not a WebAssembly binary: a component starts with the bytes \\0asm; upload \
+                     the .wasm file the build writes (e.g. target/wasm32-wasip2/release/NAME.wasm)"
+                .into(),
         });
     }
     let sha256 = ContentHash::of(&bytes).to_string();
