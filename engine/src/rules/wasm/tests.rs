@@ -1,4 +1,6 @@
 use super::*;
+use std::sync::Arc;
+
 fn runtime() -> Arc<WasmRuntime> {
     WasmRuntime::new(WasmConfig::default()).expect("wasmtime starts")
 }
