@@ -6,6 +6,7 @@ mod dead_letters;
 mod dst;
 mod harness;
 mod hostile;
+mod nuki;
 mod plugin_api;
 mod plugins;
 mod replay;

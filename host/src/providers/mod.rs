@@ -5,6 +5,9 @@
 //! takes an idempotency `marker` that [`Provider::find_code`] can look up after a lost
 //! response.
 
+pub mod fakes;
+pub mod http;
+pub mod nuki;
 pub mod simulator;
 
 use std::collections::HashMap;
