@@ -14,6 +14,7 @@ use latchkey_host::app::{App, AppConfig};
 use latchkey_host::catalog::{Catalog, CatalogFile};
 use latchkey_host::clock::{Clock, SimClock};
 use latchkey_host::providers::Providers;
+use latchkey_host::providers::breaker::BreakerPolicy;
 use latchkey_host::providers::simulator::Simulator;
 use latchkey_host::rule_loader::RuleLoader;
 use latchkey_host::sources::signature;
@@ -80,7 +81,10 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = SimClock::new(at(now));
         let simulator = Simulator::new(Arc::new(clock.clone()), 42);
-        let providers = Providers::default().with("simulator", Arc::new(simulator.clone()));
+        let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
+        let providers = Providers::default()
+            .with("simulator", Arc::new(simulator.clone()))
+            .guarded(&shared_clock, BreakerPolicy::default());
         let mut file = CatalogFile::load(&hotel_dir()).expect("example property loads");
         if let Some(source) = rule {
             let path = dir.path().join("rule.rhai");

@@ -14,6 +14,7 @@ use crate::app::{App, AppConfig};
 use crate::catalog::{Catalog, CatalogFile};
 use crate::clock::{Clock, SystemClock};
 use crate::providers::Providers;
+use crate::providers::breaker::BreakerPolicy;
 use crate::providers::simulator::Simulator;
 use crate::rule_loader::RuleLoader;
 use crate::store::Durability;
@@ -48,8 +49,10 @@ pub(super) fn load_catalog(
         "no property.toml in {}: run from the repository root, or pass --property DIR",
         dir.display()
     );
-    let simulator = Simulator::new(clock, seed);
-    let providers = Providers::default().with("simulator", Arc::new(simulator.clone()));
+    let simulator = Simulator::new(Arc::clone(&clock), seed);
+    let providers = Providers::default()
+        .with("simulator", Arc::new(simulator.clone()))
+        .guarded(&clock, BreakerPolicy::default());
     let catalog = CatalogFile::load(dir)?.resolve(dir, &providers, &simulator)?;
     Ok((catalog, providers, simulator))
 }

@@ -5,6 +5,7 @@
 //! takes an idempotency `marker` that [`Provider::find_code`] can look up after a lost
 //! response.
 
+pub mod breaker;
 pub mod fakes;
 pub mod http;
 pub mod nuki;
@@ -134,6 +135,25 @@ impl Providers {
     pub fn with(mut self, key: impl Into<String>, provider: Arc<dyn Provider>) -> Providers {
         self.0.insert(key.into(), provider);
         self
+    }
+
+    /// Every provider guarded by a circuit breaker per lock ([`breaker`]), timed by
+    /// `clock`.
+    pub fn guarded(
+        self,
+        clock: &Arc<dyn crate::clock::Clock>,
+        policy: breaker::BreakerPolicy,
+    ) -> Providers {
+        Providers(
+            self.0
+                .into_iter()
+                .map(|(key, inner)| {
+                    let guarded: Arc<dyn Provider> =
+                        Arc::new(breaker::Guarded::new(inner, Arc::clone(clock), policy));
+                    (key, guarded)
+                })
+                .collect(),
+        )
     }
 
     /// The provider registered under `key`.

@@ -38,6 +38,7 @@ use crate::catalog::{Catalog, CatalogFile, LockEntry};
 use crate::clock::{Clock, SimClock};
 use crate::http::router;
 use crate::providers::Providers;
+use crate::providers::breaker::BreakerPolicy;
 use crate::providers::simulator::{SimFaults, Simulator};
 use crate::rule_loader::RuleLoader;
 use crate::sources::canonical::CanonicalEvent;
@@ -185,7 +186,10 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     }
     let clock = SimClock::new(first.plus(-3600));
     let simulator = Simulator::new(Arc::new(clock.clone()), opts.seed);
-    let providers = Providers::default().with("simulator", Arc::new(simulator.clone()));
+    let sim_clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    let providers = Providers::default()
+        .with("simulator", Arc::new(simulator.clone()))
+        .guarded(&sim_clock, BreakerPolicy::default());
     let catalog = file.resolve(&opts.property, &providers, &simulator)?;
 
     let mut rng = StdRng::seed_from_u64(opts.seed);
