@@ -13,9 +13,9 @@ use latchkey_engine::rules::RuleLimits;
 use latchkey_host::app::{App, AppConfig};
 use latchkey_host::catalog::{Catalog, CatalogFile};
 use latchkey_host::clock::{Clock, SimClock};
-use latchkey_host::providers::Providers;
 use latchkey_host::providers::breaker::BreakerPolicy;
 use latchkey_host::providers::simulator::Simulator;
+use latchkey_host::providers::{Provider, Providers};
 use latchkey_host::rule_loader::RuleLoader;
 use latchkey_host::sources::signature;
 use latchkey_host::store::Durability;
@@ -78,12 +78,26 @@ impl TestApp {
 
     /// The example hotel with `rule` (Rhai source) instead of the default rule.
     pub async fn spawn_with_rule(now: &str, rule: Option<&str>) -> TestApp {
+        TestApp::spawn_with(SimClock::new(at(now)), rule, |_| {}, Vec::new()).await
+    }
+
+    /// The example hotel on `clock`, with `rule` (Rhai source) if given, its property
+    /// edited by `edit`, and `more` providers beside the simulator.
+    pub async fn spawn_with(
+        clock: SimClock,
+        rule: Option<&str>,
+        edit: impl FnOnce(&mut CatalogFile),
+        more: Vec<(&str, Arc<dyn Provider>)>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let clock = SimClock::new(at(now));
         let simulator = Simulator::new(Arc::new(clock.clone()), 42);
         let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
-        let providers = Providers::default()
-            .with("simulator", Arc::new(simulator.clone()))
+        let providers = more
+            .into_iter()
+            .fold(
+                Providers::default().with("simulator", Arc::new(simulator.clone())),
+                |providers, (key, provider)| providers.with(key, provider),
+            )
             .guarded(&shared_clock, BreakerPolicy::default());
         let mut file = CatalogFile::load(&hotel_dir()).expect("example property loads");
         if let Some(source) = rule {
@@ -91,6 +105,7 @@ impl TestApp {
             std::fs::write(&path, source).expect("write rule");
             file.rules = path;
         }
+        edit(&mut file);
         let catalog = file
             .resolve(&hotel_dir(), &providers, &simulator)
             .expect("example property resolves");

@@ -15,7 +15,7 @@ use latchkey_host::providers::nuki::Nuki;
 use latchkey_host::providers::{CodeRequest, Provider, ProviderError, ReceiptStatus};
 use serde_json::Value;
 
-use crate::harness::at;
+use crate::harness::{TestApp, at, event, paid_stay};
 
 const TOKEN: &str = "nuki-api-token";
 const KEYPAD_LOCK: i64 = 17_001;
@@ -28,7 +28,10 @@ struct Cloud {
 }
 
 async fn cloud() -> Cloud {
-    let clock = SimClock::new(at("2026-11-22T10:00:00Z"));
+    cloud_on(SimClock::new(at("2026-11-22T10:00:00Z"))).await
+}
+
+async fn cloud_on(clock: SimClock) -> Cloud {
     let lock = |id, keypad| FakeSmartlock {
         id,
         name: format!("Door {id}"),
@@ -421,4 +424,69 @@ impl Spec {
             .map(|e| e.to_string())
             .collect()
     }
+}
+
+/// The whole service with a Nuki keypad on room 101's door: a paid stay's PIN reaches the
+/// Nuki lock through the reconciler and the durable jobs, is confirmed by reading back,
+/// and is revoked on cancellation. The reconciler sees only the lock's capabilities.
+#[tokio::test]
+async fn a_stay_gets_and_loses_its_pin_on_a_nuki_lock_through_the_service() {
+    let clock = SimClock::new(at("2026-11-22T10:00:00Z"));
+    let cloud = cloud_on(clock.clone()).await;
+    let nuki: Arc<dyn Provider> = Arc::new(client(&cloud).await);
+    let keypad = latchkey_host::catalog::LockEntry {
+        id: latchkey_engine::LockId::parse("room-101-keypad").expect("valid id"),
+        name: "Room 101 keypad".into(),
+        door: latchkey_engine::DoorKind::Private,
+        branch: Some(latchkey_engine::BranchId::parse("main").expect("valid id")),
+        resources: vec![latchkey_engine::ResourceId::parse("101").expect("valid id")],
+        provider: "nuki".into(),
+        device: Some(KEYPAD_LOCK.to_string()),
+        simulator: None,
+    };
+    let app = TestApp::spawn_with(
+        clock.clone(),
+        None,
+        |file| file.locks.push(keypad),
+        vec![("nuki", nuki)],
+    )
+    .await;
+
+    assert_eq!(app.send(&paid_stay()).await.status, StatusCode::ACCEPTED);
+    app.advance_to(clock.now().plus(600)).await;
+    let (pin, state) = app
+        .code_on("R-1", "room-101-keypad")
+        .await
+        .expect("a code on the keypad");
+    assert_eq!(state, "active", "confirmed by reading it back");
+    assert!(
+        cloud
+            .fake
+            .opens(KEYPAD_LOCK, &pin, at("2026-11-23T14:30:00Z")),
+        "open from an hour before check-in"
+    );
+    assert!(
+        !cloud
+            .fake
+            .opens(KEYPAD_LOCK, &pin, at("2026-11-25T11:30:00Z")),
+        "closed after check-out"
+    );
+
+    let cancelled = event(
+        "cancelled",
+        "R-1",
+        "cancelled",
+        "101",
+        "2026-11-23T15:00:00Z",
+        "2026-11-25T11:00:00Z",
+        2,
+    );
+    assert_eq!(app.send(&cancelled).await.status, StatusCode::ACCEPTED);
+    app.advance_to(clock.now().plus(600)).await;
+    assert!(
+        !cloud
+            .fake
+            .opens(KEYPAD_LOCK, &pin, at("2026-11-23T16:00:00Z")),
+        "revoked on the lock"
+    );
 }
