@@ -7,8 +7,7 @@ use super::no_wait::WaitRefused;
 use super::state::GrowthRefused;
 use crate::rules::{RuleError, RuleLimits};
 
-/// Why a component was refused at load. Each maps to [`RuleError::Compile`] with the same
-/// message.
+/// Why a component was refused at load.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LoadError {
     /// Larger than [`WasmLimits::max_component_bytes`].
@@ -42,12 +41,6 @@ fn quoted(names: &[String]) -> String {
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-impl From<LoadError> for RuleError {
-    fn from(e: LoadError) -> RuleError {
-        RuleError::Compile(e.to_string())
-    }
 }
 
 /// Turns a trap into the same errors Rhai rules give.

@@ -30,11 +30,6 @@ impl WasmRule {
         WasmRule { runtime, pre, hash }
     }
 
-    /// The SHA-256 of the component this rule was loaded from.
-    pub fn content_hash(&self) -> ContentHash {
-        self.hash
-    }
-
     /// Evaluates in a fresh instance, waiting for a free instance slot first.
     fn run(&self, input: &RuleInput) -> (Result<Plan, RuleError>, Vec<String>) {
         let rt = &self.runtime;

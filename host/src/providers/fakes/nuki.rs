@@ -218,13 +218,14 @@ impl NukiFake {
 
     /// The common part of every route: injected failures, the bearer token, recording the
     /// request (`method`, `route` and its JSON `body`), and bringing the locks up to date.
+    /// Returns the account, the time, and the body parsed (`null` when absent or not JSON).
     async fn enter(
         &self,
         headers: &HeaderMap,
         method: &'static str,
         route: &'static str,
         body: Option<&[u8]>,
-    ) -> Result<(MutexGuard<'_, Account>, Timestamp), Response> {
+    ) -> Result<(MutexGuard<'_, Account>, Timestamp, Value), Response> {
         let now = self.clock.now();
         let mut s = self.account();
         if !s.failures.is_empty() {
@@ -249,11 +250,11 @@ impl NukiFake {
         s.recorded.push(Recorded {
             method,
             route,
-            body,
+            body: body.clone(),
             answer: None,
         });
         s.settle(now);
-        Ok((s, now))
+        Ok((s, now, body.unwrap_or(Value::Null)))
     }
 }
 
@@ -334,7 +335,7 @@ async fn list_locks(
     State(fake): State<NukiFake>,
     headers: HeaderMap,
 ) -> Result<Response, Response> {
-    let (mut s, _) = fake.enter(&headers, "GET", "/smartlock", None).await?;
+    let (mut s, _, _) = fake.enter(&headers, "GET", "/smartlock", None).await?;
     let locks: Vec<Value> = s
         .locks
         .values()
@@ -374,7 +375,7 @@ async fn list_auths(
 ) -> Result<Response, Response> {
     // Every authorization in this fake is a keypad code, so the `types` filter changes
     // nothing.
-    let (mut s, _) = fake
+    let (mut s, _, _) = fake
         .enter(&headers, "GET", "/smartlock/{smartlockId}/auth", None)
         .await?;
     if !s.locks.contains_key(&smartlock) {
@@ -513,7 +514,7 @@ async fn create_auth(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, Response> {
-    let (mut s, now) = fake
+    let (mut s, now, body) = fake
         .enter(
             &headers,
             "PUT",
@@ -521,7 +522,6 @@ async fn create_auth(
             Some(&body),
         )
         .await?;
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let (name, code, window, enabled) = check_body(&s, smartlock, &body, true, None)
         .map_err(|(status, description)| restlet_error(status, &description))?;
     let n = s.next_auth;
@@ -548,7 +548,7 @@ async fn update_auth(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, Response> {
-    let (mut s, now) = fake
+    let (mut s, now, body) = fake
         .enter(
             &headers,
             "POST",
@@ -556,7 +556,6 @@ async fn update_auth(
             Some(&body),
         )
         .await?;
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(index) = s
         .auths
         .iter()
@@ -587,7 +586,7 @@ async fn delete_auth(
     Path((smartlock, auth)): Path<(i64, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Response> {
-    let (mut s, now) = fake
+    let (mut s, now, _) = fake
         .enter(
             &headers,
             "DELETE",
@@ -626,7 +625,7 @@ async fn unlock(
     Path(smartlock): Path<i64>,
     headers: HeaderMap,
 ) -> Result<Response, Response> {
-    let (s, _) = fake
+    let (s, _, _) = fake
         .enter(
             &headers,
             "POST",
