@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use latchkey_engine::{Capabilities, Timestamp};
 
-use super::{CodeReceipt, CodeRequest, Provider, ProviderError};
+use super::{
+    ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockStatus, Provider, ProviderError,
+};
 use crate::clock::Clock;
 
 /// When a circuit opens, and for how long.
@@ -176,6 +178,28 @@ impl Provider for Guarded {
         self.call(device, self.inner.find_code(device, marker))
             .await
     }
+
+    async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {
+        self.inner.list_locks().await
+    }
+
+    /// Not guarded: the cloud answers for a lock it cannot reach (that is how an offline
+    /// lock is seen to come back), and the sync asks once per interval, not per retry.
+    async fn lock_status(&self, device: &str) -> Result<LockStatus, ProviderError> {
+        self.inner.lock_status(device).await
+    }
+
+    async fn activity(
+        &self,
+        device: &str,
+        since: Timestamp,
+    ) -> Result<Vec<ActivityEntry>, ProviderError> {
+        self.call(device, self.inner.activity(device, since)).await
+    }
+
+    async fn unlock(&self, device: &str) -> Result<(), ProviderError> {
+        self.call(device, self.inner.unlock(device)).await
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +247,22 @@ mod tests {
         }
         async fn find_code(&self, _: &str, _: &str) -> Result<Option<CodeReceipt>, ProviderError> {
             Ok(None)
+        }
+        async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {
+            Ok(Vec::new())
+        }
+        async fn lock_status(&self, _: &str) -> Result<LockStatus, ProviderError> {
+            Err(ProviderError::Unsupported("not used"))
+        }
+        async fn activity(
+            &self,
+            _: &str,
+            _: Timestamp,
+        ) -> Result<Vec<ActivityEntry>, ProviderError> {
+            Ok(Vec::new())
+        }
+        async fn unlock(&self, _: &str) -> Result<(), ProviderError> {
+            Err(ProviderError::Unsupported("not used"))
         }
     }
 

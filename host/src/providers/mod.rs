@@ -8,14 +8,20 @@
 pub mod breaker;
 pub mod fakes;
 pub mod http;
+pub mod monitoring;
 pub mod nuki;
+pub mod segment;
 pub mod simulator;
+
+pub use monitoring::{
+    AccessMethod, ActivityEntry, BatteryLevel, DeviceInfo, LockAction, LockStatus,
+};
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use latchkey_engine::{Capabilities, Pin, Window};
+use latchkey_engine::{Capabilities, Pin, Timestamp, Window};
 
 /// What Latchkey asks a lock to hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +130,24 @@ pub trait Provider: Send + Sync {
         device: &str,
         marker: &str,
     ) -> Result<Option<CodeReceipt>, ProviderError>;
+
+    /// The account's locks, as the cloud lists them.
+    async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError>;
+
+    /// Whether `device` is reachable, and its battery, normalised
+    /// ([`LockStatus::from_percent`]).
+    async fn lock_status(&self, device: &str) -> Result<LockStatus, ProviderError>;
+
+    /// What happened at `device` from `since` (UTC, inclusive) on, oldest first, as far as
+    /// the cloud knows (offline locks report only what reached it).
+    async fn activity(
+        &self,
+        device: &str,
+        since: Timestamp,
+    ) -> Result<Vec<ActivityEntry>, ProviderError>;
+
+    /// Opens the door now. Only for locks with `remote_unlock`.
+    async fn unlock(&self, device: &str) -> Result<(), ProviderError>;
 }
 
 /// The providers configured in this process, by key (`simulator`, `nuki`, …).

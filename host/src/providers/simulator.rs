@@ -24,7 +24,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::{CodeReceipt, CodeRequest, Provider, ProviderError, ReceiptStatus};
+pub use super::segment::CodeSegment;
+use super::segment::HeldCodes;
+use super::{
+    AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockAction, LockStatus,
+    Provider, ProviderError, ReceiptStatus,
+};
 use crate::clock::Clock;
 
 /// Seconds a `slow` lock takes to apply a change.
@@ -84,38 +89,12 @@ pub struct SimFaults {
     pub timeout_rate: f64,
 }
 
-/// One stretch of time during which a lock held one version of a code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CodeSegment {
-    /// The provider reference of the code.
-    pub reference: String,
-    /// The idempotency marker it was created with (empty for codes made outside Latchkey).
-    pub marker: String,
-    /// The PIN.
-    pub pin: Pin,
-    /// The window the lock enforces (after rounding).
-    pub window: Window,
-    /// When the code reached the lock.
-    pub present_from: Timestamp,
-    /// When it left the lock (`None`: still there).
-    pub present_until: Option<Timestamp>,
-}
-
-impl CodeSegment {
-    fn present_at(&self, at: Timestamp) -> bool {
-        self.present_from <= at && self.present_until.is_none_or(|end| at < end)
-    }
-
-    /// True when this code opens the door at `at`.
-    pub fn opens_at(&self, at: Timestamp) -> bool {
-        self.present_at(at) && self.window.contains(at)
-    }
-}
-
 #[derive(Debug)]
 struct SimLock {
     profile: SimProfile,
     segments: Vec<CodeSegment>,
+    battery_percent: u8,
+    activity: Vec<ActivityEntry>,
 }
 
 impl SimLock {
@@ -178,7 +157,49 @@ impl Simulator {
             .or_insert(SimLock {
                 profile,
                 segments: Vec::new(),
+                battery_percent: 100,
+                activity: Vec::new(),
             });
+    }
+
+    /// Sets `device`'s battery charge (0–100 %).
+    pub fn set_battery(&self, device: &str, percent: u8) {
+        if let Some(lock) = self.lock_state().locks.get_mut(device) {
+            lock.battery_percent = percent.min(100);
+        }
+    }
+
+    /// A guest types `pin` on `device`'s keypad now: the door opens if a code held allows
+    /// it, and the attempt goes into the lock's activity log either way. Returns whether
+    /// the door opened.
+    pub fn enter_pin(&self, device: &str, pin: &str) -> bool {
+        let now = self.clock.now();
+        let mut s = self.lock_state();
+        let next = s.next_ref;
+        s.next_ref += 1;
+        let Some(lock) = s.locks.get_mut(device) else {
+            return false;
+        };
+        let used = lock
+            .segments
+            .iter()
+            .find(|seg| seg.pin.as_str() == pin && seg.opens_at(now))
+            .cloned();
+        lock.activity.push(ActivityEntry {
+            id: format!("sim-log-{next}"),
+            at: now,
+            action: if used.is_some() {
+                LockAction::Unlock
+            } else {
+                LockAction::Denied
+            },
+            method: AccessMethod::Keypad,
+            code_reference: used.as_ref().map(|seg| seg.reference.clone()),
+            code_name: used.as_ref().map(|seg| seg.marker.clone()),
+            pin: Some(Pin::new(pin)),
+            actor: None,
+        });
+        used.is_some()
     }
 
     /// Sets the random fault rates for every later call.
@@ -467,6 +488,83 @@ impl Provider for Simulator {
                 .find(|seg| seg.marker == marker && seg.present_until.is_none_or(|end| end > now))
                 .map(|seg| receipt(seg, now)))
         })
+    }
+
+    async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {
+        Ok(self
+            .devices()
+            .into_iter()
+            .map(|device| DeviceInfo {
+                name: format!("Simulated {device}"),
+                device,
+            })
+            .collect())
+    }
+
+    /// Answered by the simulated cloud even during an outage, which it reports as offline.
+    async fn lock_status(&self, device: &str) -> Result<LockStatus, ProviderError> {
+        let now = self.clock.now();
+        let mut s = self.lock_state();
+        s.calls += 1;
+        let offline = s
+            .outages
+            .get(device)
+            .is_some_and(|o| o.iter().any(|w| w.contains(now)));
+        let lock = s.locks.get(device).ok_or_else(|| unknown(device))?;
+        Ok(LockStatus::from_percent(
+            !offline,
+            Some(lock.battery_percent),
+        ))
+    }
+
+    async fn activity(
+        &self,
+        device: &str,
+        since: Timestamp,
+    ) -> Result<Vec<ActivityEntry>, ProviderError> {
+        self.call(device, |s, _| {
+            let lock = s.locks.get(device).ok_or_else(|| unknown(device))?;
+            Ok(lock
+                .activity
+                .iter()
+                .filter(|e| e.at >= since)
+                .cloned()
+                .collect())
+        })
+    }
+
+    async fn unlock(&self, device: &str) -> Result<(), ProviderError> {
+        self.call(device, |s, now| {
+            let next = s.next_ref;
+            s.next_ref += 1;
+            let lock = s.locks.get_mut(device).ok_or_else(|| unknown(device))?;
+            if !lock.profile.capabilities().remote_unlock {
+                return Err(ProviderError::Unsupported(
+                    "this lock cannot be opened remotely",
+                ));
+            }
+            lock.activity.push(ActivityEntry {
+                id: format!("sim-log-{next}"),
+                at: now,
+                action: LockAction::Unlock,
+                method: AccessMethod::Remote,
+                code_reference: None,
+                code_name: None,
+                pin: None,
+                actor: None,
+            });
+            Ok(())
+        })
+    }
+}
+
+impl HeldCodes for Simulator {
+    fn history(&self, device: &str) -> Vec<CodeSegment> {
+        Simulator::history(self, device)
+    }
+
+    fn opens(&self, device: &str, pin: &str, at: Timestamp) -> bool {
+        Simulator::opens(self, device, pin, at)
     }
 }
 

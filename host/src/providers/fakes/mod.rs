@@ -2,5 +2,22 @@
 //! with a model of every lock (which PIN opens which door when) and faults on demand. The
 //! provider clients are tested against them over loopback, and `latchkey replay` can run
 //! against them.
+//!
+//! What the fakes share lives here: the lock model ([`model`]), the fault plan
+//! ([`faults`]) and serving a router on loopback ([`serve_loopback`]).
 
+pub mod faults;
+pub mod model;
 pub mod nuki;
+
+/// Serves `router` on a fresh loopback port in the background and returns its base URL
+/// (`http://127.0.0.1:PORT`).
+///
+/// # Errors
+/// When no loopback port can be bound.
+pub async fn serve_loopback(router: axum::Router) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base_url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(base_url)
+}

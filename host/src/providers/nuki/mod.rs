@@ -18,6 +18,11 @@
 //!   weekday and time-of-day restrictions are left open (every day, all day).
 //! - Updates are `POST /smartlock/{id}/auth/{authId}`; deletion is `DELETE` of the same
 //!   path, also asynchronous.
+//! - Status is `GET /smartlock/{id}`: `serverState` 4 is offline; `state.batteryCharge`
+//!   (0–100 %) and `state.batteryCritical`, which wins over the charge. The log is
+//!   `GET /smartlock/{id}/log`, newest first, at most 50 entries a page, paged backwards
+//!   by the `id` of the oldest entry seen. Remote unlock is
+//!   `POST /smartlock/{id}/action/unlock` (204; the lock runs it later, unconfirmed).
 
 pub mod wire;
 
@@ -32,8 +37,11 @@ use latchkey_engine::{
 use serde::de::DeserializeOwned;
 
 use super::http::{HttpSettings, ProviderHttp, Refusal};
-use super::{CodeReceipt, CodeRequest, Provider, ProviderError, ReceiptStatus};
-use wire::{AuthWrite, Smartlock, SmartlockAuth};
+use super::{
+    AccessMethod, ActivityEntry, BatteryLevel, CodeReceipt, CodeRequest, DeviceInfo, LockAction,
+    LockStatus, Provider, ProviderError, ReceiptStatus,
+};
+use wire::{AuthWrite, Smartlock, SmartlockAuth, SmartlockLog};
 
 /// Longest name Nuki accepts for a keypad code.
 pub const MAX_NAME_LEN: usize = 20;
@@ -243,6 +251,116 @@ impl Provider for Nuki {
     ) -> Result<Option<CodeReceipt>, ProviderError> {
         self.read_code(device, marker).await
     }
+
+    async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {
+        Ok(self
+            .refresh_locks()
+            .await?
+            .into_iter()
+            .map(|l| DeviceInfo {
+                device: l.smartlock_id.to_string(),
+                name: l.name,
+            })
+            .collect())
+    }
+
+    async fn lock_status(&self, device: &str) -> Result<LockStatus, ProviderError> {
+        let id = smartlock_id(device)?;
+        let lock: Smartlock = self.get_json(&format!("/smartlock/{id}")).await?;
+        Ok(status(&lock))
+    }
+
+    async fn activity(
+        &self,
+        device: &str,
+        since: Timestamp,
+    ) -> Result<Vec<ActivityEntry>, ProviderError> {
+        let id = smartlock_id(device)?;
+        let from = since.to_rfc3339();
+        let mut entries = Vec::new();
+        let mut older_than: Option<String> = None;
+        loop {
+            let mut path = format!(
+                "/smartlock/{id}/log?fromDate={from}&limit={}",
+                wire::LOG_PAGE
+            );
+            if let Some(cursor) = &older_than {
+                path.push_str(&format!("&id={cursor}"));
+            }
+            let page: Vec<SmartlockLog> = self.get_json(&path).await?;
+            let full = page.len() >= wire::LOG_PAGE;
+            older_than = page.last().map(|l| l.id.clone());
+            entries.extend(page.iter().filter_map(activity_entry));
+            if !full || older_than.is_none() {
+                break;
+            }
+        }
+        entries.retain(|e| e.at >= since);
+        entries.sort_by_key(|e| e.at);
+        Ok(entries)
+    }
+
+    async fn unlock(&self, device: &str) -> Result<(), ProviderError> {
+        let id = smartlock_id(device)?;
+        let request = self
+            .http
+            .client()
+            .post(self.http.url(&format!("/smartlock/{id}/action/unlock")))
+            .bearer_auth(&self.token);
+        self.http.send(request).await?.map(drop).map_err(refused)
+    }
+}
+
+/// A smart lock's status: `serverState` 4 is offline; `batteryCritical` wins over the
+/// charge, which older locks do not report.
+fn status(lock: &Smartlock) -> LockStatus {
+    let online = lock.server_state != wire::SERVER_STATE_OFFLINE;
+    let state = lock.state.as_ref();
+    let percent = state
+        .and_then(|s| s.battery_charge)
+        .map(|c| u8::try_from(c.clamp(0, 100)).unwrap_or(0));
+    let mut status = LockStatus::from_percent(online, percent);
+    if state.is_some_and(|s| s.battery_critical) {
+        status.battery = Some(BatteryLevel::Critical);
+    } else if status.battery.is_none() && state.is_some() {
+        status.battery = Some(BatteryLevel::Ok);
+    }
+    status
+}
+
+/// A log entry in the common shape; `None` for entries that are not about the door
+/// (settings, calibration, firmware).
+fn activity_entry(log: &SmartlockLog) -> Option<ActivityEntry> {
+    const INVALID_CODE: i32 = 224;
+    const KEYPAD_ERROR: i32 = 253;
+    let at = Timestamp::parse_rfc3339(&log.date).ok()?;
+    let action = match (log.action, log.state, log.trigger) {
+        (_, INVALID_CODE, _) | (_, _, KEYPAD_ERROR) => LockAction::Denied,
+        (1 | 3 | 5, 0, _) => LockAction::Unlock,
+        (2 | 4, 0, _) => LockAction::Lock,
+        (1..=5, _, _) => LockAction::Denied,
+        _ => return None,
+    };
+    let method = match (log.trigger, log.source) {
+        (255 | 253, _) | (_, Some(1)) => AccessMethod::Keypad,
+        (5, _) => AccessMethod::App,
+        (4, _) => AccessMethod::Remote,
+        (1 | 2 | 3 | 6, _) => AccessMethod::Manual,
+        _ => AccessMethod::Unknown,
+    };
+    let keypad = method == AccessMethod::Keypad;
+    Some(ActivityEntry {
+        id: log.id.clone(),
+        at,
+        action,
+        method,
+        code_reference: log.auth_id.clone().filter(|_| keypad),
+        code_name: keypad.then(|| log.name.clone()).filter(|n| !n.is_empty()),
+        pin: None,
+        actor: (!keypad)
+            .then(|| log.name.clone())
+            .filter(|n| !n.is_empty()),
+    })
 }
 
 /// What a Nuki smart lock with a paired keypad can do. Capacity from Seam's Nuki guide:

@@ -114,3 +114,31 @@ pub struct AuthWrite {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
 }
+
+/// `GET /smartlock/{smartlockId}/log` items (`SmartlockLog`), the fields read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmartlockLog {
+    /// Unique id of the entry.
+    pub id: String,
+    /// The authorization used, if any.
+    #[serde(default)]
+    pub auth_id: Option<String>,
+    /// The authorization's name (Latchkey's marker for its keypad codes) or the user's.
+    pub name: String,
+    /// 1 unlock, 2 lock, 3 unlatch, 4 lock'n'go, 5 lock'n'go with unlatch, 240 door opened…
+    pub action: i32,
+    /// 0 system, 1 manual, 2 button, 3 automatic, 4 web, 5 app, 6 auto lock,
+    /// 7 accessory, 253 keypad error, 255 keypad.
+    pub trigger: i32,
+    /// 0 success … 224 invalid code.
+    pub state: i32,
+    /// When, RFC 3339.
+    pub date: String,
+    /// 1 keypad code, 2 fingerprint, 3 tap to unlock, 0 default.
+    #[serde(default)]
+    pub source: Option<i32>,
+}
+
+/// Most log entries one `GET /smartlock/{smartlockId}/log` returns (`limit`, max 50).
+pub const LOG_PAGE: usize = 50;
