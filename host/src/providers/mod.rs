@@ -8,10 +8,13 @@
 pub mod breaker;
 pub mod fakes;
 pub mod http;
+pub mod igloohome;
 pub mod monitoring;
 pub mod nuki;
+pub mod seam;
 pub mod segment;
 pub mod simulator;
+pub mod ttlock;
 
 pub use monitoring::{
     AccessMethod, ActivityEntry, BatteryLevel, DeviceInfo, LockAction, LockStatus,

@@ -7,8 +7,11 @@
 //! ([`faults`]) and serving a router on loopback ([`serve_loopback`]).
 
 pub mod faults;
+pub mod igloohome;
 pub mod model;
 pub mod nuki;
+pub mod seam;
+pub mod ttlock;
 
 /// Serves `router` on a fresh loopback port in the background and returns its base URL
 /// (`http://127.0.0.1:PORT`).

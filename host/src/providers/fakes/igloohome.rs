@@ -1,0 +1,1 @@
+//! A contract fake of the igloohome cloud (work in progress).

@@ -1,0 +1,1 @@
+//! A contract fake of the seam cloud (work in progress).

@@ -1,0 +1,1 @@
+//! A contract fake of the ttlock cloud (work in progress).

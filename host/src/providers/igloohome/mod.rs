@@ -1,0 +1,1 @@
+//! The igloohome client (work in progress).

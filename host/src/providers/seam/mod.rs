@@ -1,0 +1,1 @@
+//! The seam client (work in progress).

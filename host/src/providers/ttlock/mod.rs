@@ -1,0 +1,1 @@
+//! The ttlock client (work in progress).

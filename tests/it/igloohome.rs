@@ -1,0 +1,1 @@
+//! The igloohome client against its contract fake over loopback (work in progress).
