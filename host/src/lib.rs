@@ -15,6 +15,8 @@ pub mod http;
 pub mod inbox;
 pub mod jobs;
 pub mod json;
+pub mod locks;
+pub mod monitor;
 pub mod plugins;
 pub mod providers;
 pub mod reconcile;

@@ -2,11 +2,13 @@
 //! simulator. One binary, because linking is slow on small machines.
 
 mod bad_input;
+mod branches;
 mod dead_letters;
 mod dst;
 mod harness;
 mod hostile;
 mod igloohome;
+mod monitoring;
 mod nuki;
 mod plugin_api;
 mod plugins;

@@ -2,6 +2,8 @@
 
 mod body;
 mod hooks;
+mod locks_admin;
+mod monitoring;
 mod ops;
 mod plugins;
 mod reservations;
@@ -19,6 +21,8 @@ pub fn router(app: App) -> Router {
         .merge(reservations::routes())
         .merge(ops::routes())
         .merge(plugins::routes())
+        .merge(locks_admin::routes())
+        .merge(monitoring::routes())
         .fallback(not_found)
         .with_state(app)
 }

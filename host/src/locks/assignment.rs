@@ -1,0 +1,1 @@
+//! Branch assignment of locks (work in progress).

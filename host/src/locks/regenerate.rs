@@ -1,0 +1,1 @@
+//! Regenerate PINs for one lock (work in progress).

@@ -1,0 +1,1 @@
+//! Lock monitoring: the lock sync and its alerts (work in progress).

@@ -1,0 +1,1 @@
+//! Branches, assignment and regeneration through the service (work in progress).

@@ -1,0 +1,1 @@
+//! Lock sync and alerts through the service (work in progress).
