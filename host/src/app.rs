@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::locks::assignment::Assignments;
 use crate::plugins::{self, ActiveRule};
 use crate::providers::Providers;
 use crate::rule_loader::RuleLoader;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub pool: SqlitePool,
     /// The workspace's facts.
     pub catalog: Catalog,
+    /// Each lock's effective branch: the property file's, overridden through the API.
+    pub assignments: Assignments,
     /// The rule the workspace plans with: an activated plugin, or the property's file.
     pub rule: ActiveRule,
     /// Compiles rules, and holds the rule limits.
@@ -98,10 +101,13 @@ impl App {
         {
             rule.set(plugin, source);
         }
+        let recorded = store::assignments::load(&mut conn, &config.catalog.workspace).await?;
+        let assignments = Assignments::new(&config.catalog, recorded);
         drop(conn);
         Ok(App(Arc::new(AppState {
             pool,
             catalog: config.catalog,
+            assignments,
             rule,
             rules: config.rules,
             clock: config.clock,

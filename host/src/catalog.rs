@@ -230,6 +230,12 @@ impl CatalogFile {
     }
 }
 
+/// Whether `lock` may concern a stay in `resources`: a shared door always, a private door
+/// when it belongs to one of them (what [`Catalog::locks_for`] keeps).
+pub fn concerns(lock: &Lock, resources: &[ResourceId]) -> bool {
+    lock.door == DoorKind::Shared || lock.resources.iter().any(|r| resources.contains(r))
+}
+
 impl Catalog {
     /// The lock with this id.
     pub fn lock(&self, id: &LockId) -> Option<&Lock> {
@@ -246,11 +252,14 @@ impl Catalog {
     pub fn locks_for(&self, resources: &[ResourceId]) -> Vec<Lock> {
         self.locks
             .iter()
-            .filter(|l| {
-                l.door == DoorKind::Shared || l.resources.iter().any(|r| resources.contains(r))
-            })
+            .filter(|l| concerns(l, resources))
             .cloned()
             .collect()
+    }
+
+    /// The branch with this id.
+    pub fn branch(&self, id: &BranchId) -> Option<&Branch> {
+        self.branches.iter().find(|b| &b.id == id)
     }
 
     /// What a rule receives for `reservation` at `now`: the property, the reservation's

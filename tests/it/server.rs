@@ -16,6 +16,7 @@ async fn over_a_real_socket_the_worker_puts_the_code_on_the_lock_by_itself() {
     let server = tokio::spawn(latchkey_host::server::serve(
         app.app.clone(),
         listener,
+        None,
         async {
             let _ = stopped.await;
         },

@@ -39,7 +39,8 @@ pub enum ReservationsCommand {
     },
 }
 
-async fn open(args: &StoreArgs) -> anyhow::Result<(sqlx::SqlitePool, WorkspaceId)> {
+/// Opens the database of the property in `args` and names its workspace.
+pub(super) async fn open(args: &StoreArgs) -> anyhow::Result<(sqlx::SqlitePool, WorkspaceId)> {
     let workspace = CatalogFile::load(&args.property)?.workspace;
     anyhow::ensure!(
         args.database.exists(),

@@ -1,6 +1,7 @@
 //! The `latchkey` command line. `main.rs` only parses and calls [`run`].
 
 mod admin;
+mod monitoring;
 mod replay;
 mod rules;
 mod serve;
@@ -38,6 +39,13 @@ pub enum Command {
     /// Inspect reservations: state, events received (with rule errors), codes.
     #[command(subcommand)]
     Reservations(admin::ReservationsCommand),
+    /// List the alerts a person must see (offline locks, batteries, codes that cannot be
+    /// revoked, doors opened outside any grant, …), newest first.
+    Alerts(StoreArgs),
+    /// List every lock's status (online, battery) as the last lock sync stored it.
+    Locks(StoreArgs),
+    /// Ask the running service to sync every lock now (status, battery, activity log).
+    Sync(monitoring::SyncArgs),
     /// Replay real hotel bookings through the service under a simulated clock, and check
     /// every stay with an independent oracle. Exits 1 if any violation is found.
     Replay(replay::ReplayArgs),
@@ -64,6 +72,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Jobs(cmd) => admin::jobs(cmd).await,
         Command::Reservations(cmd) => admin::reservations(cmd).await,
+        Command::Alerts(args) => monitoring::alerts(args).await,
+        Command::Locks(args) => monitoring::locks(args).await,
+        Command::Sync(args) => monitoring::sync(args).await,
         Command::Replay(args) => replay::run(args).await,
     }
 }

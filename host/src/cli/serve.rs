@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -35,6 +36,15 @@ pub struct ServeArgs {
     /// [default: beside the database, as DATABASE.wasm-cache].
     #[arg(long, env = "LATCHKEY_WASM_CACHE")]
     pub wasm_cache: Option<PathBuf>,
+    /// Seconds between lock syncs (status, battery, activity log, alerts); 0 turns the
+    /// periodic sync off (`POST /v1/locks/sync` still syncs on demand).
+    #[arg(
+        long,
+        env = "LATCHKEY_SYNC_EVERY",
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub sync_every: u64,
 }
 
 /// Loads a property directory with the simulator as the only provider.
@@ -88,7 +98,8 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     tracing::info!(listen = %args.listen, database = %args.database.display(), "latchkey is serving");
-    crate::server::serve(app, listener, shutdown_signal()).await?;
+    let sync_every = (args.sync_every > 0).then(|| Duration::from_secs(args.sync_every));
+    crate::server::serve(app, listener, sync_every, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,1 +1,423 @@
-//! Branch assignment of locks (work in progress).
+//! Which branch each lock belongs to (issue 5, item 6).
+//!
+//! The effective branch of a lock is the assignment on record (made through
+//! `PUT /v1/locks/{lock}/branch`, table `lock_assignments`) if there is one, else the
+//! branch `property.toml` gives it. A lock with no effective branch is *unassigned*: the
+//! reconciler never shows it to the rule and drops any grant for it, so it gets no codes
+//! (and the codes it had are revoked), and it raises no monitoring alerts
+//! ([`Assignments::is_assigned`]).
+//!
+//! Changing an assignment re-plans, in the same transaction, every reservation the lock
+//! may concern ([`concerned`]): the job worker then creates or revokes its codes at once.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::RwLock;
+
+use latchkey_engine::{BranchId, DoorKind, Lock, LockId, ReservationId, Timestamp};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::catalog::{Catalog, concerns};
+use crate::error::{Error, Result};
+use crate::jobs::{self, JobSpec};
+use crate::store::assignments::{self as stored, AssignmentRow};
+use crate::store::{Conn, codes, reservations};
+
+/// Where a lock's effective branch comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// `property.toml` (no assignment on record).
+    Property,
+    /// An assignment made through the API, which overrides the property file.
+    Api,
+}
+
+/// A lock's effective branch, as `GET /v1/locks/{lock}/branch` shows it:
+/// `{"lock": "room-101", "branch": "main" | null, "origin": "property" | "api",
+/// "updated_at": <Unix seconds, UTC> | null}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Assignment {
+    /// The lock.
+    pub lock: LockId,
+    /// Its branch; `None` (JSON `null`): unassigned.
+    pub branch: Option<BranchId>,
+    /// Where the branch comes from.
+    pub origin: Origin,
+    /// When the assignment on record was made (Unix seconds, UTC); `None` for the
+    /// property file's.
+    pub updated_at: Option<Timestamp>,
+}
+
+/// The effective branch of every configured lock, loaded at start and changed only by
+/// [`assign`]. Reads never wait on the database, so the reconciler and the alert code can
+/// ask on every evaluation.
+#[derive(Debug)]
+pub struct Assignments {
+    by_lock: RwLock<HashMap<LockId, Assignment>>,
+    /// Serialises changes (assignments and regenerations), so that two requests never
+    /// interleave their plans.
+    pub(crate) changing: tokio::sync::Mutex<()>,
+}
+
+impl Assignments {
+    /// The catalog's branches, overridden by the assignments on record. A recorded lock
+    /// the catalog no longer has is ignored; a recorded branch it no longer has leaves the
+    /// lock unassigned (and is logged), so no lock opens for a branch that was removed.
+    pub fn new(catalog: &Catalog, recorded: Vec<AssignmentRow>) -> Assignments {
+        let mut by_lock: HashMap<LockId, Assignment> = catalog
+            .locks
+            .iter()
+            .map(|l| {
+                let a = Assignment {
+                    lock: l.id.clone(),
+                    branch: l.branch.clone(),
+                    origin: Origin::Property,
+                    updated_at: None,
+                };
+                (l.id.clone(), a)
+            })
+            .collect();
+        for row in recorded {
+            let Some(slot) = by_lock.get_mut(&row.lock) else {
+                continue;
+            };
+            let branch = match row.branch {
+                Some(b) if catalog.branch(&b).is_none() => {
+                    tracing::warn!(lock = %row.lock, branch = %b, "assigned branch no longer exists; the lock is unassigned");
+                    None
+                }
+                b => b,
+            };
+            *slot = Assignment {
+                lock: row.lock,
+                branch,
+                origin: Origin::Api,
+                updated_at: Some(row.updated_at),
+            };
+        }
+        Assignments {
+            by_lock: RwLock::new(by_lock),
+            changing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<LockId, Assignment>> {
+        // A panicking writer leaves a whole map behind: its data is still usable.
+        self.by_lock.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The lock's effective assignment; `None` for a lock the catalog does not have.
+    pub fn get(&self, lock: &LockId) -> Option<Assignment> {
+        self.read().get(lock).cloned()
+    }
+
+    /// The lock's effective branch; `None` when unassigned or unknown.
+    pub fn branch_of(&self, lock: &LockId) -> Option<BranchId> {
+        self.read().get(lock).and_then(|a| a.branch.clone())
+    }
+
+    /// True when the lock belongs to a branch. An unassigned (or unknown) lock gets no codes
+    /// and must raise no alerts.
+    pub fn is_assigned(&self, lock: &LockId) -> bool {
+        self.read().get(lock).is_some_and(|a| a.branch.is_some())
+    }
+
+    /// `locks` as the rule must see them: each with its effective branch, unassigned ones
+    /// removed.
+    pub fn effective(&self, locks: Vec<Lock>) -> Vec<Lock> {
+        let map = self.read();
+        locks
+            .into_iter()
+            .filter_map(|mut l| {
+                l.branch = map.get(&l.id).and_then(|a| a.branch.clone());
+                l.branch.is_some().then_some(l)
+            })
+            .collect()
+    }
+
+    /// Puts `a` in place and returns what it replaced.
+    fn put(&self, a: Assignment) -> Option<Assignment> {
+        let mut map = self.by_lock.write().unwrap_or_else(|p| p.into_inner());
+        map.insert(a.lock.clone(), a)
+    }
+
+    /// Undoes a [`Assignments::put`] whose transaction did not commit.
+    fn restore(&self, lock: &LockId, old: Option<Assignment>) {
+        let mut map = self.by_lock.write().unwrap_or_else(|p| p.into_inner());
+        match old {
+            Some(old) => map.insert(lock.clone(), old),
+            None => map.remove(lock),
+        };
+    }
+}
+
+/// What `PUT /v1/locks/{lock}/branch` answers: the new assignment, the branch before, and
+/// how many reservations were queued to be re-planned.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignOutcome {
+    /// The assignment now in force.
+    #[serde(flatten)]
+    pub assignment: Assignment,
+    /// The effective branch before the change.
+    pub previous: Option<BranchId>,
+    /// Reservations queued for a reconcile (none when the branch did not change).
+    pub reconciling: usize,
+}
+
+/// Assigns `lock` to `branch` (`None`: unassigns it), and queues a reconcile of every
+/// reservation the lock may concern, in one transaction; the in-memory view changes with
+/// the commit. Assigning the branch a lock already has records it without re-planning.
+///
+/// # Errors
+/// [`Error::NotFound`] for a lock not in the catalog; [`Error::Invalid`] (pointer
+/// `/branch`) for a branch the property does not have; database errors.
+pub async fn assign(
+    app: &AppState,
+    lock_id: &LockId,
+    branch: Option<BranchId>,
+) -> Result<AssignOutcome> {
+    let ws = &app.catalog.workspace;
+    let lock = app.catalog.lock(lock_id).ok_or_else(|| Error::NotFound {
+        what: "lock",
+        id: lock_id.to_string(),
+    })?;
+    if let Some(b) = &branch
+        && app.catalog.branch(b).is_none()
+    {
+        return Err(Error::Invalid {
+            pointer: "/branch".into(),
+            detail: format!("`/branch`: the property has no branch `{b}`"),
+        });
+    }
+    let _one_at_a_time = app.assignments.changing.lock().await;
+    let previous = app.assignments.branch_of(lock_id);
+    let now = app.clock.now();
+    let mut tx = app.pool.begin().await?;
+    stored::set(&mut tx, ws, lock_id, branch.as_ref(), now).await?;
+    let ids = if previous == branch {
+        Vec::new()
+    } else {
+        concerned(app, &mut tx, lock).await?
+    };
+    for reservation in &ids {
+        let spec = JobSpec::Reconcile {
+            reservation: reservation.clone(),
+        };
+        jobs::enqueue(&mut tx, ws, &spec, now, now).await?;
+    }
+    let assignment = Assignment {
+        lock: lock_id.clone(),
+        branch: branch.clone(),
+        origin: Origin::Api,
+        updated_at: Some(now),
+    };
+    // In force before the commit: with the pool's single connection no reconcile can read
+    // the database between the commit and this, and a failed commit puts it back.
+    let old = app.assignments.put(assignment.clone());
+    if let Err(e) = tx.commit().await {
+        app.assignments.restore(lock_id, old);
+        return Err(e.into());
+    }
+    if !ids.is_empty() {
+        app.jobs_waiting.notify_one();
+    }
+    tracing::info!(lock = %lock_id, from = ?previous, to = ?branch, reconciling = ids.len(), "lock assignment changed");
+    Ok(AssignOutcome {
+        assignment,
+        previous,
+        reconciling: ids.len(),
+    })
+}
+
+/// The reservations whose plan may involve `lock`, sorted: those holding a live code on
+/// it (to revoke or keep), and the open ones it may concern (every open reservation for a
+/// shared door, those staying in its resources for a private one). The rule decides the
+/// rest when they are reconciled.
+///
+/// # Errors
+/// [`Error::Internal`] for a stored id that no longer parses; database errors.
+pub(crate) async fn concerned(
+    app: &AppState,
+    conn: &mut Conn,
+    lock: &Lock,
+) -> Result<Vec<ReservationId>> {
+    let ws = &app.catalog.workspace;
+    let mut ids: BTreeSet<String> = codes::live_on_lock(conn, ws, &lock.id)
+        .await?
+        .into_iter()
+        .map(|c| c.code.reservation.as_str().to_owned())
+        .collect();
+    for id in reservations::open_ids(conn, ws).await? {
+        if ids.contains(&id) {
+            continue;
+        }
+        let wanted = match lock.door {
+            DoorKind::Shared => true,
+            DoorKind::Private => reservations::get(conn, ws, &id)
+                .await?
+                .is_some_and(|r| concerns(lock, &r.state.resources)),
+        };
+        if wanted {
+            ids.insert(id);
+        }
+    }
+    ids.into_iter()
+        .map(|id| ReservationId::parse(id).map_err(Error::Internal))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_engine::{Capabilities, Connectivity, PinRules, WindowPrecision};
+
+    fn lock(id: &str, branch: Option<&str>) -> Lock {
+        Lock {
+            id: LockId::parse(id).expect("id"),
+            name: String::new(),
+            provider: "simulator".into(),
+            device: None,
+            door: DoorKind::Shared,
+            branch: branch.map(|b| BranchId::parse(b).expect("branch")),
+            resources: Vec::new(),
+            capabilities: Capabilities {
+                connectivity: Connectivity::Online,
+                custom_pin: true,
+                precision: WindowPrecision::Minute,
+                can_revoke: true,
+                can_update: true,
+                remote_unlock: false,
+                max_codes: 100,
+                pin: PinRules {
+                    min_len: 6,
+                    max_len: 6,
+                    alphabet: "0123456789".into(),
+                    forbidden_prefixes: Vec::new(),
+                },
+            },
+        }
+    }
+
+    fn catalog(locks: Vec<Lock>) -> Catalog {
+        let toml = r#"
+            workspace = "demo"
+            rules = "rule.rhai"
+            [property]
+            id = "p"
+            name = "P"
+            timezone = "Europe/Lisbon"
+            check_in_time = "15:00"
+            check_out_time = "11:00"
+            day_use_start = "09:00"
+            day_use_end = "18:00"
+            requires_payment = false
+            [[branches]]
+            id = "main"
+            name = "Main"
+            [[branches]]
+            id = "annex"
+            name = "Annex"
+        "#;
+        let file: crate::catalog::CatalogFile = toml::from_str(toml).expect("catalog toml");
+        Catalog {
+            workspace: file.workspace,
+            property: file.property,
+            branches: file.branches,
+            resources: Vec::new(),
+            locks,
+            sources: Vec::new(),
+            rule_path: "rule.rhai".into(),
+        }
+    }
+
+    fn row(lock: &str, branch: Option<&str>) -> AssignmentRow {
+        AssignmentRow {
+            lock: LockId::parse(lock).expect("id"),
+            branch: branch.map(|b| BranchId::parse(b).expect("branch")),
+            updated_at: Timestamp(1_000),
+        }
+    }
+
+    fn id(s: &str) -> LockId {
+        LockId::parse(s).expect("id")
+    }
+
+    #[test]
+    fn a_recorded_assignment_overrides_the_property_file() {
+        let c = catalog(vec![
+            lock("a", Some("main")),
+            lock("b", None),
+            lock("c", Some("main")),
+        ]);
+        let a = Assignments::new(
+            &c,
+            vec![
+                row("a", None),
+                row("b", Some("annex")),
+                row("gone", Some("main")),
+            ],
+        );
+        assert!(!a.is_assigned(&id("a")), "unassigned through the API");
+        assert_eq!(a.get(&id("a")).map(|x| x.origin), Some(Origin::Api));
+        assert_eq!(
+            a.branch_of(&id("b")).map(|b| b.to_string()),
+            Some("annex".into())
+        );
+        assert_eq!(
+            a.branch_of(&id("c")).map(|b| b.to_string()),
+            Some("main".into())
+        );
+        assert_eq!(a.get(&id("c")).map(|x| x.origin), Some(Origin::Property));
+        assert!(
+            a.get(&id("gone")).is_none(),
+            "locks not in the catalog are ignored"
+        );
+        assert!(!a.is_assigned(&id("gone")));
+    }
+
+    #[test]
+    fn a_recorded_branch_that_no_longer_exists_leaves_the_lock_unassigned() {
+        let c = catalog(vec![lock("a", Some("main"))]);
+        let a = Assignments::new(&c, vec![row("a", Some("demolished"))]);
+        assert!(!a.is_assigned(&id("a")));
+    }
+
+    #[test]
+    fn the_rule_sees_effective_branches_and_never_an_unassigned_lock() {
+        let c = catalog(vec![
+            lock("a", Some("main")),
+            lock("b", None),
+            lock("c", Some("main")),
+        ]);
+        let a = Assignments::new(&c, vec![row("a", None), row("b", Some("annex"))]);
+        let seen = a.effective(c.locks.clone());
+        let view: Vec<(String, Option<String>)> = seen
+            .iter()
+            .map(|l| (l.id.to_string(), l.branch.as_ref().map(|b| b.to_string())))
+            .collect();
+        assert_eq!(
+            view,
+            vec![
+                ("b".to_owned(), Some("annex".to_owned())),
+                ("c".to_owned(), Some("main".to_owned())),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_commit_puts_the_old_assignment_back() {
+        let c = catalog(vec![lock("a", Some("main"))]);
+        let a = Assignments::new(&c, Vec::new());
+        let old = a.put(Assignment {
+            lock: id("a"),
+            branch: None,
+            origin: Origin::Api,
+            updated_at: Some(Timestamp(5)),
+        });
+        assert!(!a.is_assigned(&id("a")));
+        a.restore(&id("a"), old);
+        assert_eq!(a.get(&id("a")).map(|x| x.origin), Some(Origin::Property));
+        assert!(a.is_assigned(&id("a")));
+    }
+}

@@ -31,11 +31,13 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
         return Ok(());
     };
     let now = app.clock.now();
-    let input = app
+    let mut input = app
         .catalog
         .rule_input(row.state, row.last_event.clone(), now);
+    // The rule sees each lock's effective branch, and never an unassigned lock.
+    input.locks = app.assignments.effective(input.locks);
     let rule = app.rule.current();
-    let plan = match rules::evaluate(rule.as_ref(), &input, app.rules.limits()) {
+    let mut plan = match rules::evaluate(rule.as_ref(), &input, app.rules.limits()) {
         Ok(plan) => plan,
         Err(e) => {
             let message = e.to_string();
@@ -45,6 +47,9 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
             return Ok(());
         }
     };
+    // Defence in depth: whatever the rule says, an unassigned lock gets no code (and the
+    // diff revokes the codes it has).
+    plan.grants.retain(|g| app.assignments.is_assigned(&g.lock));
     if row.rule_error.is_some() {
         reservations::set_rule_error(conn, ws, id, None).await?;
     }

@@ -19,6 +19,15 @@ pub enum AlertKind {
     DeadLetter,
     /// A code was not confirmed on the lock in time.
     ConfirmationOverdue,
+    /// The lock's cloud reports it unreachable (for longer than the grace period).
+    LockOffline,
+    /// The lock's battery is low: replace it soon.
+    BatteryLow,
+    /// The lock's battery is critical: replace it now, codes may stop reaching the lock.
+    BatteryCritical,
+    /// The door was opened by a code or person no active grant covers: a security
+    /// incident.
+    AccessOutsideGrant,
 }
 
 impl AlertKind {
@@ -29,6 +38,10 @@ impl AlertKind {
             AlertKind::RevocationFailing => "revocation_failing",
             AlertKind::DeadLetter => "dead_letter",
             AlertKind::ConfirmationOverdue => "confirmation_overdue",
+            AlertKind::LockOffline => "lock_offline",
+            AlertKind::BatteryLow => "battery_low",
+            AlertKind::BatteryCritical => "battery_critical",
+            AlertKind::AccessOutsideGrant => "access_outside_grant",
         }
     }
 }

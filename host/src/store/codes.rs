@@ -281,3 +281,21 @@ pub async fn pin_in_use(
     .await?;
     Ok(n > 0)
 }
+
+/// The live (`pending` or `active`) codes on `lock`, oldest first: what regenerating the
+/// lock's PINs replaces, and whose reservations an assignment change re-plans.
+pub async fn live_on_lock(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    lock: &LockId,
+) -> Result<Vec<CodeRow>> {
+    let rows = sqlx::query_as::<_, RawRow>(&format!(
+        "SELECT {COLUMNS} FROM access_codes
+         WHERE workspace_id = ? AND lock_id = ? AND state IN ('pending', 'active') ORDER BY id"
+    ))
+    .bind(ws.as_str())
+    .bind(lock.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_raw).collect()
+}

@@ -5,9 +5,11 @@
 //! [`WorkspaceId`]. The SQL is kept portable for the PostgreSQL store to come.
 
 pub mod alerts;
+pub mod assignments;
 pub mod codes;
 pub mod events;
 pub mod jobs;
+pub mod monitoring;
 pub mod plugins;
 pub mod reservations;
 

@@ -9,23 +9,30 @@
 //! asynchronously (`operationId` is set until they do, after the confirmation delay, and
 //! never while the lock is offline, `serverState` 4).
 //!
-//! Faults on demand: the next requests answered with a given status (429 with
-//! `Retry-After`, 500, 503), answers delayed (to time a client out), a slower
-//! confirmation, a lock going offline.
+//! Faults on demand ([`Faults`]): the next requests answered with a given status (429 with
+//! `Retry-After`, 500, 503), answers delayed (to time a client out); and a slower
+//! confirmation, a lock going offline. What reaches each door is kept by the shared
+//! [`LockModel`].
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use latchkey_engine::{Timestamp, Window};
+use latchkey_engine::{Pin, Timestamp, Window};
 use serde_json::{Value, json};
 
+use super::faults::Faults;
+use super::model::{Change as LockChange, HeldCode, LockModel};
 use crate::clock::Clock;
+use crate::providers::ProviderError;
+use crate::providers::http::HttpSettings;
+use crate::providers::nuki::Nuki;
+use crate::providers::segment::{CodeSegment, HeldCodes};
 
 /// Seconds a change takes to reach an online lock, by default (Nuki's "fast sync").
 pub const DEFAULT_CONFIRM_SECS: i64 = 5;
@@ -41,9 +48,9 @@ pub struct FakeSmartlock {
     pub kind: i32,
     /// A keypad is paired, so keypad codes are possible.
     pub keypad: bool,
-    /// Reachable through its bridge or Wi-Fi.
+    /// Reachable through its bridge or Wi-Fi, at first.
     pub online: bool,
-    /// Battery charge, 0–100 %.
+    /// Battery charge, 0–100 %, at first.
     pub battery_charge: i32,
 }
 
@@ -51,6 +58,7 @@ pub struct FakeSmartlock {
 #[derive(Clone)]
 pub struct NukiFake {
     state: Arc<Mutex<Account>>,
+    faults: Faults,
     clock: Arc<dyn Clock>,
 }
 
@@ -74,10 +82,8 @@ struct Account {
     auths: Vec<Auth>,
     next_auth: u64,
     confirm_secs: i64,
-    delay: Duration,
-    failures: Vec<(StatusCode, Option<u64>)>,
-    /// What each lock held, for `opens`.
-    installed: Vec<Installed>,
+    /// What reaches each door, keyed by the smartlock id in decimal.
+    model: LockModel,
     recorded: Vec<Recorded>,
 }
 
@@ -103,17 +109,6 @@ enum Change {
     Delete,
 }
 
-/// A code as a lock held it: from `since` until `until` (open-ended while held).
-#[derive(Debug, Clone)]
-struct Installed {
-    smartlock_id: i64,
-    auth: String,
-    code: i32,
-    window: Window,
-    since: Timestamp,
-    until: Option<Timestamp>,
-}
-
 impl NukiFake {
     /// An account reachable with `token`, holding `locks`, on `clock`.
     pub fn new(
@@ -121,6 +116,14 @@ impl NukiFake {
         locks: Vec<FakeSmartlock>,
         clock: Arc<dyn Clock>,
     ) -> NukiFake {
+        let mut model = LockModel::default();
+        for l in &locks {
+            model.add_lock(
+                &l.id.to_string(),
+                l.online,
+                u8::try_from(l.battery_charge.clamp(0, 100)).unwrap_or(0),
+            );
+        }
         NukiFake {
             state: Arc::new(Mutex::new(Account {
                 token: token.into(),
@@ -128,11 +131,10 @@ impl NukiFake {
                 auths: Vec::new(),
                 next_auth: 1,
                 confirm_secs: DEFAULT_CONFIRM_SECS,
-                delay: Duration::ZERO,
-                failures: Vec::new(),
-                installed: Vec::new(),
+                model,
                 recorded: Vec::new(),
             })),
+            faults: Faults::default(),
             clock,
         }
     }
@@ -141,6 +143,8 @@ impl NukiFake {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/smartlock", get(list_locks))
+            .route("/smartlock/{smartlock}", get(get_lock))
+            .route("/smartlock/{smartlock}/log", get(list_logs))
             .route(
                 "/smartlock/{smartlock}/auth",
                 get(list_auths).put(create_auth),
@@ -151,22 +155,48 @@ impl NukiFake {
             )
             .route("/smartlock/{smartlock}/action/unlock", post(unlock))
             .layer(axum::middleware::from_fn_with_state(
-                self.clone(),
-                delay_answers,
+                self.faults.clone(),
+                Faults::delay_answers,
             ))
             .with_state(self.clone())
     }
 
+    /// The faults planned for this fake.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// Answers the next `count` requests with `status` (and `Retry-After`, in seconds).
     pub fn fail_next(&self, count: usize, status: StatusCode, retry_after: Option<u64>) {
-        let mut s = self.account();
-        s.failures
-            .extend(std::iter::repeat_n((status, retry_after), count));
+        self.faults.fail_next(count, status, retry_after);
     }
 
     /// Holds every answer back for `delay` (zero to stop).
     pub fn set_delay(&self, delay: Duration) {
-        self.account().delay = delay;
+        self.faults.set_delay(delay);
+    }
+
+    /// The smartlock ids, in decimal, as the client names devices.
+    pub fn devices(&self) -> Vec<String> {
+        self.account().locks.keys().map(i64::to_string).collect()
+    }
+
+    /// Sets lock `id`'s battery charge (0–100 %).
+    pub fn set_battery(&self, id: i64, percent: u8) {
+        let mut s = self.account();
+        s.model.set_battery(&id.to_string(), percent);
+        if let Some(lock) = s.locks.get_mut(&id) {
+            lock.battery_charge = i32::from(percent.min(100));
+        }
+    }
+
+    /// A guest types `pin` on lock `id`'s keypad now; the attempt goes into its log.
+    /// Returns whether the door opened.
+    pub fn enter_pin(&self, id: i64, pin: &str) -> bool {
+        let now = self.clock.now();
+        let mut s = self.account();
+        s.settle(now);
+        s.model.enter_pin(&id.to_string(), pin, now)
     }
 
     /// Seconds a change takes to reach an online lock.
@@ -182,28 +212,50 @@ impl NukiFake {
         if let Some(lock) = s.locks.get_mut(&id) {
             lock.online = online;
         }
-        if online {
-            // Changes queued while offline reach the lock a confirmation later.
-            let confirm = s.confirm_secs;
-            for auth in s.auths.iter_mut().filter(|a| a.smartlock_id == id) {
-                if let Some((_, at)) = &mut auth.pending {
-                    *at = (*at).max(now.plus(confirm));
-                }
-            }
-        }
+        // Changes queued while the lock was offline reach it as soon as it is back.
+        s.model.set_online(&id.to_string(), online, now);
     }
 
     /// Whether `pin` opens lock `id` at `at`, as the lock itself decides.
     pub fn opens(&self, id: i64, pin: &str, at: Timestamp) -> bool {
-        let mut s = self.account();
-        s.settle(self.clock.now());
-        s.installed.iter().any(|i| {
-            i.smartlock_id == id
-                && i.code.to_string() == pin
-                && i.since <= at
-                && i.until.is_none_or(|u| at < u)
-                && i.window.contains(at)
-        })
+        HeldCodes::opens(self, &id.to_string(), pin, at)
+    }
+
+    /// An account of `devices` smart locks with keypads (ids 17001, 17002, …), served on
+    /// loopback, and a client connected to it with no rate limit: for the replay across
+    /// the clouds.
+    ///
+    /// # Errors
+    /// When no loopback port can be bound, or the client cannot list the locks.
+    pub async fn start(
+        devices: usize,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(NukiFake, Nuki), ProviderError> {
+        const TOKEN: &str = "replay-nuki-token";
+        let locks = (0..devices)
+            .map(|i| {
+                let id = 17_001 + i64::try_from(i).unwrap_or(0);
+                FakeSmartlock {
+                    id,
+                    name: format!("Door {id}"),
+                    kind: 4,
+                    keypad: true,
+                    online: true,
+                    battery_charge: 90,
+                }
+            })
+            .collect();
+        let fake = NukiFake::new(TOKEN, locks, clock);
+        let base_url = super::serve_loopback(fake.router())
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("cannot serve the Nuki fake: {e}")))?;
+        let settings = HttpSettings {
+            base_url,
+            timeout: Duration::from_secs(10),
+            requests_per_second: None,
+        };
+        let client = Nuki::connect(&settings, TOKEN).await?;
+        Ok((fake, client))
     }
 
     /// Every request received so far.
@@ -227,17 +279,10 @@ impl NukiFake {
         body: Option<&[u8]>,
     ) -> Result<(MutexGuard<'_, Account>, Timestamp, Value), Response> {
         let now = self.clock.now();
-        let mut s = self.account();
-        if !s.failures.is_empty() {
-            let (status, retry_after) = s.failures.remove(0);
-            let mut response = restlet_error(status, "injected failure");
-            if let Some(value) =
-                retry_after.and_then(|secs| HeaderValue::from_str(&secs.to_string()).ok())
-            {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            return Err(response);
+        if let Some(failure) = self.faults.take_failure() {
+            return Err(failure.decorate(restlet_error(failure.status, "injected failure")));
         }
+        let mut s = self.account();
         let expected = format!("Bearer {}", s.token);
         if headers
             .get(header::AUTHORIZATION)
@@ -258,58 +303,33 @@ impl NukiFake {
     }
 }
 
-/// Holds the answer back after the request took effect, as a slow cloud does: a client
-/// that gives up has changed the account all the same.
-async fn delay_answers(
-    State(fake): State<NukiFake>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let response = next.run(request).await;
-    let delay = fake.account().delay;
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    response
-}
-
 impl Account {
-    /// Applies every pending change that has reached its (online) lock by `now`.
+    /// Brings the cloud's records up to date with what reached the locks by `now`: an
+    /// authorization's operation ends once its change has arrived.
     fn settle(&mut self, now: Timestamp) {
-        let Account {
-            auths,
-            locks,
-            installed,
-            ..
-        } = self;
+        self.model.settle(now);
+        let Account { auths, model, .. } = self;
         for auth in auths.iter_mut() {
-            let Some((change, at)) = auth.pending else {
+            let Some((change, _)) = auth.pending else {
                 continue;
             };
-            let online = locks.get(&auth.smartlock_id).is_some_and(|l| l.online);
-            if !online || at > now {
+            if model.is_pending(&auth.smartlock_id.to_string(), &auth.id) {
                 continue;
             }
-            for held in installed
-                .iter_mut()
-                .filter(|i| i.auth == auth.id && i.until.is_none())
-            {
-                held.until = Some(at);
-            }
-            match change {
-                Change::Write if auth.enabled => installed.push(Installed {
-                    smartlock_id: auth.smartlock_id,
-                    auth: auth.id.clone(),
-                    code: auth.code,
-                    window: auth.window,
-                    since: at,
-                    until: None,
-                }),
-                Change::Write => {}
-                Change::Delete => auth.gone = true,
-            }
+            auth.gone |= change == Change::Delete;
             auth.pending = None;
         }
+    }
+
+    /// Records a change to `auth` in the cloud and sends it to the lock, which it reaches
+    /// a confirmation later (or once the lock is back online).
+    fn send(&mut self, index: usize, change: Change, now: Timestamp) {
+        let applies_at = now.plus(self.confirm_secs);
+        let auth = &mut self.auths[index];
+        auth.pending = Some((change, applies_at));
+        let device = auth.smartlock_id.to_string();
+        let change = lock_change(auth, change);
+        self.model.queue(&device, change, applies_at);
     }
 
     /// Notes the JSON answered to the request being handled.
@@ -317,6 +337,27 @@ impl Account {
         if let Some(last) = self.recorded.last_mut() {
             last.answer = Some(answer.clone());
         }
+    }
+}
+
+/// What a change to `auth` does at the door: a disabled authorization opens nothing.
+fn lock_change(auth: &Auth, change: Change) -> LockChange {
+    match change {
+        Change::Write if auth.enabled => LockChange::Put(HeldCode {
+            reference: auth.id.clone(),
+            name: auth.name.clone(),
+            pin: Pin::new(auth.code.to_string()),
+            window: auth.window,
+        }),
+        _ => LockChange::Remove(auth.id.clone()),
+    }
+}
+
+impl HeldCodes for NukiFake {
+    fn history(&self, device: &str) -> Vec<CodeSegment> {
+        let mut s = self.account();
+        s.settle(self.clock.now());
+        s.model.history(device)
     }
 }
 
@@ -336,34 +377,120 @@ async fn list_locks(
     headers: HeaderMap,
 ) -> Result<Response, Response> {
     let (mut s, _, _) = fake.enter(&headers, "GET", "/smartlock", None).await?;
-    let locks: Vec<Value> = s
-        .locks
-        .values()
-        .map(|l| {
-            json!({
-                "smartlockId": l.id,
-                "accountId": 1,
-                "type": l.kind,
-                "authId": 1,
-                "name": l.name,
-                "favorite": false,
-                "serverState": if l.online { 0 } else { 4 },
-                "adminPinState": 0,
-                "config": {
-                    "name": l.name, "latitude": 38.72, "longitude": -9.14, "singleLock": false,
-                    "advertisingMode": 0, "timezoneId": 0, "timezoneOffset": 0,
-                    "keypadPaired": l.keypad
-                },
-                "state": {
-                    "mode": 2, "state": 1, "trigger": 0, "lastAction": 2,
-                    "batteryCritical": l.battery_charge < 10,
-                    "batteryCharge": l.battery_charge,
-                    "doorState": 0, "nightMode": false, "ringToOpenTimer": 0
+    let answer = Value::Array(s.locks.values().map(smartlock_json).collect());
+    s.answered(&answer);
+    Ok((StatusCode::OK, axum::Json(answer)).into_response())
+}
+
+async fn get_lock(
+    State(fake): State<NukiFake>,
+    Path(smartlock): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    let (mut s, _, _) = fake
+        .enter(&headers, "GET", "/smartlock/{smartlockId}", None)
+        .await?;
+    let Some(lock) = s.locks.get(&smartlock) else {
+        return Err(restlet_error(StatusCode::NOT_FOUND, "Smartlock not found"));
+    };
+    let answer = smartlock_json(lock);
+    s.answered(&answer);
+    Ok((StatusCode::OK, axum::Json(answer)).into_response())
+}
+
+/// A smart lock as `GET /smartlock` lists it (`Smartlock` in the spec).
+fn smartlock_json(l: &FakeSmartlock) -> Value {
+    json!({
+        "smartlockId": l.id,
+        "accountId": 1,
+        "type": l.kind,
+        "authId": 1,
+        "name": l.name,
+        "favorite": false,
+        "serverState": if l.online { 0 } else { 4 },
+        "adminPinState": 0,
+        "config": {
+            "name": l.name, "latitude": 38.72, "longitude": -9.14, "singleLock": false,
+            "advertisingMode": 0, "timezoneId": 0, "timezoneOffset": 0,
+            "keypadPaired": l.keypad
+        },
+        "state": {
+            "mode": 2, "state": 1, "trigger": 0, "lastAction": 2,
+            "batteryCritical": l.battery_charge < 10,
+            "batteryCharge": l.battery_charge,
+            "doorState": 0, "nightMode": false, "ringToOpenTimer": 0
+        }
+    })
+}
+
+/// `GET /smartlock/{id}/log` filters read by this fake.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogQuery {
+    from_date: Option<String>,
+    /// Cursor: only entries older than this id.
+    id: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_logs(
+    State(fake): State<NukiFake>,
+    Path(smartlock): Path<i64>,
+    Query(query): Query<LogQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    let (mut s, _, _) = fake
+        .enter(&headers, "GET", "/smartlock/{smartlockId}/log", None)
+        .await?;
+    if !s.locks.contains_key(&smartlock) {
+        return Err(restlet_error(StatusCode::NOT_FOUND, "Smartlock not found"));
+    }
+    let limit = query.limit.unwrap_or(20);
+    if limit > 50 {
+        return Err(restlet_error(
+            StatusCode::BAD_REQUEST,
+            "Bad parameter: limit is at most 50",
+        ));
+    }
+    let since = match query.from_date.as_deref().map(Timestamp::parse_rfc3339) {
+        Some(Ok(at)) => at,
+        Some(Err(_)) => {
+            return Err(restlet_error(
+                StatusCode::BAD_REQUEST,
+                "Bad parameter: fromDate is not RFC 3339",
+            ));
+        }
+        None => Timestamp(i64::MIN),
+    };
+    let older_than = query.id.and_then(|id| u64::from_str_radix(&id, 16).ok());
+    // Newest first, as Nuki answers; ids are the keypad sequence in hex (ObjectId-like).
+    let answer = Value::Array(
+        s.model
+            .keypad_log(&smartlock.to_string(), since)
+            .iter()
+            .rev()
+            .filter(|e| older_than.is_none_or(|cursor| e.seq < cursor))
+            .take(limit)
+            .map(|e| {
+                let mut entry = json!({
+                    "id": format!("{:024x}", e.seq),
+                    "smartlockId": smartlock,
+                    "deviceType": 4,
+                    "name": e.opened_by.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+                    "action": 1,
+                    "trigger": if e.opened_by.is_some() { 255 } else { 253 },
+                    "state": if e.opened_by.is_some() { 0 } else { 224 },
+                    "autoUnlock": false,
+                    "date": e.at.to_rfc3339(),
+                    "source": 1,
+                });
+                if let Some(code) = &e.opened_by {
+                    entry["authId"] = json!(code.reference);
                 }
+                entry
             })
-        })
-        .collect();
-    let answer = Value::Array(locks);
+            .collect(),
+    );
     s.answered(&answer);
     Ok((StatusCode::OK, axum::Json(answer)).into_response())
 }
@@ -526,7 +653,6 @@ async fn create_auth(
         .map_err(|(status, description)| restlet_error(status, &description))?;
     let n = s.next_auth;
     s.next_auth += 1;
-    let applies_at = now.plus(s.confirm_secs);
     s.auths.push(Auth {
         id: format!("{n:024x}"),
         auth_id: i64::try_from(n).unwrap_or(i64::MAX),
@@ -536,9 +662,11 @@ async fn create_auth(
         window,
         enabled,
         created_at: now,
-        pending: Some((Change::Write, applies_at)),
+        pending: None,
         gone: false,
     });
+    let index = s.auths.len() - 1;
+    s.send(index, Change::Write, now);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -574,10 +702,9 @@ async fn update_auth(
     }
     let (name, code, window, enabled) = check_body(&s, smartlock, &body, false, Some(&auth))
         .map_err(|(status, description)| restlet_error(status, &description))?;
-    let applies_at = now.plus(s.confirm_secs);
     let a = &mut s.auths[index];
     (a.name, a.code, a.window, a.enabled) = (name, code, window, enabled);
-    a.pending = Some((Change::Write, applies_at));
+    s.send(index, Change::Write, now);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -594,29 +721,27 @@ async fn delete_auth(
             None,
         )
         .await?;
-    let applies_at = now.plus(s.confirm_secs);
-    let Some(a) = s
+    let Some(index) = s
         .auths
-        .iter_mut()
-        .find(|a| a.id == auth && a.smartlock_id == smartlock && !a.gone)
+        .iter()
+        .position(|a| a.id == auth && a.smartlock_id == smartlock && !a.gone)
     else {
         return Err(restlet_error(
             StatusCode::NOT_FOUND,
             "Authorization not found",
         ));
     };
-    if a.pending
-        .is_some_and(|(change, _)| change == Change::Delete)
-    {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+    match s.auths[index].pending {
+        Some((Change::Delete, _)) => return Ok(StatusCode::NO_CONTENT.into_response()),
+        Some(_) => {
+            return Err(restlet_error(
+                StatusCode::LOCKED,
+                "Another operation is pending",
+            ));
+        }
+        None => {}
     }
-    if a.pending.is_some() {
-        return Err(restlet_error(
-            StatusCode::LOCKED,
-            "Another operation is pending",
-        ));
-    }
-    a.pending = Some((Change::Delete, applies_at));
+    s.send(index, Change::Delete, now);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
