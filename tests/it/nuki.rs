@@ -12,7 +12,9 @@ use latchkey_host::clock::{Clock, SimClock};
 use latchkey_host::providers::fakes::nuki::{FakeSmartlock, NukiFake};
 use latchkey_host::providers::http::HttpSettings;
 use latchkey_host::providers::nuki::Nuki;
-use latchkey_host::providers::{CodeRequest, Provider, ProviderError, ReceiptStatus};
+use latchkey_host::providers::{
+    AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
+};
 use serde_json::Value;
 
 use crate::harness::{TestApp, at, event, paid_stay};
@@ -489,4 +491,48 @@ async fn a_stay_gets_and_loses_its_pin_on_a_nuki_lock_through_the_service() {
             .opens(KEYPAD_LOCK, &pin, at("2026-11-23T16:00:00Z")),
         "revoked on the lock"
     );
+}
+
+#[tokio::test]
+async fn status_battery_and_the_keypad_log_come_back_in_the_common_shape() {
+    let cloud = cloud().await;
+    let nuki = client(&cloud).await;
+    let device = KEYPAD_LOCK.to_string();
+    let now = cloud.clock.now();
+
+    let listed = nuki.list_locks().await.expect("listed");
+    assert_eq!(listed.len(), 2);
+    let status = nuki.lock_status(&device).await.expect("status");
+    assert!(status.online);
+    assert_eq!(status.battery_percent, Some(80));
+    assert_eq!(status.battery, Some(BatteryLevel::Ok));
+    cloud.fake.set_battery(KEYPAD_LOCK, 8);
+    cloud.fake.set_online(KEYPAD_LOCK, false);
+    let status = nuki.lock_status(&device).await.expect("status");
+    assert!(!status.online, "serverState 4");
+    assert_eq!(status.battery, Some(BatteryLevel::Critical));
+    cloud.fake.set_online(KEYPAD_LOCK, true);
+
+    nuki.create_code(&device, &request("lk-9", "345678", now, 24))
+        .await
+        .expect("created");
+    cloud.clock.advance_to(now.plus(60));
+    assert!(cloud.fake.enter_pin(KEYPAD_LOCK, "345678"));
+    cloud.clock.advance_to(now.plus(120));
+    assert!(!cloud.fake.enter_pin(KEYPAD_LOCK, "987654"));
+    let log = nuki.activity(&device, now).await.expect("log");
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0].action, LockAction::Unlock, "oldest first");
+    assert_eq!(log[0].method, AccessMethod::Keypad);
+    assert_eq!(log[0].code_name.as_deref(), Some("lk-9"));
+    assert_eq!(log[1].action, LockAction::Denied);
+    assert!(
+        nuki.activity(&device, now.plus(100))
+            .await
+            .expect("log")
+            .iter()
+            .all(|e| e.action == LockAction::Denied),
+        "from the cursor on"
+    );
+    nuki.unlock(&device).await.expect("remote unlock accepted");
 }

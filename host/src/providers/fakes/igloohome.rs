@@ -45,7 +45,7 @@ use latchkey_engine::{Pin, Timestamp, Window};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::faults::Faults;
+use super::faults::{Failure, Faults};
 use super::model::{Change, HeldCode, LockModel};
 use crate::clock::Clock;
 use crate::providers::ProviderError;
@@ -160,17 +160,38 @@ enum JobState {
     Failed(Timestamp),
 }
 
-/// An error in igloohome's shape.
-fn error(status: StatusCode, message: &str) -> Response {
-    let body = json!({
-        "status": "ERROR",
-        "code": status.as_u16().to_string(),
-        "message": message,
-    });
-    (status, axum::Json(body)).into_response()
+/// An error answer, written in igloohome's shape `{"status":"ERROR","code":"422",
+/// "message":"…"}` at the handler's edge.
+struct ApiError {
+    status: StatusCode,
+    message: String,
+    retry_after: Option<u64>,
 }
 
-fn unprocessable(message: &str) -> Response {
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "status": "ERROR",
+            "code": self.status.as_u16().to_string(),
+            "message": self.message,
+        });
+        Failure {
+            status: self.status,
+            retry_after: self.retry_after,
+        }
+        .decorate((self.status, axum::Json(body)).into_response())
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> ApiError {
+    ApiError {
+        status,
+        message: message.to_owned(),
+        retry_after: None,
+    }
+}
+
+fn unprocessable(message: &str) -> ApiError {
     error(StatusCode::UNPROCESSABLE_ENTITY, message)
 }
 
@@ -182,7 +203,7 @@ fn iso(at: Timestamp) -> String {
 }
 
 /// An hour-aligned ISO-8601 date with an offset, as the API insists on.
-fn aligned(value: Option<&Value>, field: &str) -> Result<Timestamp, Response> {
+fn aligned(value: Option<&Value>, field: &str) -> Result<Timestamp, ApiError> {
     let text = value.and_then(Value::as_str).ok_or_else(|| {
         unprocessable(&format!("{field} is required (YYYY-MM-DDTHH:00:00+hh:mm)"))
     })?;
@@ -200,7 +221,7 @@ fn aligned(value: Option<&Value>, field: &str) -> Result<Timestamp, Response> {
     Ok(Timestamp(at.timestamp()))
 }
 
-fn access_name(value: Option<&Value>) -> Result<String, Response> {
+fn access_name(value: Option<&Value>) -> Result<String, ApiError> {
     let name = value
         .and_then(Value::as_str)
         .ok_or_else(|| unprocessable("accessName is required"))?;
@@ -355,9 +376,13 @@ impl IgloohomeFake {
         route: &'static str,
         path: String,
         body: Option<&[u8]>,
-    ) -> Result<(MutexGuard<'_, Account>, Timestamp, Value), Response> {
+    ) -> Result<(MutexGuard<'_, Account>, Timestamp, Value), ApiError> {
         if let Some(failure) = self.faults.take_failure() {
-            return Err(failure.decorate(error(failure.status, "injected failure")));
+            return Err(ApiError {
+                status: failure.status,
+                message: "injected failure".into(),
+                retry_after: failure.retry_after,
+            });
         }
         let now = self.clock.now();
         let mut s = self.account();
@@ -365,7 +390,7 @@ impl IgloohomeFake {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        if !token.is_some_and(|t| s.tokens.get(t).is_some_and(|until| now < *until)) {
+        if token.is_none_or(|t| s.tokens.get(t).is_none_or(|until| now >= *until)) {
             return Err(error(StatusCode::UNAUTHORIZED, "Unauthorized"));
         }
         let body = body.map(|b| serde_json::from_slice(b).unwrap_or(Value::Null));
@@ -655,7 +680,7 @@ async fn list_devices(
     State(fake): State<IgloohomeFake>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-) -> Result<Response, Response> {
+) -> Result<Response, ApiError> {
     let path = match query.get("cursor") {
         Some(c) => format!("/igloohome/devices?cursor={c}"),
         None => "/igloohome/devices".to_owned(),
@@ -692,7 +717,7 @@ async fn get_device(
     State(fake): State<IgloohomeFake>,
     Path(device): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, Response> {
+) -> Result<Response, ApiError> {
     let path = format!("/igloohome/devices/{device}");
     let (s, _, _) = fake.enter(&headers, "GET", "/igloohome/devices/{deviceId}", path, None)?;
     if let Some(lock) = s.locks.get(&device) {
@@ -709,7 +734,7 @@ async fn create_algopin(
     Path((device, kind)): Path<(String, String)>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, ApiError> {
     let path = format!("/igloohome/devices/{device}/algopin/{kind}");
     let (mut s, now, body) = fake.enter(
         &headers,
@@ -802,7 +827,7 @@ async fn create_job(
     Path((device, bridge)): Path<(String, String)>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Response, Response> {
+) -> Result<Response, ApiError> {
     let path = format!("/igloohome/devices/{device}/jobs/bridges/{bridge}");
     let (mut s, now, body) = fake.enter(
         &headers,
@@ -914,7 +939,7 @@ async fn get_job(
     State(fake): State<IgloohomeFake>,
     Path(job): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, Response> {
+) -> Result<Response, ApiError> {
     let path = format!("/igloohome/jobs/{job}");
     let (s, _, _) = fake.enter(&headers, "GET", "/igloohome/jobs/{jobId}", path, None)?;
     let Some(found) = s.jobs.iter().find(|j| j.id == job) else {

@@ -246,7 +246,9 @@ struct Attempt {
     error: Option<(&'static str, String)>,
 }
 
-type Answer = Result<Value, Response>;
+/// An error answer, boxed: a `Response` is large.
+type Refused = Box<Response>;
+type Answer = Result<Value, Refused>;
 
 impl SeamFake {
     /// A workspace reachable with `api_key`, holding `devices`, on `clock`.
@@ -416,12 +418,16 @@ fn seam_error(status: StatusCode, kind: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn invalid(message: &str) -> Response {
-    seam_error(StatusCode::BAD_REQUEST, "invalid_input", message)
+fn invalid(message: &str) -> Refused {
+    Box::new(seam_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_input",
+        message,
+    ))
 }
 
-fn not_found(kind: &str, message: &str) -> Response {
-    seam_error(StatusCode::NOT_FOUND, kind, message)
+fn not_found(kind: &str, message: &str) -> Refused {
+    Box::new(seam_error(StatusCode::NOT_FOUND, kind, message))
 }
 
 /// ISO 8601 UTC with milliseconds, as Seam writes instants.
@@ -490,7 +496,7 @@ async fn dispatch(
             if let Some(last) = s.recorded.last_mut() {
                 last.status = response.status().as_u16();
             }
-            response
+            *response
         }
     }
 }
@@ -618,7 +624,7 @@ impl Account {
         }
     }
 
-    fn device_of(&self, body: &Value) -> Result<FakeDevice, Response> {
+    fn device_of(&self, body: &Value) -> Result<FakeDevice, Refused> {
         let id = body
             .get("device_id")
             .and_then(Value::as_str)
@@ -629,7 +635,7 @@ impl Account {
             .ok_or_else(|| not_found("device_not_found", "Device not found"))
     }
 
-    fn code_index(&self, body: &Value) -> Result<usize, Response> {
+    fn code_index(&self, body: &Value) -> Result<usize, Refused> {
         let id = body
             .get("access_code_id")
             .and_then(Value::as_str)
@@ -655,7 +661,7 @@ impl Account {
         None
     }
 
-    fn rate_limited(&mut self, device: &str, limit: Limit, now: Timestamp) -> Result<(), Response> {
+    fn rate_limited(&mut self, device: &str, limit: Limit, now: Timestamp) -> Result<(), Refused> {
         match self.over_limit(device, limit, now) {
             None => Ok(()),
             Some(wait) => {
@@ -667,12 +673,12 @@ impl Account {
                 if let Ok(v) = header::HeaderValue::from_str(&wait.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }
-                Err(response)
+                Err(Box::new(response))
             }
         }
     }
 
-    fn check_pin(d: &FakeDevice, pin: &str) -> Result<(), Response> {
+    fn check_pin(d: &FakeDevice, pin: &str) -> Result<(), Refused> {
         let len = u8::try_from(pin.len()).unwrap_or(u8::MAX);
         if pin.is_empty() || !pin.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid("code must contain only digits"));
@@ -694,7 +700,7 @@ impl Account {
         Ok(())
     }
 
-    fn check_name(d: &FakeDevice, name: &str) -> Result<(), Response> {
+    fn check_name(d: &FakeDevice, name: &str) -> Result<(), Refused> {
         if name.chars().count() > usize::try_from(d.name_max_len).unwrap_or(usize::MAX) {
             return Err(invalid(&format!(
                 "name must be at most {} characters on this device",
@@ -704,7 +710,7 @@ impl Account {
         Ok(())
     }
 
-    fn instant(body: &Value, key: &str) -> Result<Option<Timestamp>, Response> {
+    fn instant(body: &Value, key: &str) -> Result<Option<Timestamp>, Refused> {
         match body.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => v
@@ -715,7 +721,7 @@ impl Account {
         }
     }
 
-    fn check_window(window: Window, now: Timestamp) -> Result<(), Response> {
+    fn check_window(window: Window, now: Timestamp) -> Result<(), Refused> {
         if window.ends_at <= window.starts_at {
             return Err(invalid("ends_at must be after starts_at"));
         }
@@ -916,11 +922,11 @@ impl Account {
             None => current.pin.clone(),
         };
         if self.pin_taken(&d.id, &pin, Some(&current.id)) {
-            return Err(seam_error(
+            return Err(Box::new(seam_error(
                 StatusCode::BAD_REQUEST,
                 "duplicate_access_code",
                 "Another access code on the device has this code",
-            ));
+            )));
         }
         let due = self.due(window, now);
         let confirm = self.confirm_secs;

@@ -1099,7 +1099,7 @@ fn list_records(c: &mut Cloud, now: Timestamp, params: &Params) -> Result<Value,
         )
     }));
     records.retain(|(at, _, _)| (start..=end).contains(at));
-    records.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    records.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
     page(
         records.into_iter().map(|(_, _, v)| v).collect(),
         params,

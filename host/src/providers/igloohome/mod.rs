@@ -1173,7 +1173,7 @@ mod tests {
         assert_eq!(kind, AlgoPinKind::Daily);
         assert_eq!(
             w,
-            window(T0 + 15 * HOUR, T0 + 41 * DAY + 15 * HOUR),
+            window(T0 + 15 * HOUR, T0 + 40 * DAY + 15 * HOUR),
             "the end moves to the start's time of day"
         );
         assert!(matches!(
