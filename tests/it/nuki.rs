@@ -154,6 +154,21 @@ async fn a_keypad_code_reaches_the_lock_changes_and_goes() {
         cloud.fake.opens(KEYPAD_LOCK, "345678", now.plus(60 * 3600)),
         "the longer window is on the lock"
     );
+    let shorter_same_pin = CodeRequest {
+        pin: None,
+        ..request("lk-1", "345678", now.plus(3600), 24)
+    };
+    let kept = nuki
+        .update_code(&device, &receipt.reference, &shorter_same_pin)
+        .await
+        .expect("a window change alone keeps the code");
+    assert_eq!(kept.pin.as_str(), "345678");
+    cloud.clock.advance_to(now.plus(25));
+    assert!(cloud.fake.opens(KEYPAD_LOCK, "345678", inside));
+    assert!(
+        !cloud.fake.opens(KEYPAD_LOCK, "345678", now.plus(60 * 3600)),
+        "the shorter window is on the lock"
+    );
 
     nuki.revoke_code(&device, &receipt.reference)
         .await

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use latchkey_host::replay::clouds::ProviderMix;
 use latchkey_host::replay::driver::{self, ReplayOptions, Report};
 use latchkey_host::replay::faults::FaultSpec;
 use latchkey_host::replay::oracle::{Acked, ViolationKind};
@@ -16,7 +17,7 @@ fn resort_csv() -> PathBuf {
 }
 
 fn replay(bookings: PathBuf, rules: Option<PathBuf>, faults: FaultSpec) -> Report {
-    replay_comparing(bookings, rules, None, faults)
+    replay_comparing(bookings, rules, None, faults, ProviderMix::Simulator)
 }
 
 fn replay_comparing(
@@ -24,6 +25,7 @@ fn replay_comparing(
     rules: Option<PathBuf>,
     compare_with: Option<PathBuf>,
     faults: FaultSpec,
+    providers: ProviderMix,
 ) -> Report {
     let opts = ReplayOptions {
         bookings,
@@ -34,6 +36,7 @@ fn replay_comparing(
         seed: 1,
         database: None,
         progress: false,
+        providers,
     };
     driver::run_blocking(opts).expect("replay runs")
 }
@@ -94,6 +97,27 @@ fn resort_bookings_replay_under_default_faults_with_no_violations() {
     assert!(report.violations.is_empty(), "{}", summary(&report));
 }
 
+/// The whole resort with its room locks spread over the simulator and the four contract
+/// fakes, reached by the real clients over loopback; the oracle asks each fake's lock
+/// model what the door held.
+#[test]
+fn resort_bookings_replay_across_the_lock_clouds_with_no_violations() {
+    let report = replay_comparing(
+        resort_csv(),
+        None,
+        None,
+        FaultSpec::none(),
+        ProviderMix::Fakes,
+    );
+    println!("resort replay across the clouds: {:?}", report.counts);
+    assert_eq!(
+        report.counts.webhooks_acknowledged,
+        report.counts.webhooks_sent
+    );
+    assert!(report.counts.codes_created > 10_000, "{:?}", report.counts);
+    assert!(report.violations.is_empty(), "{}", summary(&report));
+}
+
 /// The whole resort planned by the example plugin, with `default.rhai` evaluated beside
 /// it on every rule input: the same plan every time, and no violations.
 #[test]
@@ -103,6 +127,7 @@ fn the_example_plugin_plans_every_resort_event_like_the_default_rule() {
         Some(latchkey_tests::example_plugin()),
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/default.rhai")),
         FaultSpec::none(),
+        ProviderMix::Simulator,
     );
     let comparison = report
         .comparison
@@ -169,16 +194,12 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
         acked_at: app.clock.now(),
     }];
     let end = at("2026-11-26T00:00:00Z");
-    let judge = || {
-        driver::judge(
-            &app.router,
-            &app.app.catalog,
-            &app.simulator,
-            &acked,
-            &[],
-            end,
-        )
-    };
+    let models = std::collections::HashMap::from([(
+        "simulator".to_owned(),
+        std::sync::Arc::new(app.simulator.clone())
+            as std::sync::Arc<dyn latchkey_host::providers::segment::HeldCodes>,
+    )]);
+    let judge = || driver::judge(&app.router, &app.app.catalog, &models, &acked, &[], end);
 
     let (clean, _) = judge().await.expect("judged");
     assert!(clean.is_empty(), "{clean:?}");

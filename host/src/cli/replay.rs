@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use crate::replay::clouds::ProviderMix;
 use crate::replay::driver::{self, ReplayOptions};
 use crate::replay::faults::FaultSpec;
 
@@ -41,6 +42,12 @@ pub struct ReplayArgs {
     /// Keep the service's database in this file (a temporary file otherwise).
     #[arg(long)]
     pub database: Option<PathBuf>,
+    /// Where the room locks live: `simulator`, or `fakes` to spread them over the
+    /// simulator and the Nuki, TTLock, igloohome and Seam contract fakes, which the
+    /// replay serves on loopback and reaches through the real clients. Provider faults
+    /// (`provider-error`, `outage`, …) apply to simulator locks only.
+    #[arg(long, value_enum, default_value_t = ProviderMix::Simulator)]
+    pub providers: ProviderMix,
 }
 
 pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -57,6 +64,7 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         database: args.database,
         progress: std::io::stderr().is_terminal(),
+        providers: args.providers,
     };
     let report = tokio::task::spawn_blocking(move || driver::run_blocking(options)).await??;
     if let Some(path) = &args.report {

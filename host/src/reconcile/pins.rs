@@ -50,6 +50,7 @@ pub async fn choose(
         };
         let pin = Pin::new(candidate);
         if rules.check(pin.as_str()).is_ok()
+            && !is_guessable(pin.as_str())
             && !codes::pin_in_use(conn, ws, &lock.id, &pin, except).await?
         {
             return Ok(pin);
@@ -59,4 +60,31 @@ pub async fn choose(
         "no free PIN found for lock `{}` after {MAX_TRIES} tries",
         lock.id
     )))
+}
+
+/// True for a PIN anyone would try first: one digit repeated (`777777`) or a straight run
+/// up or down (`345678`, `987654`). TTLock refuses these as "too simple" (errcode -2032,
+/// `../shared/reference/lock-providers.md` §2.9); no lock should hold them.
+pub fn is_guessable(pin: &str) -> bool {
+    let digits: Vec<i32> = pin.chars().filter_map(|c| c.to_digit(10)).map(|d| d as i32).collect();
+    if digits.len() < 2 || digits.len() != pin.chars().count() {
+        return false;
+    }
+    let steps: Vec<i32> = digits.windows(2).map(|w| w[1] - w[0]).collect();
+    [0, 1, -1].iter().any(|step| steps.iter().all(|s| s == step))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_guessable;
+
+    #[test]
+    fn repeated_digits_and_straight_runs_are_guessable() {
+        for pin in ["777777", "345678", "987654", "0123456789"] {
+            assert!(is_guessable(pin), "{pin}");
+        }
+        for pin in ["345679", "579135", "112233", "1", "12a456"] {
+            assert!(!is_guessable(pin), "{pin}");
+        }
+    }
 }

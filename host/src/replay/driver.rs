@@ -26,6 +26,7 @@ use serde::Serialize;
 use tower::ServiceExt;
 
 use super::bookings::read_bookings;
+use super::clouds::{Clouds, ProviderMix};
 use super::faults::{self, FaultSpec, FaultWindow};
 use super::inventory::build_inventory;
 use super::oracle::{
@@ -37,8 +38,8 @@ use crate::app::{App, AppConfig};
 use crate::catalog::{Catalog, CatalogFile, LockEntry};
 use crate::clock::{Clock, SimClock};
 use crate::http::router;
-use crate::providers::Providers;
 use crate::providers::breaker::BreakerPolicy;
+use crate::providers::segment::HeldCodes;
 use crate::providers::simulator::{SimFaults, Simulator};
 use crate::rule_loader::RuleLoader;
 use crate::sources::canonical::CanonicalEvent;
@@ -65,6 +66,8 @@ pub struct ReplayOptions {
     pub database: Option<PathBuf>,
     /// Show a progress bar on the terminal.
     pub progress: bool,
+    /// Which clouds the room locks live in.
+    pub providers: ProviderMix,
 }
 
 /// Totals reported with the violations.
@@ -90,7 +93,7 @@ pub struct Counts {
     pub dead_letters: i64,
     /// Service restarts injected.
     pub restarts: u64,
-    /// Provider calls answered by the simulator.
+    /// Provider calls answered by the simulator (the fakes' calls are not counted).
     pub provider_calls: u64,
     /// Wall time of the whole replay, in milliseconds.
     pub wall_ms: u128,
@@ -179,7 +182,6 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         .unwrap_or(first)
         .plus(SETTLE_SECS);
 
-    add_rooms(&mut file, &inventory.rooms)?;
     if let Some(rules) = &opts.rules {
         file.rules = std::fs::canonicalize(rules)
             .with_context(|| format!("rule file {}", rules.display()))?;
@@ -187,8 +189,17 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     let clock = SimClock::new(first.plus(-3600));
     let simulator = Simulator::new(Arc::new(clock.clone()), opts.seed);
     let sim_clock: Arc<dyn Clock> = Arc::new(clock.clone());
-    let providers = Providers::default()
-        .with("simulator", Arc::new(simulator.clone()))
+    let clouds = Clouds::start(
+        opts.providers,
+        inventory.rooms.len(),
+        &simulator,
+        &sim_clock,
+    )
+    .await?;
+    add_rooms(&mut file, &inventory.rooms, &clouds, opts.providers)?;
+    let providers = clouds
+        .providers
+        .clone()
         .guarded(&sim_clock, BreakerPolicy::default());
     let catalog = file.resolve(&opts.property, &providers, &simulator)?;
 
@@ -197,7 +208,14 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         error_rate: opts.faults.provider_error,
         timeout_rate: opts.faults.provider_timeout,
     });
-    let lock_ids: Vec<LockId> = catalog.locks.iter().map(|l| l.id.clone()).collect();
+    // Outages are the simulator's to inject; the fakes' own faults are their contract
+    // tests' business.
+    let lock_ids: Vec<LockId> = catalog
+        .locks
+        .iter()
+        .filter(|l| l.provider == "simulator")
+        .map(|l| l.id.clone())
+        .collect();
     let outages = faults::outages(&lock_ids, first, end, &opts.faults, &mut rng);
     for o in &outages {
         if let Some(device) = catalog.lock(&o.lock).and_then(|l| l.device.as_deref()) {
@@ -290,7 +308,8 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     settle(&app, &clock, end).await?;
     progress.finish_and_clear();
 
-    let (violations, alerts) = judge(&routes, &catalog, &simulator, &acked, &outages, end).await?;
+    let (violations, alerts) =
+        judge(&routes, &catalog, &clouds.models, &acked, &outages, end).await?;
     let mut conn = app.pool.acquire().await?;
     let totals = codes::totals(&mut conn, &catalog.workspace).await?;
     counts.codes_created = totals.created;
@@ -307,8 +326,14 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     })
 }
 
-/// Adds the derived rooms, each with its own lock, to the property.
-fn add_rooms(file: &mut CatalogFile, rooms: &[super::inventory::Room]) -> anyhow::Result<()> {
+/// Adds the derived rooms, each with its own lock, to the property: on the simulator with
+/// the property's profiles, or placed in turn on the clouds (see [`Clouds::place`]).
+fn add_rooms(
+    file: &mut CatalogFile,
+    rooms: &[super::inventory::Room],
+    clouds: &Clouds,
+    mix: ProviderMix,
+) -> anyhow::Result<()> {
     let branch = match &file.replay.branch {
         Some(b) => b.clone(),
         None => file
@@ -323,6 +348,7 @@ fn add_rooms(file: &mut CatalogFile, rooms: &[super::inventory::Room]) -> anyhow
         "[replay] room_lock_profiles must not be empty"
     );
     for (i, room) in rooms.iter().enumerate() {
+        let placed = clouds.place(mix, i);
         file.resources.push(latchkey_engine::Resource {
             id: room.resource.clone(),
             kind: ResourceKind::Room,
@@ -335,9 +361,16 @@ fn add_rooms(file: &mut CatalogFile, rooms: &[super::inventory::Room]) -> anyhow
             door: DoorKind::Private,
             branch: Some(branch.clone()),
             resources: vec![room.resource.clone()],
-            provider: "simulator".into(),
-            device: None,
-            simulator: Some(profiles[i % profiles.len()]),
+            provider: placed
+                .as_ref()
+                .map_or_else(|| "simulator".to_owned(), |(key, _)| key.clone()),
+            simulator: match &placed {
+                Some((key, _)) if key != "simulator" => None,
+                _ => Some(profiles[i % profiles.len()]),
+            },
+            device: placed
+                .filter(|(key, _)| key != "simulator")
+                .map(|(_, device)| device),
         });
     }
     Ok(())
@@ -391,7 +424,8 @@ async fn get_json(routes: &Router, path: &str) -> anyhow::Result<serde_json::Val
 }
 
 /// Asks the service (over its API, `routes`) which codes belong to which reservation and
-/// what it holds, asks the simulator what each lock held, and hands both to the oracle
+/// what it holds, asks each lock's model (by provider key) what the lock held, and hands
+/// both to the oracle
 /// with the default hotel policy. Returns the violations and the number of alerts raised.
 ///
 /// # Errors
@@ -399,7 +433,7 @@ async fn get_json(routes: &Router, path: &str) -> anyhow::Result<serde_json::Val
 pub async fn judge(
     routes: &Router,
     catalog: &Catalog,
-    simulator: &Simulator,
+    models: &HashMap<String, Arc<dyn HeldCodes>>,
     acked: &[Acked],
     outages: &[FaultWindow],
     end: Timestamp,
@@ -450,8 +484,10 @@ pub async fn judge(
             branch: lock.branch.clone(),
             resources: lock.resources.clone(),
             precision: lock.capabilities.precision,
-            segments: simulator
-                .history(lock.device.as_deref().unwrap_or(lock.id.as_str()))
+            segments: models
+                .get(&lock.provider)
+                .map(|m| m.history(lock.device.as_deref().unwrap_or(lock.id.as_str())))
+                .unwrap_or_default()
                 .into_iter()
                 .map(|s| CodeSegment {
                     reservation: owner_of_marker.get(&s.marker).cloned(),

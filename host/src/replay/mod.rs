@@ -22,6 +22,7 @@
 //! in the property's IANA zone.
 
 pub mod bookings;
+pub mod clouds;
 pub mod driver;
 pub mod faults;
 pub mod inventory;

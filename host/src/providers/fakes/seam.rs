@@ -21,6 +21,8 @@
 //! - A PIN already held by another code on the device gives the new code the
 //!   `duplicate_code_on_device` error (the object is created, nothing reaches the lock);
 //!   a full lock (`max_active_codes_supported`) gives `no_space_for_access_code_on_device`.
+//!   An update onto a PIN another code holds is refused at once (400
+//!   `duplicate_access_code`), since the code it would replace is still working.
 //! - Devices that can only program offline codes (algoPINs) take
 //!   `is_offline_access_code: true`, no `code`, and hour-aligned windows (or
 //!   `max_time_rounding` `1h`/`1d`, rounded outward); the PIN is generated and is on the

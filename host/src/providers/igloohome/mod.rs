@@ -37,6 +37,11 @@
 //!   lock. Deletion is job 5 `{pin}` (reported done only once the bridge confirms it),
 //!   remote unlock job 2 (unconfirmed), the activity log job 15. A bridge with 20 pending
 //!   jobs refuses more (Seam's `igloohome_bridge_too_many_pending_jobs`): retried.
+//! - The activity log exists only through the bridge (job 15; no REST log endpoint in the
+//!   sources, §3.4): each [`Provider::activity`] collects the job sent by the previous
+//!   read, once the bridge ran it, sends the next one, and answers with the log fetched so
+//!   far; the first read of a device is empty unless the bridge answers at once. Locks
+//!   without a bridge have no log ([`ProviderError::Unsupported`]).
 //! - Dates are ISO-8601 with an offset, hour-aligned: sent as `YYYY-MM-DDTHH:00:00+00:00`.
 //!   UTC hours are whole hours in every whole-hour zone; for a lock in a half-hour zone
 //!   the cloud may refuse them (422, [`ProviderError::Rejected`]).
@@ -268,6 +273,8 @@ struct Index {
     next_flight: u64,
     /// The activity-log job awaited per device.
     activity_jobs: HashMap<String, String>,
+    /// The activity log last fetched per device, oldest first.
+    activity: HashMap<String, Vec<ActivityEntry>>,
     /// Bridges whose last job seen expired unrun (true) or ran (false).
     bridge_down: HashMap<String, bool>,
 }
@@ -949,50 +956,30 @@ impl Provider for Igloohome {
                 "igloohome has no activity log for a lock without a bridge (lock-providers.md §3.4)",
             ));
         };
+        // The log comes asynchronously: collect the job sent last time (if the bridge has
+        // run it), send the next one, and answer with what has been fetched so far.
         let awaited = self.inner.index().activity_jobs.get(device).cloned();
-        let job_id = match awaited {
-            Some(job) => job,
-            None => {
-                let job = JobRequest {
-                    job_type: wire::JOB_ACTIVITY,
-                    job_data: None,
-                };
-                let job_id = self.inner.submit_job(device, bridge, &job, None).await?;
-                self.inner
-                    .index()
-                    .activity_jobs
-                    .insert(device.to_owned(), job_id.clone());
-                job_id
-            }
-        };
-        let status = self.inner.job(&job_id).await?;
-        let outcome = status
-            .as_ref()
-            .map_or(Outcome::Failed("the job is gone".into()), outcome);
-        self.inner.note_bridge(bridge, &outcome);
-        if outcome != Outcome::Pending {
-            self.inner.index().activity_jobs.remove(device);
+        if let Some(job_id) = awaited {
+            self.collect_activity(device, bridge, &job_id).await?;
         }
-        match (outcome, status) {
-            (Outcome::Done, Some(status)) => {
-                let mut entries: Vec<ActivityEntry> = status
-                    .job_response
-                    .map(|r| r.logs)
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|log| activity_entry(log, |name| self.code_reference(device, name)))
-                    .filter(|e| e.at >= since)
-                    .collect();
-                entries.sort_by_key(|e| e.at);
-                Ok(entries)
-            }
-            (Outcome::Failed(why), _) => Err(ProviderError::Unavailable(format!(
-                "bridge {bridge} did not fetch the activity log: {why}"
-            ))),
-            _ => Err(ProviderError::Unavailable(format!(
-                "the activity log was requested from bridge {bridge}; ask again shortly"
-            ))),
+        let awaited = self.inner.index().activity_jobs.contains_key(device);
+        if !awaited {
+            let job = JobRequest {
+                job_type: wire::JOB_ACTIVITY,
+                job_data: None,
+            };
+            let job_id = self.inner.submit_job(device, bridge, &job, None).await?;
+            self.inner
+                .index()
+                .activity_jobs
+                .insert(device.to_owned(), job_id.clone());
+            self.collect_activity(device, bridge, &job_id).await?;
         }
+        let mut index = self.inner.index();
+        let fetched = index.activity.entry(device.to_owned()).or_default();
+        // The caller's cursor only moves forward: older entries are not asked for again.
+        fetched.retain(|e| e.at >= since);
+        Ok(fetched.clone())
     }
 
     async fn unlock(&self, device: &str) -> Result<(), ProviderError> {
@@ -1014,6 +1001,41 @@ impl Provider for Igloohome {
 }
 
 impl Igloohome {
+    /// Polls activity job `job_id`: once run, its log replaces what was fetched for
+    /// `device`; once failed, it is forgotten so that the next read sends another.
+    async fn collect_activity(
+        &self,
+        device: &str,
+        bridge: &str,
+        job_id: &str,
+    ) -> Result<(), ProviderError> {
+        let status = self.inner.job(job_id).await?;
+        let outcome = status
+            .as_ref()
+            .map_or(Outcome::Failed("the job is gone".into()), outcome);
+        self.inner.note_bridge(bridge, &outcome);
+        if outcome == Outcome::Pending {
+            return Ok(());
+        }
+        let logs = status
+            .and_then(|s| s.job_response)
+            .map(|r| r.logs)
+            .unwrap_or_default();
+        let mut entries: Vec<ActivityEntry> = logs
+            .iter()
+            .filter_map(|log| activity_entry(log, |name| self.code_reference(device, name)))
+            .collect();
+        entries.sort_by_key(|e| e.at);
+        let mut index = self.inner.index();
+        index.activity_jobs.remove(device);
+        if outcome == Outcome::Done {
+            index.activity.insert(device.to_owned(), entries);
+        } else {
+            tracing::warn!(device, bridge, "the bridge did not fetch the activity log");
+        }
+        Ok(())
+    }
+
     fn code_reference(&self, device: &str, marker: &str) -> Option<String> {
         self.inner
             .index()

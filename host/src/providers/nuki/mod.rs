@@ -206,10 +206,16 @@ impl Provider for Nuki {
         let auth = self.find(device, reference).await?.ok_or_else(|| {
             ProviderError::NotFound(format!("keypad code `{reference}` on smartlock {device}"))
         })?;
-        self.write(device, Some(&auth.id), req).await?;
+        // An update rewrites the whole authorization, code included: a change of window
+        // alone keeps the code the lock holds.
+        let mut req = req.clone();
+        if req.pin.is_none() {
+            req.pin = auth.code.map(|c| Pin::new(c.to_string()));
+        }
+        self.write(device, Some(&auth.id), &req).await?;
         Ok(CodeReceipt {
             reference: auth.id,
-            pin: req.pin.clone().unwrap_or_else(|| Pin::new("")),
+            pin: req.pin.unwrap_or_else(|| Pin::new("")),
             window: req.window,
             status: ReceiptStatus::Pending,
         })
