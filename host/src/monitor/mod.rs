@@ -13,7 +13,7 @@ pub mod judge;
 
 use std::time::Duration;
 
-use latchkey_engine::{Lock, Timestamp};
+use latchkey_engine::{Connectivity, Lock, Timestamp};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
@@ -144,7 +144,10 @@ async fn sync_lock(
         report.offline += 1;
     }
     let mut raised = 0;
-    if judge::offline_alert_due(row.offline_since, now) {
+    // Offline-code locks (algoPIN, TTLock without a gateway) are never reachable by
+    // design: their cloud's "offline" is no news.
+    let reachable_by_design = lock.capabilities.connectivity == Connectivity::Online;
+    if reachable_by_design && judge::offline_alert_due(row.offline_since, now) {
         let alert = NewAlert {
             kind: AlertKind::LockOffline,
             dedupe_key: format!("offline:{}:{}", lock.id, row.offline_since.unwrap_or(0)),

@@ -66,12 +66,18 @@ pub async fn choose(
 /// up or down (`345678`, `987654`). TTLock refuses these as "too simple" (errcode -2032,
 /// `../shared/reference/lock-providers.md` §2.9); no lock should hold them.
 pub fn is_guessable(pin: &str) -> bool {
-    let digits: Vec<i32> = pin.chars().filter_map(|c| c.to_digit(10)).map(|d| d as i32).collect();
+    let digits: Vec<i32> = pin
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .map(|d| d as i32)
+        .collect();
     if digits.len() < 2 || digits.len() != pin.chars().count() {
         return false;
     }
     let steps: Vec<i32> = digits.windows(2).map(|w| w[1] - w[0]).collect();
-    [0, 1, -1].iter().any(|step| steps.iter().all(|s| s == step))
+    [0, 1, -1]
+        .iter()
+        .any(|step| steps.iter().all(|s| s == step))
 }
 
 #[cfg(test)]

@@ -116,6 +116,8 @@ struct Account {
     tokens: HashMap<String, Timestamp>,
     token_secs: i64,
     job_secs: i64,
+    /// Every guest is taken to type a long algoPIN within its first 24 h, so none lapses.
+    timely_first_use: bool,
     next_id: u64,
     algopins: Vec<AlgoPin>,
     custom: Vec<CustomPin>,
@@ -269,6 +271,7 @@ impl IgloohomeFake {
                 tokens: HashMap::new(),
                 token_secs: TOKEN_SECS,
                 job_secs: DEFAULT_JOB_SECS,
+                timely_first_use: false,
                 next_id: 1,
                 algopins: Vec::new(),
                 custom: Vec::new(),
@@ -328,6 +331,13 @@ impl IgloohomeFake {
     /// Seconds of model time a bridge job takes to reach an online lock.
     pub fn set_job_secs(&self, secs: i64) {
         self.account().job_secs = secs.max(0);
+    }
+
+    /// Takes every guest to type a long algoPIN within its first 24 h, so none lapses: for
+    /// the replay, whose guests never stand at a door. The lapse itself is igloohome's
+    /// rule and stays on by default.
+    pub fn assume_timely_first_use(&self, yes: bool) {
+        self.account().timely_first_use = yes;
     }
 
     /// Lifetime of the tokens issued from now on, in seconds of model time.
@@ -464,7 +474,7 @@ impl Account {
         for p in self.algopins.iter_mut() {
             let long = p.window.ends_at.unix() - p.window.starts_at.unix() > DAY;
             let deadline = p.window.starts_at.plus(DAY);
-            if long && !p.activated && !p.lapsed && now >= deadline {
+            if long && !p.activated && !p.lapsed && !self.timely_first_use && now >= deadline {
                 p.lapsed = true;
                 self.model
                     .apply_now(&p.device, Change::Remove(p.reference.clone()), deadline);
