@@ -10,6 +10,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod credentials;
 pub mod error;
 pub mod http;
 pub mod inbox;
@@ -24,6 +25,7 @@ pub mod replay;
 pub mod rule_loader;
 pub mod server;
 pub mod sources;
+pub mod staff;
 pub mod store;
 
 pub use error::{Error, Result};

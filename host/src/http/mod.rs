@@ -1,12 +1,15 @@
 //! The HTTP API: one module per resource, each with its own routes.
 
+mod accounts;
 mod body;
 mod hooks;
 mod locks_admin;
 mod monitoring;
 mod ops;
 mod plugins;
+mod provider_hooks;
 mod reservations;
+mod staff;
 
 use axum::Router;
 use axum::extract::OriginalUri;
@@ -18,11 +21,14 @@ use crate::error::{Error, ErrorAt};
 pub fn router(app: App) -> Router {
     Router::new()
         .merge(hooks::routes())
+        .merge(accounts::routes())
+        .merge(provider_hooks::routes())
         .merge(reservations::routes())
         .merge(ops::routes())
         .merge(plugins::routes())
         .merge(locks_admin::routes())
         .merge(monitoring::routes())
+        .merge(staff::routes())
         .fallback(not_found)
         .with_state(app)
 }

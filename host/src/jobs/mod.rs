@@ -64,6 +64,11 @@ pub enum JobSpec {
         /// Code id.
         code: i64,
     },
+    /// Plan one staff code again (its window moved on, or it was changed).
+    ReconcileStaff {
+        /// The staff code's name.
+        name: String,
+    },
 }
 
 impl JobSpec {
@@ -75,12 +80,14 @@ impl JobSpec {
             JobSpec::UpdateCode { .. } => "update_code",
             JobSpec::RevokeCode { .. } => "revoke_code",
             JobSpec::ConfirmCode { .. } => "confirm_code",
+            JobSpec::ReconcileStaff { .. } => "reconcile_staff",
         }
     }
 
     fn dedupe_key(&self, ws: &WorkspaceId) -> String {
         match self {
             JobSpec::Reconcile { reservation } => format!("reconcile:{ws}:{reservation}"),
+            JobSpec::ReconcileStaff { name } => format!("reconcile_staff:{ws}:{name}"),
             JobSpec::CreateCode { code }
             | JobSpec::UpdateCode { code }
             | JobSpec::RevokeCode { code, .. }
@@ -93,7 +100,7 @@ impl JobSpec {
     /// from an outage is served within minutes.
     pub fn policy(&self) -> RetryPolicy {
         match self {
-            JobSpec::Reconcile { .. } => RetryPolicy {
+            JobSpec::Reconcile { .. } | JobSpec::ReconcileStaff { .. } => RetryPolicy {
                 base_secs: 5,
                 cap_secs: 300,
                 max_attempts: Some(10),
@@ -128,6 +135,33 @@ pub async fn enqueue(
         run_at,
     };
     queue::enqueue(conn, ws, &job, now).await
+}
+
+/// Moves the queued job of `spec`, if there is one, to run at `now`: a provider webhook
+/// saying the work is done makes the read-back worth doing at once. Unlike [`enqueue`] it
+/// never creates a job, since a job whose turn has not come (a confirmation before its
+/// code's update) must not run out of order. Returns whether a job was moved.
+///
+/// # Errors
+/// Database errors.
+pub async fn bring_forward(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    spec: &JobSpec,
+    now: Timestamp,
+) -> Result<bool> {
+    let moved = sqlx::query(
+        "UPDATE jobs SET run_at = ?, updated_at = ?
+         WHERE workspace_id = ? AND dedupe_key = ? AND state = 'queued' AND run_at > ?",
+    )
+    .bind(now.unix())
+    .bind(now.unix())
+    .bind(ws.as_str())
+    .bind(spec.dedupe_key(ws))
+    .bind(now.unix())
+    .execute(&mut *conn)
+    .await?;
+    Ok(moved.rows_affected() > 0)
 }
 
 /// Retries dead letter `id` by hand: a fresh retry budget, due now, and a code it had
@@ -238,6 +272,7 @@ async fn complete(app: &App, job: &ClaimedJob) -> Result<(), JobError> {
 async fn dispatch(app: &App, job: &ClaimedJob, spec: &JobSpec) -> Result<(), JobError> {
     match spec {
         JobSpec::Reconcile { reservation } => reconcile::run(app, job, reservation).await,
+        JobSpec::ReconcileStaff { name } => reconcile::run_staff(app, job, name).await,
         JobSpec::CreateCode { code } => create_code::run(app, job, *code).await,
         JobSpec::UpdateCode { code } => update_code::run(app, job, *code).await,
         JobSpec::RevokeCode { code, cleanup } => revoke_code::run(app, job, *code, *cleanup).await,

@@ -1,4 +1,5 @@
-//! `reconcile`: plan one reservation again (after a webhook, or at a scheduled instant).
+//! `reconcile` and `reconcile_staff`: plan one reservation, or one staff code, again
+//! (after a webhook or a change, or at a scheduled instant).
 
 use latchkey_engine::ReservationId;
 
@@ -13,6 +14,14 @@ pub(super) async fn run(
 ) -> Result<(), JobError> {
     let mut tx = app.pool.begin().await?;
     crate::reconcile::reconcile(app, &mut tx, reservation).await?;
+    queue::complete(&mut tx, job.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn run_staff(app: &App, job: &ClaimedJob, name: &str) -> Result<(), JobError> {
+    let mut tx = app.pool.begin().await?;
+    crate::staff::reconcile(app, &mut tx, name).await?;
     queue::complete(&mut tx, job.id).await?;
     tx.commit().await?;
     Ok(())

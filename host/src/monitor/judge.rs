@@ -15,7 +15,7 @@ pub const OFFLINE_GRACE_SECS: i64 = 300;
 pub enum Initiator {
     /// A guest, with a code of one of their reservations.
     Guest,
-    /// Staff: the vendor's app, a key or the thumb-turn.
+    /// Staff: a staff code, the vendor's app, a key or the thumb-turn.
     Staff,
     /// A remote command through the cloud (Latchkey or another integration).
     System,
@@ -51,7 +51,12 @@ pub fn classify(entry: &ActivityEntry, code: Option<&CodeOnLock>) -> (Initiator,
         AccessMethod::Keypad => match code {
             Some(c) => {
                 let granted = c.starts_at <= entry.at.unix() && entry.at.unix() < c.ends_at;
-                (Initiator::Guest, !opens || granted)
+                let who = if c.reservation_id.starts_with(crate::staff::OWNER_PREFIX) {
+                    Initiator::Staff
+                } else {
+                    Initiator::Guest
+                };
+                (who, !opens || granted)
             }
             None => (Initiator::Unknown, !opens),
         },

@@ -54,17 +54,54 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
         reservations::set_rule_error(conn, ws, id, None).await?;
     }
 
+    let mut guest_pin = row.pin.clone();
+    let wake_at = apply(app, conn, id, &plan.grants, &mut guest_pin).await?;
+    if row.pin.is_none()
+        && let Some(pin) = &guest_pin
+    {
+        reservations::set_pin(conn, ws, id, pin).await?;
+    }
+    if let Some(at) = wake_at {
+        jobs::enqueue(
+            conn,
+            ws,
+            &JobSpec::Reconcile {
+                reservation: id.clone(),
+            },
+            at,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Brings the codes of `owner` (a reservation, or a staff code's owner id) in line with
+/// `grants`: plans each difference as durable jobs, in the caller's transaction.
+/// `pin` is the owner's PIN, reused across the locks that take it; a PIN chosen here is
+/// written back to it for the caller to keep. Returns when to look again.
+///
+/// # Errors
+/// Database errors only.
+pub async fn apply(
+    app: &AppState,
+    conn: &mut Conn,
+    id: &ReservationId,
+    grants: &[latchkey_engine::Grant],
+    guest_pin: &mut Option<latchkey_engine::Pin>,
+) -> Result<Option<latchkey_engine::Timestamp>> {
+    let ws = &app.catalog.workspace;
+    let now = app.clock.now();
     let codes = codes::for_reservation(conn, ws, id.as_str()).await?;
     let caps = |lock: &LockId| app.catalog.lock(lock).map(|l| l.capabilities.clone());
-    let diff = diff::diff(&plan.grants, &codes, caps, now);
-    let mut guest_pin = row.pin;
+    let diff = diff::diff(grants, &codes, caps, now);
     for action in diff.actions {
         match action {
             Action::Create { lock, window } => {
-                create(app, conn, id, &lock, window, None, &mut guest_pin).await?;
+                create(app, conn, id, &lock, window, None, guest_pin).await?;
             }
             Action::Replace { old, lock, window } => {
-                create(app, conn, id, &lock, window, Some(old), &mut guest_pin).await?;
+                create(app, conn, id, &lock, window, Some(old), guest_pin).await?;
             }
             Action::Update { code, window } => {
                 codes::set_window(conn, code, window, now).await?;
@@ -121,19 +158,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
             }
         }
     }
-    if let Some(at) = diff.wake_at {
-        jobs::enqueue(
-            conn,
-            ws,
-            &JobSpec::Reconcile {
-                reservation: id.clone(),
-            },
-            at,
-            now,
-        )
-        .await?;
-    }
-    Ok(())
+    Ok(diff.wake_at)
 }
 
 async fn create(
@@ -154,7 +179,6 @@ async fn create(
     let pin = if lock.capabilities.custom_pin {
         let pin = pins::choose(conn, ws, lock, guest_pin.as_ref(), None, &app.rng).await?;
         if guest_pin.is_none() {
-            reservations::set_pin(conn, ws, id, &pin).await?;
             *guest_pin = Some(pin.clone());
         }
         Some(pin)

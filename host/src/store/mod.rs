@@ -7,11 +7,13 @@
 pub mod alerts;
 pub mod assignments;
 pub mod codes;
+pub mod credentials;
 pub mod events;
 pub mod jobs;
 pub mod monitoring;
 pub mod plugins;
 pub mod reservations;
+pub mod staff;
 
 use std::path::Path;
 use std::str::FromStr;
