@@ -37,9 +37,16 @@ pub struct CatalogFile {
     /// Locks.
     #[serde(default)]
     pub locks: Vec<LockEntry>,
+    /// Lock-cloud accounts (no secrets: their credentials are stored sealed, see
+    /// [`crate::providers::accounts`]); a lock's `provider` names one by its `key`.
+    #[serde(default)]
+    pub accounts: Vec<crate::providers::accounts::AccountEntry>,
     /// Webhook sources.
     #[serde(default)]
     pub sources: Vec<SourceEntry>,
+    /// Lock-provider webhooks (`POST /v1/provider-hooks/{account}`).
+    #[serde(default)]
+    pub provider_hooks: Vec<ProviderHookEntry>,
     /// Settings for `latchkey replay`.
     #[serde(default)]
     pub replay: ReplaySettings,
@@ -96,6 +103,43 @@ impl std::fmt::Debug for SourceEntry {
     }
 }
 
+/// Which vendor scheme a provider webhook speaks (lock-providers.md §1.8, §2.8, §4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderHookKind {
+    /// Nuki decentral webhook: JSON, `X-Nuki-Signature-SHA256` = hex HMAC-SHA256 of the body.
+    Nuki,
+    /// TTLock callback: form-encoded and unsigned, so the URL carries the secret.
+    Ttlock,
+    /// Seam through Svix: JSON, `svix-*` headers, Standard Webhooks signing.
+    Seam,
+}
+
+/// A lock-provider webhook endpoint: `POST /v1/provider-hooks/{account}` (TTLock:
+/// `/v1/provider-hooks/{account}/{secret}`). Its events concern the locks whose `provider`
+/// is `account`, matched on their `device`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderHookEntry {
+    /// The provider key (account) the events belong to, as in a lock's `provider`.
+    pub account: String,
+    /// The vendor's delivery scheme.
+    pub kind: ProviderHookKind,
+    /// Nuki: the decentral webhook `secret`; Seam: `whsec_…`; TTLock: a long random
+    /// URL token (TTLock signs nothing).
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ProviderHookEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderHookEntry")
+            .field("account", &self.account)
+            .field("kind", &self.kind)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
 /// How `latchkey replay` equips the rooms it derives from the bookings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,6 +180,8 @@ pub struct Catalog {
     pub locks: Vec<Lock>,
     /// Webhook sources.
     pub sources: Vec<SourceEntry>,
+    /// Lock-provider webhook endpoints.
+    pub provider_hooks: Vec<ProviderHookEntry>,
     /// The rule file (`.rhai` or `.wasm`); see [`crate::rule_loader::RuleLoader::file`].
     pub rule_path: PathBuf,
 }
@@ -225,6 +271,7 @@ impl CatalogFile {
             resources: self.resources,
             locks,
             sources: self.sources,
+            provider_hooks: self.provider_hooks,
             rule_path,
         })
     }
@@ -245,6 +292,19 @@ impl Catalog {
     /// The webhook source with this name.
     pub fn source(&self, name: &str) -> Option<&SourceEntry> {
         self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The provider webhook endpoint of `account`.
+    pub fn provider_hook(&self, account: &str) -> Option<&ProviderHookEntry> {
+        self.provider_hooks.iter().find(|h| h.account == account)
+    }
+
+    /// The locks a provider event about `device` on `account` concerns.
+    pub fn locks_on_device(&self, account: &str, device: &str) -> Vec<&Lock> {
+        self.locks
+            .iter()
+            .filter(|l| l.provider == account && l.device.as_deref() == Some(device))
+            .collect()
     }
 
     /// The locks that may concern a stay in `resources`: every shared door and the private

@@ -1,6 +1,7 @@
 //! Black-box tests: the real router on a real SQLite file, a simulated clock and the lock
 //! simulator. One binary, because linking is slow on small machines.
 
+mod accounts;
 mod bad_input;
 mod branches;
 mod dead_letters;
@@ -12,9 +13,11 @@ mod monitoring;
 mod nuki;
 mod plugin_api;
 mod plugins;
+mod provider_hooks;
 mod replay;
 mod reservations;
 mod rule_failures;
 mod seam;
 mod server;
+mod staff;
 mod ttlock;

@@ -1,6 +1,7 @@
 //! The `latchkey` command line. `main.rs` only parses and calls [`run`].
 
 mod admin;
+mod credentials;
 mod monitoring;
 mod replay;
 mod rules;
@@ -49,6 +50,9 @@ pub enum Command {
     /// Replay real hotel bookings through the service under a simulated clock, and check
     /// every stay with an independent oracle. Exits 1 if any violation is found.
     Replay(replay::ReplayArgs),
+    /// Store and list lock-cloud account credentials (sealed with LATCHKEY_CREDENTIALS_KEY).
+    #[command(subcommand)]
+    Credentials(credentials::CredentialsCommand),
 }
 
 /// Where the state lives: shared by commands that read a running service's database.
@@ -76,5 +80,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Locks(args) => monitoring::locks(args).await,
         Command::Sync(args) => monitoring::sync(args).await,
         Command::Replay(args) => replay::run(args).await,
+        Command::Credentials(cmd) => credentials::run(cmd).await,
     }
 }

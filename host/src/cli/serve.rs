@@ -15,10 +15,11 @@ use crate::app::{App, AppConfig};
 use crate::catalog::{Catalog, CatalogFile};
 use crate::clock::{Clock, SystemClock};
 use crate::providers::Providers;
+use crate::providers::accounts;
 use crate::providers::breaker::BreakerPolicy;
 use crate::providers::simulator::Simulator;
 use crate::rule_loader::RuleLoader;
-use crate::store::Durability;
+use crate::store::{self, Durability};
 
 /// Flags of `latchkey serve`.
 #[derive(Debug, Args)]
@@ -47,10 +48,17 @@ pub struct ServeArgs {
     pub sync_every: u64,
 }
 
-/// Loads a property directory with the simulator as the only provider.
-/// `seed` drives the simulator's generated PINs and faults.
-pub(super) fn load_catalog(
+/// Loads a property directory: the simulator, plus every `[[accounts]]` lock cloud
+/// connected from its credentials stored in `database` (read with a short-lived pool, and
+/// the accounts recorded there for the API). `seed` drives the simulator's generated PINs
+/// and faults.
+///
+/// # Errors
+/// A missing or invalid property.toml; an account that cannot be connected, named, with
+/// what to do (see [`accounts::connect_all`]): its locks are never dropped silently.
+pub(super) async fn load_catalog(
     dir: &Path,
+    database: &Path,
     clock: Arc<dyn Clock>,
     seed: u64,
 ) -> anyhow::Result<(Catalog, Providers, Simulator)> {
@@ -59,18 +67,41 @@ pub(super) fn load_catalog(
         "no property.toml in {}: run from the repository root, or pass --property DIR",
         dir.display()
     );
+    let file = CatalogFile::load(dir)?;
+    accounts::validate(&file.accounts)?;
+    let connected = {
+        let pool = store::open(database, Durability::Full)
+            .await
+            .with_context(|| format!("opening {}", database.display()))?;
+        let mut conn = pool.acquire().await?;
+        accounts::register(&mut conn, &file.workspace, &file.accounts).await?;
+        let connected =
+            accounts::connect_all(&mut conn, &file.workspace, &file.accounts, &clock).await;
+        drop(conn);
+        pool.close().await;
+        connected?
+    };
     let simulator = Simulator::new(Arc::clone(&clock), seed);
-    let providers = Providers::default()
-        .with("simulator", Arc::new(simulator.clone()))
+    let providers = connected
+        .into_iter()
+        .fold(
+            Providers::default().with("simulator", Arc::new(simulator.clone())),
+            |providers, (key, provider)| providers.with(key, provider),
+        )
         .guarded(&clock, BreakerPolicy::default());
-    let catalog = CatalogFile::load(dir)?.resolve(dir, &providers, &simulator)?;
+    let catalog = file.resolve(dir, &providers, &simulator)?;
     Ok((catalog, providers, simulator))
 }
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (catalog, providers, _simulator) =
-        load_catalog(&args.property, clock.clone(), std::process::id().into())?;
+    let (catalog, providers, _simulator) = load_catalog(
+        &args.property,
+        &args.database,
+        clock.clone(),
+        std::process::id().into(),
+    )
+    .await?;
     tracing::info!(workspace = %catalog.workspace, locks = catalog.locks.len(), rule = %catalog.rule_path.display(), "property loaded");
     let cache = args.wasm_cache.clone().unwrap_or_else(|| {
         let mut name = args.database.clone().into_os_string();

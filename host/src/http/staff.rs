@@ -20,10 +20,7 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 pub(super) fn routes() -> Router<App> {
     Router::new()
         .route("/v1/staff-codes", get(list))
-        .route(
-            "/v1/staff-codes/{name}",
-            get(show).put(put).delete(delete),
-        )
+        .route("/v1/staff-codes/{name}", get(show).put(put).delete(delete))
 }
 
 async fn list(

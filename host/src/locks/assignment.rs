@@ -327,6 +327,7 @@ mod tests {
             resources: Vec::new(),
             locks,
             sources: Vec::new(),
+            provider_hooks: Vec::new(),
             rule_path: "rule.rhai".into(),
         }
     }

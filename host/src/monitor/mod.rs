@@ -68,6 +68,32 @@ pub async fn sync(app: &AppState) -> Result<SyncReport> {
     Ok(report)
 }
 
+/// Syncs the one lock `id` now, as [`sync`] does each lock: for a provider webhook saying
+/// something changed on it, so the change is known before the next periodic sync. An
+/// unknown or unassigned lock is not synced (the report counts 0 locks).
+///
+/// # Errors
+/// Database errors only; a provider failure is recorded on the lock.
+pub async fn sync_lock_now(app: &AppState, id: &latchkey_engine::LockId) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    let Some(lock) = app.catalog.lock(id) else {
+        return Ok(report);
+    };
+    if !app.assignments.is_assigned(&lock.id) {
+        return Ok(report);
+    }
+    report.locks = 1;
+    match sync_lock(app, lock, &mut report).await {
+        Ok(()) => {}
+        Err(LockSyncError::Provider(e)) => {
+            report.failed += 1;
+            record_failure(app, lock, &e.to_string()).await?;
+        }
+        Err(LockSyncError::Store(e)) => return Err(e),
+    }
+    Ok(report)
+}
+
 /// Runs [`sync`] every `every` until `cancel` fires; failures are logged and retried at
 /// the next tick.
 pub async fn run_every(app: App, every: Duration, cancel: CancellationToken) {

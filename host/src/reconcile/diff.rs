@@ -140,7 +140,13 @@ pub fn diff(
             || ended.contains(&(&c.code.lock, c.code.window));
         let end = c.code.opens_until();
         let can_revoke = caps(&c.code.lock).is_none_or(|k| k.can_revoke);
-        if end <= now {
+        // A code whose window ran out but is being moved to its grant's new window (a
+        // staff code's next occurrence, a stay extended after it ended) lives on.
+        let moving = out
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Update { code, .. } if *code == c.code.id));
+        if end <= now && !moving {
             out.actions.push(Action::Expire {
                 code: c.code.id,
                 cleanup: can_revoke,

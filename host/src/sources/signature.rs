@@ -6,7 +6,9 @@
 //! clock is ours, so replays and tests can run in simulated time.
 
 use axum::http::HeaderMap;
+use hmac::{Hmac, Mac};
 use latchkey_engine::Timestamp;
+use sha2::Sha256;
 
 use crate::error::Error;
 
@@ -21,6 +23,32 @@ pub struct Verified {
     /// `webhook-timestamp`, when the sender signed it.
     pub timestamp: Timestamp,
 }
+
+/// The names of the three headers a delivery carries: Standard Webhooks' `webhook-*`, or
+/// Svix's `svix-*` (Seam, lock-providers.md §4.5), which sign the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderNames {
+    /// The event id header.
+    pub id: &'static str,
+    /// The signing-time header (Unix seconds).
+    pub timestamp: &'static str,
+    /// The space-separated `v1,<base64>` signatures header.
+    pub signature: &'static str,
+}
+
+/// `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+pub const STANDARD_HEADERS: HeaderNames = HeaderNames {
+    id: "webhook-id",
+    timestamp: "webhook-timestamp",
+    signature: "webhook-signature",
+};
+
+/// `svix-id`, `svix-timestamp`, `svix-signature` (docs.svix.com, verifying payloads).
+pub const SVIX_HEADERS: HeaderNames = HeaderNames {
+    id: "svix-id",
+    timestamp: "svix-timestamp",
+    signature: "svix-signature",
+};
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, Error> {
     headers
@@ -41,21 +69,37 @@ pub fn verify(
     body: &[u8],
     now: Timestamp,
 ) -> Result<Verified, Error> {
-    let id = header(headers, "webhook-id")?;
-    let ts_text = header(headers, "webhook-timestamp")?;
-    let signatures = header(headers, "webhook-signature")?;
-    let ts: i64 = ts_text.trim().parse().map_err(|_| {
-        Error::Unauthorized(format!("webhook-timestamp `{ts_text}` is not Unix seconds"))
-    })?;
+    verify_with(&STANDARD_HEADERS, secret, headers, body, now)
+}
+
+/// [`verify`] with the headers called `names` (e.g. [`SVIX_HEADERS`]).
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_with(
+    names: &HeaderNames,
+    secret: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Verified, Error> {
+    let id = header(headers, names.id)?;
+    let ts_text = header(headers, names.timestamp)?;
+    let signatures = header(headers, names.signature)?;
+    let ts_name = names.timestamp;
+    let ts: i64 = ts_text
+        .trim()
+        .parse()
+        .map_err(|_| Error::Unauthorized(format!("{ts_name} `{ts_text}` is not Unix seconds")))?;
     let skew = now.unix() - ts;
     if skew > TOLERANCE_SECS {
         return Err(Error::Unauthorized(format!(
-            "webhook-timestamp is {skew} s old; at most {TOLERANCE_SECS} s is accepted"
+            "{ts_name} is {skew} s old; at most {TOLERANCE_SECS} s is accepted"
         )));
     }
     if -skew > TOLERANCE_SECS {
         return Err(Error::Unauthorized(format!(
-            "webhook-timestamp is {} s in the future; at most {TOLERANCE_SECS} s is accepted",
+            "{ts_name} is {} s in the future; at most {TOLERANCE_SECS} s is accepted",
             -skew
         )));
     }
@@ -73,14 +117,48 @@ pub fn verify(
                 && constant_time_eq::constant_time_eq(sig.as_bytes(), expected.as_bytes())
         });
     if !matched {
-        return Err(Error::Unauthorized(
-            "webhook-signature matches no v1 signature of this body".into(),
-        ));
+        return Err(Error::Unauthorized(format!(
+            "{} matches no v1 signature of this body",
+            names.signature
+        )));
     }
     Ok(Verified {
         webhook_id: id.to_owned(),
         timestamp: Timestamp(ts),
     })
+}
+
+/// The lowercase hex HMAC-SHA256 of `body` keyed with `secret`: Nuki's
+/// `X-Nuki-Signature-SHA256` (lock-providers.md §1.8, NUKI-DOCS central-decentral). Used
+/// by tests and tools that play the sender.
+///
+/// # Errors
+/// [`Error::Config`] if the key is refused (HMAC takes any length, so in practice never).
+pub fn hmac_sha256_hex(secret: &str, body: &[u8]) -> Result<String, Error> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|e| Error::Config(format!("webhook secret: {e}")))?;
+    mac.update(body);
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks `given` (hex, either case) against the HMAC-SHA256 of `body` keyed with `secret`,
+/// in constant time. `header` names the header for the error.
+///
+/// # Errors
+/// [`Error::Unauthorized`] when `given` is not hex or does not match.
+pub fn verify_hmac_sha256_hex(
+    secret: &str,
+    header: &str,
+    given: &str,
+    body: &[u8],
+) -> Result<(), Error> {
+    let given = hex::decode(given.trim())
+        .map_err(|_| Error::Unauthorized(format!("header `{header}` is not a hex digest")))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .map_err(|e| Error::Config(format!("webhook secret: {e}")))?;
+    mac.update(body);
+    mac.verify_slice(&given)
+        .map_err(|_| Error::Unauthorized(format!("`{header}` does not match this body")))
 }
 
 /// Signs `body` the way a sender does: returns the three headers' values
@@ -166,6 +244,62 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn hmac_hex_matches_rfc_4231_and_rejects_tampering() {
+        // RFC 4231 test case 2.
+        let digest = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        assert_eq!(
+            hmac_sha256_hex("Jefe", b"what do ya want for nothing?").expect("hmac"),
+            digest
+        );
+        let ok = verify_hmac_sha256_hex(
+            "Jefe",
+            "h",
+            &digest.to_uppercase(),
+            b"what do ya want for nothing?",
+        );
+        assert!(ok.is_ok());
+        assert!(
+            verify_hmac_sha256_hex("Jefe", "h", digest, b"what do ya want for nothing!").is_err()
+        );
+        assert!(verify_hmac_sha256_hex("Jefe", "h", "zz", b"").is_err());
+    }
+
+    #[test]
+    fn verifies_svix_published_example() {
+        // docs.svix.com, verifying payloads manually: the published example delivery.
+        let mut h = HeaderMap::new();
+        h.insert(
+            "svix-id",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek".parse().expect("header"),
+        );
+        h.insert("svix-timestamp", "1614265330".parse().expect("header"));
+        h.insert(
+            "svix-signature",
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+                .parse()
+                .expect("header"),
+        );
+        let body = br#"{"test": 2432232314}"#;
+        assert!(verify_with(&SVIX_HEADERS, SECRET, &h, body, Timestamp(1614265330)).is_ok());
+    }
+
+    #[test]
+    fn svix_names_carry_the_same_signature() {
+        let body = br#"{"event_type":"device.low_battery"}"#;
+        let sig = sign(SECRET, "msg_9", Timestamp(1000), body).expect("signed");
+        let mut h = HeaderMap::new();
+        h.insert("svix-id", "msg_9".parse().expect("header"));
+        h.insert("svix-timestamp", "1000".parse().expect("header"));
+        h.insert("svix-signature", sig.parse().expect("header"));
+        assert!(verify_with(&SVIX_HEADERS, SECRET, &h, body, Timestamp(1000)).is_ok());
+        let err = verify(SECRET, &h, body, Timestamp(1000)).expect_err("no webhook-* headers");
+        assert!(err.to_string().contains("webhook-id"), "{err}");
+        let stale =
+            verify_with(&SVIX_HEADERS, SECRET, &h, body, Timestamp(1000 + 301)).expect_err("stale");
+        assert!(stale.to_string().contains("svix-timestamp"), "{stale}");
     }
 
     #[test]

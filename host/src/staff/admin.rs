@@ -127,7 +127,12 @@ pub async fn put(app: &AppState, name: &str, spec: StaffCodeSpec) -> Result<Staf
     tx.commit().await?;
     app.jobs_waiting.notify_one();
     let mut conn = app.pool.acquire().await?;
-    let codes = codes::for_reservation(&mut conn, ws, owner(name).map_err(Error::Internal)?.as_str()).await?;
+    let codes = codes::for_reservation(
+        &mut conn,
+        ws,
+        owner(name).map_err(Error::Internal)?.as_str(),
+    )
+    .await?;
     Ok(StaffCodeView {
         code: row,
         next_window: recurrence.current_or_next(now),
@@ -148,10 +153,19 @@ pub async fn show(app: &AppState, name: &str) -> Result<StaffCodeView> {
             what: "staff code",
             id: name.to_owned(),
         })?;
-    let next_window = Recurrence::new(&row.schedule, row.duration_secs, app.catalog.property.timezone)
-        .ok()
-        .and_then(|r| r.current_or_next(app.clock.now()));
-    let codes = codes::for_reservation(&mut conn, ws, owner(name).map_err(Error::Internal)?.as_str()).await?;
+    let next_window = Recurrence::new(
+        &row.schedule,
+        row.duration_secs,
+        app.catalog.property.timezone,
+    )
+    .ok()
+    .and_then(|r| r.current_or_next(app.clock.now()));
+    let codes = codes::for_reservation(
+        &mut conn,
+        ws,
+        owner(name).map_err(Error::Internal)?.as_str(),
+    )
+    .await?;
     Ok(StaffCodeView {
         code: row,
         next_window,

@@ -43,7 +43,11 @@ impl Recurrence {
     ///
     /// # Errors
     /// A message naming what is wrong with the expression or the duration.
-    pub fn new(expression: &str, duration_secs: i64, zone: Tz) -> std::result::Result<Recurrence, String> {
+    pub fn new(
+        expression: &str,
+        duration_secs: i64,
+        zone: Tz,
+    ) -> std::result::Result<Recurrence, String> {
         let schedule = cron::Schedule::from_str(expression)
             .map_err(|e| format!("`{expression}` is not a cron expression with seconds: {e}"))?;
         if !(60..=MAX_DURATION_SECS).contains(&duration_secs) {
@@ -120,7 +124,8 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, name: &str) -> Result<()
                     lock,
                     starts_at: w.starts_at,
                     ends_at: w.ends_at,
-                    issue_at: None,
+                    // On the lock ahead of the window, so staff never wait on a cloud.
+                    issue_at: Some(now),
                     credential: Default::default(),
                 })
                 .collect();
@@ -159,7 +164,9 @@ mod tests {
         // Weekdays 10:00–14:00 local.
         let r = Recurrence::new("0 0 10 * * Mon-Fri", 4 * 3600, lisbon).expect("valid");
         // Friday 2026-10-23 (summer time, UTC+1): 09:00–13:00 UTC.
-        let w = r.current_or_next(at("2026-10-23T08:00:00Z")).expect("window");
+        let w = r
+            .current_or_next(at("2026-10-23T08:00:00Z"))
+            .expect("window");
         assert_eq!(w.starts_at, at("2026-10-23T09:00:00Z"));
         assert_eq!(w.ends_at, at("2026-10-23T13:00:00Z"));
         // Inside it: the same window.
@@ -172,15 +179,21 @@ mod tests {
     #[test]
     fn bad_schedules_and_durations_are_refused_with_a_reason() {
         let utc: Tz = "UTC".parse().expect("zone");
-        assert!(Recurrence::new("every morning", 3600, utc)
-            .expect_err("not cron")
-            .contains("not a cron expression"));
-        assert!(Recurrence::new("0 0 10 * * *", 30, utc)
-            .expect_err("too short")
-            .contains("duration"));
+        assert!(
+            Recurrence::new("every morning", 3600, utc)
+                .expect_err("not cron")
+                .contains("not a cron expression")
+        );
+        assert!(
+            Recurrence::new("0 0 10 * * *", 30, utc)
+                .expect_err("too short")
+                .contains("duration")
+        );
         assert!(Recurrence::new("0 0 10 * * *", 8 * 86_400, utc).is_err());
-        assert!(Recurrence::new("0 0 10 1 1 * 2020", 3600, utc)
-            .expect_err("past")
-            .contains("never"));
+        assert!(
+            Recurrence::new("0 0 10 1 1 * 2020", 3600, utc)
+                .expect_err("past")
+                .contains("never")
+        );
     }
 }

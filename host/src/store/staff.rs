@@ -67,7 +67,12 @@ pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<StaffCodeRow>
 }
 
 /// Creates or replaces staff code `row.name`.
-pub async fn put(conn: &mut Conn, ws: &WorkspaceId, row: &StaffCodeRow, now: Timestamp) -> Result<()> {
+pub async fn put(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    row: &StaffCodeRow,
+    now: Timestamp,
+) -> Result<()> {
     let locks = serde_json::to_string(&row.locks)
         .map_err(|e| Error::Internal(format!("locks as JSON: {e}")))?;
     sqlx::query(

@@ -257,3 +257,26 @@ fn a_code_that_outlasts_its_ended_grant_is_excess_access() {
         [Action::Revoke { code: 1 }]
     );
 }
+
+#[test]
+fn a_code_whose_window_ran_out_moves_to_the_next_window_instead_of_expiring() {
+    // A recurring staff code: yesterday's window ended at hour 14; today's is 34–38.
+    let g = [grant("a", w(34, 38), 14)];
+    let codes = [code(1, "a", w(10, 14), CodeState::Active)];
+    assert_eq!(
+        diff(&g, &codes, online, Timestamp(14 * H)).actions,
+        [Action::Update {
+            code: 1,
+            window: w(34, 38)
+        }],
+        "moved, not expired"
+    );
+    let replaced = diff(&g, &codes, offline, Timestamp(14 * H)).actions;
+    assert!(
+        replaced.contains(&Action::Expire {
+            code: 1,
+            cleanup: false
+        }),
+        "a lock that cannot move it lets it expire beside its replacement: {replaced:?}"
+    );
+}
