@@ -210,3 +210,39 @@ async fn an_unassigned_lock_is_not_synced_and_raises_nothing() {
     let locks = app.get("/v1/locks").await.body;
     assert_eq!(lock_status(&locks, "room-201"), Value::Null);
 }
+
+#[tokio::test]
+async fn a_revocation_that_keeps_failing_raises_an_alert() {
+    let app = TestApp::spawn("2026-11-22T10:00:00Z").await;
+    assert_eq!(app.send(&paid_stay()).await.status, StatusCode::ACCEPTED);
+    app.run_jobs().await;
+    let (pin, _) = app.code_on("R-1", "room-101").await.expect("a code");
+    let now = app.clock.now();
+    app.simulator.add_outage(
+        "room-101",
+        Window {
+            starts_at: now,
+            ends_at: now.plus(6 * 3600),
+        },
+    );
+    let mut cancelled = paid_stay();
+    cancelled["type"] = "reservation.cancelled".into();
+    cancelled["data"]["status"] = "cancelled".into();
+    cancelled["data"]["version"] = 2.into();
+    assert_eq!(app.send(&cancelled).await.status, StatusCode::ACCEPTED);
+    app.advance_to(now.plus(3 * 3600)).await;
+    let failing = alerts_of(&app, "revocation_failing").await;
+    assert_eq!(failing.len(), 1, "{failing:?}");
+    assert_eq!(failing[0]["lock_id"], "room-101");
+    assert!(
+        app.simulator
+            .opens("room-101", &pin, at("2026-11-23T16:00:00Z")),
+        "still on the unreachable lock"
+    );
+    app.advance_to(now.plus(8 * 3600)).await;
+    assert!(
+        !app.simulator
+            .opens("room-101", &pin, at("2026-11-23T16:00:00Z")),
+        "revoked once the lock is back"
+    );
+}

@@ -551,3 +551,58 @@ async fn status_battery_and_the_keypad_log_come_back_in_the_common_shape() {
     );
     nuki.unlock(&device).await.expect("remote unlock accepted");
 }
+
+#[tokio::test]
+async fn a_code_stuck_pending_on_an_offline_lock_raises_an_alert_and_lands_when_it_returns() {
+    let clock = SimClock::new(at("2026-11-22T10:00:00Z"));
+    let cloud = cloud_on(clock.clone()).await;
+    let nuki: Arc<dyn Provider> = Arc::new(client(&cloud).await);
+    let keypad = latchkey_host::catalog::LockEntry {
+        id: latchkey_engine::LockId::parse("room-101-keypad").expect("valid id"),
+        name: "Room 101 keypad".into(),
+        door: latchkey_engine::DoorKind::Private,
+        branch: Some(latchkey_engine::BranchId::parse("main").expect("valid id")),
+        resources: vec![latchkey_engine::ResourceId::parse("101").expect("valid id")],
+        provider: "nuki".into(),
+        device: Some(KEYPAD_LOCK.to_string()),
+        simulator: None,
+    };
+    let app = TestApp::spawn_with(
+        clock.clone(),
+        None,
+        |file| file.locks.push(keypad),
+        vec![("nuki", nuki)],
+    )
+    .await;
+    cloud.fake.set_online(KEYPAD_LOCK, false);
+
+    assert_eq!(app.send(&paid_stay()).await.status, StatusCode::ACCEPTED);
+    app.advance_to(clock.now().plus(3600)).await;
+    let (pin, state) = app
+        .code_on("R-1", "room-101-keypad")
+        .await
+        .expect("a code on the keypad");
+    assert_eq!(state, "pending", "accepted by the cloud, not on the lock");
+    let alerts = app.get("/v1/alerts").await.body;
+    let overdue: Vec<_> = alerts["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter(|a| a["kind"] == "confirmation_overdue")
+        .collect();
+    assert_eq!(overdue.len(), 1, "{alerts}");
+    assert_eq!(overdue[0]["lock_id"], "room-101-keypad");
+
+    cloud.fake.set_online(KEYPAD_LOCK, true);
+    app.advance_to(clock.now().plus(600)).await;
+    assert_eq!(
+        app.code_on("R-1", "room-101-keypad").await,
+        Some((pin.clone(), "active".into())),
+        "confirmed once the lock is back"
+    );
+    assert!(
+        cloud
+            .fake
+            .opens(KEYPAD_LOCK, &pin, at("2026-11-23T16:00:00Z"))
+    );
+}

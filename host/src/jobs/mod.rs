@@ -362,14 +362,21 @@ async fn escalate(
     if job.attempts != threshold {
         return Ok(());
     }
+    // The front desk looks for its lock and its guest, not for a code number.
+    let row = codes::get(conn, ws, code).await?;
+    let lock = row.as_ref().map(|r| r.code.lock.to_string());
+    let reservation = row.as_ref().map(|r| r.code.reservation.to_string());
     let alert = NewAlert {
         kind,
         dedupe_key: format!("{}:{code}", kind.as_str()),
-        lock: None,
-        reservation: None,
+        lock: lock.as_deref(),
+        reservation: reservation.as_deref(),
         code: Some(code),
         message: format!(
-            "code {code}: {} failed {} times, still retrying: {error}",
+            "code {code}{}: {} failed {} times, still retrying: {error}",
+            lock.as_deref()
+                .map(|l| format!(" on lock `{l}`"))
+                .unwrap_or_default(),
             spec.kind(),
             job.attempts
         ),
