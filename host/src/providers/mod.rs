@@ -15,6 +15,7 @@ pub mod nuki;
 pub mod seam;
 pub mod segment;
 pub mod simulator;
+pub mod token;
 pub mod ttlock;
 
 pub use monitoring::{

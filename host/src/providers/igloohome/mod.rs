@@ -8,7 +8,8 @@
 //!   Basic `client_id:client_secret` and `grant_type=client_credentials` (§3.1; no scope is
 //!   sent, so the token carries every scope the iglooaccess app was granted). The bearer
 //!   token is fetched again [`TOKEN_MARGIN_SECS`] before `expires_in` runs out (or the
-//!   JWT's `exp`), and once more when the API answers 401.
+//!   JWT's `exp`; halfway through a shorter-lived token), and once more when the API
+//!   answers 401 (the caching is [`super::token::TokenCache`], shared with TTLock).
 //! - Paths are `/igloohome/…` under the base URL: production is [`PRODUCTION_BASE_URL`]
 //!   (the reference's "base URL" `…/igloohome` already contains the prefix the paths
 //!   repeat; `keithle888/igloohome-api` joins `https://api.igloodeveloper.co` and
@@ -61,7 +62,7 @@ pub mod wire;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::http::StatusCode;
@@ -75,6 +76,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
 use super::http::{HttpSettings, ProviderHttp, Refusal};
+use super::token::{Lease, TokenCache};
 use super::{
     AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockAction, LockStatus,
     Provider, ProviderError, ReceiptStatus,
@@ -96,7 +98,7 @@ pub const PINS_PER_SLOT: usize = 3;
 /// Most PINs a lock holds, online and offline together.
 pub const MAX_CODES: u32 = 199;
 /// Seconds before a token's expiry at which a new one is fetched.
-pub const TOKEN_MARGIN_SECS: u64 = 60;
+pub const TOKEN_MARGIN_SECS: i64 = 60;
 /// Seconds a create request keeps waiting for its answer after the caller's timeout.
 pub const LATE_ANSWER_SECS: u64 = 120;
 /// Lifetime assumed for a token whose answer gives none, in seconds.
@@ -241,23 +243,9 @@ struct Inner {
     token_url: String,
     credentials: IgloohomeCredentials,
     timeout: Duration,
-    token: tokio::sync::Mutex<Option<Token>>,
+    token: TokenCache<String>,
     devices: RwLock<HashMap<String, Device>>,
     index: Mutex<Index>,
-}
-
-struct Token {
-    value: String,
-    refresh_at: Instant,
-}
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Token")
-            .field("value", &"<redacted>")
-            .field("refresh_at", &self.refresh_at)
-            .finish()
-    }
 }
 
 /// What this client knows of the codes it created: the cloud cannot list them.
@@ -339,7 +327,7 @@ impl Igloohome {
                 token_url: format!("{}/oauth2/token", auth_url.trim_end_matches('/')),
                 credentials,
                 timeout: settings.timeout,
-                token: tokio::sync::Mutex::new(None),
+                token: TokenCache::default(),
                 devices: RwLock::new(HashMap::new()),
                 index: Mutex::new(Index::default()),
             }),
@@ -403,27 +391,20 @@ impl Inner {
         self.index.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A valid bearer token, fetched when there is none or it is about to expire.
-    async fn token(&self) -> Result<String, ProviderError> {
-        let mut token = self.token.lock().await;
-        if let Some(t) = token.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok(t.value.clone());
-        }
-        let fresh = self.fetch_token().await?;
-        let value = fresh.value.clone();
-        *token = Some(fresh);
-        Ok(value)
+    /// A valid bearer token, fetched when there is none, when it is about to expire, or
+    /// when `refused` is the current one. Token lifetimes are wall-clock time.
+    async fn token(&self, refused: Option<&str>) -> Result<String, ProviderError> {
+        let now = Timestamp(chrono::Utc::now().timestamp());
+        self.token
+            .get(
+                now,
+                |t| refused == Some(t.as_str()),
+                |_| self.fetch_token(now),
+            )
+            .await
     }
 
-    /// Drops `stale` (refused with 401), unless another call already replaced it.
-    async fn forget_token(&self, stale: &str) {
-        let mut token = self.token.lock().await;
-        if token.as_ref().is_some_and(|t| t.value == stale) {
-            *token = None;
-        }
-    }
-
-    async fn fetch_token(&self) -> Result<Token, ProviderError> {
+    async fn fetch_token(&self, now: Timestamp) -> Result<Lease<String>, ProviderError> {
         let request = self
             .http
             .client()
@@ -447,13 +428,12 @@ impl Inner {
             .expires_in
             .or_else(|| jwt_lifetime(&answer.access_token))
             .unwrap_or(DEFAULT_TOKEN_SECS);
-        let usable = u64::try_from(lifetime)
-            .unwrap_or(0)
-            .saturating_sub(TOKEN_MARGIN_SECS);
-        Ok(Token {
-            value: answer.access_token,
-            refresh_at: Instant::now() + Duration::from_secs(usable),
-        })
+        Ok(Lease::new(
+            answer.access_token,
+            now,
+            lifetime,
+            TOKEN_MARGIN_SECS,
+        ))
     }
 
     /// One API call with the bearer token; a 401 fetches a new token and tries once more.
@@ -465,9 +445,9 @@ impl Inner {
         body: Option<serde_json::Value>,
         patience: Option<Duration>,
     ) -> Result<Result<Vec<u8>, Refusal>, ProviderError> {
-        let mut retried = false;
+        let mut refused: Option<String> = None;
         loop {
-            let token = self.token().await?;
+            let token = self.token(refused.as_deref()).await?;
             let mut request = self
                 .http
                 .client()
@@ -481,9 +461,8 @@ impl Inner {
                 request = request.timeout(patience);
             }
             match self.http.send(request).await? {
-                Err(r) if r.status == StatusCode::UNAUTHORIZED && !retried => {
-                    self.forget_token(&token).await;
-                    retried = true;
+                Err(r) if r.status == StatusCode::UNAUTHORIZED && refused.is_none() => {
+                    refused = Some(token);
                 }
                 answer => return Ok(answer),
             }
@@ -1291,18 +1270,13 @@ mod tests {
     }
 
     #[test]
-    fn credentials_and_tokens_are_redacted() {
+    fn credentials_are_redacted() {
         let credentials = IgloohomeCredentials {
             client_id: "app".into(),
             client_secret: "s3cr3t".into(),
         };
         let shown = format!("{credentials:?}");
         assert!(shown.contains("app") && !shown.contains("s3cr3t"));
-        let token = Token {
-            value: "eyJtoken".into(),
-            refresh_at: Instant::now(),
-        };
-        assert!(!format!("{token:?}").contains("eyJtoken"));
     }
 
     #[test]

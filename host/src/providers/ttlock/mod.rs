@@ -53,6 +53,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::http::{HttpSettings, ProviderHttp, Refusal};
+use super::token::{Lease, TokenCache};
 use super::{
     AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockAction, LockStatus,
     Provider, ProviderError, ReceiptStatus,
@@ -99,12 +100,11 @@ pub fn password_md5(password: &str) -> String {
     hex::encode(Md5::digest(password.as_bytes()))
 }
 
-/// The tokens of a session, and when the access token expires (UTC).
+/// The tokens of a session.
+#[derive(Clone)]
 struct Session {
     access: String,
     refresh: String,
-    expires_at: Timestamp,
-    refresh_at: Timestamp,
 }
 
 impl std::fmt::Debug for Session {
@@ -112,7 +112,6 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("access", &"<redacted>")
             .field("refresh", &"<redacted>")
-            .field("expires_at", &self.expires_at)
             .finish()
     }
 }
@@ -123,7 +122,7 @@ pub struct TtLock {
     http: ProviderHttp,
     credentials: TtLockCredentials,
     clock: Arc<dyn Clock>,
-    session: tokio::sync::Mutex<Option<Session>>,
+    session: TokenCache<Session>,
     locks: RwLock<HashMap<String, LockItem>>,
 }
 
@@ -159,7 +158,7 @@ impl TtLock {
             http: ProviderHttp::new(settings)?,
             credentials,
             clock,
-            session: tokio::sync::Mutex::new(None),
+            session: TokenCache::default(),
             locks: RwLock::new(HashMap::new()),
         };
         ttlock.refresh_locks().await?;
@@ -185,39 +184,43 @@ impl TtLock {
     /// The current access token: signs in or refreshes when there is none, when it is
     /// within [`REFRESH_MARGIN_SECS`] of expiry, or when `refused` is the current one.
     async fn access_token(&self, refused: Option<&str>) -> Result<String, ProviderError> {
-        let mut session = self.session.lock().await;
         let now = self.clock.now();
-        if let Some(s) = session.as_ref()
-            && now < s.refresh_at
-            && refused != Some(s.access.as_str())
-        {
-            return Ok(s.access.clone());
-        }
-        let fresh = match session.as_ref() {
-            Some(s) => match self
-                .grant(&[
-                    ("grant_type", "refresh_token".into()),
-                    ("refresh_token", s.refresh.clone()),
-                ])
-                .await
-            {
-                Ok(t) => t,
-                // A refused refresh token (10011) or any other refusal: sign in afresh.
-                Err(Ok(_)) => self.password_grant().await?,
-                Err(Err(e)) => return Err(e),
-            },
-            None => self.password_grant().await?,
-        };
-        let lifetime = fresh.expires_in.max(0);
-        let margin = REFRESH_MARGIN_SECS.min(lifetime / 2);
-        let access = fresh.access_token.clone();
-        *session = Some(Session {
-            access: fresh.access_token,
-            refresh: fresh.refresh_token,
-            expires_at: now.plus(lifetime),
-            refresh_at: now.plus(lifetime - margin),
-        });
-        Ok(access)
+        let session = self
+            .session
+            .get(
+                now,
+                |s| refused == Some(s.access.as_str()),
+                |previous| async move {
+                    let fresh = match previous {
+                        Some(s) => match self
+                            .grant(&[
+                                ("grant_type", "refresh_token".into()),
+                                ("refresh_token", s.refresh),
+                            ])
+                            .await
+                        {
+                            Ok(t) => t,
+                            // A refused refresh token (10011) or any other refusal: sign
+                            // in afresh.
+                            Err(Ok(_)) => self.password_grant().await?,
+                            Err(Err(e)) => return Err(e),
+                        },
+                        None => self.password_grant().await?,
+                    };
+                    let session = Session {
+                        access: fresh.access_token,
+                        refresh: fresh.refresh_token,
+                    };
+                    Ok(Lease::new(
+                        session,
+                        now,
+                        fresh.expires_in,
+                        REFRESH_MARGIN_SECS,
+                    ))
+                },
+            )
+            .await?;
+        Ok(session.access)
     }
 
     async fn password_grant(&self) -> Result<TokenAnswer, ProviderError> {
@@ -859,8 +862,6 @@ mod tests {
         let session = Session {
             access: "at-123".into(),
             refresh: "rt-456".into(),
-            expires_at: Timestamp(0),
-            refresh_at: Timestamp(0),
         };
         let text = format!("{session:?}");
         assert!(
