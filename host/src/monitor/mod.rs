@@ -51,19 +51,7 @@ pub struct SyncReport {
 pub async fn sync(app: &AppState) -> Result<SyncReport> {
     let mut report = SyncReport::default();
     for lock in &app.catalog.locks {
-        // An unassigned lock serves nobody: no codes, no alerts, no calls.
-        if !app.assignments.is_assigned(&lock.id) {
-            continue;
-        }
-        report.locks += 1;
-        match sync_lock(app, lock, &mut report).await {
-            Ok(()) => {}
-            Err(LockSyncError::Provider(e)) => {
-                report.failed += 1;
-                record_failure(app, lock, &e.to_string()).await?;
-            }
-            Err(LockSyncError::Store(e)) => return Err(e),
-        }
+        sync_assigned(app, lock, &mut report).await?;
     }
     Ok(report)
 }
@@ -76,22 +64,28 @@ pub async fn sync(app: &AppState) -> Result<SyncReport> {
 /// Database errors only; a provider failure is recorded on the lock.
 pub async fn sync_lock_now(app: &AppState, id: &latchkey_engine::LockId) -> Result<SyncReport> {
     let mut report = SyncReport::default();
-    let Some(lock) = app.catalog.lock(id) else {
-        return Ok(report);
-    };
-    if !app.assignments.is_assigned(&lock.id) {
-        return Ok(report);
-    }
-    report.locks = 1;
-    match sync_lock(app, lock, &mut report).await {
-        Ok(()) => {}
-        Err(LockSyncError::Provider(e)) => {
-            report.failed += 1;
-            record_failure(app, lock, &e.to_string()).await?;
-        }
-        Err(LockSyncError::Store(e)) => return Err(e),
+    if let Some(lock) = app.catalog.lock(id) {
+        sync_assigned(app, lock, &mut report).await?;
     }
     Ok(report)
+}
+
+/// Syncs `lock` into `report` if it is assigned; a provider failure is recorded on the
+/// lock and counted, not returned.
+async fn sync_assigned(app: &AppState, lock: &Lock, report: &mut SyncReport) -> Result<()> {
+    // An unassigned lock serves nobody: no codes, no alerts, no calls.
+    if !app.assignments.is_assigned(&lock.id) {
+        return Ok(());
+    }
+    report.locks += 1;
+    match sync_lock(app, lock, report).await {
+        Ok(()) => Ok(()),
+        Err(LockSyncError::Provider(e)) => {
+            report.failed += 1;
+            record_failure(app, lock, &e.to_string()).await
+        }
+        Err(LockSyncError::Store(e)) => Err(e),
+    }
 }
 
 /// Runs [`sync`] every `every` until `cancel` fires; failures are logged and retried at

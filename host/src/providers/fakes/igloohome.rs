@@ -33,7 +33,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -49,7 +48,6 @@ use super::faults::{Failure, Faults};
 use super::model::{Change, HeldCode, LockModel};
 use crate::clock::Clock;
 use crate::providers::ProviderError;
-use crate::providers::http::HttpSettings;
 use crate::providers::igloohome::{Igloohome, IgloohomeCredentials};
 use crate::providers::segment::{CodeSegment, HeldCodes};
 
@@ -978,17 +976,10 @@ pub async fn start(
         })
         .collect();
     let fake = IgloohomeFake::new(CLIENT_ID, CLIENT_SECRET, locks, clock);
-    let url = super::serve_loopback(fake.router())
-        .await
-        .map_err(|e| ProviderError::Unavailable(format!("cannot serve the igloohome fake: {e}")))?;
-    let settings = HttpSettings {
-        base_url: url.clone(),
-        timeout: Duration::from_secs(10),
-        requests_per_second: None,
-    };
+    let settings = super::serve_for_replay(fake.router(), "igloohome").await?;
     let client = Igloohome::connect(
         &settings,
-        &url,
+        &settings.base_url,
         IgloohomeCredentials {
             client_id: CLIENT_ID.into(),
             client_secret: CLIENT_SECRET.into(),

@@ -24,3 +24,23 @@ pub async fn serve_loopback(router: axum::Router) -> std::io::Result<String> {
     tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(base_url)
 }
+
+/// Serves `router` on loopback, as [`serve_loopback`], and returns the HTTP settings a
+/// replay's client uses to reach it: no rate limit (the fake has none to protect) and a
+/// 10 s timeout. `cloud` names the fake in the error.
+///
+/// # Errors
+/// [`crate::providers::ProviderError::Unavailable`] when no loopback port can be bound.
+pub async fn serve_for_replay(
+    router: axum::Router,
+    cloud: &str,
+) -> Result<crate::providers::http::HttpSettings, crate::providers::ProviderError> {
+    let base_url = serve_loopback(router).await.map_err(|e| {
+        crate::providers::ProviderError::Unavailable(format!("cannot serve the {cloud} fake: {e}"))
+    })?;
+    Ok(crate::providers::http::HttpSettings {
+        base_url,
+        timeout: std::time::Duration::from_secs(10),
+        requests_per_second: None,
+    })
+}

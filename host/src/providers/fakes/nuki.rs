@@ -30,7 +30,6 @@ use super::faults::Faults;
 use super::model::{Change as LockChange, HeldCode, LockModel};
 use crate::clock::Clock;
 use crate::providers::ProviderError;
-use crate::providers::http::HttpSettings;
 use crate::providers::nuki::Nuki;
 use crate::providers::segment::{CodeSegment, HeldCodes};
 
@@ -246,14 +245,7 @@ impl NukiFake {
             })
             .collect();
         let fake = NukiFake::new(TOKEN, locks, clock);
-        let base_url = super::serve_loopback(fake.router())
-            .await
-            .map_err(|e| ProviderError::Unavailable(format!("cannot serve the Nuki fake: {e}")))?;
-        let settings = HttpSettings {
-            base_url,
-            timeout: Duration::from_secs(10),
-            requests_per_second: None,
-        };
+        let settings = super::serve_for_replay(fake.router(), "Nuki").await?;
         let client = Nuki::connect(&settings, TOKEN).await?;
         Ok((fake, client))
     }

@@ -39,7 +39,6 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -53,7 +52,6 @@ use super::faults::Faults;
 use super::model::{Change, HeldCode, LockModel};
 use crate::clock::Clock;
 use crate::providers::ProviderError;
-use crate::providers::http::HttpSettings;
 use crate::providers::seam::Seam;
 use crate::providers::segment::{CodeSegment, HeldCodes};
 
@@ -402,14 +400,7 @@ pub async fn start(
         })
         .collect();
     let fake = SeamFake::new(REPLAY_API_KEY, locks, clock);
-    let base_url = super::serve_loopback(fake.router())
-        .await
-        .map_err(|e| ProviderError::Unavailable(format!("cannot serve the Seam fake: {e}")))?;
-    let settings = HttpSettings {
-        base_url,
-        timeout: Duration::from_secs(10),
-        requests_per_second: None,
-    };
+    let settings = super::serve_for_replay(fake.router(), "Seam").await?;
     let client = Seam::connect(&settings, REPLAY_API_KEY).await?;
     Ok((fake, client))
 }

@@ -39,7 +39,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Form;
@@ -53,10 +52,8 @@ use serde_json::{Value, json};
 
 use super::faults::Faults;
 use super::model::{Change, HeldCode, LockModel};
-use super::serve_loopback;
 use crate::clock::Clock;
 use crate::providers::ProviderError;
-use crate::providers::http::HttpSettings;
 use crate::providers::segment::{CodeSegment, HeldCodes};
 use crate::providers::ttlock::{TtLock, TtLockCredentials, password_md5};
 
@@ -532,14 +529,7 @@ pub async fn start(
         })
         .collect();
     let fake = TtLockFake::new(account.clone(), locks, Arc::clone(&clock));
-    let base_url = serve_loopback(fake.router())
-        .await
-        .map_err(|e| ProviderError::Unavailable(format!("cannot serve the TTLock fake: {e}")))?;
-    let settings = HttpSettings {
-        base_url,
-        timeout: Duration::from_secs(10),
-        requests_per_second: None,
-    };
+    let settings = super::serve_for_replay(fake.router(), "TTLock").await?;
     let client = TtLock::connect_with_clock(&settings, account.credentials(), clock).await?;
     Ok((fake, client))
 }
