@@ -293,3 +293,31 @@ pub fn paid_stay() -> Value {
         1,
     )
 }
+
+/// The stay of [`paid_stay`], cancelled (version 2).
+pub fn cancelled_stay() -> Value {
+    event(
+        "cancelled",
+        "R-1",
+        "cancelled",
+        "101",
+        "2026-11-23T15:00:00Z",
+        "2026-11-25T11:00:00Z",
+        2,
+    )
+}
+
+/// A private door of room 101 in branch `main`, on `provider`'s `device`: for tests that
+/// put a lock cloud's lock in the example hotel.
+pub fn room_101_door(id: &str, provider: &str, device: &str) -> latchkey_host::catalog::LockEntry {
+    latchkey_host::catalog::LockEntry {
+        id: latchkey_engine::LockId::parse(id).expect("valid id"),
+        name: id.into(),
+        door: latchkey_engine::DoorKind::Private,
+        branch: Some(latchkey_engine::BranchId::parse("main").expect("valid id")),
+        resources: vec![latchkey_engine::ResourceId::parse("101").expect("valid id")],
+        provider: provider.into(),
+        device: Some(device.into()),
+        simulator: None,
+    }
+}

@@ -883,19 +883,10 @@ async fn tokens_are_renewed_before_expiry_and_after_a_401() {
 /// algoPIN stays (it cannot be revoked remotely).
 #[tokio::test]
 async fn a_stay_gets_pins_on_both_kinds_of_igloohome_lock_through_the_service() {
-    use crate::harness::{TestApp, event, paid_stay};
+    use crate::harness::{TestApp, cancelled_stay, paid_stay, room_101_door};
     let cloud = cloud().await;
     let igloo: Arc<dyn Provider> = Arc::new(client(&cloud).await);
-    let entry = |id: &str, device: &str| latchkey_host::catalog::LockEntry {
-        id: latchkey_engine::LockId::parse(id).expect("valid id"),
-        name: id.into(),
-        door: latchkey_engine::DoorKind::Private,
-        branch: Some(latchkey_engine::BranchId::parse("main").expect("valid id")),
-        resources: vec![latchkey_engine::ResourceId::parse("101").expect("valid id")],
-        provider: "igloohome".into(),
-        device: Some(device.into()),
-        simulator: None,
-    };
+    let entry = |id: &str, device: &str| room_101_door(id, "igloohome", device);
     let app = TestApp::spawn_with(
         cloud.clock.clone(),
         None,
@@ -929,15 +920,7 @@ async fn a_stay_gets_pins_on_both_kinds_of_igloohome_lock_through_the_service() 
             .opens(ALGO, &algo_pin, at("2026-11-25T12:00:00Z"))
     );
 
-    let cancelled = event(
-        "cancelled",
-        "R-1",
-        "cancelled",
-        "101",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        2,
-    );
+    let cancelled = cancelled_stay();
     assert_eq!(app.send(&cancelled).await.status, StatusCode::ACCEPTED);
     app.advance_to(cloud.clock.now().plus(600)).await;
     assert!(

@@ -18,7 +18,7 @@ use latchkey_host::providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
 
-use crate::harness::{TestApp, at, event, paid_stay};
+use crate::harness::{TestApp, at, cancelled_stay, paid_stay, room_101_door};
 
 const KEY: &str = "seam_test_key_123";
 const ONLINE: &str = "11111111-0000-4000-8000-000000000001";
@@ -871,16 +871,7 @@ async fn a_stay_gets_and_loses_its_pin_on_a_seam_lock_through_the_service() {
     let clock = SimClock::new(at("2026-11-22T10:00:00Z"));
     let cloud = cloud_on(clock.clone()).await;
     let seam: Arc<dyn Provider> = Arc::new(client(&cloud).await);
-    let keypad = latchkey_host::catalog::LockEntry {
-        id: latchkey_engine::LockId::parse("room-101-keypad").expect("valid id"),
-        name: "Room 101 keypad".into(),
-        door: latchkey_engine::DoorKind::Private,
-        branch: Some(latchkey_engine::BranchId::parse("main").expect("valid id")),
-        resources: vec![latchkey_engine::ResourceId::parse("101").expect("valid id")],
-        provider: "seam".into(),
-        device: Some(ONLINE.to_owned()),
-        simulator: None,
-    };
+    let keypad = room_101_door("room-101-keypad", "seam", ONLINE);
     let app = TestApp::spawn_with(
         clock.clone(),
         None,
@@ -905,15 +896,7 @@ async fn a_stay_gets_and_loses_its_pin_on_a_seam_lock_through_the_service() {
         "closed after check-out"
     );
 
-    let cancelled = event(
-        "cancelled",
-        "R-1",
-        "cancelled",
-        "101",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        2,
-    );
+    let cancelled = cancelled_stay();
     assert_eq!(app.send(&cancelled).await.status, StatusCode::ACCEPTED);
     app.advance_to(clock.now().plus(600)).await;
     assert!(
