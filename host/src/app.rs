@@ -18,6 +18,7 @@ use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::locks::assignment::Assignments;
+use crate::notify::Notifier;
 use crate::plugins::{self, ActiveRule};
 use crate::providers::Providers;
 use crate::rule_loader::RuleLoader;
@@ -44,6 +45,8 @@ pub struct AppConfig {
     pub rule: Arc<dyn Rule>,
     /// Compiles plugins under the rule limits.
     pub rules: RuleLoader,
+    /// Guest message templates and channels.
+    pub notifier: Arc<Notifier>,
 }
 
 /// The shared state. Reach it through [`App`], which derefs to it.
@@ -66,6 +69,8 @@ pub struct AppState {
     pub rng: Mutex<StdRng>,
     /// Woken when a job is enqueued for now, so the worker need not poll.
     pub jobs_waiting: Notify,
+    /// Guest message templates and channels.
+    pub notifier: Arc<Notifier>,
 }
 
 /// A cheap, cloneable handle to the application.
@@ -118,6 +123,7 @@ impl App {
                     .map_or_else(StdRng::from_os_rng, StdRng::seed_from_u64),
             ),
             jobs_waiting: Notify::new(),
+            notifier: config.notifier,
         })))
     }
 

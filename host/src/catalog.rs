@@ -5,6 +5,7 @@
 //! `examples/hotel/property.toml` for every key. Lock capabilities are not written there:
 //! each lock's provider declares them.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use latchkey_engine::rules::{RuleEvent, RuleInput};
@@ -15,6 +16,7 @@ use latchkey_engine::{
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::notify::settings::NotificationSettings;
 use crate::providers::Providers;
 use crate::providers::simulator::{SimProfile, Simulator};
 
@@ -47,6 +49,9 @@ pub struct CatalogFile {
     /// Lock-provider webhooks (`POST /v1/provider-hooks/{account}`).
     #[serde(default)]
     pub provider_hooks: Vec<ProviderHookEntry>,
+    /// Guest notifications: locale, templates, channels.
+    #[serde(default)]
+    pub notifications: NotificationSettings,
     /// Settings for `latchkey replay`.
     #[serde(default)]
     pub replay: ReplaySettings,
@@ -78,28 +83,119 @@ pub struct LockEntry {
     /// For simulator locks: how the lock behaves.
     #[serde(default)]
     pub simulator: Option<SimProfile>,
+    /// How to use the door, told to guests with their PIN ("press ✓ after the code").
+    #[serde(default)]
+    pub instructions: Option<String>,
 }
 
 fn default_provider() -> String {
     "simulator".into()
 }
 
-/// A webhook source: where a platform posts, and the secret its signatures use.
+/// Which webhook form a source speaks (see [`crate::sources`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceForm {
+    /// Latchkey's own form: Standard Webhooks around the full reservation state.
+    #[default]
+    Canonical,
+    /// reenio's custom-message webhooks: ids only, the reservation fetched from its API.
+    Reenio,
+    /// Lodgify's booking webhooks, signed with `ms-signature`.
+    Lodgify,
+    /// Any JSON, mapped by field paths or a Rhai transform.
+    Generic,
+    /// A calendar feed polled on a schedule.
+    Ical,
+}
+
+impl SourceForm {
+    /// The name written in `property.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceForm::Canonical => "canonical",
+            SourceForm::Reenio => "reenio",
+            SourceForm::Lodgify => "lodgify",
+            SourceForm::Generic => "generic",
+            SourceForm::Ical => "ical",
+        }
+    }
+}
+
+/// A webhook source: where a platform posts (`POST /v1/hooks/{name}`), in which form, and
+/// how its deliveries are authenticated. The form's own settings sit in the table named
+/// after it (`[sources.reenio]`, ...).
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceEntry {
     /// The `{source}` segment of `POST /v1/hooks/{source}`.
     pub name: String,
-    /// Standard Webhooks signing secret, `whsec_` followed by base64.
-    pub secret: String,
+    /// The form; `canonical` when not given.
+    #[serde(default)]
+    pub form: SourceForm,
+    /// Canonical form: the Standard Webhooks signing secret, `whsec_` followed by base64.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Settings of the `reenio` form.
+    #[serde(default)]
+    pub reenio: Option<crate::sources::reenio::ReenioSettings>,
+    /// Settings of the `lodgify` form.
+    #[serde(default)]
+    pub lodgify: Option<crate::sources::lodgify::LodgifySettings>,
+    /// Settings of the `generic` form.
+    #[serde(default)]
+    pub generic: Option<crate::sources::generic::GenericSettings>,
+    /// Settings of the `ical` form.
+    #[serde(default)]
+    pub ical: Option<crate::sources::ical::IcalSettings>,
 }
 
 impl std::fmt::Debug for SourceEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every form's settings redact their own secrets in Debug.
         f.debug_struct("SourceEntry")
             .field("name", &self.name)
-            .field("secret", &"<redacted>")
+            .field("form", &self.form)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("reenio", &self.reenio)
+            .field("lodgify", &self.lodgify)
+            .field("generic", &self.generic)
+            .field("ical", &self.ical)
             .finish()
+    }
+}
+
+impl SourceEntry {
+    /// Checks that the source carries what its form needs.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the source and the missing key.
+    pub fn check(&self) -> Result<()> {
+        let missing = |key: &str| {
+            Error::Config(format!(
+                "source `{}` ({} form) needs `{key}`",
+                self.name,
+                self.form.as_str()
+            ))
+        };
+        match self.form {
+            SourceForm::Canonical if self.secret.is_none() => Err(missing("secret")),
+            SourceForm::Reenio if self.reenio.is_none() => Err(missing("[sources.reenio]")),
+            SourceForm::Lodgify if self.lodgify.is_none() => Err(missing("[sources.lodgify]")),
+            SourceForm::Generic if self.generic.is_none() => Err(missing("[sources.generic]")),
+            SourceForm::Ical if self.ical.is_none() => Err(missing("[sources.ical]")),
+            _ => Ok(()),
+        }
+    }
+
+    /// The canonical form's signing secret.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the source has none (checked at load, so a bug here).
+    pub fn canonical_secret(&self) -> Result<&str> {
+        self.secret.as_deref().ok_or_else(|| {
+            Error::Config(format!("source `{}` has no `secret`", self.name))
+        })
     }
 }
 
@@ -184,6 +280,11 @@ pub struct Catalog {
     pub provider_hooks: Vec<ProviderHookEntry>,
     /// The rule file (`.rhai` or `.wasm`); see [`crate::rule_loader::RuleLoader::file`].
     pub rule_path: PathBuf,
+    /// Guest notifications, with the templates directory resolved against the property
+    /// directory.
+    pub notifications: NotificationSettings,
+    /// Door instructions for guests, by lock.
+    pub instructions: HashMap<LockId, String>,
 }
 
 impl CatalogFile {
@@ -211,7 +312,11 @@ impl CatalogFile {
         simulator: &Simulator,
     ) -> Result<Catalog> {
         let mut locks = Vec::with_capacity(self.locks.len());
+        let mut instructions = HashMap::new();
         for entry in self.locks {
+            if let Some(text) = entry.instructions.clone() {
+                instructions.insert(entry.id.clone(), text);
+            }
             let device = entry.device.clone().unwrap_or_else(|| entry.id.to_string());
             if let Some(profile) = entry.simulator {
                 simulator.add_lock(&device, profile);
@@ -263,7 +368,12 @@ impl CatalogFile {
                 capabilities,
             });
         }
+        for source in &self.sources {
+            source.check()?;
+        }
         let rule_path = dir.join(&self.rules);
+        let mut notifications = self.notifications;
+        notifications.templates = notifications.templates.map(|t| dir.join(t));
         Ok(Catalog {
             workspace: self.workspace,
             property: self.property,
@@ -273,6 +383,8 @@ impl CatalogFile {
             sources: self.sources,
             provider_hooks: self.provider_hooks,
             rule_path,
+            notifications,
+            instructions,
         })
     }
 }
@@ -287,6 +399,11 @@ impl Catalog {
     /// The lock with this id.
     pub fn lock(&self, id: &LockId) -> Option<&Lock> {
         self.locks.iter().find(|l| &l.id == id)
+    }
+
+    /// The guests' instructions for the door of `lock`, if any.
+    pub fn door_instructions(&self, lock: &LockId) -> Option<&str> {
+        self.instructions.get(lock).map(String::as_str)
     }
 
     /// The webhook source with this name.

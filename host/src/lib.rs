@@ -2,7 +2,7 @@
 //!
 //! Roles, one module each: [`http`] (routes, problem+json), [`sources`] (webhook forms and
 //! signatures), [`inbox`] (durable acceptance), [`reconcile`] (desired grants versus codes
-//! on record), [`plugins`] (partner rules as WebAssembly), [`jobs`] (the durable queue's handlers), [`providers`] (lock clouds and the
+//! on record), [`notify`] (telling guests: outbox, templates, channels), [`plugins`] (partner rules as WebAssembly), [`jobs`] (the durable queue's handlers), [`providers`] (lock clouds and the
 //! simulator), [`store`] (SQLite), [`replay`] (real bookings through the real HTTP path),
 //! [`cli`] (the `latchkey` command).
 
@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod json;
 pub mod locks;
 pub mod monitor;
+pub mod notify;
 pub mod plugins;
 pub mod providers;
 pub mod reconcile;

@@ -11,6 +11,7 @@ use axum::http::{Request, StatusCode};
 use latchkey_engine::rules::RuleLimits;
 use latchkey_engine::{DoorKind, LockId};
 use latchkey_host::app::{App, AppConfig};
+use latchkey_host::notify::Notifier;
 use latchkey_host::catalog::{CatalogFile, LockEntry};
 use latchkey_host::clock::{Clock, SimClock};
 use latchkey_host::credentials::Kind;
@@ -91,6 +92,7 @@ async fn setup() -> Setup {
         providers,
         seed: Some(7),
         rules,
+        notifier: Arc::new(Notifier::silent().expect("built-in templates")),
     })
     .await
     .expect("app builds");
@@ -180,7 +182,9 @@ impl Setup {
 }
 
 fn seam_lock(id: &str, device: &str) -> LockEntry {
+    instructions: None,
     LockEntry {
+        instructions: None,
         id: LockId::parse(id).expect("lock id"),
         name: format!("Seam {id}"),
         door: DoorKind::Shared,

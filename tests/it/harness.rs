@@ -13,6 +13,9 @@ use latchkey_engine::rules::RuleLimits;
 use latchkey_host::app::{App, AppConfig};
 use latchkey_host::catalog::{Catalog, CatalogFile};
 use latchkey_host::clock::{Clock, SimClock};
+use latchkey_host::notify::Notifier;
+use latchkey_host::notify::channels::Sender;
+use latchkey_host::notify::channels::capture::Capture;
 use latchkey_host::providers::breaker::BreakerPolicy;
 use latchkey_host::providers::simulator::Simulator;
 use latchkey_host::providers::{Provider, Providers};
@@ -24,6 +27,9 @@ use tower::ServiceExt;
 
 /// The example hotel's published test secret for the `demo` source.
 pub const DEMO_SECRET: &str = "whsec_zNLR+bTPxvKLHY4iLDOs2bkgI3WOytRw";
+
+/// The recipient of callback messages when the property configures no callback.
+pub const CAPTURED_CALLBACK_URL: &str = "https://platform.example/latchkey";
 
 /// The example property directory.
 pub fn hotel_dir() -> PathBuf {
@@ -48,6 +54,8 @@ pub struct TestApp {
     pub router: Router,
     pub clock: SimClock,
     pub simulator: Simulator,
+    /// What guests were told on the channels the property does not configure.
+    pub capture: Capture,
     catalog: Catalog,
     providers: Providers,
     dir: tempfile::TempDir,
@@ -55,8 +63,26 @@ pub struct TestApp {
 }
 
 /// Assembles the service as `serve` does, on `dir`'s database and plugin cache.
-async fn build(dir: &Path, catalog: &Catalog, clock: &SimClock, providers: &Providers) -> App {
+async fn build(
+    dir: &Path,
+    catalog: &Catalog,
+    clock: &SimClock,
+    providers: &Providers,
+    capture: &Capture,
+) -> App {
     let rules = RuleLoader::new(RuleLimits::default(), Some(dir.join("wasm-cache")));
+    // The property's channels where it configures them, the capture for the others, so
+    // that every test can read what guests were told.
+    let mut notifier =
+        Notifier::from_settings(&catalog.notifications).expect("notification settings");
+    let captured: Arc<dyn Sender> = Arc::new(capture.clone());
+    let senders = &mut notifier.senders;
+    senders.email.get_or_insert_with(|| captured.clone());
+    senders.sms.get_or_insert_with(|| captured.clone());
+    if senders.callback.is_none() {
+        senders.callback = Some(captured);
+        notifier.callback_url = Some(CAPTURED_CALLBACK_URL.into());
+    }
     let config = AppConfig {
         database: dir.join("latchkey.db"),
         durability: Durability::Full,
@@ -66,6 +92,7 @@ async fn build(dir: &Path, catalog: &Catalog, clock: &SimClock, providers: &Prov
         seed: Some(7),
         rule: rules.file(&catalog.rule_path).expect("rule compiles"),
         rules,
+        notifier: Arc::new(notifier),
     };
     App::build(config).await.expect("app builds")
 }
@@ -109,13 +136,15 @@ impl TestApp {
         let catalog = file
             .resolve(&hotel_dir(), &providers, &simulator)
             .expect("example property resolves");
-        let app = build(dir.path(), &catalog, &clock, &providers).await;
+        let capture = Capture::new();
+        let app = build(dir.path(), &catalog, &clock, &providers, &capture).await;
         let router = latchkey_host::http::router(app.clone());
         TestApp {
             app,
             router,
             clock,
             simulator,
+            capture,
             catalog,
             providers,
             dir,
@@ -131,6 +160,7 @@ impl TestApp {
             router,
             clock,
             simulator,
+            capture,
             catalog,
             providers,
             dir,
@@ -138,13 +168,15 @@ impl TestApp {
         } = self;
         drop(router);
         app.close().await;
-        let app = build(dir.path(), &catalog, &clock, &providers).await;
+        let capture = Capture::new();
+        let app = build(dir.path(), &catalog, &clock, &providers, &capture).await;
         let router = latchkey_host::http::router(app.clone());
         TestApp {
             app,
             router,
             clock,
             simulator,
+            capture,
             catalog,
             providers,
             dir,
@@ -311,6 +343,7 @@ pub fn cancelled_stay() -> Value {
 /// put a lock cloud's lock in the example hotel.
 pub fn room_101_door(id: &str, provider: &str, device: &str) -> latchkey_host::catalog::LockEntry {
     latchkey_host::catalog::LockEntry {
+        instructions: None,
         id: latchkey_engine::LockId::parse(id).expect("valid id"),
         name: id.into(),
         door: latchkey_engine::DoorKind::Private,

@@ -13,7 +13,7 @@ pub mod wasm;
 
 pub use input::{EventType, RuleEvent, RuleInput};
 pub use limits::RuleLimits;
-pub use plan::Plan;
+pub use plan::{Channel, Notify, Plan};
 
 /// Why a rule produced no plan. The message is meant for the rule's author: it is stored on
 /// the event and shown by the CLI and the API.

@@ -93,7 +93,7 @@ impl Rule for RhaiRule {
         let value = result.map_err(|e| self.classify(*e))?;
         rhai::serde::from_dynamic::<Plan>(&value).map_err(|e| {
             RuleError::InvalidPlan(format!(
-                "expected #{{ grants: [#{{ lock, starts_at, ends_at, issue_at }}] }}: {e}"
+                "expected #{{ grants: [#{{ lock, starts_at, ends_at, issue_at }}], notify: #{{ channels, on_revoke }} }}: {e}"
             ))
         })
     }

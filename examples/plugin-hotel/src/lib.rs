@@ -6,7 +6,8 @@
 //! Codes are put on the locks three days before their window starts. No code while the
 //! reservation is not confirmed, or not paid where the property requires payment; check-out
 //! ends access 15 minutes after the guest left; cancellation and no-show give no access;
-//! unassigned locks get no codes.
+//! unassigned locks get no codes. The guest is told their PIN by e-mail and text message,
+//! and told when their access is withdrawn.
 //!
 //! All instants are Unix seconds, UTC; local times are computed in the property's zone.
 
@@ -14,7 +15,7 @@ wit_bindgen::generate!({ path: "../../rules/wit", world: "rule" });
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
-use latchkey::rules::types::{CredentialKind, DoorKind, Grant, ReservationStatus};
+use latchkey::rules::types::{Channel, CredentialKind, DoorKind, Grant, Notify, ReservationStatus};
 
 /// Seconds before local check-in that doors open (1 h).
 const OPEN_BEFORE: i64 = 3600;
@@ -24,6 +25,9 @@ const CLOSE_AFTER: i64 = 900;
 const ISSUE_DAYS_BEFORE: i64 = 3;
 /// Whether the property's shared doors open too.
 const SHARED_DOORS: bool = true;
+/// How the guest is told their PIN (and, with `NOTIFY_ON_REVOKE`, that access was withdrawn).
+const NOTIFY_CHANNELS: [Channel; 2] = [Channel::Email, Channel::Sms];
+const NOTIFY_ON_REVOKE: bool = true;
 
 struct HotelPolicy;
 
@@ -31,8 +35,9 @@ impl Guest for HotelPolicy {
     fn plan(input: RuleInput) -> Result<Plan, RuleError> {
         let r = &input.reservation;
         let p = &input.property;
+        let no_access = || Ok(Plan { grants: Vec::new(), notify: Some(notify()) });
         if !entitled(r.status, p.requires_payment) {
-            return Ok(Plan { grants: Vec::new() });
+            return no_access();
         }
         let tz: Tz = p
             .timezone
@@ -53,7 +58,7 @@ impl Guest for HotelPolicy {
             ends_at = ends_at.min(left + CLOSE_AFTER);
         }
         if ends_at <= starts_at {
-            return Ok(Plan { grants: Vec::new() });
+            return no_access();
         }
         let issue_at = starts_at - ISSUE_DAYS_BEFORE.clamp(0, 3) * 86_400;
         let branches: Vec<&str> = input.resources.iter().map(|res| res.branch.as_str()).collect();
@@ -75,8 +80,12 @@ impl Guest for HotelPolicy {
                 credential: CredentialKind::Pin,
             })
             .collect();
-        Ok(Plan { grants })
+        Ok(Plan { grants, notify: Some(notify()) })
     }
+}
+
+fn notify() -> Notify {
+    Notify { channels: NOTIFY_CHANNELS.to_vec(), on_revoke: NOTIFY_ON_REVOKE }
 }
 
 fn entitled(status: ReservationStatus, requires_payment: bool) -> bool {

@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::app::{App, AppConfig};
 use crate::catalog::{Catalog, CatalogFile};
 use crate::clock::{Clock, SystemClock};
+use crate::notify::Notifier;
 use crate::providers::Providers;
 use crate::providers::accounts;
 use crate::providers::breaker::BreakerPolicy;
@@ -112,6 +113,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("plugin cache directory {}", cache.display()))?;
     let rules = RuleLoader::new(RuleLimits::default(), Some(cache));
     let rule = rules.file(&catalog.rule_path)?;
+    let notifier = Arc::new(Notifier::from_settings(&catalog.notifications)?);
     let config = AppConfig {
         database: args.database.clone(),
         durability: Durability::Full,
@@ -121,6 +123,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         seed: None,
         rule,
         rules,
+        notifier,
     };
     let app = App::build(config)
         .await

@@ -13,6 +13,7 @@ use axum::routing::post;
 
 use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
+use crate::catalog::SourceForm;
 use crate::error::{Error, ErrorAt};
 use crate::inbox::{self, Accepted};
 use crate::sources::{canonical, signature};
@@ -32,12 +33,19 @@ async fn receive(
     body: Body,
 ) -> Result<Response, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let secret = app
+    let entry = app
         .catalog
         .source(&source)
-        .ok_or_else(|| at(Error::UnknownSource(source.clone())))?
-        .secret
-        .clone();
+        .ok_or_else(|| at(Error::UnknownSource(source.clone())))?;
+    let secret = match entry.form {
+        SourceForm::Canonical => entry.canonical_secret().map_err(at)?.to_owned(),
+        form => {
+            return Err(at(Error::Conflict(format!(
+                "source `{source}` uses the `{}` form, which this version cannot receive yet",
+                form.as_str()
+            ))));
+        }
+    };
     require_media_type(&headers, is_json, "application/json").map_err(at)?;
     let bytes = read_limited(&headers, body, MAX_BODY_BYTES)
         .await

@@ -173,7 +173,10 @@ async fn apply_receipt(
     };
     codes::record_receipt(conn, id, &record, now).await?;
     if confirmed {
-        clear_replaced(app, conn, &target.row).await
+        clear_replaced(app, conn, &target.row).await?;
+        // The lock holds the code now: the guest may be told.
+        crate::notify::decide::after_code_change(app, conn, &target.row.code.reservation).await?;
+        Ok(())
     } else {
         let confirm = JobSpec::ConfirmCode { code: id };
         super::enqueue(

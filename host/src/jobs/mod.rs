@@ -11,6 +11,7 @@ mod create_code;
 mod reconcile;
 pub mod retry;
 mod revoke_code;
+mod send_notification;
 mod update_code;
 
 use latchkey_engine::{CodeState, ReservationId, Timestamp, WorkspaceId};
@@ -69,6 +70,11 @@ pub enum JobSpec {
         /// The staff code's name.
         name: String,
     },
+    /// Send one guest message from the outbox.
+    SendNotification {
+        /// The message's id.
+        id: i64,
+    },
 }
 
 impl JobSpec {
@@ -81,6 +87,7 @@ impl JobSpec {
             JobSpec::RevokeCode { .. } => "revoke_code",
             JobSpec::ConfirmCode { .. } => "confirm_code",
             JobSpec::ReconcileStaff { .. } => "reconcile_staff",
+            JobSpec::SendNotification { .. } => "send_notification",
         }
     }
 
@@ -88,6 +95,7 @@ impl JobSpec {
         match self {
             JobSpec::Reconcile { reservation } => format!("reconcile:{ws}:{reservation}"),
             JobSpec::ReconcileStaff { name } => format!("reconcile_staff:{ws}:{name}"),
+            JobSpec::SendNotification { id } => format!("send_notification:{ws}:{id}"),
             JobSpec::CreateCode { code }
             | JobSpec::UpdateCode { code }
             | JobSpec::RevokeCode { code, .. }
@@ -105,6 +113,7 @@ impl JobSpec {
                 cap_secs: 300,
                 max_attempts: Some(10),
             },
+            JobSpec::SendNotification { .. } => crate::notify::SEND_POLICY,
             JobSpec::ConfirmCode { .. } => RetryPolicy {
                 base_secs: 30,
                 cap_secs: 60,
@@ -165,7 +174,8 @@ pub async fn bring_forward(
 }
 
 /// Retries dead letter `id` by hand: a fresh retry budget, due now, and a code it had
-/// marked `failed` back to `pending`, so the job acts on it again. Returns false when `id`
+/// marked `failed` back to `pending` (a message back to `queued`), so the job acts on it
+/// again. Returns false when `id`
 /// is not a dead letter of the workspace.
 ///
 /// # Errors
@@ -179,10 +189,14 @@ pub async fn retry_dead_letter(
     let Some(payload) = queue::dead_payload(conn, ws, id).await? else {
         return Ok(false);
     };
-    if let Ok(JobSpec::CreateCode { code } | JobSpec::UpdateCode { code }) =
-        serde_json::from_str(&payload)
-    {
-        codes::transition(conn, code, &[CodeState::Failed], CodeState::Pending, now).await?;
+    match serde_json::from_str(&payload) {
+        Ok(JobSpec::CreateCode { code } | JobSpec::UpdateCode { code }) => {
+            codes::transition(conn, code, &[CodeState::Failed], CodeState::Pending, now).await?;
+        }
+        Ok(JobSpec::SendNotification { id }) => {
+            crate::store::notifications::reopen(conn, id).await?;
+        }
+        _ => {}
     }
     queue::retry_dead(conn, ws, id, now).await
 }
@@ -277,6 +291,7 @@ async fn dispatch(app: &App, job: &ClaimedJob, spec: &JobSpec) -> Result<(), Job
         JobSpec::UpdateCode { code } => update_code::run(app, job, *code).await,
         JobSpec::RevokeCode { code, cleanup } => revoke_code::run(app, job, *code, *cleanup).await,
         JobSpec::ConfirmCode { code } => confirm_code::run(app, job, *code).await,
+        JobSpec::SendNotification { id } => send_notification::run(app, job, *id).await,
     }
 }
 
@@ -304,15 +319,34 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
         _ => {
             tracing::warn!(job = job.id, kind = spec.kind(), error = %message, "job moved to dead letters");
             queue::bury(&mut tx, job.id, &message, now).await?;
-            if let JobSpec::CreateCode { code } | JobSpec::UpdateCode { code } = spec {
-                codes::transition(
-                    &mut tx,
-                    *code,
-                    &[latchkey_engine::CodeState::Pending],
-                    latchkey_engine::CodeState::Failed,
-                    now,
-                )
-                .await?;
+            match spec {
+                JobSpec::CreateCode { code } | JobSpec::UpdateCode { code } => {
+                    codes::transition(
+                        &mut tx,
+                        *code,
+                        &[latchkey_engine::CodeState::Pending],
+                        latchkey_engine::CodeState::Failed,
+                        now,
+                    )
+                    .await?;
+                    // The guest may now be told of the doors that did work.
+                    if let Some(row) = codes::get(&mut tx, ws, *code).await? {
+                        crate::notify::decide::after_code_change(app, &mut tx, &row.code.reservation)
+                            .await?;
+                    }
+                }
+                JobSpec::SendNotification { id } => {
+                    let detail = format!("gave up after {} attempts: {message}", job.attempts);
+                    crate::store::notifications::finish(
+                        &mut tx,
+                        *id,
+                        crate::store::notifications::MessageState::Failed,
+                        Some(&detail),
+                        now,
+                    )
+                    .await?;
+                }
+                _ => {}
             }
             let alert = NewAlert {
                 kind: AlertKind::DeadLetter,

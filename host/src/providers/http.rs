@@ -58,13 +58,20 @@ impl ProviderHttp {
             .user_agent(concat!("latchkey/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ProviderError::Rejected(format!("cannot build an HTTP client: {e}")))?;
-        Ok(ProviderHttp {
+        Ok(ProviderHttp::with_client(client, settings))
+    }
+
+    /// A client for `settings` around `client`, which the caller built with settings of
+    /// its own (the callback channel's reaches only public addresses); `settings.timeout`
+    /// is the caller's to have applied.
+    pub fn with_client(client: Client, settings: &HttpSettings) -> ProviderHttp {
+        ProviderHttp {
             client,
             base_url: settings.base_url.trim_end_matches('/').to_owned(),
             limiter: settings
                 .requests_per_second
                 .map(|n| RateLimiter::direct(Quota::per_second(n))),
-        })
+        }
     }
 
     /// The underlying client, to build requests with.

@@ -33,7 +33,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
     let now = app.clock.now();
     let mut input = app
         .catalog
-        .rule_input(row.state, row.last_event.clone(), now);
+        .rule_input(row.state.clone(), row.last_event.clone(), now);
     // The rule sees each lock's effective branch, and never an unassigned lock.
     input.locks = app.assignments.effective(input.locks);
     let rule = app.rule.current();
@@ -61,6 +61,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
     {
         reservations::set_pin(conn, ws, id, pin).await?;
     }
+    crate::notify::decide::after_plan(app, conn, &row, &plan).await?;
     if let Some(at) = wake_at {
         jobs::enqueue(
             conn,

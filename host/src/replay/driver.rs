@@ -29,8 +29,10 @@ use super::bookings::read_bookings;
 use super::clouds::{Clouds, ProviderMix};
 use super::faults::{self, FaultSpec, FaultWindow};
 use super::inventory::build_inventory;
+use super::guests::{self, guest_notifier};
 use super::oracle::{
-    self, Acked, CodeSegment, LockHistory, OraclePolicy, UnrevocableAlert, Violation, ViolationKind,
+    self, Acked, CodeSegment, LockHistory, OraclePolicy, Told, UnrevocableAlert, Violation,
+    ViolationKind,
 };
 use super::shadow::{Comparison, Shadowed};
 use super::timeline::{PlannedWebhook, timeline};
@@ -38,6 +40,7 @@ use crate::app::{App, AppConfig};
 use crate::catalog::{Catalog, CatalogFile, LockEntry};
 use crate::clock::{Clock, SimClock};
 use crate::http::router;
+use crate::notify::channels::capture::Capture;
 use crate::providers::breaker::BreakerPolicy;
 use crate::providers::segment::HeldCodes;
 use crate::providers::simulator::{SimFaults, Simulator};
@@ -93,6 +96,8 @@ pub struct Counts {
     pub dead_letters: i64,
     /// Service restarts injected.
     pub restarts: u64,
+    /// Guest messages delivered (every channel).
+    pub messages_sent: usize,
     /// Provider calls answered by the simulator (the fakes' calls are not counted).
     pub provider_calls: u64,
     /// Wall time of the whole replay, in milliseconds.
@@ -252,6 +257,9 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         }
         None => None,
     };
+    // Every guest's inbox, read by the oracle.
+    let inbox = Capture::new();
+    let notifier = Arc::new(guest_notifier(&catalog, &inbox)?);
     let config = |catalog: Catalog| AppConfig {
         database: database.clone(),
         durability: Durability::ProcessCrash,
@@ -261,6 +269,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         seed: Some(opts.seed),
         rule: Arc::clone(&rule),
         rules: loader.clone(),
+        notifier: Arc::clone(&notifier),
     };
     let mut app = App::build(config(catalog.clone())).await?;
     let mut routes = router(app.clone());
@@ -278,7 +287,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         let status = deliver(
             &routes,
             &source.name,
-            &source.secret,
+            source.canonical_secret()?,
             &delivery.webhook,
             clock.now(),
         )
@@ -308,8 +317,10 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     settle(&app, &clock, end).await?;
     progress.finish_and_clear();
 
+    let told = guests::told(&inbox);
+    counts.messages_sent = told.len();
     let (violations, alerts) =
-        judge(&routes, &catalog, &clouds.models, &acked, &outages, end).await?;
+        judge(&routes, &catalog, &clouds.models, &acked, &outages, &told, end).await?;
     let mut conn = app.pool.acquire().await?;
     let totals = codes::totals(&mut conn, &catalog.workspace).await?;
     counts.codes_created = totals.created;
@@ -356,6 +367,7 @@ fn add_rooms(
             name: format!("Room {}", room.resource),
         });
         file.locks.push(LockEntry {
+            instructions: None,
             id: room.lock_id().map_err(anyhow::Error::msg)?,
             name: format!("Room {}", room.resource),
             door: DoorKind::Private,
@@ -425,8 +437,7 @@ async fn get_json(routes: &Router, path: &str) -> anyhow::Result<serde_json::Val
 
 /// Asks the service (over its API, `routes`) which codes belong to which reservation and
 /// what it holds, asks each lock's model (by provider key) what the lock held, and hands
-/// both to the oracle
-/// with the default hotel policy. Returns the violations and the number of alerts raised.
+/// both, with what guests were `told`, to the oracle with the default hotel policy. Returns the violations and the number of alerts raised.
 ///
 /// # Errors
 /// When the service does not answer its API.
@@ -436,6 +447,7 @@ pub async fn judge(
     models: &HashMap<String, Arc<dyn HeldCodes>>,
     acked: &[Acked],
     outages: &[FaultWindow],
+    told: &[Told],
     end: Timestamp,
 ) -> anyhow::Result<(Vec<Violation>, usize)> {
     let policy = OraclePolicy {
@@ -499,7 +511,7 @@ pub async fn judge(
                 .collect(),
         })
         .collect();
-    let violations = oracle::check(
+    let mut violations = oracle::check(
         &policy,
         &catalog.property,
         acked,
@@ -509,6 +521,21 @@ pub async fn judge(
         &final_versions,
         end,
     );
+    // The default policy tells guests by e-mail; the replay's guests all have an address.
+    let expected = ["email".to_owned()];
+    violations.extend(oracle::check_told(
+        &policy,
+        &catalog.property,
+        acked,
+        &histories,
+        outages,
+        told,
+        &expected,
+        end,
+    ));
+    violations.sort_by(|a, b| {
+        (a.at, a.kind, &a.reservation, &a.lock).cmp(&(b.at, b.kind, &b.reservation, &b.lock))
+    });
     Ok((violations, all_alerts.len()))
 }
 

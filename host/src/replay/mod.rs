@@ -13,7 +13,8 @@
 //! 4. [`faults`] parses `--faults` and perturbs delivery (duplicates, reordering,
 //!    redelivery after a lost 2xx) and lock availability (outages), reproducibly from a seed.
 //! 5. [`oracle`] checks the locks' recorded code tables against the acknowledged webhooks
-//!    with its own implementation of the default hotel policy, by exact interval arithmetic.
+//!    with its own implementation of the default hotel policy, by exact interval arithmetic,
+//!    and what [`guests`] were told against what the locks held.
 //!
 //! Everything here is pure: no clock, no I/O beyond the reader handed in, no store. The
 //! driver glues these to the running service.
@@ -25,6 +26,7 @@ pub mod bookings;
 pub mod clouds;
 pub mod driver;
 pub mod faults;
+pub mod guests;
 pub mod inventory;
 pub mod oracle;
 pub mod shadow;

@@ -16,7 +16,10 @@
 //!   rounded outward first; codes of a reservation with an unrevocable alert on that lock
 //!   are excused; codes not made by Latchkey are never entitled;
 //! - **shared PIN**: two codes with one PIN present on one lock at once;
-//! - **lost event**: an acknowledged version above the one the service holds at the end.
+//! - **lost event**: an acknowledged version above the one the service holds at the end;
+//! - **wrong PIN told**: while the guest can get in, the last message on a channel does not
+//!   name a PIN the lock holds for them, or they were never told (see [`told`]);
+//! - **duplicate message**: a guest got the same message twice.
 //!
 //! Everything is checked up to `end`, the end of the replay.
 
@@ -24,6 +27,7 @@ mod coverage;
 mod intervals;
 mod policy;
 mod records;
+mod told;
 
 use std::collections::HashMap;
 
@@ -127,6 +131,41 @@ pub enum ViolationKind {
     SharedPin,
     /// An acknowledged webhook whose effect the service does not hold.
     LostEvent,
+    /// The last PIN a guest was told for a door does not open it, or they were never told.
+    WrongPinTold,
+    /// A guest got the same message twice.
+    DuplicateMessage,
+}
+
+/// A message a guest received, as the oracle reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Told {
+    /// The reservation it was about.
+    pub reservation: ReservationId,
+    /// `email`, `sms` or `callback`.
+    pub channel: String,
+    /// `issued`, `changed` or `revoked`.
+    pub kind: String,
+    /// Its idempotency key.
+    pub key: String,
+    /// When it was delivered (UTC).
+    pub at: Timestamp,
+    /// Each door it names, with the PIN it tells and the window.
+    pub doors: Vec<(LockId, String, Window)>,
+}
+
+impl Told {
+    /// The PIN this message tells for `lock`; `None` for a revocation or a door it does
+    /// not name.
+    pub fn pin_for(&self, lock: &LockId) -> Option<&str> {
+        if self.kind == "revoked" {
+            return None;
+        }
+        self.doors
+            .iter()
+            .find(|(l, _, _)| l == lock)
+            .map(|(_, pin, _)| pin.as_str())
+    }
 }
 
 /// One finding, as written to the replay report.
@@ -174,6 +213,36 @@ pub fn check(
         shared_pins(lock, end.unix(), &mut out);
     }
     lost_events(acked, final_versions, &mut out);
+    out.sort_by(|a, b| {
+        (a.at, a.kind, &a.reservation, &a.lock).cmp(&(b.at, b.kind, &b.reservation, &b.lock))
+    });
+    out
+}
+
+/// Checks what guests were told (`told`, in the order delivered) against the locks; every
+/// entitled guest must have been told on each of `expected_channels`. Violations sorted
+/// as by [`check`].
+#[allow(clippy::too_many_arguments)]
+pub fn check_told(
+    policy: &OraclePolicy,
+    property: &Property,
+    acked: &[Acked],
+    locks: &[LockHistory],
+    faults: &[FaultWindow],
+    told: &[Told],
+    expected_channels: &[String],
+    end: Timestamp,
+) -> Vec<Violation> {
+    let ctx = Context::new(policy, property, acked, locks, faults, &[], end);
+    let mut by_reservation: HashMap<&ReservationId, Vec<&Told>> = HashMap::new();
+    for m in told {
+        by_reservation.entry(&m.reservation).or_default().push(m);
+    }
+    let mut out = Vec::new();
+    for (id, states) in &ctx.states {
+        let messages = by_reservation.get(id).map_or(&[][..], Vec::as_slice);
+        ctx.told(id, states, messages, expected_channels, &mut out);
+    }
     out.sort_by(|a, b| {
         (a.at, a.kind, &a.reservation, &a.lock).cmp(&(b.at, b.kind, &b.reservation, &b.lock))
     });

@@ -161,8 +161,9 @@ pub fn verify_hmac_sha256_hex(
         .map_err(|_| Error::Unauthorized(format!("`{header}` does not match this body")))
 }
 
-/// Signs `body` the way a sender does: returns the three headers' values
-/// (`webhook-id`, `webhook-timestamp`, `webhook-signature`). Used by `replay` and tests.
+/// Signs `body` sent as `webhook_id` at `at` the way a sender does, and returns the
+/// `webhook-signature` value (`v1,<base64>`). Used by the callback channel, `replay` and
+/// tests.
 ///
 /// # Errors
 /// [`Error::Config`] for a malformed secret or a body that is not UTF-8.

@@ -28,6 +28,11 @@ pub enum AlertKind {
     /// The door was opened by a code or person no active grant covers: a security
     /// incident.
     AccessOutsideGrant,
+    /// A guest message was refused for good (bad address, unreachable number) or ran
+    /// out of retries: the guest may not know their PIN.
+    NotificationFailed,
+    /// The platform's callback endpoint was disabled (410 Gone, or days of failure).
+    CallbackDisabled,
 }
 
 impl AlertKind {
@@ -42,6 +47,8 @@ impl AlertKind {
             AlertKind::BatteryLow => "battery_low",
             AlertKind::BatteryCritical => "battery_critical",
             AlertKind::AccessOutsideGrant => "access_outside_grant",
+            AlertKind::NotificationFailed => "notification_failed",
+            AlertKind::CallbackDisabled => "callback_disabled",
         }
     }
 }

@@ -6,11 +6,13 @@
 
 pub mod alerts;
 pub mod assignments;
+pub mod callbacks;
 pub mod codes;
 pub mod credentials;
 pub mod events;
 pub mod jobs;
 pub mod monitoring;
+pub mod notifications;
 pub mod plugins;
 pub mod reservations;
 pub mod staff;

@@ -2,7 +2,7 @@
 //! spells enums as variants and ids as strings.
 
 use super::bindings::latchkey::rules::types as wit;
-use crate::rules::{EventType, Plan, RuleError, RuleInput, RuleLimits};
+use crate::rules::{Channel, EventType, Notify, Plan, RuleError, RuleInput, RuleLimits};
 use crate::{
     Connectivity, CredentialKind, DoorKind, Grant, Lock, LockId, ReservationStatus, Resource,
     ResourceKind, Timestamp, WindowPrecision,
@@ -205,7 +205,19 @@ pub(super) fn plan(p: wit::Plan, limits: &RuleLimits) -> Result<Plan, RuleError>
             })
         })
         .collect::<Result<_, RuleError>>()?;
-    Ok(Plan { grants })
+    let notify = p.notify.map(|n| Notify {
+        channels: n
+            .channels
+            .into_iter()
+            .map(|c| match c {
+                wit::Channel::Email => Channel::Email,
+                wit::Channel::Sms => Channel::Sms,
+                wit::Channel::Callback => Channel::Callback,
+            })
+            .collect(),
+        on_revoke: n.on_revoke,
+    });
+    Ok(Plan { grants, notify })
 }
 
 /// A plugin's own error, as the rule author will read it.

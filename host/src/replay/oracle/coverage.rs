@@ -13,10 +13,10 @@ use super::{
 
 /// Everything indexed once, so each check is a lookup plus a merge.
 pub(super) struct Context<'a> {
-    policy: &'a OraclePolicy,
+    pub(super) policy: &'a OraclePolicy,
     property: &'a Property,
-    locks: &'a [LockHistory],
-    end: i64,
+    pub(super) locks: &'a [LockHistory],
+    pub(super) end: i64,
     pub(super) states: HashMap<&'a ReservationId, Vec<Piece<'a>>>,
     /// (reservation, lock index) → instants its codes open that lock (a set).
     pub(super) openings: HashMap<(Option<&'a ReservationId>, usize), Vec<Span>>,
@@ -101,39 +101,64 @@ impl<'a> Context<'a> {
         }
     }
 
-    pub(super) fn lockouts(
-        &self,
-        id: &'a ReservationId,
-        states: &[Piece<'a>],
-        out: &mut Vec<Violation>,
-    ) {
-        let grace = self.policy.grace_secs;
+    /// The doors (lock indices) any state of a reservation may concern.
+    pub(super) fn doors(&self, states: &[Piece<'a>]) -> BTreeSet<usize> {
         let mut doors: BTreeSet<usize> = self.shared.iter().copied().collect();
         for p in states {
             for r in &p.state.resources {
                 doors.extend(self.by_resource.get(r).into_iter().flatten().copied());
             }
         }
-        for i in doors {
-            let lock = &self.locks[i];
-            let mut required = Vec::new();
-            let (mut prev, mut cause) = (None, i64::MIN);
-            for p in states {
-                let w = if opens_door(lock, p.state) {
-                    access_window(self.policy, self.property, p.state)
-                } else {
-                    None
-                };
-                if w != prev {
-                    cause = p.from;
-                }
-                prev = w;
-                if let Some(w) = w {
-                    let from = p.from.max(cause.saturating_add(grace)).max(w.0);
-                    required.push((from, p.until.min(w.1).min(self.end)));
-                }
+        doors
+    }
+
+    /// The instants at which the states entitle the guest to door `i`, each change of
+    /// entitlement counted from `grace` after the webhook that caused it.
+    pub(super) fn required(&self, states: &[Piece<'a>], i: usize) -> Vec<Span> {
+        let grace = self.policy.grace_secs;
+        let lock = &self.locks[i];
+        let mut required = Vec::new();
+        let (mut prev, mut cause) = (None, i64::MIN);
+        for p in states {
+            let w = if opens_door(lock, p.state) {
+                access_window(self.policy, self.property, p.state)
+            } else {
+                None
+            };
+            if w != prev {
+                cause = p.from;
             }
-            let required = normalize(required);
+            prev = w;
+            if let Some(w) = w {
+                let from = p.from.max(cause.saturating_add(grace)).max(w.0);
+                required.push((from, p.until.min(w.1).min(self.end)));
+            }
+        }
+        normalize(required)
+    }
+
+    /// The outages of lock `i`, each extended by `grace`: time the service is excused.
+    pub(super) fn excused(&self, i: usize) -> Vec<Span> {
+        let grace = self.policy.grace_secs;
+        normalize(
+            self.outages
+                .get(&i)
+                .into_iter()
+                .flatten()
+                .map(|&(f, u)| (f, u.saturating_add(grace)))
+                .collect(),
+        )
+    }
+
+    pub(super) fn lockouts(
+        &self,
+        id: &'a ReservationId,
+        states: &[Piece<'a>],
+        out: &mut Vec<Violation>,
+    ) {
+        for i in self.doors(states) {
+            let lock = &self.locks[i];
+            let required = self.required(states, i);
             if required.is_empty() {
                 continue;
             }
@@ -141,14 +166,7 @@ impl<'a> Context<'a> {
                 .openings
                 .get(&(Some(id), i))
                 .map_or(&[][..], Vec::as_slice);
-            let excused: Vec<Span> = self
-                .outages
-                .get(&i)
-                .into_iter()
-                .flatten()
-                .map(|&(f, u)| (f, u.saturating_add(grace)))
-                .collect();
-            let gaps = subtract(&subtract(&required, covered), &normalize(excused));
+            let gaps = subtract(&subtract(&required, covered), &self.excused(i));
             for (a, b) in gaps {
                 out.push(Violation {
                     kind: ViolationKind::Lockout,

@@ -1,0 +1,153 @@
+//! Deciding what to tell a guest, inside the transaction that changed their access: the
+//! reconciler's (a new plan) or a code job's (a lock confirmed a code). The decision only
+//! writes the outbox; [`crate::jobs`] sends.
+
+use latchkey_engine::rules::Plan;
+use latchkey_engine::{ReservationId, ReservationStatus};
+
+use super::NoticeKind;
+use super::sheet::{self, Door};
+use crate::app::AppState;
+use crate::error::Result;
+use crate::jobs::{self, JobSpec};
+use crate::store::notifications::{self as outbox, Content, GuestNotice, MessageState, NewMessage};
+use crate::store::reservations::{self, ReservationRow};
+use crate::store::{Conn, codes};
+
+/// After the reconciler planned `plan` for `row`: records the rule's notification request
+/// and decides what to tell (`plan` may have withdrawn every grant).
+///
+/// # Errors
+/// Database errors.
+pub async fn after_plan(
+    app: &AppState,
+    conn: &mut Conn,
+    row: &ReservationRow,
+    plan: &Plan,
+) -> Result<()> {
+    let ws = &app.catalog.workspace;
+    let id = row.state.id.as_str();
+    let mut notice = outbox::notice(conn, ws, id).await?;
+    let changed = notice.request != plan.notify;
+    notice.request = plan.notify.clone();
+    let decided = decide(app, conn, row, &mut notice, plan.grants.is_empty()).await?;
+    if changed || decided {
+        outbox::save_notice(conn, ws, id, &notice, app.clock.now()).await?;
+    }
+    Ok(())
+}
+
+/// After a code of reservation `id` changed on its lock (confirmed, or failed for good):
+/// tells the guest if that completes something new to tell.
+///
+/// # Errors
+/// Database errors.
+pub async fn after_code_change(app: &AppState, conn: &mut Conn, id: &ReservationId) -> Result<()> {
+    let ws = &app.catalog.workspace;
+    let Some(row) = reservations::get(conn, ws, id.as_str()).await? else {
+        return Ok(()); // a staff code
+    };
+    let mut notice = outbox::notice(conn, ws, id.as_str()).await?;
+    if notice.request.is_none() {
+        return Ok(());
+    }
+    if decide(app, conn, &row, &mut notice, false).await? {
+        outbox::save_notice(conn, ws, id.as_str(), &notice, app.clock.now()).await?;
+    }
+    Ok(())
+}
+
+/// Decides, and queues the messages of a decision. Returns whether `notice` changed.
+async fn decide(
+    app: &AppState,
+    conn: &mut Conn,
+    row: &ReservationRow,
+    notice: &mut GuestNotice,
+    withdrawn: bool,
+) -> Result<bool> {
+    let Some(request) = notice.request.clone() else {
+        return Ok(false);
+    };
+    let told_something = notice.told.as_ref().is_some_and(|t| !t.is_empty());
+    if withdrawn && row.state.status != ReservationStatus::CheckedOut {
+        if !told_something {
+            return Ok(false);
+        }
+        let withdrawn_doors = notice.told.replace(Vec::new()).unwrap_or_default();
+        if request.on_revoke {
+            queue(app, conn, row, notice, NoticeKind::Revoked, withdrawn_doors).await?;
+        }
+        return Ok(true);
+    }
+    // After check-out the window only shrinks to the departure: nothing a guest needs.
+    if !matches!(row.state.status, ReservationStatus::Confirmed | ReservationStatus::Paid) {
+        return Ok(false);
+    }
+    let ws = &app.catalog.workspace;
+    let codes = codes::for_reservation(conn, ws, row.state.id.as_str()).await?;
+    let now = app.clock.now();
+    let Some(doors) = sheet::confirmed_doors(&codes, &app.catalog, now) else {
+        return Ok(false);
+    };
+    if doors.is_empty() || !sheet::is_news(notice.told.as_deref(), &doors) {
+        return Ok(false);
+    }
+    let kind = if told_something {
+        NoticeKind::Changed
+    } else {
+        NoticeKind::Issued
+    };
+    notice.told = Some(doors.clone());
+    queue(app, conn, row, notice, kind, doors).await?;
+    Ok(true)
+}
+
+/// Writes one message per requested channel, queued with its send job, or skipped with
+/// the reason when it cannot go (no address, channel not configured).
+async fn queue(
+    app: &AppState,
+    conn: &mut Conn,
+    row: &ReservationRow,
+    notice: &mut GuestNotice,
+    kind: NoticeKind,
+    doors: Vec<Door>,
+) -> Result<()> {
+    let Some(request) = &notice.request else {
+        return Ok(());
+    };
+    let ws = &app.catalog.workspace;
+    let now = app.clock.now();
+    notice.seq += 1;
+    let guest = &row.state.guest;
+    let locale = app.notifier.templates.locale_for(guest.locale.as_deref());
+    let content = Content {
+        guest_name: guest.name.clone(),
+        doors,
+    };
+    for &channel in &request.channels {
+        let recipient = app.notifier.recipient(channel, guest);
+        let (state, detail) = match &recipient {
+            Ok(_) => (MessageState::Queued, None),
+            Err(why) => (MessageState::Skipped, Some(*why)),
+        };
+        let message = NewMessage {
+            reservation: row.state.id.as_str(),
+            seq: notice.seq,
+            kind,
+            channel,
+            recipient: recipient.as_deref().ok(),
+            locale: &locale,
+            content: &content,
+            state,
+            detail,
+        };
+        let Some(id) = outbox::insert(conn, ws, &message, now).await? else {
+            continue;
+        };
+        tracing::debug!(reservation = %row.state.id, kind = kind.as_str(), channel = channel.as_str(), state = state.as_str(), "guest message decided");
+        if state == MessageState::Queued {
+            jobs::enqueue(conn, ws, &JobSpec::SendNotification { id }, now, now).await?;
+        }
+    }
+    Ok(())
+}

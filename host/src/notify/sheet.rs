@@ -1,0 +1,127 @@
+//! The door sheet: what a guest is told (each door, its PIN, its window), built only from
+//! codes the locks have confirmed, and whether it is news compared with what the guest was
+//! last told.
+
+use chrono::TimeZone;
+use chrono_tz::Tz;
+use latchkey_engine::{CodeState, Connectivity, LockId, Timestamp, Window};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::store::codes::CodeRow;
+
+/// One door as the guest is told it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Door {
+    /// The lock.
+    pub lock: LockId,
+    /// Its name for guests, e.g. "Main entrance".
+    pub name: String,
+    /// The PIN the lock holds for the guest.
+    pub pin: String,
+    /// When the PIN opens the door (UTC; the guest's entitlement, which the lock may
+    /// round outward to its precision).
+    pub window: Window,
+    /// An offline PIN: it must be used for the first time within 24 h of its start.
+    pub offline: bool,
+    /// How to use the door, from the lock's `instructions` in `property.toml`.
+    #[serde(default)]
+    pub instructions: Option<String>,
+}
+
+/// The doors a reservation's codes open as confirmed now, sorted by lock; `None` while any
+/// of its codes is pending (a PIN or window is about to change on a lock, so telling now
+/// could tell something that is not there yet).
+pub fn confirmed_doors(codes: &[CodeRow], catalog: &Catalog, now: Timestamp) -> Option<Vec<Door>> {
+    if codes.iter().any(|c| c.code.state == CodeState::Pending) {
+        return None;
+    }
+    let mut doors: Vec<Door> = codes
+        .iter()
+        .filter(|c| c.code.state == CodeState::Active && c.code.window.ends_at > now)
+        .filter_map(|c| {
+            let pin = c.code.pin.as_ref()?;
+            let lock = catalog.lock(&c.code.lock);
+            Some(Door {
+                lock: c.code.lock.clone(),
+                name: lock
+                    .map(|l| l.name.clone())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| c.code.lock.to_string()),
+                pin: pin.as_str().to_owned(),
+                window: c.code.window,
+                offline: lock
+                    .is_some_and(|l| l.capabilities.connectivity == Connectivity::Offline),
+                instructions: catalog.door_instructions(&c.code.lock).map(str::to_owned),
+            })
+        })
+        .collect();
+    doors.sort_by(|a, b| a.lock.cmp(&b.lock));
+    Some(doors)
+}
+
+/// True when `now` holds a door the guest was not told, or told with another PIN or
+/// window. A door that went away is not news: its code stops working, and the guest
+/// learns nothing useful from a message about it (a withdrawal of all access is the
+/// revocation notice's business).
+pub fn is_news(told: Option<&[Door]>, now: &[Door]) -> bool {
+    now.iter().any(|door| {
+        !told.unwrap_or_default().iter().any(|t| {
+            t.lock == door.lock && t.pin == door.pin && t.window == door.window
+        })
+    })
+}
+
+/// `at` as the property's wall clock, `YYYY-MM-DD HH:MM` (ISO 8601 order, which every
+/// shipped language reads).
+pub fn local_time(at: Timestamp, tz: Tz) -> String {
+    match tz.timestamp_opt(at.unix(), 0) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.format("%Y-%m-%d %H:%M").to_string()
+        }
+        chrono::LocalResult::None => at.to_rfc3339(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn door(lock: &str, pin: &str, start: i64) -> Door {
+        Door {
+            lock: LockId::parse(lock).expect("lock id"),
+            name: lock.into(),
+            pin: pin.into(),
+            window: Window {
+                starts_at: Timestamp(start),
+                ends_at: Timestamp(start + 86_400),
+            },
+            offline: false,
+            instructions: None,
+        }
+    }
+
+    #[test]
+    fn news_is_a_new_door_or_a_changed_pin_or_window() {
+        let told = [door("room-101", "583941", 100), door("pool", "274816", 100)];
+        assert!(!is_news(Some(&told), &told), "the same sheet is not news");
+        assert!(
+            !is_news(Some(&told), &told[..1]),
+            "a door going away is not news"
+        );
+        assert!(is_news(None, &told[..1]), "never told: anything is news");
+        assert!(is_news(Some(&[]), &told[..1]), "told a revocation: news again");
+        assert!(is_news(Some(&told), &[door("room-101", "111111", 100)]));
+        assert!(is_news(Some(&told), &[door("room-101", "583941", 200)]));
+        assert!(is_news(Some(&told), &[door("room-102", "583941", 100)]));
+    }
+
+    #[test]
+    fn local_time_is_the_property_wall_clock_across_dst() {
+        let lisbon: Tz = "Europe/Lisbon".parse().expect("zone");
+        // 2026-03-29 01:00 UTC: Lisbon springs forward from 01:00 WET to 02:00 WEST.
+        assert_eq!(local_time(Timestamp(1_774_745_999), lisbon), "2026-03-29 00:59");
+        assert_eq!(local_time(Timestamp(1_774_746_000), lisbon), "2026-03-29 02:00");
+        assert_eq!(local_time(Timestamp(1_795_532_400), lisbon), "2026-11-24 15:00");
+    }
+}
