@@ -14,6 +14,7 @@ use latchkey_host::app::{App, AppConfig};
 use latchkey_host::catalog::{Catalog, CatalogFile};
 use latchkey_host::clock::{Clock, SimClock};
 use latchkey_host::notify::Notifier;
+use latchkey_host::notify::settings::SMS_TOKEN_ENV;
 use latchkey_host::notify::channels::Sender;
 use latchkey_host::notify::channels::capture::Capture;
 use latchkey_host::providers::breaker::BreakerPolicy;
@@ -27,6 +28,9 @@ use tower::ServiceExt;
 
 /// The example hotel's published test secret for the `demo` source.
 pub const DEMO_SECRET: &str = "whsec_zNLR+bTPxvKLHY4iLDOs2bkgI3WOytRw";
+
+/// The SMS gateway's auth token the harness gives the service.
+pub const SMS_AUTH_TOKEN: &str = "twilio-test-token";
 
 /// The recipient of callback messages when the property configures no callback.
 pub const CAPTURED_CALLBACK_URL: &str = "https://platform.example/latchkey";
@@ -73,8 +77,9 @@ async fn build(
     let rules = RuleLoader::new(RuleLimits::default(), Some(dir.join("wasm-cache")));
     // The property's channels where it configures them, the capture for the others, so
     // that every test can read what guests were told.
+    let secrets = |name: &str| (name == SMS_TOKEN_ENV).then(|| SMS_AUTH_TOKEN.to_owned());
     let mut notifier =
-        Notifier::from_settings(&catalog.notifications).expect("notification settings");
+        Notifier::from_settings(&catalog.notifications, &secrets).expect("notification settings");
     let captured: Arc<dyn Sender> = Arc::new(capture.clone());
     let senders = &mut notifier.senders;
     senders.email.get_or_insert_with(|| captured.clone());
@@ -168,7 +173,6 @@ impl TestApp {
         } = self;
         drop(router);
         app.close().await;
-        let capture = Capture::new();
         let app = build(dir.path(), &catalog, &clock, &providers, &capture).await;
         let router = latchkey_host::http::router(app.clone());
         TestApp {

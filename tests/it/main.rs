@@ -10,6 +10,8 @@ mod harness;
 mod hostile;
 mod igloohome;
 mod monitoring;
+mod notifications;
+mod notify_channels;
 mod nuki;
 mod plugin_api;
 mod plugins;

@@ -113,7 +113,9 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("plugin cache directory {}", cache.display()))?;
     let rules = RuleLoader::new(RuleLimits::default(), Some(cache));
     let rule = rules.file(&catalog.rule_path)?;
-    let notifier = Arc::new(Notifier::from_settings(&catalog.notifications)?);
+    let notifier = Arc::new(Notifier::from_settings(&catalog.notifications, &|name| {
+        std::env::var(name).ok()
+    })?);
     let config = AppConfig {
         database: args.database.clone(),
         durability: Durability::Full,

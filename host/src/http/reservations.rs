@@ -1,5 +1,5 @@
 //! `GET /v1/reservations/{id}`: a reservation's state, the events received for it (with
-//! any rule error) and its access codes.
+//! any rule error), its access codes and the messages its guest was sent.
 
 use axum::Router;
 use axum::extract::{OriginalUri, Path, State};
@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::error::{Error, ErrorAt, Result};
 use crate::store::codes::{self, CodeRow};
 use crate::store::events::{self, EventRow};
+use crate::store::notifications::{self, Message};
 use crate::store::reservations;
 
 /// A reservation as the API shows it.
@@ -24,6 +25,8 @@ pub struct ReservationOut {
     pub events: Vec<EventRow>,
     /// Access codes, oldest first.
     pub codes: Vec<CodeRow>,
+    /// Guest messages (sent, queued, skipped with the reason), oldest first.
+    pub notifications: Vec<Message>,
 }
 
 pub(super) fn routes() -> Router<App> {
@@ -59,5 +62,6 @@ pub async fn load(app: &App, id: &str) -> Result<ReservationOut> {
         rule_error: row.rule_error,
         events: events::for_reservation(&mut conn, ws, id).await?,
         codes: codes::for_reservation(&mut conn, ws, id).await?,
+        notifications: notifications::for_reservation(&mut conn, ws, id).await?,
     })
 }

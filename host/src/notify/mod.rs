@@ -100,20 +100,23 @@ pub struct Notifier {
 
 impl Notifier {
     /// Templates and channels from `[notifications]` (as resolved by the catalog, the
-    /// templates directory made absolute). E-mail needs `from` and an SMTP URL (from the
-    /// file or [`SMTP_URL_ENV`]); SMS needs [`SMS_TOKEN_ENV`].
+    /// templates directory made absolute), with secrets looked up by `secret` (the
+    /// environment in `serve`). E-mail needs `from` and an SMTP URL (from the file or
+    /// [`SMTP_URL_ENV`]); SMS needs [`SMS_TOKEN_ENV`].
     ///
     /// # Errors
     /// [`Error::Config`] naming what is missing or malformed.
-    pub fn from_settings(settings: &NotificationSettings) -> Result<Notifier> {
+    pub fn from_settings(
+        settings: &NotificationSettings,
+        secret: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Notifier> {
         let templates = Templates::load(
             settings.templates.as_deref(),
             settings.locale.as_deref().unwrap_or("en"),
         )?;
         let mut senders = Senders::default();
         if let Some(email) = &settings.email {
-            let url = std::env::var(SMTP_URL_ENV)
-                .ok()
+            let url = secret(SMTP_URL_ENV)
                 .or_else(|| email.smtp_url.clone())
                 .ok_or_else(|| {
                     Error::Config(format!(
@@ -123,7 +126,7 @@ impl Notifier {
             senders.email = Some(Arc::new(Email::new(&url, &email.from)?));
         }
         if let Some(sms) = &settings.sms {
-            let token = std::env::var(SMS_TOKEN_ENV).map_err(|_| {
+            let token = secret(SMS_TOKEN_ENV).ok_or_else(|| {
                 Error::Config(format!(
                     "[notifications.sms] needs the gateway's auth token in {SMS_TOKEN_ENV}"
                 ))

@@ -2,6 +2,8 @@
 //! codes the locks have confirmed, and whether it is news compared with what the guest was
 //! last told.
 
+use std::collections::HashSet;
+
 use chrono::TimeZone;
 use chrono_tz::Tz;
 use latchkey_engine::{CodeState, Connectivity, LockId, Timestamp, Window};
@@ -36,9 +38,20 @@ pub fn confirmed_doors(codes: &[CodeRow], catalog: &Catalog, now: Timestamp) -> 
     if codes.iter().any(|c| c.code.state == CodeState::Pending) {
         return None;
     }
-    let mut doors: Vec<Door> = codes
+    // A code that was replaced, or that could not be revoked when access moved on, stays
+    // `active` on record without being the guest's any more.
+    let replaced: HashSet<i64> = codes.iter().filter_map(|c| c.replaces).collect();
+    let mut current: Vec<&CodeRow> = codes
         .iter()
         .filter(|c| c.code.state == CodeState::Active && c.code.window.ends_at > now)
+        .filter(|c| !c.unrevocable && !replaced.contains(&c.code.id))
+        .collect();
+    // One door, one PIN: the newest code wins should two remain.
+    current.sort_by_key(|c| std::cmp::Reverse(c.code.id));
+    let mut seen = HashSet::new();
+    current.retain(|c| seen.insert(c.code.lock.clone()));
+    let mut doors: Vec<Door> = current
+        .into_iter()
         .filter_map(|c| {
             let pin = c.code.pin.as_ref()?;
             let lock = catalog.lock(&c.code.lock);

@@ -3,13 +3,14 @@
 //! At every instant a reservation is entitled to a door and one of its codes opens it,
 //! the last message on each channel must name that door with a PIN the lock holds for the
 //! reservation then. Excused: outages of the lock, and `grace` after a code of the
-//! reservation appears on the lock (the service tells once the lock confirms). A guest
-//! never told is the same finding before the first message. Two consecutive messages on
+//! reservation appears on the lock (the service tells once the lock confirms), and the
+//! time after the guest checked out (nobody messages a guest who left). A guest never
+//! told is the same finding before the first message. Two consecutive messages on
 //! one channel that say the same thing, or one message delivered twice, are duplicates.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use latchkey_engine::{ReservationId, Timestamp};
+use latchkey_engine::{ReservationId, ReservationStatus, Timestamp};
 
 use super::coverage::Context;
 use super::intervals::{clip, normalize, subtract};
@@ -36,14 +37,23 @@ impl<'a> Context<'a> {
         for (channel, ms) in &by_channel {
             duplicates(id, channel, ms, out);
         }
+        let left = normalize(
+            states
+                .iter()
+                .filter(|p| p.state.status == ReservationStatus::CheckedOut)
+                .map(|p| (p.from, p.until))
+                .collect(),
+        );
         for i in self.doors(states) {
             let required = self.required(states, i);
             let covered = self
                 .openings
                 .get(&(Some(id), i))
                 .map_or(&[][..], Vec::as_slice);
-            // Where the guest can get in: anything else is a lockout, not this finding.
-            let need = subtract(&required, &subtract(&required, covered));
+            // Where the guest can get in (anything else is a lockout, not this finding),
+            // until they have checked out: nobody messages a guest who left.
+            let can_enter = subtract(&required, &subtract(&required, covered));
+            let need = subtract(&can_enter, &left);
             if need.is_empty() {
                 continue;
             }
