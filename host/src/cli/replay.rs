@@ -73,7 +73,7 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     let c = &report.counts;
     println!(
-        "replayed {} bookings: {} webhooks sent, {} acknowledged, {} rejected; codes created {}, updated {}, revoked {}; alerts {}, dead letters {}, restarts {}",
+        "replayed {} bookings: {} webhooks sent, {} acknowledged, {} rejected; codes created {}, updated {}, revoked {}; guest messages {}; alerts {}, dead letters {}, restarts {}",
         c.bookings,
         c.webhooks_sent,
         c.webhooks_acknowledged,
@@ -81,6 +81,7 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         c.codes_created,
         c.codes_updated,
         c.codes_revoked,
+        c.messages_sent,
         c.alerts,
         c.dead_letters,
         c.restarts

@@ -9,7 +9,7 @@
 //! - `POST /v1/locks/{lock}/regenerate`: new PINs for every reservation with access
 //!   through the lock, the old codes revoked once the new ones are on the lock; 202 with
 //!   the summary (see [`crate::locks::regenerate`]), whose `replaced` entries are the
-//!   guests to notify.
+//!   guests who will be told their new PIN.
 //!
 //! Errors are problem+json: 404 for an unknown lock, 422 for a body that does not match
 //! (`pointer` names the field, `/branch` for a branch the property does not have), 415 for

@@ -10,9 +10,9 @@
 //! get a new code. A lock that cannot revoke keeps honouring the old PIN until its window
 //! ends, which raises the usual `unrevocable` alert and is flagged in the summary.
 //!
-//! The guests must be told their new PIN. Notifications are issue 6: for now each
-//! [`Replacement`] in the answer is one guest to tell, and it is logged (ids only, never a
-//! PIN).
+//! The guests are told their new PIN by [`crate::notify`] once the lock confirms the new
+//! code (a `changed` message, where the rule asks for messages); each [`Replacement`] in
+//! the answer is one such guest, and it is logged (ids only, never a PIN).
 
 use std::collections::HashSet;
 
@@ -53,8 +53,8 @@ pub struct RegenerateSummary {
     pub lock: LockId,
     /// Reservations re-planned for the lock.
     pub reservations: usize,
-    /// New codes, one per reservation with current access through the lock; each is a
-    /// guest whose notification is requested (sent by issue 6's notifications).
+    /// New codes, one per reservation with current access through the lock; each guest is
+    /// told the new PIN once the lock confirms it.
     pub replaced: Vec<Replacement>,
 }
 

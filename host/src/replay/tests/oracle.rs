@@ -7,8 +7,8 @@ use latchkey_engine::{
 
 use super::fixtures::*;
 use crate::replay::oracle::{
-    Acked, CodeSegment, FaultWindow, LockHistory, OraclePolicy, UnrevocableAlert, Violation,
-    ViolationKind, check,
+    Acked, CodeSegment, FaultWindow, LockHistory, OraclePolicy, Told, UnrevocableAlert,
+    Violation, ViolationKind, check, check_told,
 };
 
 const WINDOW: (&str, &str) = ("2016-07-01T13:00:00Z", "2016-07-03T10:15:00Z");
@@ -627,4 +627,118 @@ fn dst_day_use_and_stays_use_local_wall_clock() {
         w.locks[l].segments[0].present_from = ts("2016-03-24T07:00:00Z");
     }
     assert_eq!(run(&w), vec![]);
+}
+
+// ---- what guests were told ------------------------------------------------------------
+
+fn told(key: &str, kind: &str, at: &str, pin: &str) -> Told {
+    Told {
+        reservation: ReservationId::parse("R1").expect("id"),
+        channel: "email".into(),
+        kind: kind.into(),
+        key: key.into(),
+        at: ts(at),
+        doors: ["room-A01", "entrance"]
+            .iter()
+            .map(|l| {
+                let window = Window {
+                    starts_at: ts(WINDOW.0),
+                    ends_at: ts(WINDOW.1),
+                };
+                (LockId::parse(*l).expect("id"), pin.to_owned(), window)
+            })
+            .collect(),
+    }
+}
+
+impl World {
+    fn check_told(&self, messages: &[Told]) -> Vec<Violation> {
+        check_told(
+            &self.policy,
+            &lisbon(),
+            &self.acked,
+            &self.locks,
+            &self.faults,
+            messages,
+            &["email".to_owned()],
+            ts("2016-07-10T00:00:00Z"),
+        )
+    }
+}
+
+#[test]
+fn a_guest_told_the_pin_on_the_locks_is_fine_and_one_never_told_is_not() {
+    let w = World::new();
+    let right = [told("k1", "issued", "2016-06-29T14:00:00Z", "4821")];
+    assert_eq!(w.check_told(&right), Vec::new());
+    let never = w.check_told(&[]);
+    assert_eq!(
+        summary(&never),
+        vec![
+            (ViolationKind::WrongPinTold, Some("entrance".into()), ts(WINDOW.0)),
+            (ViolationKind::WrongPinTold, Some("room-A01".into()), ts(WINDOW.0)),
+        ]
+    );
+    assert!(never[0].detail.contains("never told"), "{}", never[0].detail);
+}
+
+#[test]
+fn a_wrong_pin_or_a_pin_changed_without_a_message_is_found() {
+    let w = World::new();
+    let wrong = w.check_told(&[told("k1", "issued", "2016-06-29T14:00:00Z", "1111")]);
+    assert_eq!(wrong.len(), 2);
+    assert!(wrong[0].detail.contains("told PIN 1111"), "{}", wrong[0].detail);
+
+    // The room's PIN changes on 2 July; the guest is told only an hour later.
+    let mut w = World::new();
+    w.seg_until(ROOM, "2016-07-02T00:00:00Z");
+    w.locks[ROOM].segments.push(seg(
+        Some("R1"),
+        "9999",
+        WINDOW,
+        ("2016-07-02T00:00:00Z", Some(WINDOW.1)),
+    ));
+    let first = told("k1", "issued", "2016-06-29T14:00:00Z", "4821");
+    let mut second = told("k2", "changed", "2016-07-02T01:00:00Z", "4821");
+    second.doors[0].1 = "9999".into();
+    let late = w.check_told(&[first.clone(), second.clone()]);
+    assert_eq!(
+        summary(&late),
+        one(ViolationKind::WrongPinTold, Some("room-A01"), "2016-07-02T00:05:00Z"),
+        "told an hour after the change, beyond the grace"
+    );
+    second.at = ts("2016-07-02T00:03:00Z");
+    assert_eq!(w.check_told(&[first, second]), Vec::new(), "within the grace");
+}
+
+#[test]
+fn the_same_message_twice_is_a_duplicate() {
+    let w = World::new();
+    let once = told("k1", "issued", "2016-06-29T14:00:00Z", "4821");
+    let mut again = once.clone();
+    again.at = ts("2016-06-29T15:00:00Z");
+    let v = w.check_told(&[once.clone(), again.clone()]);
+    assert_eq!(summary(&v), one(ViolationKind::DuplicateMessage, None, "2016-06-29T15:00:00Z"));
+    assert!(v[0].detail.contains("one idempotency key"), "{}", v[0].detail);
+    again.key = "k2".into();
+    let v = w.check_told(&[once, again]);
+    assert_eq!(v.len(), 1, "same words under a new key: still the same message");
+}
+
+#[test]
+fn nobody_is_owed_a_message_after_checking_out() {
+    // Payment and departure arrive together after the guest left (reordered webhooks).
+    let mut w = World::new();
+    let mut left = state(3, ReservationStatus::CheckedOut, "A01");
+    left.checked_out_at = Some(ts("2016-07-03T09:30:00Z"));
+    w.acked.truncate(1);
+    w.acked.push(ack(left, "2016-07-03T09:30:00Z"));
+    w.sync_finals();
+    for l in [ROOM, ENTRANCE] {
+        w.locks[l].segments[0].present_from = ts("2016-07-03T09:30:00Z");
+        w.locks[l].segments[0].window.ends_at = ts("2016-07-03T09:45:00Z");
+        w.locks[l].segments[0].present_until = Some(ts("2016-07-03T09:45:00Z"));
+    }
+    assert_eq!(w.check(), Vec::new(), "the locks did right");
+    assert_eq!(w.check_told(&[]), Vec::new());
 }
