@@ -151,20 +151,28 @@ fn a_hostile_plugin_does_not_slow_down_a_well_behaved_one() {
     let quiet = latencies(&good, &input, 200);
 
     let stop = Arc::new(AtomicBool::new(false));
+    // Measure only once both attackers have started: on a loaded machine a thread may
+    // otherwise start after the measurement ended, and nothing would be tested.
+    let started = Arc::new(std::sync::Barrier::new(3));
     let attackers: Vec<_> = (0..2)
         .map(|_| {
-            let (hostile, stop) = (hostile.clone(), stop.clone());
+            let (hostile, stop, started) = (hostile.clone(), stop.clone(), started.clone());
             std::thread::spawn(move || {
                 let mut contained = 0;
-                while !stop.load(Ordering::Relaxed) {
+                started.wait();
+                // At least one hostile evaluation each, however late the thread runs.
+                loop {
                     let err = hostile.plan(&input_for("loop")).expect_err("contained");
                     assert!(matches!(err, RuleError::Limit { .. }), "{err:?}");
                     contained += 1;
+                    if stop.load(Ordering::Relaxed) {
+                        break contained;
+                    }
                 }
-                contained
             })
         })
         .collect();
+    started.wait();
     let busy = latencies(&good, &input, 200);
     stop.store(true, Ordering::Relaxed);
     let contained: usize = attackers

@@ -199,7 +199,9 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
         std::sync::Arc::new(app.simulator.clone())
             as std::sync::Arc<dyn latchkey_host::providers::segment::HeldCodes>,
     )]);
-    let judge = || driver::judge(&app.router, &app.app.catalog, &models, &acked, &[], &[], end);
+    // The guest was told their PIN (the harness captures the messages).
+    let told = latchkey_host::replay::guests::told(&app.capture);
+    let judge = || driver::judge(&app.router, &app.app.catalog, &models, &acked, &[], &told, end);
 
     let (clean, _) = judge().await.expect("judged");
     assert!(clean.is_empty(), "{clean:?}");
