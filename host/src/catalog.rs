@@ -193,9 +193,9 @@ impl SourceEntry {
     /// # Errors
     /// [`Error::Config`] when the source has none (checked at load, so a bug here).
     pub fn canonical_secret(&self) -> Result<&str> {
-        self.secret.as_deref().ok_or_else(|| {
-            Error::Config(format!("source `{}` has no `secret`", self.name))
-        })
+        self.secret
+            .as_deref()
+            .ok_or_else(|| Error::Config(format!("source `{}` has no `secret`", self.name)))
     }
 }
 

@@ -52,11 +52,19 @@ async fn wait(h: &TestApp, secs: i64) {
 async fn the_guest_is_told_once_every_code_is_on_its_lock_in_their_language() {
     let h = TestApp::spawn(NOW).await;
     // Room 102's lock is slow: it confirms a new code only after 90 s.
-    let reply = h.send(&stay("R-1", "102", "paid", "2026-11-25T11:00:00Z", 1)).await;
+    let reply = h
+        .send(&stay("R-1", "102", "paid", "2026-11-25T11:00:00Z", 1))
+        .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     h.run_jobs().await;
-    assert_eq!(h.code_on("R-1", "room-102").await.map(|c| c.1).as_deref(), Some("pending"));
-    assert!(emails(&h).is_empty(), "no message while a code is not on its lock");
+    assert_eq!(
+        h.code_on("R-1", "room-102").await.map(|c| c.1).as_deref(),
+        Some("pending")
+    );
+    assert!(
+        emails(&h).is_empty(),
+        "no message while a code is not on its lock"
+    );
 
     wait(&h, 180).await;
     let sent = emails(&h);
@@ -70,7 +78,11 @@ async fn the_guest_is_told_once_every_code_is_on_its_lock_in_their_language() {
     let (pool_pin, _) = h.code_on("R-1", "pool").await.expect("pool code");
     assert_eq!(door_pin(m, "room-102"), Some(room_pin.clone()));
     assert_eq!(door_pin(m, "pool"), Some(pool_pin.clone()));
-    assert!(m.texts.email.starts_with("Olá Ana Silva"), "{}", m.texts.email);
+    assert!(
+        m.texts.email.starts_with("Olá Ana Silva"),
+        "{}",
+        m.texts.email
+    );
     assert!(m.texts.email.contains(&room_pin) && m.texts.email.contains(&pool_pin));
     assert!(
         m.texts.email.contains("24 horas"),
@@ -83,8 +95,16 @@ async fn the_guest_is_told_once_every_code_is_on_its_lock_in_their_language() {
     );
 
     let view = h.reservation("R-1").await;
-    let notes = view["notifications"].as_array().expect("notifications listed");
-    let by_channel = |c: &str| notes.iter().find(|n| n["channel"] == c).cloned().unwrap_or_default();
+    let notes = view["notifications"]
+        .as_array()
+        .expect("notifications listed");
+    let by_channel = |c: &str| {
+        notes
+            .iter()
+            .find(|n| n["channel"] == c)
+            .cloned()
+            .unwrap_or_default()
+    };
     assert_eq!(by_channel("email")["state"], "sent");
     assert_eq!(by_channel("sms")["state"], "skipped");
     assert_eq!(by_channel("sms")["detail"], "the guest has no phone number");
@@ -97,7 +117,11 @@ async fn duplicate_webhooks_and_reconciling_again_tell_nothing_twice() {
     h.send_as("msg_1", &paid).await;
     wait(&h, 60).await;
     assert_eq!(emails(&h).len(), 1);
-    assert_eq!(h.send_as("msg_1", &paid).await.status, StatusCode::OK, "same webhook id");
+    assert_eq!(
+        h.send_as("msg_1", &paid).await.status,
+        StatusCode::OK,
+        "same webhook id"
+    );
     h.send_as("msg_2", &paid).await;
     let starts_soon = json!({"type": "reservation.starts_soon", "data": paid["data"].clone()});
     let mut newer = starts_soon.clone();
@@ -110,23 +134,34 @@ async fn duplicate_webhooks_and_reconciling_again_tell_nothing_twice() {
 #[tokio::test]
 async fn a_date_change_is_told_once_on_the_locks_and_a_cancellation_gets_a_notice() {
     let h = TestApp::spawn(NOW).await;
-    h.send(&stay("R-1", "101", "paid", "2026-11-25T11:00:00Z", 1)).await;
+    h.send(&stay("R-1", "101", "paid", "2026-11-25T11:00:00Z", 1))
+        .await;
     wait(&h, 60).await;
     let first = emails(&h);
     assert_eq!(first.len(), 1);
     let pin = door_pin(&first[0], "room-101").expect("room door told");
 
     // One night longer: the windows move, the PIN stays.
-    h.send(&stay("R-1", "101", "paid", "2026-11-26T11:00:00Z", 2)).await;
+    h.send(&stay("R-1", "101", "paid", "2026-11-26T11:00:00Z", 2))
+        .await;
     wait(&h, 600).await;
     let sent = emails(&h);
     assert_eq!(sent.len(), 2, "{sent:?}");
     let changed = &sent[1];
     assert_eq!(changed.kind.as_str(), "changed");
     assert_eq!(door_pin(changed, "room-101"), Some(pin.clone()));
-    let room = changed.content.doors.iter().find(|d| d.lock.as_str() == "room-101").expect("room");
+    let room = changed
+        .content
+        .doors
+        .iter()
+        .find(|d| d.lock.as_str() == "room-101")
+        .expect("room");
     assert_eq!(room.window.ends_at, at("2026-11-26T11:15:00Z"));
-    assert!(changed.texts.email.contains("2026-11-26 11:15"), "{}", changed.texts.email);
+    assert!(
+        changed.texts.email.contains("2026-11-26 11:15"),
+        "{}",
+        changed.texts.email
+    );
 
     let mut cancelled = stay("R-1", "101", "cancelled", "2026-11-26T11:00:00Z", 3);
     cancelled["type"] = json!("reservation.cancelled");
@@ -136,18 +171,30 @@ async fn a_date_change_is_told_once_on_the_locks_and_a_cancellation_gets_a_notic
     assert_eq!(sent.len(), 3);
     let notice = &sent[2];
     assert_eq!(notice.kind.as_str(), "revoked");
-    assert!(notice.texts.email.contains("Room 101"), "{}", notice.texts.email);
-    assert!(!notice.texts.email.contains(&pin), "a withdrawn PIN is not repeated");
+    assert!(
+        notice.texts.email.contains("Room 101"),
+        "{}",
+        notice.texts.email
+    );
+    assert!(
+        !notice.texts.email.contains(&pin),
+        "a withdrawn PIN is not repeated"
+    );
 }
 
 #[tokio::test]
 async fn regenerated_pins_are_told_once_the_new_code_is_on_the_lock() {
     let h = TestApp::spawn(NOW).await;
-    h.send(&stay("R-1", "101", "paid", "2026-11-25T11:00:00Z", 1)).await;
+    h.send(&stay("R-1", "101", "paid", "2026-11-25T11:00:00Z", 1))
+        .await;
     wait(&h, 60).await;
     let old = door_pin(&emails(&h)[0], "room-101").expect("told");
     let reply = h
-        .request(Request::post("/v1/locks/room-101/regenerate").body(Body::empty()).expect("request"))
+        .request(
+            Request::post("/v1/locks/room-101/regenerate")
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{:?}", reply.body);
     wait(&h, 600).await;
@@ -155,14 +202,21 @@ async fn regenerated_pins_are_told_once_the_new_code_is_on_the_lock() {
     assert_eq!(sent.len(), 2, "{sent:?}");
     let new = door_pin(&sent[1], "room-101").expect("told again");
     assert_ne!(new, old);
-    assert!(h.simulator.opens("room-101", &new, at("2026-11-24T12:00:00Z")));
-    assert!(!h.simulator.opens("room-101", &old, at("2026-11-24T12:00:00Z")));
+    assert!(
+        h.simulator
+            .opens("room-101", &new, at("2026-11-24T12:00:00Z"))
+    );
+    assert!(
+        !h.simulator
+            .opens("room-101", &old, at("2026-11-24T12:00:00Z"))
+    );
 }
 
 #[tokio::test]
 async fn a_restart_sends_what_was_decided_once() {
     let h = TestApp::spawn(NOW).await;
-    h.send(&stay("R-1", "101", "paid", "2026-11-25T11:00:00Z", 1)).await;
+    h.send(&stay("R-1", "101", "paid", "2026-11-25T11:00:00Z", 1))
+        .await;
     // A crash before any job ran: only the reconcile job is on disk.
     let h = h.restart().await;
     wait(&h, 60).await;

@@ -37,9 +37,13 @@ fn paid(id: &str, guest: Value) -> Value {
 
 /// The rule, asking for `channels`.
 fn rule_telling(channels: &str) -> String {
-    let rule = std::fs::read_to_string(crate::harness::hotel_dir().join("../../rules/default.rhai"))
-        .expect("default rule");
-    rule.replace(r#"const NOTIFY_CHANNELS = ["email", "sms"];"#, &format!("const NOTIFY_CHANNELS = {channels};"))
+    let rule =
+        std::fs::read_to_string(crate::harness::hotel_dir().join("../../rules/default.rhai"))
+            .expect("default rule");
+    rule.replace(
+        r#"const NOTIFY_CHANNELS = ["email", "sms"];"#,
+        &format!("const NOTIFY_CHANNELS = {channels};"),
+    )
 }
 
 async fn spawn(channels: &str, edit: impl FnOnce(&mut CatalogFile)) -> TestApp {
@@ -98,7 +102,11 @@ impl SmtpServer {
         let stdout = child.stdout.take().expect("stdout");
         std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
             .expect("the SMTP server says it is ready");
-        assert_eq!(line.trim(), "ready", "aiosmtpd did not start (pip install aiosmtpd)");
+        assert_eq!(
+            line.trim(),
+            "ready",
+            "aiosmtpd did not start (pip install aiosmtpd)"
+        );
         SmtpServer { child, port, dir }
     }
 
@@ -141,7 +149,10 @@ impl Drop for SmtpServer {
 /// A header's (unfolded) value in a raw message.
 fn header<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
     raw.lines()
-        .find(|l| l.to_ascii_lowercase().starts_with(&format!("{}:", name.to_ascii_lowercase())))
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+        })
         .map(|l| l[name.len() + 1..].trim())
 }
 
@@ -150,11 +161,21 @@ async fn email_reaches_a_real_smtp_server_with_the_pin_and_a_stable_message_id()
     let smtp = SmtpServer::start(1);
     let settings = smtp.settings();
     let h = spawn(r#"["email"]"#, |f| f.notifications.email = Some(settings)).await;
-    h.send(&paid("R-1", json!({"name": "Jan Novák", "email": "jan@example.cz", "locale": "cs"})))
-        .await;
+    h.send(&paid(
+        "R-1",
+        json!({"name": "Jan Novák", "email": "jan@example.cz", "locale": "cs"}),
+    ))
+    .await;
     h.run_jobs().await;
-    assert!(smtp.received().is_empty(), "the server deferred the first attempt (451)");
-    assert_eq!(message(&h, "R-1", "email").await["state"], "queued", "retried later");
+    assert!(
+        smtp.received().is_empty(),
+        "the server deferred the first attempt (451)"
+    );
+    assert_eq!(
+        message(&h, "R-1", "email").await["state"],
+        "queued",
+        "retried later"
+    );
     wait(&h, 3600).await;
     let got = smtp.received();
     assert_eq!(got.len(), 1, "delivered once after the retry");
@@ -167,7 +188,10 @@ async fn email_reaches_a_real_smtp_server_with_the_pin_and_a_stable_message_id()
     let id = header(raw, "Message-ID").expect("a Message-ID");
     let sent = message(&h, "R-1", "email").await;
     assert_eq!(sent["state"], "sent");
-    assert_eq!(sent["detail"], id, "the Message-ID is recorded, stable across retries");
+    assert_eq!(
+        sent["detail"], id,
+        "the Message-ID is recorded, stable across retries"
+    );
 }
 
 #[tokio::test]
@@ -175,12 +199,19 @@ async fn a_refused_address_fails_its_message_and_alerts_the_front_desk() {
     let smtp = SmtpServer::start(0);
     let settings = smtp.settings();
     let h = spawn(r#"["email"]"#, |f| f.notifications.email = Some(settings)).await;
-    h.send(&paid("R-1", json!({"name": "Nobody", "email": "bounce@example.com"}))).await;
+    h.send(&paid(
+        "R-1",
+        json!({"name": "Nobody", "email": "bounce@example.com"}),
+    ))
+    .await;
     wait(&h, 60).await;
     assert!(smtp.received().is_empty());
     let m = message(&h, "R-1", "email").await;
     assert_eq!(m["state"], "failed");
-    assert!(m["detail"].as_str().is_some_and(|d| d.contains("550")), "{m}");
+    assert!(
+        m["detail"].as_str().is_some_and(|d| d.contains("550")),
+        "{m}"
+    );
     let raised = alerts(&h, "notification_failed").await;
     assert_eq!(raised.len(), 1);
     assert_eq!(raised[0]["reservation_id"], "R-1");
@@ -192,7 +223,9 @@ const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 
 async fn twilio() -> (TwilioFake, SmsSettings) {
     let fake = TwilioFake::new(ACCOUNT, SMS_AUTH_TOKEN);
-    let base_url = serve_loopback(fake.router()).await.expect("serve the Twilio fake");
+    let base_url = serve_loopback(fake.router())
+        .await
+        .expect("serve the Twilio fake");
     let settings = SmsSettings {
         base_url,
         account_sid: ACCOUNT.into(),
@@ -207,14 +240,21 @@ async fn a_text_survives_gateway_errors_and_a_restart_and_is_sent_once() {
     fake.fail_next(StatusCode::INTERNAL_SERVER_ERROR, None);
     fake.fail_next(StatusCode::TOO_MANY_REQUESTS, Some(900));
     let h = spawn(r#"["sms"]"#, |f| f.notifications.sms = Some(settings)).await;
-    h.send(&paid("R-1", json!({"name": "Ana", "phone": "+351912345678"}))).await;
+    h.send(&paid(
+        "R-1",
+        json!({"name": "Ana", "phone": "+351912345678"}),
+    ))
+    .await;
     wait(&h, 60).await;
     assert!(fake.texts().is_empty(), "500 first");
     wait(&h, 120).await;
     assert!(fake.texts().is_empty(), "then 429 with Retry-After: 900");
     let h = h.restart().await;
     wait(&h, 600).await;
-    assert!(fake.texts().is_empty(), "Retry-After is honoured across the restart");
+    assert!(
+        fake.texts().is_empty(),
+        "Retry-After is honoured across the restart"
+    );
     wait(&h, 600).await;
     let texts = fake.texts();
     assert_eq!(texts.len(), 1, "{texts:?}");
@@ -233,16 +273,24 @@ async fn a_text_survives_gateway_errors_and_a_restart_and_is_sent_once() {
 async fn an_invalid_number_is_refused_for_good_and_an_older_text_never_follows_a_newer() {
     let (fake, settings) = twilio().await;
     let h = spawn(r#"["sms"]"#, |f| f.notifications.sms = Some(settings)).await;
-    h.send(&paid("R-1", json!({"name": "Ana", "phone": "912 345 678"}))).await;
+    h.send(&paid("R-1", json!({"name": "Ana", "phone": "912 345 678"})))
+        .await;
     wait(&h, 60).await;
     let m = message(&h, "R-1", "sms").await;
     assert_eq!(m["state"], "failed");
-    assert!(m["detail"].as_str().is_some_and(|d| d.contains("21211")), "{m}");
+    assert!(
+        m["detail"].as_str().is_some_and(|d| d.contains("21211")),
+        "{m}"
+    );
     assert_eq!(alerts(&h, "notification_failed").await.len(), 1);
 
     // R-2's first text fails; a date change is decided before its retry.
     fake.fail_next(StatusCode::SERVICE_UNAVAILABLE, Some(600));
-    h.send(&paid("R-2", json!({"name": "Rui", "phone": "+351913000000"}))).await;
+    h.send(&paid(
+        "R-2",
+        json!({"name": "Rui", "phone": "+351913000000"}),
+    ))
+    .await;
     wait(&h, 60).await;
     let mut later = paid("R-2", json!({"name": "Rui", "phone": "+351913000000"}));
     later["type"] = json!("reservation.modified");
@@ -250,9 +298,17 @@ async fn an_invalid_number_is_refused_for_good_and_an_older_text_never_follows_a
     later["data"]["version"] = json!(2);
     h.send(&later).await;
     wait(&h, 3600).await;
-    let texts: Vec<_> = fake.texts().into_iter().filter(|t| t.to == "+351913000000").collect();
+    let texts: Vec<_> = fake
+        .texts()
+        .into_iter()
+        .filter(|t| t.to == "+351913000000")
+        .collect();
     assert_eq!(texts.len(), 1, "only the newer message: {texts:?}");
-    assert!(texts[0].body.contains("2026-11-26 11:15"), "{}", texts[0].body);
+    assert!(
+        texts[0].body.contains("2026-11-26 11:15"),
+        "{}",
+        texts[0].body
+    );
     let view = h.reservation("R-2").await;
     let states: Vec<&str> = view["notifications"]
         .as_array()
@@ -265,11 +321,14 @@ async fn an_invalid_number_is_refused_for_good_and_an_older_text_never_follows_a
 
 // ---- callbacks: Standard Webhooks to the platform ------------------------------------
 
+/// A status to answer with, and its `Retry-After` in seconds.
+type Answer = (StatusCode, Option<u64>);
+
 /// A platform endpoint: answers with the statuses queued (then 200) and keeps every
 /// request.
 #[derive(Clone, Default)]
 struct Receiver {
-    answers: Arc<Mutex<Vec<(StatusCode, Option<u64>)>>>,
+    answers: Arc<Mutex<Vec<Answer>>>,
     got: Arc<Mutex<Vec<(HeaderMap, String)>>>,
 }
 
@@ -296,11 +355,17 @@ impl Receiver {
                 }
             }),
         );
-        format!("{}/latchkey", serve_loopback(router).await.expect("serve the receiver"))
+        format!(
+            "{}/latchkey",
+            serve_loopback(router).await.expect("serve the receiver")
+        )
     }
 
     fn answer(&self, status: StatusCode, retry_after: Option<u64>) {
-        self.answers.lock().expect("lock").push((status, retry_after));
+        self.answers
+            .lock()
+            .expect("lock")
+            .push((status, retry_after));
     }
 
     fn got(&self) -> Vec<(HeaderMap, String)> {
@@ -322,7 +387,10 @@ async fn callbacks_are_signed_events_with_the_pin_retried_after_retry_after() {
     let url = receiver.serve().await;
     receiver.answer(StatusCode::SERVICE_UNAVAILABLE, Some(300));
     let settings = callback(&url, true);
-    let h = spawn(r#"["callback"]"#, |f| f.notifications.callback = Some(settings)).await;
+    let h = spawn(r#"["callback"]"#, |f| {
+        f.notifications.callback = Some(settings)
+    })
+    .await;
     h.send(&paid("R-1", json!({"name": "Ana"}))).await;
     wait(&h, 60).await;
     assert_eq!(receiver.got().len(), 1, "one attempt, answered 503");
@@ -332,10 +400,20 @@ async fn callbacks_are_signed_events_with_the_pin_retried_after_retry_after() {
     let got = receiver.got();
     assert_eq!(got.len(), 2);
     let (headers, body) = &got[1];
-    assert_eq!(got[0].0["webhook-id"], headers["webhook-id"], "one id across retries");
+    assert_eq!(
+        got[0].0["webhook-id"], headers["webhook-id"],
+        "one id across retries"
+    );
     // The platform verifies as any Standard Webhooks receiver does.
-    let signed_at: i64 = headers["webhook-timestamp"].to_str().expect("ascii").parse().expect("ts");
-    assert!((h.clock.now().unix() - signed_at) < 900, "signed when sent, not when decided");
+    let signed_at: i64 = headers["webhook-timestamp"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("ts");
+    assert!(
+        (h.clock.now().unix() - signed_at) < 900,
+        "signed when sent, not when decided"
+    );
     latchkey_host::sources::signature::verify(
         CALLBACK_SECRET,
         headers,
@@ -361,17 +439,27 @@ async fn gone_disables_the_endpoint_at_once_with_an_alert() {
     let url = receiver.serve().await;
     receiver.answer(StatusCode::GONE, None);
     let settings = callback(&url, true);
-    let h = spawn(r#"["callback"]"#, |f| f.notifications.callback = Some(settings)).await;
+    let h = spawn(r#"["callback"]"#, |f| {
+        f.notifications.callback = Some(settings)
+    })
+    .await;
     h.send(&paid("R-1", json!({"name": "Ana"}))).await;
     wait(&h, 60).await;
     assert_eq!(message(&h, "R-1", "callback").await["state"], "failed");
     assert_eq!(alerts(&h, "callback_disabled").await.len(), 1);
     h.send(&paid("R-2", json!({"name": "Rui"}))).await;
     wait(&h, 600).await;
-    assert_eq!(receiver.got().len(), 1, "nothing more is sent to a disabled endpoint");
+    assert_eq!(
+        receiver.got().len(),
+        1,
+        "nothing more is sent to a disabled endpoint"
+    );
     let m = message(&h, "R-2", "callback").await;
     assert_eq!(m["state"], "skipped");
-    assert!(m["detail"].as_str().is_some_and(|d| d.contains("disabled")), "{m}");
+    assert!(
+        m["detail"].as_str().is_some_and(|d| d.contains("disabled")),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -382,11 +470,21 @@ async fn an_endpoint_failing_for_five_days_is_disabled() {
         receiver.answer(StatusCode::INTERNAL_SERVER_ERROR, None);
     }
     let settings = callback(&url, true);
-    let h = spawn(r#"["callback"]"#, |f| f.notifications.callback = Some(settings)).await;
+    let h = spawn(r#"["callback"]"#, |f| {
+        f.notifications.callback = Some(settings)
+    })
+    .await;
     h.send(&paid("R-1", json!({"name": "Ana"}))).await;
     wait(&h, 2 * 86_400).await;
-    assert!(alerts(&h, "callback_disabled").await.is_empty(), "two days is not enough");
-    assert_eq!(message(&h, "R-1", "callback").await["state"], "queued", "still retrying");
+    assert!(
+        alerts(&h, "callback_disabled").await.is_empty(),
+        "two days is not enough"
+    );
+    assert_eq!(
+        message(&h, "R-1", "callback").await["state"],
+        "queued",
+        "still retrying"
+    );
     // Another guest's message keeps the endpoint failing past five days.
     wait(&h, 2 * 86_400).await;
     let mut later = paid("R-2", json!({"name": "Rui"}));
@@ -397,7 +495,11 @@ async fn an_endpoint_failing_for_five_days_is_disabled() {
     assert_eq!(alerts(&h, "callback_disabled").await.len(), 1);
     let attempts = receiver.got().len();
     wait(&h, 86_400).await;
-    assert_eq!(receiver.got().len(), attempts, "no more attempts once disabled");
+    assert_eq!(
+        receiver.got().len(),
+        attempts,
+        "no more attempts once disabled"
+    );
 }
 
 #[tokio::test]
@@ -406,15 +508,29 @@ async fn callbacks_to_loopback_are_refused_unless_allowed() {
     let url = receiver.serve().await;
     let literal = latchkey_host::notify::channels::callback::Callback::new(&callback(&url, false))
         .expect_err("127.0.0.1 is refused when configured");
-    assert!(literal.to_string().contains("not a public address"), "{literal}");
+    assert!(
+        literal.to_string().contains("not a public address"),
+        "{literal}"
+    );
 
     let by_name = url.replace("127.0.0.1", "localhost");
     let settings = callback(&by_name, false);
-    let h = spawn(r#"["callback"]"#, |f| f.notifications.callback = Some(settings)).await;
+    let h = spawn(r#"["callback"]"#, |f| {
+        f.notifications.callback = Some(settings)
+    })
+    .await;
     h.send(&paid("R-1", json!({"name": "Ana"}))).await;
     wait(&h, 60).await;
     let m = message(&h, "R-1", "callback").await;
     assert_eq!(m["state"], "failed");
-    assert!(m["detail"].as_str().is_some_and(|d| d.contains("not a public address")), "{m}");
-    assert!(receiver.got().is_empty(), "nothing reached the loopback receiver");
+    assert!(
+        m["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("not a public address")),
+        "{m}"
+    );
+    assert!(
+        receiver.got().is_empty(),
+        "nothing reached the loopback receiver"
+    );
 }

@@ -201,7 +201,17 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
     )]);
     // The guest was told their PIN (the harness captures the messages).
     let told = latchkey_host::replay::guests::told(&app.capture);
-    let judge = || driver::judge(&app.router, &app.app.catalog, &models, &acked, &[], &told, end);
+    let judge = || {
+        driver::judge(
+            &app.router,
+            &app.app.catalog,
+            &models,
+            &acked,
+            &[],
+            &told,
+            end,
+        )
+    };
 
     let (clean, _) = judge().await.expect("judged");
     assert!(clean.is_empty(), "{clean:?}");

@@ -331,8 +331,12 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
                     .await?;
                     // The guest may now be told of the doors that did work.
                     if let Some(row) = codes::get(&mut tx, ws, *code).await? {
-                        crate::notify::decide::after_code_change(app, &mut tx, &row.code.reservation)
-                            .await?;
+                        crate::notify::decide::after_code_change(
+                            app,
+                            &mut tx,
+                            &row.code.reservation,
+                        )
+                        .await?;
                     }
                 }
                 JobSpec::SendNotification { id } => {

@@ -9,9 +9,9 @@ use latchkey_engine::rules::Channel;
 
 use super::JobError;
 use crate::app::App;
+use crate::notify::DISABLE_CALLBACK_AFTER_SECS;
 use crate::notify::channels::{Outgoing, SendError};
 use crate::notify::templates::Subject;
-use crate::notify::DISABLE_CALLBACK_AFTER_SECS;
 use crate::store::alerts::{self, AlertKind, NewAlert};
 use crate::store::jobs::{self as queue, ClaimedJob};
 use crate::store::notifications::{self as outbox, Message, MessageState};
@@ -27,13 +27,27 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, id: i64) -> Result<(), JobE
         return super::complete(app, job).await;
     };
     let Some(sender) = app.notifier.senders.get(m.channel).cloned() else {
-        return finish(app, job, &m, MessageState::Skipped, Some("the channel is no longer configured")).await;
+        return finish(
+            app,
+            job,
+            &m,
+            MessageState::Skipped,
+            Some("the channel is no longer configured"),
+        )
+        .await;
     };
     {
         let mut conn = app.pool.acquire().await?;
         if outbox::is_superseded(&mut conn, ws, &m).await? {
             drop(conn);
-            return finish(app, job, &m, MessageState::Superseded, Some("a newer message replaced it before it went out")).await;
+            return finish(
+                app,
+                job,
+                &m,
+                MessageState::Superseded,
+                Some("a newer message replaced it before it went out"),
+            )
+            .await;
         }
         if m.channel == Channel::Callback
             && let Some(url) = &m.recipient
@@ -51,13 +65,22 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, id: i64) -> Result<(), JobE
             if m.channel == Channel::Callback {
                 callbacks::record_success(&mut tx, ws, &outgoing.recipient).await?;
             }
-            outbox::finish(&mut tx, m.id, MessageState::Sent, delivered.reference.as_deref(), app.clock.now()).await?;
+            outbox::finish(
+                &mut tx,
+                m.id,
+                MessageState::Sent,
+                delivered.reference.as_deref(),
+                app.clock.now(),
+            )
+            .await?;
             queue::complete(&mut tx, job.id).await?;
             tx.commit().await?;
             Ok(())
         }
         Err(SendError::Retry { error, retry_after }) => {
-            if m.channel == Channel::Callback && callback_failed(app, job, &m, &outgoing.recipient, &error).await? {
+            if m.channel == Channel::Callback
+                && callback_failed(app, job, &m, &outgoing.recipient, &error).await?
+            {
                 return Ok(());
             }
             Err(JobError::Retry { error, retry_after })
@@ -65,7 +88,15 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, id: i64) -> Result<(), JobE
         Err(SendError::Gone) => {
             let mut tx = app.pool.begin().await?;
             disable(app, &mut tx, &outgoing.recipient, "it answered 410 Gone").await?;
-            end(app, &mut tx, job, &m, MessageState::Failed, "the callback endpoint answered 410 Gone").await?;
+            end(
+                app,
+                &mut tx,
+                job,
+                &m,
+                MessageState::Failed,
+                "the callback endpoint answered 410 Gone",
+            )
+            .await?;
             tx.commit().await?;
             Ok(())
         }

@@ -80,7 +80,10 @@ async fn decide(
         return Ok(true);
     }
     // After check-out the window only shrinks to the departure: nothing a guest needs.
-    if !matches!(row.state.status, ReservationStatus::Confirmed | ReservationStatus::Paid) {
+    if !matches!(
+        row.state.status,
+        ReservationStatus::Confirmed | ReservationStatus::Paid
+    ) {
         return Ok(false);
     }
     let ws = &app.catalog.workspace;

@@ -165,7 +165,9 @@ impl Notifier {
             return Err(match channel {
                 Channel::Email => "e-mail is not configured ([notifications.email])",
                 Channel::Sms => "text messages are not configured ([notifications.sms])",
-                Channel::Callback => "no callback endpoint is configured ([notifications.callback])",
+                Channel::Callback => {
+                    "no callback endpoint is configured ([notifications.callback])"
+                }
             });
         }
         let found = match channel {

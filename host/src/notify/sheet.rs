@@ -63,8 +63,7 @@ pub fn confirmed_doors(codes: &[CodeRow], catalog: &Catalog, now: Timestamp) -> 
                     .unwrap_or_else(|| c.code.lock.to_string()),
                 pin: pin.as_str().to_owned(),
                 window: c.code.window,
-                offline: lock
-                    .is_some_and(|l| l.capabilities.connectivity == Connectivity::Offline),
+                offline: lock.is_some_and(|l| l.capabilities.connectivity == Connectivity::Offline),
                 instructions: catalog.door_instructions(&c.code.lock).map(str::to_owned),
             })
         })
@@ -79,9 +78,10 @@ pub fn confirmed_doors(codes: &[CodeRow], catalog: &Catalog, now: Timestamp) -> 
 /// revocation notice's business).
 pub fn is_news(told: Option<&[Door]>, now: &[Door]) -> bool {
     now.iter().any(|door| {
-        !told.unwrap_or_default().iter().any(|t| {
-            t.lock == door.lock && t.pin == door.pin && t.window == door.window
-        })
+        !told
+            .unwrap_or_default()
+            .iter()
+            .any(|t| t.lock == door.lock && t.pin == door.pin && t.window == door.window)
     })
 }
 
@@ -123,7 +123,10 @@ mod tests {
             "a door going away is not news"
         );
         assert!(is_news(None, &told[..1]), "never told: anything is news");
-        assert!(is_news(Some(&[]), &told[..1]), "told a revocation: news again");
+        assert!(
+            is_news(Some(&[]), &told[..1]),
+            "told a revocation: news again"
+        );
         assert!(is_news(Some(&told), &[door("room-101", "111111", 100)]));
         assert!(is_news(Some(&told), &[door("room-101", "583941", 200)]));
         assert!(is_news(Some(&told), &[door("room-102", "583941", 100)]));
@@ -133,8 +136,17 @@ mod tests {
     fn local_time_is_the_property_wall_clock_across_dst() {
         let lisbon: Tz = "Europe/Lisbon".parse().expect("zone");
         // 2026-03-29 01:00 UTC: Lisbon springs forward from 01:00 WET to 02:00 WEST.
-        assert_eq!(local_time(Timestamp(1_774_745_999), lisbon), "2026-03-29 00:59");
-        assert_eq!(local_time(Timestamp(1_774_746_000), lisbon), "2026-03-29 02:00");
-        assert_eq!(local_time(Timestamp(1_795_532_400), lisbon), "2026-11-24 15:00");
+        assert_eq!(
+            local_time(Timestamp(1_774_745_999), lisbon),
+            "2026-03-29 00:59"
+        );
+        assert_eq!(
+            local_time(Timestamp(1_774_746_000), lisbon),
+            "2026-03-29 02:00"
+        );
+        assert_eq!(
+            local_time(Timestamp(1_795_532_400), lisbon),
+            "2026-11-24 15:00"
+        );
     }
 }

@@ -79,7 +79,11 @@ impl Resolve for PublicOnly {
 /// The refusal, for a non-public literal address.
 pub fn check_literal(url: &reqwest::Url) -> Result<(), String> {
     let host = url.host_str().unwrap_or_default();
-    match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         Ok(ip) if !is_public(ip) => Err(refusal(host)),
         _ => Ok(()),
     }
@@ -111,15 +115,36 @@ mod tests {
     #[test]
     fn private_and_special_addresses_are_refused() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-            "100.64.0.1", "0.0.0.0", "255.255.255.255", "224.0.0.1", "198.18.0.1",
-            "192.0.2.10", "240.0.0.1", "::1", "::", "fd00::1", "fe80::1", "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1", "2001:db8::1", "64:ff9b::a00:1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "198.18.0.1",
+            "192.0.2.10",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+            "64:ff9b::a00:1",
         ] {
             let ip: IpAddr = ip.parse().expect("an address");
             assert!(!is_public(ip), "{ip} must be refused");
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
             let ip: IpAddr = ip.parse().expect("an address");
             assert!(is_public(ip), "{ip} is public");
         }
@@ -132,14 +157,20 @@ mod tests {
         assert!(check_literal(&url("http://[::1]/hook")).is_err());
         assert!(check_literal(&url("http://169.254.169.254/latest/meta-data")).is_err());
         assert!(check_literal(&url("https://93.184.216.34/hook")).is_ok());
-        assert!(check_literal(&url("https://platform.example/hook")).is_ok(), "names go to the resolver");
+        assert!(
+            check_literal(&url("https://platform.example/hook")).is_ok(),
+            "names go to the resolver"
+        );
     }
 
     #[tokio::test]
     async fn names_resolving_to_loopback_are_refused() {
         let url = reqwest::Url::parse("http://localhost:9/hook").expect("a URL");
         assert!(check(&url).await.is_err(), "checked before sending");
-        let err = match PublicOnly.resolve("localhost".parse().expect("a name")).await {
+        let err = match PublicOnly
+            .resolve("localhost".parse().expect("a name"))
+            .await
+        {
             Ok(_) => panic!("localhost must not resolve"),
             Err(e) => e,
         };

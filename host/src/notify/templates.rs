@@ -18,8 +18,8 @@ use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::sheet::{Door, local_time};
 use super::NoticeKind;
+use super::sheet::{Door, local_time};
 use crate::error::{Error, Result};
 
 /// The locales shipped with Latchkey.
@@ -36,9 +36,21 @@ fn built_in(locale: &str, name: &str) -> Option<&'static str> {
     macro_rules! locale {
         ($l:literal) => {
             match name {
-                "subject" => Some(include_str!(concat!("../../templates/notify/", $l, "/subject.j2"))),
-                "email" => Some(include_str!(concat!("../../templates/notify/", $l, "/email.j2"))),
-                "sms" => Some(include_str!(concat!("../../templates/notify/", $l, "/sms.j2"))),
+                "subject" => Some(include_str!(concat!(
+                    "../../templates/notify/",
+                    $l,
+                    "/subject.j2"
+                ))),
+                "email" => Some(include_str!(concat!(
+                    "../../templates/notify/",
+                    $l,
+                    "/email.j2"
+                ))),
+                "sms" => Some(include_str!(concat!(
+                    "../../templates/notify/",
+                    $l,
+                    "/sms.j2"
+                ))),
                 _ => None,
             }
         };
@@ -136,14 +148,14 @@ impl Templates {
                 for name in NAMES {
                     let path = dir.join(&locale).join(format!("{name}.j2"));
                     match std::fs::read_to_string(&path) {
-                        Ok(source) => add(&mut env, &locale, name, source, &path.display().to_string())?,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound
-                            && locales.contains(&locale) => {}
+                        Ok(source) => {
+                            add(&mut env, &locale, name, source, &path.display().to_string())?
+                        }
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::NotFound
+                                && locales.contains(&locale) => {}
                         Err(e) => {
-                            return Err(Error::Config(format!(
-                                "template {}: {e}",
-                                path.display()
-                            )));
+                            return Err(Error::Config(format!("template {}: {e}", path.display())));
                         }
                     }
                 }

@@ -28,8 +28,8 @@ use tower::ServiceExt;
 use super::bookings::read_bookings;
 use super::clouds::{Clouds, ProviderMix};
 use super::faults::{self, FaultSpec, FaultWindow};
-use super::inventory::build_inventory;
 use super::guests::{self, guest_notifier};
+use super::inventory::build_inventory;
 use super::oracle::{
     self, Acked, CodeSegment, LockHistory, OraclePolicy, Told, UnrevocableAlert, Violation,
     ViolationKind,
@@ -319,8 +319,16 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
 
     let told = guests::told(&inbox);
     counts.messages_sent = told.len();
-    let (violations, alerts) =
-        judge(&routes, &catalog, &clouds.models, &acked, &outages, &told, end).await?;
+    let (violations, alerts) = judge(
+        &routes,
+        &catalog,
+        &clouds.models,
+        &acked,
+        &outages,
+        &told,
+        end,
+    )
+    .await?;
     let mut conn = app.pool.acquire().await?;
     let totals = codes::totals(&mut conn, &catalog.workspace).await?;
     counts.codes_created = totals.created;

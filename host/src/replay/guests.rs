@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
+use super::oracle::Told;
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::notify::Notifier;
 use crate::notify::channels::Senders;
 use crate::notify::channels::capture::Capture;
 use crate::notify::templates::Templates;
-use super::oracle::Told;
 
 /// The platform's callback endpoint in a replay (captured, never called).
 const REPLAY_CALLBACK_URL: &str = "https://platform.replay.invalid/latchkey";
@@ -49,7 +49,11 @@ pub fn told(inbox: &Capture) -> Vec<Told> {
                     .doors
                     .iter()
                     .map(|d| {
-                        let pin = if text.contains(&d.pin) { d.pin.clone() } else { String::new() };
+                        let pin = if text.contains(&d.pin) {
+                            d.pin.clone()
+                        } else {
+                            String::new()
+                        };
                         (d.lock.clone(), pin, d.window)
                     })
                     .collect(),

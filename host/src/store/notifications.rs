@@ -247,8 +247,24 @@ type RawMessage = (
 const COLUMNS: &str = "id, reservation_id, seq, kind, channel, recipient, locale, content, idempotency_key, state, detail, created_at, sent_at";
 
 fn from_raw(r: RawMessage) -> Result<Message> {
-    let (id, reservation_id, seq, kind, channel, recipient, locale, content, key, state, detail, created_at, sent_at) = r;
-    let bad = |what: &str, v: &str| Error::Internal(format!("notification {id} has unknown {what} `{v}`"));
+    let (
+        id,
+        reservation_id,
+        seq,
+        kind,
+        channel,
+        recipient,
+        locale,
+        content,
+        key,
+        state,
+        detail,
+        created_at,
+        sent_at,
+    ) = r;
+    let bad = |what: &str, v: &str| {
+        Error::Internal(format!("notification {id} has unknown {what} `{v}`"))
+    };
     Ok(Message {
         id,
         reservation_id,
@@ -289,7 +305,11 @@ pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<Me
 ///
 /// # Errors
 /// Database errors; [`Error::Internal`] for a row that no longer parses.
-pub async fn for_reservation(conn: &mut Conn, ws: &WorkspaceId, reservation: &str) -> Result<Vec<Message>> {
+pub async fn for_reservation(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    reservation: &str,
+) -> Result<Vec<Message>> {
     sqlx::query_as::<_, RawMessage>(&format!(
         "SELECT {COLUMNS} FROM notifications WHERE workspace_id = ? AND reservation_id = ? ORDER BY id"
     ))

@@ -84,7 +84,10 @@ impl Callback {
         let config = |m: String| Error::Config(format!("[notifications.callback] {m}"));
         let url = reqwest::Url::parse(&settings.url).map_err(|e| config(format!("url: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(config(format!("url must be http(s), not `{}`", url.scheme())));
+            return Err(config(format!(
+                "url must be http(s), not `{}`",
+                url.scheme()
+            )));
         }
         if !settings.allow_private {
             ssrf::check_literal(&url).map_err(config)?;

@@ -19,7 +19,9 @@ pub struct Email {
 
 impl std::fmt::Debug for Email {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Email").field("from", &self.from).finish_non_exhaustive()
+        f.debug_struct("Email")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
     }
 }
 
@@ -94,8 +96,11 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_without_repeating_the_url() {
-        let err = Email::new("ftp://user:hunter2@mail.example", "Hotel <desk@hotel.example>")
-            .expect_err("not an SMTP URL");
+        let err = Email::new(
+            "ftp://user:hunter2@mail.example",
+            "Hotel <desk@hotel.example>",
+        )
+        .expect_err("not an SMTP URL");
         assert!(!err.to_string().contains("hunter2"), "{err}");
         Email::new("smtp://127.0.0.1:2525", "not an address").expect_err("bad sender");
     }

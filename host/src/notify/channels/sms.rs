@@ -111,12 +111,11 @@ impl Sender for Sms {
             .form(&form);
         match self.http.send(request).await? {
             Ok(body) => {
-                let created: Created = serde_json::from_slice(&body).map_err(|e| {
-                    SendError::Retry {
+                let created: Created =
+                    serde_json::from_slice(&body).map_err(|e| SendError::Retry {
                         error: format!("the gateway's answer does not parse: {e}"),
                         retry_after: None,
-                    }
-                })?;
+                    })?;
                 Ok(Delivered {
                     reference: Some(created.sid),
                 })

@@ -83,7 +83,9 @@ impl TwilioFake {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Basic "))
-            .is_some_and(|given| constant_time_eq::constant_time_eq(given.as_bytes(), expected.as_bytes()))
+            .is_some_and(|given| {
+                constant_time_eq::constant_time_eq(given.as_bytes(), expected.as_bytes())
+            })
     }
 }
 
@@ -125,7 +127,11 @@ async fn create(
     }
     let field = |name: &str| form.get(name).filter(|v| !v.is_empty()).cloned();
     let Some(to) = field("To") else {
-        return error(StatusCode::BAD_REQUEST, 21604, "A 'To' phone number is required.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            21604,
+            "A 'To' phone number is required.",
+        );
     };
     if !is_e164(&to) {
         return error(
@@ -135,7 +141,11 @@ async fn create(
         );
     }
     let Some(from) = field("From").or_else(|| field("MessagingServiceSid")) else {
-        return error(StatusCode::BAD_REQUEST, 21603, "A 'From' phone number is required.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            21603,
+            "A 'From' phone number is required.",
+        );
     };
     let Some(text) = field("Body") else {
         return error(StatusCode::BAD_REQUEST, 21602, "Message body is required.");

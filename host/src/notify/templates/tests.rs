@@ -31,14 +31,28 @@ fn every_shipped_locale_tells_the_pin_and_the_local_validity() {
     let t = Templates::load(None, "en").expect("built-ins load");
     let doors = [door(false)];
     for locale in BUILT_IN_LOCALES {
-        let r = t.render(locale, &subject(NoticeKind::Issued, &doors)).expect("renders");
+        let r = t
+            .render(locale, &subject(NoticeKind::Issued, &doors))
+            .expect("renders");
         for text in [&r.email, &r.sms] {
             assert!(text.contains("583941"), "{locale}: the PIN is told: {text}");
-            assert!(text.contains("2026-11-24 14:00"), "{locale}: local start: {text}");
-            assert!(text.contains("2026-11-26 11:15"), "{locale}: local end: {text}");
+            assert!(
+                text.contains("2026-11-24 14:00"),
+                "{locale}: local start: {text}"
+            );
+            assert!(
+                text.contains("2026-11-26 11:15"),
+                "{locale}: local end: {text}"
+            );
         }
-        assert!(r.email.contains("Press ✓ after the code."), "{locale}: door instructions");
-        assert!(r.email.contains("Europe/Lisbon"), "{locale}: the zone is named");
+        assert!(
+            r.email.contains("Press ✓ after the code."),
+            "{locale}: door instructions"
+        );
+        assert!(
+            r.email.contains("Europe/Lisbon"),
+            "{locale}: the zone is named"
+        );
         assert!(!r.subject.is_empty() && !r.subject.contains('\n'));
     }
 }
@@ -49,11 +63,23 @@ fn offline_pins_carry_the_first_use_rule_in_every_locale() {
     let online = [door(false)];
     let offline = [door(true)];
     for locale in BUILT_IN_LOCALES {
-        let with = t.render(locale, &subject(NoticeKind::Issued, &offline)).expect("renders");
-        let without = t.render(locale, &subject(NoticeKind::Issued, &online)).expect("renders");
+        let with = t
+            .render(locale, &subject(NoticeKind::Issued, &offline))
+            .expect("renders");
+        let without = t
+            .render(locale, &subject(NoticeKind::Issued, &online))
+            .expect("renders");
         assert!(with.email.contains("24"), "{locale}: {}", with.email);
-        assert!(!without.email.contains("24 h"), "{locale}: {}", without.email);
-        assert!(with.sms.contains("2026-11-25 14:00"), "{locale}: use-by in the SMS: {}", with.sms);
+        assert!(
+            !without.email.contains("24 h"),
+            "{locale}: {}",
+            without.email
+        );
+        assert!(
+            with.sms.contains("2026-11-25 14:00"),
+            "{locale}: use-by in the SMS: {}",
+            with.sms
+        );
     }
 }
 
@@ -61,13 +87,22 @@ fn offline_pins_carry_the_first_use_rule_in_every_locale() {
 fn kinds_read_differently_and_revocation_names_the_doors_without_pins() {
     let t = Templates::load(None, "en").expect("built-ins load");
     let doors = [door(false)];
-    let issued = t.render("en", &subject(NoticeKind::Issued, &doors)).expect("renders");
-    let changed = t.render("en", &subject(NoticeKind::Changed, &doors)).expect("renders");
-    let revoked = t.render("en", &subject(NoticeKind::Revoked, &doors)).expect("renders");
+    let issued = t
+        .render("en", &subject(NoticeKind::Issued, &doors))
+        .expect("renders");
+    let changed = t
+        .render("en", &subject(NoticeKind::Changed, &doors))
+        .expect("renders");
+    let revoked = t
+        .render("en", &subject(NoticeKind::Revoked, &doors))
+        .expect("renders");
     assert_ne!(issued.subject, changed.subject);
     assert!(changed.email.contains("replace"), "{}", changed.email);
     assert!(revoked.email.contains("Room 101"));
-    assert!(!revoked.email.contains("583941"), "a revoked PIN is not repeated");
+    assert!(
+        !revoked.email.contains("583941"),
+        "a revoked PIN is not repeated"
+    );
     assert!(!revoked.sms.contains("583941"));
 }
 
@@ -79,7 +114,9 @@ fn the_guest_locale_picks_its_language_or_falls_back() {
     assert_eq!(t.locale_for(Some("de-DE")), "pt");
     assert_eq!(t.locale_for(None), "pt");
     let doors = [door(false)];
-    let cs = t.render("cs", &subject(NoticeKind::Issued, &doors)).expect("renders");
+    let cs = t
+        .render("cs", &subject(NoticeKind::Issued, &doors))
+        .expect("renders");
     assert!(cs.email.contains("Dobrý den"), "{}", cs.email);
 }
 
@@ -87,20 +124,33 @@ fn the_guest_locale_picks_its_language_or_falls_back() {
 fn a_workspace_overrides_a_template_and_adds_a_locale() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("en")).expect("mkdir");
-    std::fs::write(dir.path().join("en/sms.j2"), "{{ property }} PIN {{ doors[0].pin }}")
-        .expect("write");
+    std::fs::write(
+        dir.path().join("en/sms.j2"),
+        "{{ property }} PIN {{ doors[0].pin }}",
+    )
+    .expect("write");
     std::fs::create_dir_all(dir.path().join("de")).expect("mkdir");
     for name in ["subject", "email", "sms"] {
-        std::fs::write(dir.path().join(format!("de/{name}.j2")), "Ihr Code: {% for d in doors %}{{ d.pin }}{% endfor %}")
-            .expect("write");
+        std::fs::write(
+            dir.path().join(format!("de/{name}.j2")),
+            "Ihr Code: {% for d in doors %}{{ d.pin }}{% endfor %}",
+        )
+        .expect("write");
     }
     let t = Templates::load(Some(dir.path()), "en").expect("overrides load");
     let doors = [door(false)];
-    let en = t.render("en", &subject(NoticeKind::Issued, &doors)).expect("renders");
+    let en = t
+        .render("en", &subject(NoticeKind::Issued, &doors))
+        .expect("renders");
     assert_eq!(en.sms, "Resort Hotel PIN 583941");
-    assert!(en.email.contains("Hello Ana Silva"), "the other built-ins stay");
+    assert!(
+        en.email.contains("Hello Ana Silva"),
+        "the other built-ins stay"
+    );
     assert_eq!(t.locale_for(Some("de-AT")), "de");
-    let de = t.render("de", &subject(NoticeKind::Issued, &doors)).expect("renders");
+    let de = t
+        .render("de", &subject(NoticeKind::Issued, &doors))
+        .expect("renders");
     assert_eq!(de.subject, "Ihr Code: 583941");
 }
 
@@ -120,5 +170,8 @@ fn a_broken_override_is_refused_at_load_naming_it() {
     std::fs::write(new_locale.join("sms.j2"), "Code").expect("write");
     let err = Templates::load(Some(dir.path()), "en").expect_err("a new locale needs all three");
     assert!(err.to_string().contains("subject.j2"), "{err}");
-    assert!(Templates::load(None, "xx").is_err(), "a default locale without templates");
+    assert!(
+        Templates::load(None, "xx").is_err(),
+        "a default locale without templates"
+    );
 }

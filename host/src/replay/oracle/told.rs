@@ -81,7 +81,9 @@ impl<'a> Context<'a> {
                     for s in mine.iter().filter(|s| s.pin == pin) {
                         let until = s.present_until.map_or(self.end, Timestamp::unix);
                         let opens = (s.window.starts_at.unix(), s.window.ends_at.unix());
-                        if let Some(span) = clip(opens, s.present_from.unix().max(from), until.min(to)) {
+                        if let Some(span) =
+                            clip(opens, s.present_from.unix().max(from), until.min(to))
+                        {
                             right.push(span);
                         }
                     }
@@ -108,10 +110,17 @@ impl<'a> Context<'a> {
 fn what_was_told(ms: &[&Told], at: i64, lock: &latchkey_engine::LockId, channel: &str) -> String {
     match ms.iter().rev().find(|m| m.at.unix() <= at) {
         None => format!("the guest was never told a PIN for this door ({channel})"),
-        Some(m) if m.kind == "revoked" => format!("the last {channel} message said access was revoked"),
+        Some(m) if m.kind == "revoked" => {
+            format!("the last {channel} message said access was revoked")
+        }
         Some(m) => match m.pin_for(lock) {
-            None => format!("the last {channel} message ({}) does not list this door", m.kind),
-            Some(pin) => format!("the guest was told PIN {pin} by {channel}, which the lock does not hold for them"),
+            None => format!(
+                "the last {channel} message ({}) does not list this door",
+                m.kind
+            ),
+            Some(pin) => format!(
+                "the guest was told PIN {pin} by {channel}, which the lock does not hold for them"
+            ),
         },
     }
 }
@@ -130,7 +139,11 @@ fn duplicates(id: &ReservationId, channel: &str, ms: &[&Told], out: &mut Vec<Vio
                 detail: format!(
                     "the guest got the same {} {channel} message twice{}",
                     m.kind,
-                    if repeated_key { " (one idempotency key)" } else { "" }
+                    if repeated_key {
+                        " (one idempotency key)"
+                    } else {
+                        ""
+                    }
                 ),
             });
         }

@@ -7,8 +7,8 @@ use latchkey_engine::{
 
 use super::fixtures::*;
 use crate::replay::oracle::{
-    Acked, CodeSegment, FaultWindow, LockHistory, OraclePolicy, Told, UnrevocableAlert,
-    Violation, ViolationKind, check, check_told,
+    Acked, CodeSegment, FaultWindow, LockHistory, OraclePolicy, Told, UnrevocableAlert, Violation,
+    ViolationKind, check, check_told,
 };
 
 const WINDOW: (&str, &str) = ("2016-07-01T13:00:00Z", "2016-07-03T10:15:00Z");
@@ -675,11 +675,23 @@ fn a_guest_told_the_pin_on_the_locks_is_fine_and_one_never_told_is_not() {
     assert_eq!(
         summary(&never),
         vec![
-            (ViolationKind::WrongPinTold, Some("entrance".into()), ts(WINDOW.0)),
-            (ViolationKind::WrongPinTold, Some("room-A01".into()), ts(WINDOW.0)),
+            (
+                ViolationKind::WrongPinTold,
+                Some("entrance".into()),
+                ts(WINDOW.0)
+            ),
+            (
+                ViolationKind::WrongPinTold,
+                Some("room-A01".into()),
+                ts(WINDOW.0)
+            ),
         ]
     );
-    assert!(never[0].detail.contains("never told"), "{}", never[0].detail);
+    assert!(
+        never[0].detail.contains("never told"),
+        "{}",
+        never[0].detail
+    );
 }
 
 #[test]
@@ -687,7 +699,11 @@ fn a_wrong_pin_or_a_pin_changed_without_a_message_is_found() {
     let w = World::new();
     let wrong = w.check_told(&[told("k1", "issued", "2016-06-29T14:00:00Z", "1111")]);
     assert_eq!(wrong.len(), 2);
-    assert!(wrong[0].detail.contains("told PIN 1111"), "{}", wrong[0].detail);
+    assert!(
+        wrong[0].detail.contains("told PIN 1111"),
+        "{}",
+        wrong[0].detail
+    );
 
     // The room's PIN changes on 2 July; the guest is told only an hour later.
     let mut w = World::new();
@@ -704,11 +720,19 @@ fn a_wrong_pin_or_a_pin_changed_without_a_message_is_found() {
     let late = w.check_told(&[first.clone(), second.clone()]);
     assert_eq!(
         summary(&late),
-        one(ViolationKind::WrongPinTold, Some("room-A01"), "2016-07-02T00:05:00Z"),
+        one(
+            ViolationKind::WrongPinTold,
+            Some("room-A01"),
+            "2016-07-02T00:05:00Z"
+        ),
         "told an hour after the change, beyond the grace"
     );
     second.at = ts("2016-07-02T00:03:00Z");
-    assert_eq!(w.check_told(&[first, second]), Vec::new(), "within the grace");
+    assert_eq!(
+        w.check_told(&[first, second]),
+        Vec::new(),
+        "within the grace"
+    );
 }
 
 #[test]
@@ -718,11 +742,26 @@ fn the_same_message_twice_is_a_duplicate() {
     let mut again = once.clone();
     again.at = ts("2016-06-29T15:00:00Z");
     let v = w.check_told(&[once.clone(), again.clone()]);
-    assert_eq!(summary(&v), one(ViolationKind::DuplicateMessage, None, "2016-06-29T15:00:00Z"));
-    assert!(v[0].detail.contains("one idempotency key"), "{}", v[0].detail);
+    assert_eq!(
+        summary(&v),
+        one(
+            ViolationKind::DuplicateMessage,
+            None,
+            "2016-06-29T15:00:00Z"
+        )
+    );
+    assert!(
+        v[0].detail.contains("one idempotency key"),
+        "{}",
+        v[0].detail
+    );
     again.key = "k2".into();
     let v = w.check_told(&[once, again]);
-    assert_eq!(v.len(), 1, "same words under a new key: still the same message");
+    assert_eq!(
+        v.len(),
+        1,
+        "same words under a new key: still the same message"
+    );
 }
 
 #[test]
