@@ -14,6 +14,7 @@ mod nuki;
 mod plugin_api;
 mod plugins;
 mod provider_hooks;
+mod reenio;
 mod replay;
 mod reservations;
 mod rule_failures;

@@ -81,19 +81,29 @@ impl ReenioFake {
             .with_state(self.clone())
     }
 
-    /// Serves the fake on loopback and returns a client of it with `limited` deciding
-    /// whether the client keeps to the published limit (a replay's does not: the fake
-    /// then has none either).
+    /// Serves the fake on a fresh loopback port and returns its base URL.
     ///
     /// # Errors
     /// [`ProviderError::Unavailable`] when no loopback port can be bound.
+    pub async fn serve_loopback(&self) -> Result<String, ProviderError> {
+        crate::providers::fakes::serve_loopback(self.router())
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("cannot serve the reenio fake: {e}")))
+    }
+
+    /// Serves the fake on loopback and returns a client of it holding the account's key.
+    /// `limited` keeps both to reenio's 200 requests a minute; a replay's are unlimited,
+    /// since its clock runs far faster than the limiter's.
+    ///
+    /// # Errors
+    /// As [`ReenioFake::serve_loopback`].
     pub async fn serve(&self, limited: bool) -> Result<ReenioClient, ProviderError> {
         if !limited {
             self.set_limit(None);
         }
-        let http = crate::providers::fakes::serve_for_replay(self.router(), "reenio").await?;
+        let base_url = self.serve_loopback().await?;
         let api_key = Secret::new(self.account().api_key.clone());
-        let mut settings = ClientSettings::production(&http.base_url, api_key);
+        let mut settings = ClientSettings::production(&base_url, api_key);
         if !limited {
             settings.requests_per_minute = None;
         }
