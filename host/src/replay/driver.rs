@@ -252,6 +252,10 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
             );
         }
     }
+    let planned = match opts.source {
+        ReplaySource::Canonical => planned,
+        ReplaySource::Reenio => super::reenio::with_start_reminders(planned),
+    };
     let deliveries = faults::apply_delivery_faults(planned, &opts.faults, &mut rng);
 
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;

@@ -11,6 +11,7 @@
 //! | confirmed | 1, unpaid | 0 created |
 //! | paid | 1, paid | 7 paid |
 //! | starts soon | unchanged | 4 start of term |
+//! | (added) 2 h before check-in | unchanged | 4 start of term, hook `starts-2h` |
 //! | modified, room move | the new term or place | none: reenio has no such trigger |
 //! | cancelled | 4 | 9 cancelled |
 //! | no-show | 3 | 10 did not take place |
@@ -20,7 +21,10 @@
 //! reservation as reenio held it then, as the reenio form reads it (ids `{source}-{n}`,
 //! no departure time, no guest locale), with a version that grows when that content
 //! changes, as the form's versions do. A modification reenio does not announce is seen
-//! with the next trigger of its reservation; the report counts them. Violations name the
+//! with the next trigger of its reservation; the report counts them. That is why the
+//! replayed property sets up a second start-of-term message, two hours before check-in, as
+//! platforms.md §5.6 recommends (one hook per offset): a room move made the day before
+//! arrival reaches the locks before the door opens, not at departure. Violations name the
 //! replay's reservation ids again.
 
 use std::collections::HashMap;
@@ -59,6 +63,49 @@ const FIRST_PLACE: i64 = 1001;
 
 /// The API key of the replay's reenio account (a loopback fake).
 const REPLAY_API_KEY: &str = "replay-reenio-key";
+
+/// The hook of the start-of-term message sent [`REMINDER_LEAD_SECS`] before check-in.
+pub const REMINDER_HOOK: &str = "starts-2h";
+
+/// How long before check-in the second start-of-term message goes, in seconds.
+pub const REMINDER_LEAD_SECS: i64 = 2 * 3600;
+
+/// The suffix of the webhook ids [`with_start_reminders`] adds.
+const REMINDER_SUFFIX: &str = "-starts-2h";
+
+/// `planned` (sorted by send instant) with reenio's second start-of-term message for each
+/// reservation still confirmed or paid two hours before its check-in; it carries the
+/// state of the reservation's latest webhook before it, so it changes nothing in reenio.
+/// Still sorted by send instant, a message after the timeline's webhooks of its instant.
+pub fn with_start_reminders(mut planned: Vec<PlannedWebhook>) -> Vec<PlannedWebhook> {
+    let mut by_reservation: HashMap<&ReservationId, Vec<&PlannedWebhook>> = HashMap::new();
+    for w in &planned {
+        by_reservation.entry(&w.reservation.id).or_default().push(w);
+    }
+    let mut reminders: Vec<PlannedWebhook> = by_reservation
+        .into_values()
+        .filter_map(|webhooks| {
+            let last = webhooks.last()?;
+            let at = last.reservation.check_in.plus(-REMINDER_LEAD_SECS);
+            let before = webhooks.iter().rev().find(|w| w.send_at <= at)?;
+            matches!(
+                before.reservation.status,
+                ReservationStatus::Confirmed | ReservationStatus::Paid
+            )
+            .then(|| PlannedWebhook {
+                send_at: at,
+                webhook_id: format!("{}{REMINDER_SUFFIX}", before.reservation.id),
+                event: EventType::StartsSoon,
+                reservation: before.reservation.clone(),
+            })
+        })
+        .collect();
+    reminders.sort_by(|a, b| (a.send_at, &a.webhook_id).cmp(&(b.send_at, &b.webhook_id)));
+    planned.extend(reminders);
+    // Stable: the timeline's webhooks keep their order and come first at equal instants.
+    planned.sort_by_key(|w| w.send_at);
+    planned
+}
 
 /// reenio's side of a replay, and what the service should have learnt from it.
 pub struct ReenioDelivery {
@@ -104,6 +151,8 @@ impl ReenioDelivery {
             .context("the reenio source has no secret")?
             .expose()
             .to_owned();
+        // Declared, so the service accepts it; its triggers keep the default meanings.
+        settings.hooks.entry(REMINDER_HOOK.to_owned()).or_default();
         let mut places = HashMap::new();
         settings.resources.clear();
         for (place, room) in (FIRST_PLACE..).zip(rooms) {
@@ -172,9 +221,15 @@ impl ReenioDelivery {
         let body = format!(
             r#"{{"triggerType":{trigger},"customerId":{reenio_id},"reservationId":{reenio_id}}}"#
         );
+        let hook = if w.webhook_id.ends_with(REMINDER_SUFFIX) {
+            REMINDER_HOOK
+        } else {
+            crate::sources::reenio::DEFAULT_HOOK
+        };
         let request = Request::post(format!("/v1/hooks/{}", self.source))
             .header("content-type", "application/json")
             .header(crate::sources::reenio::DEFAULT_HEADER, &self.secret)
+            .header(crate::sources::reenio::HOOK_HEADER, hook)
             .body(Body::from(body))?;
         let status = routes.clone().oneshot(request).await?.status();
         let expected = self.expected(&replay_id, reenio_id)?;
