@@ -447,3 +447,38 @@ async fn the_client_reads_details_and_maps_reenios_refusals() {
         "a new minute, a new budget"
     );
 }
+
+// ---- the replay through reenio ----------------------------------------------------------
+
+#[test]
+fn resort_bookings_replay_through_reenio_with_no_violations() {
+    use latchkey_host::replay::driver::{self, ReplayOptions};
+    use latchkey_host::replay::reenio::ReplaySource;
+
+    let bookings = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/hotel_bookings_resort.csv");
+    let report = driver::run_blocking(ReplayOptions {
+        bookings,
+        property: crate::harness::hotel_dir(),
+        rules: None,
+        compare_with: None,
+        faults: latchkey_host::replay::faults::FaultSpec::none(),
+        seed: 1,
+        database: None,
+        progress: false,
+        providers: Default::default(),
+        source: ReplaySource::Reenio,
+    })
+    .expect("replay runs");
+    let c = &report.counts;
+    assert!(c.bookings >= 9_999);
+    assert_eq!(c.webhooks_rejected, 0);
+    assert!(c.codes_created > 0 && c.codes_revoked > 0, "{c:?}");
+    assert!(c.unannounced_changes > 0, "the resort has modifications reenio cannot announce");
+    assert!(
+        report.violations.is_empty(),
+        "{:?}; first: {:?}",
+        report.by_kind(),
+        report.violations.first()
+    );
+}
