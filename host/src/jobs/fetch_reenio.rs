@@ -97,10 +97,13 @@ async fn fetch(
         .client()
         .map_err(|e| JobError::Permanent(e.to_string()))?;
     let Some(detail) = client.reservation(reservation).await? else {
-        return Ok(Fetched::Gone(on_record.map(|old| Reservation {
-            status: ReservationStatus::Cancelled,
-            version: old.version + 1,
-            ..old.clone()
+        // Versioned like a fetch, so a second 404 changes nothing.
+        return Ok(Fetched::Gone(on_record.map(|old| {
+            let cancelled = Reservation {
+                status: ReservationStatus::Cancelled,
+                ..old.clone()
+            };
+            snapshot::versioned(cancelled, Some(old))
         })));
     };
     let customer_id = detail

@@ -325,3 +325,52 @@ fn trigger_for(event: EventType) -> Option<u32> {
         EventType::CheckedOut => Some(2),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use latchkey_engine::{ResourceId, Timestamp};
+
+    use super::*;
+
+    fn webhook(id: &str, at: i64, event: EventType, status: ReservationStatus) -> PlannedWebhook {
+        PlannedWebhook {
+            send_at: Timestamp(at),
+            webhook_id: format!("{id}-{at}"),
+            event,
+            reservation: Reservation {
+                id: ReservationId::parse(id).expect("id"),
+                status,
+                resources: vec![ResourceId::parse("A01").expect("id")],
+                check_in: Timestamp(100_000),
+                check_out: Timestamp(200_000),
+                checked_out_at: None,
+                guest: Guest::default(),
+                version: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn a_reminder_goes_two_hours_before_check_in_to_stays_still_on() {
+        use ReservationStatus::*;
+        let at = 100_000 - REMINDER_LEAD_SECS;
+        let planned = vec![
+            webhook("H1", 1_000, EventType::Confirmed, Confirmed),
+            webhook("H2", 1_000, EventType::Confirmed, Confirmed),
+            webhook("H2", 50_000, EventType::Cancelled, Cancelled),
+            webhook("H3", at, EventType::Paid, Paid),
+            webhook("H4", at + 1, EventType::Confirmed, Confirmed),
+        ];
+        let out = with_start_reminders(planned);
+        let reminders: Vec<(&str, i64)> = out
+            .iter()
+            .filter(|w| w.webhook_id.ends_with(REMINDER_SUFFIX))
+            .map(|w| (w.reservation.id.as_str(), w.send_at.unix()))
+            .collect();
+        assert_eq!(reminders, [("H1", at), ("H3", at)], "not cancelled, not booked later");
+        assert!(out.windows(2).all(|p| p[0].send_at <= p[1].send_at), "sorted");
+        let h3 = out.iter().position(|w| w.webhook_id == format!("H3-{at}"));
+        let h3_reminder = out.iter().position(|w| w.webhook_id == "H3-starts-2h");
+        assert!(h3 < h3_reminder, "after the timeline's webhook of the same instant");
+    }
+}
