@@ -47,7 +47,11 @@ impl Answer {
 
     fn assert_acknowledged(&self) {
         assert_eq!(self.status, StatusCode::OK, "{}", self.text);
-        assert!(self.content_type.starts_with("text/plain"), "{}", self.content_type);
+        assert!(
+            self.content_type.starts_with("text/plain"),
+            "{}",
+            self.content_type
+        );
         assert_eq!(self.text, "REENIO");
     }
 
@@ -85,7 +89,8 @@ impl Reenio {
     }
 
     async fn post(&self, body: &str, headers: &[(&str, &str)]) -> Answer {
-        let mut request = Request::post("/v1/hooks/reenio").header("content-type", "application/json");
+        let mut request =
+            Request::post("/v1/hooks/reenio").header("content-type", "application/json");
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -103,7 +108,12 @@ impl Reenio {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         Answer {
             status,
             content_type,
@@ -113,7 +123,8 @@ impl Reenio {
 
     /// Posts `triggerType` for the test reservation with the secret, as reenio would.
     async fn trigger(&self, trigger: u32) -> Answer {
-        let body = format!(r#"{{"triggerType":{trigger},"customerId":31,"reservationId":{RESERVATION}}}"#);
+        let body =
+            format!(r#"{{"triggerType":{trigger},"customerId":31,"reservationId":{RESERVATION}}}"#);
         self.post(&body, &[("x-latchkey-token", SECRET)]).await
     }
 
@@ -181,7 +192,9 @@ fn put_stay(fake: &ReenioFake, state: i32, is_paid: bool) {
 async fn the_setup_probe_is_answered_without_the_secret_and_leaves_no_trace() {
     let r = Reenio::spawn().await;
     r.post("{}", &[]).await.assert_acknowledged();
-    r.post("{}", &[("x-latchkey-token", "wrong")]).await.assert_acknowledged();
+    r.post("{}", &[("x-latchkey-token", "wrong")])
+        .await
+        .assert_acknowledged();
     assert_eq!(r.stored().await, 0);
     assert_eq!(r.t.app.next_job_at().await.expect("jobs"), None);
 }
@@ -190,21 +203,38 @@ async fn the_setup_probe_is_answered_without_the_secret_and_leaves_no_trace() {
 async fn a_missing_or_wrong_secret_is_refused_and_both_rotation_secrets_work() {
     let new_secret = "reenio-rotated-secret-Zr81kQ";
     let r = Reenio::spawn_with(|file| {
-        let source = file.sources.iter_mut().find(|s| s.name == "reenio").expect("source");
+        let source = file
+            .sources
+            .iter_mut()
+            .find(|s| s.name == "reenio")
+            .expect("source");
         let settings = source.reenio.as_mut().expect("settings");
         settings.secrets.push(Secret::new(new_secret));
     })
     .await;
     r.reenio_has(1, true);
     let body = format!(r#"{{"triggerType":7,"customerId":31,"reservationId":{RESERVATION}}}"#);
-    r.post(&body, &[]).await.assert_problem(StatusCode::UNAUTHORIZED, None);
-    r.post(&body, &[("x-latchkey-token", "reenio-test-secret-7Qm2vX9pL5")])
+    r.post(&body, &[])
         .await
         .assert_problem(StatusCode::UNAUTHORIZED, None);
-    r.post(&body, &[("x-latchkey-token", SECRET)]).await.assert_acknowledged();
+    r.post(
+        &body,
+        &[("x-latchkey-token", "reenio-test-secret-7Qm2vX9pL5")],
+    )
+    .await
+    .assert_problem(StatusCode::UNAUTHORIZED, None);
+    r.post(&body, &[("x-latchkey-token", SECRET)])
+        .await
+        .assert_acknowledged();
     let other = format!(r#"{{"triggerType":3,"customerId":31,"reservationId":{RESERVATION}}}"#);
-    r.post(&other, &[("x-latchkey-token", new_secret)]).await.assert_acknowledged();
-    assert_eq!(r.stored().await, 2, "only the authenticated deliveries are stored");
+    r.post(&other, &[("x-latchkey-token", new_secret)])
+        .await
+        .assert_acknowledged();
+    assert_eq!(
+        r.stored().await,
+        2,
+        "only the authenticated deliveries are stored"
+    );
 }
 
 #[tokio::test]
@@ -213,7 +243,10 @@ async fn a_paid_trigger_puts_codes_on_the_locks_from_the_fetched_state() {
     r.reenio_has(1, true);
     r.trigger(7).await.assert_acknowledged();
     assert_eq!(r.fake.requests(), 0, "no API call before the answer");
-    assert!(r.reservation().await.is_none(), "nothing planned before the fetch");
+    assert!(
+        r.reservation().await.is_none(),
+        "nothing planned before the fetch"
+    );
 
     r.t.run_jobs().await;
     assert_eq!(r.fake.requests(), 2, "the reservation and its customer");
@@ -225,9 +258,15 @@ async fn a_paid_trigger_puts_codes_on_the_locks_from_the_fetched_state() {
     assert_eq!(r.count(DeliveryState::Fetched).await, 1);
 
     r.t.advance_to(at("2026-11-23T14:30:00Z")).await;
-    let (pin, state) = r.t.code_on(ID, "room-101").await.expect("a code on room 101");
+    let (pin, state) =
+        r.t.code_on(ID, "room-101")
+            .await
+            .expect("a code on room 101");
     assert_eq!(state, "active");
-    assert!(r.t.simulator.opens("room-101", &pin, at("2026-11-23T14:30:00Z")));
+    assert!(
+        r.t.simulator
+            .opens("room-101", &pin, at("2026-11-23T14:30:00Z"))
+    );
 }
 
 #[tokio::test]
@@ -243,8 +282,14 @@ async fn a_cancellation_trigger_revokes_the_codes() {
     r.t.advance_to(at("2026-11-23T15:00:00Z")).await;
     let view = r.reservation().await.expect("on record");
     assert_eq!(view["reservation"]["status"], "cancelled");
-    assert_eq!(r.t.code_on(ID, "room-101").await.expect("code").1, "revoked");
-    assert!(!r.t.simulator.opens("room-101", &pin, at("2026-11-23T15:00:00Z")));
+    assert_eq!(
+        r.t.code_on(ID, "room-101").await.expect("code").1,
+        "revoked"
+    );
+    assert!(
+        !r.t.simulator
+            .opens("room-101", &pin, at("2026-11-23T15:00:00Z"))
+    );
 }
 
 #[tokio::test]
@@ -259,7 +304,10 @@ async fn triggers_out_of_order_plan_from_the_state_fetched_not_the_trigger() {
     r.t.advance_to(at("2026-11-23T16:00:00Z")).await;
     let view = r.reservation().await.expect("on record");
     assert_eq!(view["reservation"]["status"], "cancelled");
-    assert_eq!(view["reservation"]["version"], 1, "the late trigger changed nothing");
+    assert_eq!(
+        view["reservation"]["version"], 1,
+        "the late trigger changed nothing"
+    );
     let outcomes: Vec<&str> = view["events"]
         .as_array()
         .expect("events")
@@ -289,14 +337,30 @@ async fn a_retried_delivery_is_stored_once_within_the_window() {
 async fn a_rate_limited_fetch_waits_for_retry_after_and_then_lands() {
     let r = Reenio::spawn().await;
     r.reenio_has(1, true);
-    r.fake.faults().fail_next(1, StatusCode::TOO_MANY_REQUESTS, Some(45));
+    r.fake
+        .faults()
+        .fail_next(1, StatusCode::TOO_MANY_REQUESTS, Some(45));
     r.trigger(7).await.assert_acknowledged();
     r.t.run_jobs().await;
-    assert!(r.reservation().await.is_none(), "refused by reenio, not yet fetched");
-    let next = r.t.app.next_job_at().await.expect("jobs").expect("the fetch is queued");
-    assert!(next.unix() >= r.t.clock.now().unix() + 45, "Retry-After honoured");
+    assert!(
+        r.reservation().await.is_none(),
+        "refused by reenio, not yet fetched"
+    );
+    let next =
+        r.t.app
+            .next_job_at()
+            .await
+            .expect("jobs")
+            .expect("the fetch is queued");
+    assert!(
+        next.unix() >= r.t.clock.now().unix() + 45,
+        "Retry-After honoured"
+    );
     r.t.advance_to(next).await;
-    assert_eq!(r.reservation().await.expect("fetched")["reservation"]["status"], "paid");
+    assert_eq!(
+        r.reservation().await.expect("fetched")["reservation"]["status"],
+        "paid"
+    );
     assert_eq!(r.count(DeliveryState::Pending).await, 0);
 }
 
@@ -311,7 +375,10 @@ async fn a_delivery_stored_before_a_restart_is_fetched_after_it() {
         fake,
     };
     r.t.run_jobs().await;
-    assert_eq!(r.reservation().await.expect("fetched")["reservation"]["status"], "paid");
+    assert_eq!(
+        r.reservation().await.expect("fetched")["reservation"]["status"],
+        "paid"
+    );
 }
 
 #[tokio::test]
@@ -320,20 +387,41 @@ async fn hooks_map_triggers_and_ignored_triggers_are_kept_without_a_fetch() {
     r.reenio_has(2, true);
     // The example's `starts-2h` hook ignores triggerType 1 (end of term).
     let body = format!(r#"{{"triggerType":1,"customerId":31,"reservationId":{RESERVATION}}}"#);
-    r.post(&body, &[("x-latchkey-token", SECRET), ("x-latchkey-hook", "starts-2h")])
-        .await
-        .assert_acknowledged();
+    r.post(
+        &body,
+        &[
+            ("x-latchkey-token", SECRET),
+            ("x-latchkey-hook", "starts-2h"),
+        ],
+    )
+    .await
+    .assert_acknowledged();
     // Customer registration carries no reservation and is only kept.
-    r.post(r#"{"triggerType":5,"customerId":31}"#, &[("x-latchkey-token", SECRET)])
+    r.post(
+        r#"{"triggerType":5,"customerId":31}"#,
+        &[("x-latchkey-token", SECRET)],
+    )
+    .await
+    .assert_acknowledged();
+    assert_eq!(r.count(DeliveryState::Ignored).await, 2);
+    assert_eq!(
+        r.t.app.next_job_at().await.expect("jobs"),
+        None,
+        "nothing to fetch"
+    );
+    r.post(
+        &body,
+        &[
+            ("x-latchkey-token", SECRET),
+            ("x-latchkey-hook", "starts-3h"),
+        ],
+    )
+    .await
+    .assert_problem(StatusCode::NOT_FOUND, None);
+    // On the default hook, 1 (end of term) is a check-out, planned from the fetch.
+    r.post(&body, &[("x-latchkey-token", SECRET)])
         .await
         .assert_acknowledged();
-    assert_eq!(r.count(DeliveryState::Ignored).await, 2);
-    assert_eq!(r.t.app.next_job_at().await.expect("jobs"), None, "nothing to fetch");
-    r.post(&body, &[("x-latchkey-token", SECRET), ("x-latchkey-hook", "starts-3h")])
-        .await
-        .assert_problem(StatusCode::NOT_FOUND, None);
-    // On the default hook, 1 (end of term) is a check-out, planned from the fetch.
-    r.post(&body, &[("x-latchkey-token", SECRET)]).await.assert_acknowledged();
     r.t.run_jobs().await;
     let view = r.reservation().await.expect("fetched");
     assert_eq!(view["reservation"]["status"], "checked_out");
@@ -350,8 +438,14 @@ async fn a_reservation_reenio_no_longer_knows_is_taken_as_cancelled() {
     r.fake.remove_reservation(RESERVATION);
     r.trigger(3).await.assert_acknowledged();
     r.t.advance_to(at("2026-11-23T15:00:00Z")).await;
-    assert_eq!(r.reservation().await.expect("on record")["reservation"]["status"], "cancelled");
-    assert_eq!(r.t.code_on(ID, "room-101").await.expect("code").1, "revoked");
+    assert_eq!(
+        r.reservation().await.expect("on record")["reservation"]["status"],
+        "cancelled"
+    );
+    assert_eq!(
+        r.t.code_on(ID, "room-101").await.expect("code").1,
+        "revoked"
+    );
 }
 
 #[tokio::test]
@@ -360,12 +454,18 @@ async fn bad_deliveries_are_refused_with_problem_json_and_lose_nothing() {
     r.reenio_has(1, true);
     r.trigger(7).await.assert_acknowledged();
     let auth = [("x-latchkey-token", SECRET)];
-    r.post(r#"{"triggerType":"seven","customerId":31,"reservationId":4410}"#, &auth)
-        .await
-        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, Some("/triggerType"));
-    r.post(r#"{"triggerType":7,"customerId":31,"reservationId":"4410"}"#, &auth)
-        .await
-        .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, Some("/reservationId"));
+    r.post(
+        r#"{"triggerType":"seven","customerId":31,"reservationId":4410}"#,
+        &auth,
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, Some("/triggerType"));
+    r.post(
+        r#"{"triggerType":7,"customerId":31,"reservationId":"4410"}"#,
+        &auth,
+    )
+    .await
+    .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, Some("/reservationId"));
     r.post(r#"{"triggerType":7,"customerId":31}"#, &auth)
         .await
         .assert_problem(StatusCode::UNPROCESSABLE_ENTITY, Some("/reservationId"));
@@ -393,15 +493,20 @@ async fn bad_deliveries_are_refused_with_problem_json_and_lose_nothing() {
 
     assert_eq!(r.stored().await, 1, "only the good delivery");
     r.t.run_jobs().await;
-    assert_eq!(r.reservation().await.expect("kept")["reservation"]["status"], "paid");
+    assert_eq!(
+        r.reservation().await.expect("kept")["reservation"]["status"],
+        "paid"
+    );
 }
 
 // ---- the client against the contract fake ----------------------------------------------
 
 async fn client_of(fake: &ReenioFake, key: &str) -> ReenioClient {
     let base_url = fake.serve_loopback().await.expect("served");
-    let mut settings =
-        latchkey_host::sources::reenio::client::ClientSettings::production(&base_url, Secret::new(key));
+    let mut settings = latchkey_host::sources::reenio::client::ClientSettings::production(
+        &base_url,
+        Secret::new(key),
+    );
     settings.requests_per_minute = None;
     ReenioClient::new(&settings).expect("client")
 }
@@ -413,20 +518,42 @@ async fn the_client_reads_details_and_maps_reenios_refusals() {
     let client = client_of(&fake, API_KEY).await;
     put_stay(&fake, 1, false);
 
-    let detail = client.reservation(RESERVATION).await.expect("answer").expect("found");
-    assert_eq!((detail.state, detail.is_paid, detail.place_id), (1, false, Some(1)));
+    let detail = client
+        .reservation(RESERVATION)
+        .await
+        .expect("answer")
+        .expect("found");
+    assert_eq!(
+        (detail.state, detail.is_paid, detail.place_id),
+        (1, false, Some(1))
+    );
     assert_eq!(detail.start, at("2026-11-23T15:00:00Z"));
     let customer = client.customer(31).await.expect("answer").expect("found");
     assert_eq!(customer.email.as_deref(), Some("ana@example.com"));
-    assert_eq!(client.reservation(1).await.expect("answer"), None, "404 is no reservation");
+    assert_eq!(
+        client.reservation(1).await.expect("answer"),
+        None,
+        "404 is no reservation"
+    );
 
     let intruder = client_of(&fake, "stolen-key").await;
-    assert!(matches!(intruder.reservation(RESERVATION).await, Err(ProviderError::Rejected(_))));
+    assert!(matches!(
+        intruder.reservation(RESERVATION).await,
+        Err(ProviderError::Rejected(_))
+    ));
 
-    fake.faults().fail_next(1, StatusCode::SERVICE_UNAVAILABLE, Some(12));
-    assert_eq!(client.customer(31).await, Err(ProviderError::RateLimited(12)));
-    fake.faults().fail_next(1, StatusCode::INTERNAL_SERVER_ERROR, None);
-    assert!(matches!(client.customer(31).await, Err(ProviderError::Unavailable(_))));
+    fake.faults()
+        .fail_next(1, StatusCode::SERVICE_UNAVAILABLE, Some(12));
+    assert_eq!(
+        client.customer(31).await,
+        Err(ProviderError::RateLimited(12))
+    );
+    fake.faults()
+        .fail_next(1, StatusCode::INTERNAL_SERVER_ERROR, None);
+    assert!(matches!(
+        client.customer(31).await,
+        Err(ProviderError::Unavailable(_))
+    ));
 
     // reenio's own budget (200 a minute, here 3), on the fake's clock, 10 s into a minute.
     clock.advance_to(at("2026-11-22T10:01:10Z"));
@@ -437,7 +564,12 @@ async fn the_client_reads_details_and_maps_reenios_refusals() {
     }
     assert_eq!(
         answers,
-        [Ok(true), Ok(true), Ok(true), Err(ProviderError::RateLimited(50))],
+        [
+            Ok(true),
+            Ok(true),
+            Ok(true),
+            Err(ProviderError::RateLimited(50))
+        ],
         "429 with Retry-After to the end of the minute"
     );
     clock.advance_to(at("2026-11-22T10:02:00Z"));
@@ -474,7 +606,10 @@ fn resort_bookings_replay_through_reenio_with_no_violations() {
     assert!(c.bookings >= 9_999);
     assert_eq!(c.webhooks_rejected, 0);
     assert!(c.codes_created > 0 && c.codes_revoked > 0, "{c:?}");
-    assert!(c.unannounced_changes > 0, "the resort has modifications reenio cannot announce");
+    assert!(
+        c.unannounced_changes > 0,
+        "the resort has modifications reenio cannot announce"
+    );
     assert!(
         report.violations.is_empty(),
         "{:?}; first: {:?}",

@@ -42,7 +42,9 @@ async fn receive(
         SourceForm::Canonical => entry.canonical_secret().map_err(at)?.to_owned(),
         SourceForm::Reenio => {
             let settings = entry.reenio.as_ref().ok_or_else(|| {
-                at(Error::Config(format!("source `{source}` has no [sources.reenio]")))
+                at(Error::Config(format!(
+                    "source `{source}` has no [sources.reenio]"
+                )))
             })?;
             return super::hooks_reenio::receive(&app, &source, settings, &headers, body)
                 .await

@@ -53,7 +53,9 @@ pub(super) async fn run(
     let id = snapshot::reservation_id(source, reservation).map_err(JobError::Permanent)?;
     let on_record = {
         let mut conn = app.pool.acquire().await?;
-        reservations::get(&mut conn, ws, id.as_str()).await?.map(|r| r.state)
+        reservations::get(&mut conn, ws, id.as_str())
+            .await?
+            .map(|r| r.state)
     };
     let fetched = fetch(settings, source, reservation, &pending, on_record.as_ref()).await?;
     let now = app.clock.now();
@@ -62,12 +64,14 @@ pub(super) async fn run(
             Fetched::Unconfirmed => (DeliveryState::Unconfirmed, None),
             Fetched::Gone(None) => (DeliveryState::Gone, None),
             Fetched::Gone(Some(cancelled)) => {
-                let event = hand_over(app, source, delivery, EventType::Cancelled, cancelled).await?;
+                let event =
+                    hand_over(app, source, delivery, EventType::Cancelled, cancelled).await?;
                 (DeliveryState::Fetched, event)
             }
             Fetched::Current(state, reenio_state) => {
                 let trigger = u32::try_from(delivery.trigger_type).unwrap_or(u32::MAX);
-                match triggers::resolve(&settings.hooks, &delivery.hook, trigger).event(*reenio_state)
+                match triggers::resolve(&settings.hooks, &delivery.hook, trigger)
+                    .event(*reenio_state)
                 {
                     // The hook's mapping changed since the delivery was stored.
                     None => (DeliveryState::Ignored, None),

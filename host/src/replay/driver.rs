@@ -28,13 +28,13 @@ use tower::ServiceExt;
 use super::bookings::read_bookings;
 use super::clouds::{Clouds, ProviderMix};
 use super::faults::{self, FaultSpec, FaultWindow};
-use super::inventory::build_inventory;
 use super::guests::{self, guest_notifier};
-use super::reenio::{ReenioDelivery, ReplaySource};
+use super::inventory::build_inventory;
 use super::oracle::{
     self, Acked, CodeSegment, LockHistory, OraclePolicy, Told, UnrevocableAlert, Violation,
     ViolationKind,
 };
+use super::reenio::{ReenioDelivery, ReplaySource};
 use super::shadow::{Comparison, Shadowed};
 use super::timeline::{PlannedWebhook, timeline};
 use crate::app::{App, AppConfig};
@@ -210,9 +210,9 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     add_rooms(&mut file, &inventory.rooms, &clouds, opts.providers)?;
     let mut reenio = match opts.source {
         ReplaySource::Canonical => None,
-        ReplaySource::Reenio => Some(
-            ReenioDelivery::start(&mut file, &inventory.rooms, Arc::clone(&sim_clock)).await?,
-        ),
+        ReplaySource::Reenio => {
+            Some(ReenioDelivery::start(&mut file, &inventory.rooms, Arc::clone(&sim_clock)).await?)
+        }
     };
     let providers = clouds
         .providers
@@ -351,8 +351,16 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
 
     let told = guests::told(&inbox);
     counts.messages_sent = told.len();
-    let (mut violations, alerts) =
-        judge(&routes, &catalog, &clouds.models, &acked, &outages, &told, end).await?;
+    let (mut violations, alerts) = judge(
+        &routes,
+        &catalog,
+        &clouds.models,
+        &acked,
+        &outages,
+        &told,
+        end,
+    )
+    .await?;
     if let Some(reenio) = &reenio {
         counts.unannounced_changes = reenio.unannounced;
         for v in &mut violations {

@@ -157,7 +157,9 @@ impl ReenioDelivery {
         settings.resources.clear();
         for (place, room) in (FIRST_PLACE..).zip(rooms) {
             places.insert(room.resource.clone(), place);
-            settings.resources.insert(place.to_string(), room.resource.clone());
+            settings
+                .resources
+                .insert(place.to_string(), room.resource.clone());
         }
         let fake = ReenioFake::new(REPLAY_API_KEY, clock);
         let client = fake.serve(false).await?;
@@ -212,7 +214,8 @@ impl ReenioDelivery {
             .is_none_or(|held| w.reservation.version > held.version);
         if newer {
             self.put(reenio_id, &w.reservation)?;
-            self.in_reenio.insert(replay_id.clone(), w.reservation.clone());
+            self.in_reenio
+                .insert(replay_id.clone(), w.reservation.clone());
         }
         let Some(trigger) = trigger_for(w.event) else {
             self.unannounced += 1;
@@ -305,7 +308,14 @@ impl ReenioDelivery {
             ..held.clone()
         };
         expected.version = match self.known.get(replay_id) {
-            Some(last) if Reservation { version: 0, ..last.clone() } == expected => last.version,
+            Some(last)
+                if Reservation {
+                    version: 0,
+                    ..last.clone()
+                } == expected =>
+            {
+                last.version
+            }
             Some(last) => last.version + 1,
             None => 1,
         };
@@ -367,10 +377,20 @@ mod tests {
             .filter(|w| w.webhook_id.ends_with(REMINDER_SUFFIX))
             .map(|w| (w.reservation.id.as_str(), w.send_at.unix()))
             .collect();
-        assert_eq!(reminders, [("H1", at), ("H3", at)], "not cancelled, not booked later");
-        assert!(out.windows(2).all(|p| p[0].send_at <= p[1].send_at), "sorted");
+        assert_eq!(
+            reminders,
+            [("H1", at), ("H3", at)],
+            "not cancelled, not booked later"
+        );
+        assert!(
+            out.windows(2).all(|p| p[0].send_at <= p[1].send_at),
+            "sorted"
+        );
         let h3 = out.iter().position(|w| w.webhook_id == format!("H3-{at}"));
         let h3_reminder = out.iter().position(|w| w.webhook_id == "H3-starts-2h");
-        assert!(h3 < h3_reminder, "after the timeline's webhook of the same instant");
+        assert!(
+            h3 < h3_reminder,
+            "after the timeline's webhook of the same instant"
+        );
     }
 }

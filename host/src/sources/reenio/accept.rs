@@ -100,4 +100,3 @@ pub async fn accept(
     app.jobs_waiting.notify_one();
     Ok(Accepted::Stored { delivery })
 }
-

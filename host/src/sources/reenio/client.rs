@@ -107,7 +107,9 @@ impl ReenioClient {
             .header(header::ACCEPT, "application/json");
         match self.http.send(request).await? {
             Ok(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
-                ProviderError::Rejected(format!("reenio answered GET {path} with an unreadable body: {e}"))
+                ProviderError::Rejected(format!(
+                    "reenio answered GET {path} with an unreadable body: {e}"
+                ))
             }),
             Err(refusal) if refusal.status == StatusCode::NOT_FOUND => Ok(None),
             Err(refusal) => Err(ProviderError::Rejected(format!(

@@ -161,10 +161,18 @@ impl ReenioSettings {
     pub fn check(&self, source: &str) -> Result<(), Error> {
         let bad = |msg: String| Error::Config(format!("source `{source}` [sources.reenio]: {msg}"));
         if self.secrets.is_empty() || self.secrets.len() > 2 {
-            return Err(bad("`secrets` takes one secret, or two while rotating".into()));
+            return Err(bad(
+                "`secrets` takes one secret, or two while rotating".into()
+            ));
         }
-        if self.secrets.iter().any(|s| s.expose().len() < MIN_SECRET_LEN) {
-            return Err(bad(format!("each secret needs at least {MIN_SECRET_LEN} bytes")));
+        if self
+            .secrets
+            .iter()
+            .any(|s| s.expose().len() < MIN_SECRET_LEN)
+        {
+            return Err(bad(format!(
+                "each secret needs at least {MIN_SECRET_LEN} bytes"
+            )));
         }
         let header = self.header.to_ascii_lowercase();
         if !(header.starts_with("x-") || header == "authorization")
@@ -234,7 +242,11 @@ impl ApiSlot {
 
 impl std::fmt::Debug for ApiSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.get().is_some() { "connected" } else { "not connected" })
+        f.write_str(if self.0.get().is_some() {
+            "connected"
+        } else {
+            "not connected"
+        })
     }
 }
 
@@ -255,7 +267,8 @@ mod tests {
         s.check("r").expect("valid");
         assert_eq!(s.resource(12).expect("id").as_str(), "12");
 
-        let three = settings(r#"secrets = ["0123456789abcdef", "0123456789abcdeg", "0123456789abcdeh"]"#);
+        let three =
+            settings(r#"secrets = ["0123456789abcdef", "0123456789abcdeg", "0123456789abcdeh"]"#);
         assert!(three.check("r").is_err());
         assert!(settings(r#"secrets = ["short"]"#).check("r").is_err());
         let header = settings(

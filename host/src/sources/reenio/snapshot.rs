@@ -113,8 +113,12 @@ pub fn build(
         checked_out_at: None,
         guest: Guest {
             name,
-            email: customer.and_then(|c| c.email.clone()).filter(|e| !e.is_empty()),
-            phone: customer.and_then(|c| c.phone.clone()).filter(|p| !p.is_empty()),
+            email: customer
+                .and_then(|c| c.email.clone())
+                .filter(|e| !e.is_empty()),
+            phone: customer
+                .and_then(|c| c.phone.clone())
+                .filter(|p| !p.is_empty()),
             locale: None,
         },
         version: 0,
@@ -238,6 +242,10 @@ mod tests {
         assert_eq!(versioned(fetch(false), Some(&v1)).version, 1, "unchanged");
         let v2 = versioned(fetch(true), Some(&v1));
         assert_eq!(v2.version, 2);
-        assert_eq!(versioned(fetch(false), Some(&v2)).version, 3, "any change bumps");
+        assert_eq!(
+            versioned(fetch(false), Some(&v2)).version,
+            3,
+            "any change bumps"
+        );
     }
 }

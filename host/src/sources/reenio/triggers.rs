@@ -79,7 +79,11 @@ pub fn resolve(
         .unwrap_or_else(|| {
             let (target, known) = default_target(trigger);
             if !known {
-                tracing::info!(hook, trigger, "unmapped triggerType {trigger}: refetching as reservation.modified");
+                tracing::info!(
+                    hook,
+                    trigger,
+                    "unmapped triggerType {trigger}: refetching as reservation.modified"
+                );
             }
             target
         })
@@ -121,7 +125,10 @@ mod tests {
         assert_eq!(event(1), Some(EventType::CheckedOut));
         assert_eq!(event(2), Some(EventType::CheckedOut));
         assert_eq!(event(5), None);
-        assert_eq!(default_target(11), (TriggerTarget::Event(EventType::Modified), false));
+        assert_eq!(
+            default_target(11),
+            (TriggerTarget::Event(EventType::Modified), false)
+        );
     }
 
     #[test]
@@ -135,9 +142,18 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(resolve(&hooks, "late-checkout", 1), TriggerTarget::Ignore);
-        assert_eq!(resolve(&hooks, "default", 1), TriggerTarget::Event(EventType::CheckedOut));
-        assert_eq!(resolve(&hooks, "vip", 0), TriggerTarget::Event(EventType::Paid));
-        assert_eq!(resolve(&hooks, "vip", 7), TriggerTarget::Event(EventType::Paid));
+        assert_eq!(
+            resolve(&hooks, "default", 1),
+            TriggerTarget::Event(EventType::CheckedOut)
+        );
+        assert_eq!(
+            resolve(&hooks, "vip", 0),
+            TriggerTarget::Event(EventType::Paid)
+        );
+        assert_eq!(
+            resolve(&hooks, "vip", 7),
+            TriggerTarget::Event(EventType::Paid)
+        );
         let bad: Result<BTreeMap<String, TriggerTarget>, _> =
             toml::from_str(r#""1" = "reservation.exploded""#);
         assert!(bad.is_err());

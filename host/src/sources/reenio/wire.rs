@@ -182,14 +182,26 @@ mod tests {
     fn webhook_bodies() {
         let b = WebhookBody::parse(br#"{"triggerType":7,"customerId":31,"reservationId":4410}"#)
             .expect("valid");
-        assert_eq!((b.trigger_type, b.customer_id, b.reservation_id), (7, Some(31), Some(4410)));
+        assert_eq!(
+            (b.trigger_type, b.customer_id, b.reservation_id),
+            (7, Some(31), Some(4410))
+        );
         let pointer = |body: &[u8]| match WebhookBody::parse(body) {
             Err(Error::Invalid { pointer, .. }) => pointer,
             other => panic!("expected a schema error, got {other:?}"),
         };
-        assert_eq!(pointer(br#"{"triggerType":"7","reservationId":1}"#), "/triggerType");
-        assert_eq!(pointer(br#"{"triggerType":-1,"reservationId":1}"#), "/triggerType");
-        assert_eq!(pointer(br#"{"triggerType":7,"reservationId":"x"}"#), "/reservationId");
+        assert_eq!(
+            pointer(br#"{"triggerType":"7","reservationId":1}"#),
+            "/triggerType"
+        );
+        assert_eq!(
+            pointer(br#"{"triggerType":-1,"reservationId":1}"#),
+            "/triggerType"
+        );
+        assert_eq!(
+            pointer(br#"{"triggerType":7,"reservationId":"x"}"#),
+            "/reservationId"
+        );
         assert_eq!(pointer(br#"{"reservationId":1}"#), "");
         assert_eq!(pointer(b"[]"), "");
         assert!(is_probe(b"{}"));
@@ -205,9 +217,18 @@ mod tests {
                 "State":1,"IsPaid":true,"Customer":{"Id":31,"Name":"Ana Silva"},"Color":"red"}"#,
         )
         .expect("valid");
-        assert_eq!(d.start, Timestamp::parse_rfc3339("2026-11-25T15:00:00Z").expect("ts"));
-        assert_eq!(d.end, Timestamp::parse_rfc3339("2026-11-27T11:00:00Z").expect("ts"));
-        assert_eq!(ReenioState::from_number(d.state), Some(ReenioState::Confirmed));
+        assert_eq!(
+            d.start,
+            Timestamp::parse_rfc3339("2026-11-25T15:00:00Z").expect("ts")
+        );
+        assert_eq!(
+            d.end,
+            Timestamp::parse_rfc3339("2026-11-27T11:00:00Z").expect("ts")
+        );
+        assert_eq!(
+            ReenioState::from_number(d.state),
+            Some(ReenioState::Confirmed)
+        );
         assert_eq!(ReenioState::from_number(9), None);
         let back: ReservationDetail =
             serde_json::from_value(serde_json::to_value(&d).expect("json")).expect("round trip");
