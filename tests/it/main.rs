@@ -15,6 +15,7 @@ mod plugin_api;
 mod plugins;
 mod provider_hooks;
 mod reenio;
+mod reenio_api;
 mod replay;
 mod reservations;
 mod rule_failures;
