@@ -180,7 +180,10 @@ impl SourceEntry {
         };
         match self.form {
             SourceForm::Canonical if self.secret.is_none() => Err(missing("secret")),
-            SourceForm::Reenio if self.reenio.is_none() => Err(missing("[sources.reenio]")),
+            SourceForm::Reenio => match &self.reenio {
+                Some(settings) => settings.check(&self.name),
+                None => Err(missing("[sources.reenio]")),
+            },
             SourceForm::Lodgify if self.lodgify.is_none() => Err(missing("[sources.lodgify]")),
             SourceForm::Generic if self.generic.is_none() => Err(missing("[sources.generic]")),
             SourceForm::Ical if self.ical.is_none() => Err(missing("[sources.ical]")),

@@ -16,6 +16,8 @@ mod nuki;
 mod plugin_api;
 mod plugins;
 mod provider_hooks;
+mod reenio;
+mod reenio_api;
 mod replay;
 mod reservations;
 mod rule_failures;

@@ -37,6 +37,7 @@ fn replay_comparing(
         database: None,
         progress: false,
         providers,
+        source: Default::default(),
     };
     driver::run_blocking(opts).expect("replay runs")
 }

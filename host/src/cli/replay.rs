@@ -10,6 +10,7 @@ use clap::Args;
 use crate::replay::clouds::ProviderMix;
 use crate::replay::driver::{self, ReplayOptions};
 use crate::replay::faults::FaultSpec;
+use crate::replay::reenio::ReplaySource;
 
 /// Flags of `latchkey replay`.
 #[derive(Debug, Args)]
@@ -48,6 +49,11 @@ pub struct ReplayArgs {
     /// (`provider-error`, `outage`, …) apply to simulator locks only.
     #[arg(long, value_enum, default_value_t = ProviderMix::Simulator)]
     pub providers: ProviderMix,
+    /// How bookings reach the service: `canonical` signed webhooks with the full state, or
+    /// `reenio` triggers (ids only) to the property's reenio source, the reservations
+    /// served by a reenio contract fake the replay starts on loopback.
+    #[arg(long, value_enum, default_value_t = ReplaySource::Canonical)]
+    pub source: ReplaySource,
 }
 
 pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -65,6 +71,7 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         database: args.database,
         progress: std::io::stderr().is_terminal(),
         providers: args.providers,
+        source: args.source,
     };
     let report = tokio::task::spawn_blocking(move || driver::run_blocking(options)).await??;
     if let Some(path) = &args.report {
@@ -86,6 +93,12 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         c.dead_letters,
         c.restarts
     );
+    if args.source == ReplaySource::Reenio {
+        println!(
+            "reenio: {} changes announced by no trigger (seen with the next one)",
+            c.unannounced_changes
+        );
+    }
     println!("wall time: {:.1} s", c.wall_ms as f64 / 1000.0);
     let mut plans_agree = true;
     if let (Some(c), Some(path)) = (&report.comparison, &args.compare_with) {

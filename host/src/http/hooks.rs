@@ -3,6 +3,7 @@
 //! Checks, in order: the source exists (404), the body is JSON (415), at most
 //! [`MAX_BODY_BYTES`] (413), signed (401), and well-formed (422). Only then is it stored,
 //! and the answer (202, or 200 for a repeated `webhook-id`) is sent after the commit.
+//! Sources of the `reenio` form are answered by [`super::hooks_reenio`].
 
 use axum::Router;
 use axum::body::Body;
@@ -39,6 +40,16 @@ async fn receive(
         .ok_or_else(|| at(Error::UnknownSource(source.clone())))?;
     let secret = match entry.form {
         SourceForm::Canonical => entry.canonical_secret().map_err(at)?.to_owned(),
+        SourceForm::Reenio => {
+            let settings = entry.reenio.as_ref().ok_or_else(|| {
+                at(Error::Config(format!(
+                    "source `{source}` has no [sources.reenio]"
+                )))
+            })?;
+            return super::hooks_reenio::receive(&app, &source, settings, &headers, body)
+                .await
+                .map_err(at);
+        }
         form => {
             return Err(at(Error::Conflict(format!(
                 "source `{source}` uses the `{}` form, which this version cannot receive yet",

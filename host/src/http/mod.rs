@@ -3,6 +3,7 @@
 mod accounts;
 mod body;
 mod hooks;
+mod hooks_reenio;
 mod locks_admin;
 mod monitoring;
 mod ops;

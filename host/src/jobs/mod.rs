@@ -8,6 +8,7 @@
 mod code_target;
 mod confirm_code;
 mod create_code;
+mod fetch_reenio;
 mod reconcile;
 pub mod retry;
 mod revoke_code;
@@ -75,6 +76,14 @@ pub enum JobSpec {
         /// The message's id.
         id: i64,
     },
+    /// Fetch a reenio reservation for its pending deliveries (see
+    /// [`crate::sources::reenio`]).
+    FetchReenio {
+        /// The reenio source.
+        source: String,
+        /// reenio's reservation id.
+        reservation: i64,
+    },
 }
 
 impl JobSpec {
@@ -88,6 +97,7 @@ impl JobSpec {
             JobSpec::ConfirmCode { .. } => "confirm_code",
             JobSpec::ReconcileStaff { .. } => "reconcile_staff",
             JobSpec::SendNotification { .. } => "send_notification",
+            JobSpec::FetchReenio { .. } => "fetch_reenio",
         }
     }
 
@@ -96,6 +106,10 @@ impl JobSpec {
             JobSpec::Reconcile { reservation } => format!("reconcile:{ws}:{reservation}"),
             JobSpec::ReconcileStaff { name } => format!("reconcile_staff:{ws}:{name}"),
             JobSpec::SendNotification { id } => format!("send_notification:{ws}:{id}"),
+            JobSpec::FetchReenio {
+                source,
+                reservation,
+            } => format!("fetch_reenio:{ws}:{source}:{reservation}"),
             JobSpec::CreateCode { code }
             | JobSpec::UpdateCode { code }
             | JobSpec::RevokeCode { code, .. }
@@ -114,6 +128,13 @@ impl JobSpec {
                 max_attempts: Some(10),
             },
             JobSpec::SendNotification { .. } => crate::notify::SEND_POLICY,
+            // reenio's limit is per minute: a 429's Retry-After (up to 60 s) sets the pace,
+            // and a day of failures reaches a person as a dead letter.
+            JobSpec::FetchReenio { .. } => RetryPolicy {
+                base_secs: 5,
+                cap_secs: 600,
+                max_attempts: Some(150),
+            },
             JobSpec::ConfirmCode { .. } => RetryPolicy {
                 base_secs: 30,
                 cap_secs: 60,
@@ -292,6 +313,10 @@ async fn dispatch(app: &App, job: &ClaimedJob, spec: &JobSpec) -> Result<(), Job
         JobSpec::RevokeCode { code, cleanup } => revoke_code::run(app, job, *code, *cleanup).await,
         JobSpec::ConfirmCode { code } => confirm_code::run(app, job, *code).await,
         JobSpec::SendNotification { id } => send_notification::run(app, job, *id).await,
+        JobSpec::FetchReenio {
+            source,
+            reservation,
+        } => fetch_reenio::run(app, job, source, *reservation).await,
     }
 }
 

@@ -34,6 +34,7 @@ use super::oracle::{
     self, Acked, CodeSegment, LockHistory, OraclePolicy, Told, UnrevocableAlert, Violation,
     ViolationKind,
 };
+use super::reenio::{ReenioDelivery, ReplaySource};
 use super::shadow::{Comparison, Shadowed};
 use super::timeline::{PlannedWebhook, timeline};
 use crate::app::{App, AppConfig};
@@ -71,6 +72,8 @@ pub struct ReplayOptions {
     pub progress: bool,
     /// Which clouds the room locks live in.
     pub providers: ProviderMix,
+    /// How the bookings reach the service: canonical webhooks or reenio triggers.
+    pub source: ReplaySource,
 }
 
 /// Totals reported with the violations.
@@ -102,6 +105,9 @@ pub struct Counts {
     pub provider_calls: u64,
     /// Wall time of the whole replay, in milliseconds.
     pub wall_ms: u128,
+    /// With `--source reenio`: changes (modifications, room moves) reenio announces with
+    /// no trigger, seen by the service only with the reservation's next trigger.
+    pub unannounced_changes: usize,
 }
 
 /// The replay's result, written as JSON by `--report`.
@@ -202,11 +208,24 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     )
     .await?;
     add_rooms(&mut file, &inventory.rooms, &clouds, opts.providers)?;
+    let mut reenio = match opts.source {
+        ReplaySource::Canonical => None,
+        ReplaySource::Reenio => {
+            Some(ReenioDelivery::start(&mut file, &inventory.rooms, Arc::clone(&sim_clock)).await?)
+        }
+    };
     let providers = clouds
         .providers
         .clone()
         .guarded(&sim_clock, BreakerPolicy::default());
     let catalog = file.resolve(&opts.property, &providers, &simulator)?;
+    let mut reenio = match reenio.take() {
+        Some((delivery, client)) => {
+            delivery.connect(&catalog, client)?;
+            Some(delivery)
+        }
+        None => None,
+    };
 
     let mut rng = StdRng::seed_from_u64(opts.seed);
     simulator.set_faults(SimFaults {
@@ -233,6 +252,10 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
             );
         }
     }
+    let planned = match opts.source {
+        ReplaySource::Canonical => planned,
+        ReplaySource::Reenio => super::reenio::with_start_reminders(planned),
+    };
     let deliveries = faults::apply_delivery_faults(planned, &opts.faults, &mut rng);
 
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
@@ -283,25 +306,34 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     for (n, delivery) in deliveries.iter().enumerate() {
         settle(&app, &clock, delivery.deliver_at).await?;
         clock.advance_to(delivery.deliver_at);
-        counts.webhooks_sent += 1;
-        let status = deliver(
-            &routes,
-            &source.name,
-            source.canonical_secret()?,
-            &delivery.webhook,
-            clock.now(),
-        )
-        .await?;
-        if status.is_success() {
-            counts.webhooks_acknowledged += 1;
-            acked.push(Acked {
-                reservation: delivery.webhook.reservation.clone(),
-                webhook_id: delivery.webhook.webhook_id.clone(),
-                acked_at: clock.now(),
-            });
-        } else {
-            counts.webhooks_rejected += 1;
-            tracing::warn!(webhook = %delivery.webhook.webhook_id, %status, "webhook rejected");
+        let sent = match reenio.as_mut() {
+            Some(reenio) => reenio.deliver(&routes, &delivery.webhook).await?,
+            None => Some((
+                deliver(
+                    &routes,
+                    &source.name,
+                    source.canonical_secret()?,
+                    &delivery.webhook,
+                    clock.now(),
+                )
+                .await?,
+                delivery.webhook.reservation.clone(),
+            )),
+        };
+        // `None`: a change reenio announces with no trigger; nothing was sent.
+        if let Some((status, state)) = sent {
+            counts.webhooks_sent += 1;
+            if status.is_success() {
+                counts.webhooks_acknowledged += 1;
+                acked.push(Acked {
+                    reservation: state,
+                    webhook_id: delivery.webhook.webhook_id.clone(),
+                    acked_at: clock.now(),
+                });
+            } else {
+                counts.webhooks_rejected += 1;
+                tracing::warn!(webhook = %delivery.webhook.webhook_id, %status, "webhook rejected");
+            }
         }
         if opts.faults.restart_every > 0 && (n as u64 + 1).is_multiple_of(opts.faults.restart_every)
         {
@@ -319,7 +351,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
 
     let told = guests::told(&inbox);
     counts.messages_sent = told.len();
-    let (violations, alerts) = judge(
+    let (mut violations, alerts) = judge(
         &routes,
         &catalog,
         &clouds.models,
@@ -329,6 +361,14 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         end,
     )
     .await?;
+    if let Some(reenio) = &reenio {
+        counts.unannounced_changes = reenio.unannounced;
+        for v in &mut violations {
+            if let Some(id) = v.reservation.as_ref().and_then(|id| reenio.replay_id(id)) {
+                v.reservation = Some(id.clone());
+            }
+        }
+    }
     let mut conn = app.pool.acquire().await?;
     let totals = codes::totals(&mut conn, &catalog.workspace).await?;
     counts.codes_created = totals.created;

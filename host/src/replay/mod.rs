@@ -16,7 +16,10 @@
 //!    with its own implementation of the default hotel policy, by exact interval arithmetic,
 //!    and what [`guests`] were told against what the locks held.
 //!
-//! Everything here is pure: no clock, no I/O beyond the reader handed in, no store. The
+//! [`reenio`] delivers the same bookings as reenio would (`--source reenio`): state in
+//! the reenio fake, triggers to the service.
+//!
+//! Everything else here is pure: no clock, no I/O beyond the reader handed in, no store. The
 //! driver glues these to the running service.
 //!
 //! Instants are UTC Unix seconds ([`latchkey_engine::Timestamp`]); local days and times are
@@ -29,6 +32,7 @@ pub mod faults;
 pub mod guests;
 pub mod inventory;
 pub mod oracle;
+pub mod reenio;
 pub mod shadow;
 pub mod timeline;
 

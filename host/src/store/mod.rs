@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod monitoring;
 pub mod notifications;
 pub mod plugins;
+pub mod reenio;
 pub mod reservations;
 pub mod staff;
 
