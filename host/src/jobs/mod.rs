@@ -8,6 +8,7 @@
 mod code_target;
 mod confirm_code;
 mod create_code;
+mod poll_ical;
 mod reconcile;
 pub mod retry;
 mod revoke_code;
@@ -75,6 +76,11 @@ pub enum JobSpec {
         /// The message's id.
         id: i64,
     },
+    /// Fetch an `ical` source's feed and apply it; re-enqueued after each run.
+    PollIcal {
+        /// The source's name.
+        source: String,
+    },
 }
 
 impl JobSpec {
@@ -88,6 +94,7 @@ impl JobSpec {
             JobSpec::ConfirmCode { .. } => "confirm_code",
             JobSpec::ReconcileStaff { .. } => "reconcile_staff",
             JobSpec::SendNotification { .. } => "send_notification",
+            JobSpec::PollIcal { .. } => "poll_ical",
         }
     }
 
@@ -96,6 +103,7 @@ impl JobSpec {
             JobSpec::Reconcile { reservation } => format!("reconcile:{ws}:{reservation}"),
             JobSpec::ReconcileStaff { name } => format!("reconcile_staff:{ws}:{name}"),
             JobSpec::SendNotification { id } => format!("send_notification:{ws}:{id}"),
+            JobSpec::PollIcal { source } => format!("poll_ical:{ws}:{source}"),
             JobSpec::CreateCode { code }
             | JobSpec::UpdateCode { code }
             | JobSpec::RevokeCode { code, .. }
@@ -292,6 +300,7 @@ async fn dispatch(app: &App, job: &ClaimedJob, spec: &JobSpec) -> Result<(), Job
         JobSpec::RevokeCode { code, cleanup } => revoke_code::run(app, job, *code, *cleanup).await,
         JobSpec::ConfirmCode { code } => confirm_code::run(app, job, *code).await,
         JobSpec::SendNotification { id } => send_notification::run(app, job, *id).await,
+        JobSpec::PollIcal { source } => poll_ical::run(app, job, source).await,
     }
 }
 

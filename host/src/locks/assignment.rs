@@ -329,6 +329,8 @@ mod tests {
             sources: Vec::new(),
             provider_hooks: Vec::new(),
             rule_path: "rule.rhai".into(),
+            notifications: Default::default(),
+            instructions: Default::default(),
         }
     }
 
