@@ -182,7 +182,6 @@ impl Setup {
 }
 
 fn seam_lock(id: &str, device: &str) -> LockEntry {
-    instructions: None,
     LockEntry {
         instructions: None,
         id: LockId::parse(id).expect("lock id"),

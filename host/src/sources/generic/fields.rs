@@ -51,7 +51,7 @@ pub struct FieldPaths {
     /// The guest's language (BCP 47).
     #[serde(default)]
     pub guest_locale: Option<String>,
-    /// The event type; without it the status implies one.
+    /// The event type; where the payload has none, the status implies one.
     #[serde(default)]
     pub event: Option<String>,
     /// The payload's event types to canonical ones (`"booking.created" =
@@ -141,9 +141,13 @@ impl FieldPaths {
                     self.status
                 ))
             })?;
-        let kind = match &self.event {
-            Some(path) => {
-                let name = text(required(payload, path)?, path)?;
+        let event_at = self
+            .event
+            .as_deref()
+            .and_then(|p| payload.pointer(p).filter(|v| !v.is_null()).map(|v| (p, v)));
+        let kind = match event_at {
+            Some((path, value)) => {
+                let name = text(value, path)?;
                 lookup(&self.event_map, &name)
                     .or_else(|| EventType::parse(&name))
                     .ok_or_else(|| {
