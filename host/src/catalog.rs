@@ -200,6 +200,11 @@ impl SourceEntry {
         match (self.form, &self.generic, &self.ical) {
             (SourceForm::Generic, Some(generic), _) => generic.check(&self.name).map_err(at),
             (SourceForm::Ical, _, Some(ical)) => ical.check().map_err(at),
+            (SourceForm::Lodgify, _, _)
+                if self.lodgify.as_ref().is_some_and(|l| l.secret.is_empty()) =>
+            {
+                Err(at("`secret` is empty".into()))
+            }
             _ => Ok(()),
         }
     }

@@ -58,6 +58,7 @@ impl GenericSettings {
             }
             _ => return Err("give exactly one of `fields` and `transform`".into()),
         }
+        self.verify.check()?;
         if matches!(self.verify, Verification::None) {
             tracing::warn!(
                 source,

@@ -94,7 +94,30 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, Error> {
         .map_err(|_| Error::Unauthorized(format!("header `{name}` is not visible ASCII")))
 }
 
+/// Shortest secret accepted in a URL path, in characters.
+pub const MIN_PATH_SECRET_LEN: usize = 24;
+
 impl Verification {
+    /// Checks the scheme's secrets: present, and long enough in a path.
+    ///
+    /// # Errors
+    /// A message naming the key at fault.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            Verification::StandardWebhooks { secret } | Verification::Hmac(HmacScheme { secret, .. })
+                if secret.is_empty() =>
+            {
+                Err("`verify.secret` is empty".into())
+            }
+            Verification::PathSecret { secret } if secret.chars().count() < MIN_PATH_SECRET_LEN => {
+                Err(format!(
+                    "`verify.secret` must have {MIN_PATH_SECRET_LEN} or more characters: it is all that guards the URL"
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Whether deliveries come with the secret in the path.
     pub fn in_path(&self) -> bool {
         matches!(self, Verification::PathSecret { .. })
@@ -277,5 +300,8 @@ mod tests {
         assert!(path.verify(&HeaderMap::new(), b"{}", None, Timestamp(0)).is_err());
         assert!(Verification::None.verify(&HeaderMap::new(), b"{}", None, Timestamp(0)).is_ok());
         assert!(!format!("{path:?}").contains("kkkk"), "secrets are redacted");
+        assert!(path.check().is_ok());
+        let short = Verification::PathSecret { secret: "hunter2".into() };
+        assert!(short.check().is_err(), "a short path secret is refused at load");
     }
 }
