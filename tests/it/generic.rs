@@ -83,7 +83,14 @@ fn hex(bytes: &[u8]) -> String {
 
 async fn deliver(app: &TestApp, body: &Value) -> Reply {
     let bytes = serde_json::to_vec(body).expect("json");
-    post_raw(app, "/v1/hooks/relay", "application/json", &stripe_header(app, &bytes), bytes).await
+    post_raw(
+        app,
+        "/v1/hooks/relay",
+        "application/json",
+        &stripe_header(app, &bytes),
+        bytes,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -94,23 +101,37 @@ async fn a_signed_payload_maps_to_codes_and_an_older_revision_changes_nothing() 
     app.run_jobs().await;
     let (pin, state) = app.code_on(ID, "room-101").await.expect("room code");
     assert_eq!(state, "active");
-    assert!(app.simulator.opens("room-101", &pin, at("2026-11-24T12:00:00Z")));
+    assert!(
+        app.simulator
+            .opens("room-101", &pin, at("2026-11-24T12:00:00Z"))
+    );
     let view = app.reservation(ID).await;
     assert_eq!(view["reservation"]["guest"]["locale"], "de");
 
     // Revision 4 arrives late (validly signed): it says the stay was shorter and unpaid.
     let late = deliver(&app, &payload(4, "booked", "2026-11-24")).await;
-    assert_eq!((late.status, &late.body["outcome"]), (StatusCode::ACCEPTED, &json!("stale")));
+    assert_eq!(
+        (late.status, &late.body["outcome"]),
+        (StatusCode::ACCEPTED, &json!("stale"))
+    );
     app.run_jobs().await;
     let view = app.reservation(ID).await;
     assert_eq!(view["reservation"]["status"], "paid");
-    assert!(app.simulator.opens("room-101", &pin, at("2026-11-25T10:00:00Z")), "window kept");
+    assert!(
+        app.simulator
+            .opens("room-101", &pin, at("2026-11-25T10:00:00Z")),
+        "window kept"
+    );
 
     // Revision 6 voids it.
     let voided = deliver(&app, &payload(6, "voided", "2026-11-25")).await;
     assert_eq!(voided.body["outcome"], "applied");
     app.run_jobs().await;
-    assert!(!app.simulator.opens("room-101", &pin, at("2026-11-24T12:00:00Z")), "revoked");
+    assert!(
+        !app.simulator
+            .opens("room-101", &pin, at("2026-11-24T12:00:00Z")),
+        "revoked"
+    );
 }
 
 #[tokio::test]
@@ -121,20 +142,55 @@ async fn a_path_secret_and_a_transform() {
     let ok = post_raw(&app, &path, "application/json", &[], body.clone()).await;
     assert_eq!(ok.status, StatusCode::ACCEPTED, "{:?}", ok.body);
     app.run_jobs().await;
-    let (_, state) = app.code_on("T-BK-20931", "room-102").await.expect("room 102 code");
+    let (_, state) = app
+        .code_on("T-BK-20931", "room-102")
+        .await
+        .expect("room 102 code");
     assert!(state == "active" || state == "pending", "{state}");
 
-    let wrong = post_raw(&app, "/v1/hooks/scripted/guessed", "application/json", &[], body.clone()).await;
+    let wrong = post_raw(
+        &app,
+        "/v1/hooks/scripted/guessed",
+        "application/json",
+        &[],
+        body.clone(),
+    )
+    .await;
     assert_problem(&wrong, StatusCode::UNAUTHORIZED, "secret");
-    assert!(!wrong.body.to_string().contains("guessed"), "the path's secret is not echoed");
-    let bare = post_raw(&app, "/v1/hooks/scripted", "application/json", &[], body.clone()).await;
+    assert!(
+        !wrong.body.to_string().contains("guessed"),
+        "the path's secret is not echoed"
+    );
+    let bare = post_raw(
+        &app,
+        "/v1/hooks/scripted",
+        "application/json",
+        &[],
+        body.clone(),
+    )
+    .await;
     assert_problem(&bare, StatusCode::UNAUTHORIZED, "secret");
-    let not_here = post_raw(&app, "/v1/hooks/relay/anything", "application/json", &[], body).await;
-    assert_eq!(not_here.status, StatusCode::NOT_FOUND, "{:?}", not_here.body);
+    let not_here = post_raw(
+        &app,
+        "/v1/hooks/relay/anything",
+        "application/json",
+        &[],
+        body,
+    )
+    .await;
+    assert_eq!(
+        not_here.status,
+        StatusCode::NOT_FOUND,
+        "{:?}",
+        not_here.body
+    );
 
     let other = serde_json::to_vec(&json!({"event": "invoice.sent", "booking": {}})).expect("json");
     let ignored = post_raw(&app, &path, "application/json", &[], other).await;
-    assert_eq!((ignored.status, &ignored.body["status"]), (StatusCode::OK, &json!("ignored")));
+    assert_eq!(
+        (ignored.status, &ignored.body["status"]),
+        (StatusCode::OK, &json!("ignored"))
+    );
 }
 
 #[tokio::test]
@@ -143,18 +199,37 @@ async fn bad_deliveries_are_refused_and_lose_nothing() {
     let good = payload(1, "paid_in_full", "2026-11-25");
     assert_eq!(deliver(&app, &good).await.status, StatusCode::ACCEPTED);
     let repeat = deliver(&app, &good).await;
-    assert_eq!((repeat.status, &repeat.body["status"]), (StatusCode::OK, &json!("duplicate")));
+    assert_eq!(
+        (repeat.status, &repeat.body["status"]),
+        (StatusCode::OK, &json!("duplicate"))
+    );
 
     let bytes = serde_json::to_vec(&good).expect("json");
     let mut headers = stripe_header(&app, b"{}");
-    let forged = post_raw(&app, "/v1/hooks/relay", "application/json", &headers, bytes.clone()).await;
+    let forged = post_raw(
+        &app,
+        "/v1/hooks/relay",
+        "application/json",
+        &headers,
+        bytes.clone(),
+    )
+    .await;
     assert_problem(&forged, StatusCode::UNAUTHORIZED, "stripe-signature");
     headers[0].1 = format!("t={},v1=00", app.clock.now().unix() - 600);
-    let stale = post_raw(&app, "/v1/hooks/relay", "application/json", &headers, bytes.clone()).await;
+    let stale = post_raw(
+        &app,
+        "/v1/hooks/relay",
+        "application/json",
+        &headers,
+        bytes.clone(),
+    )
+    .await;
     assert_problem(&stale, StatusCode::UNAUTHORIZED, "old");
 
     let mut missing = payload(2, "paid_in_full", "2026-11-25");
-    missing["booking"].as_object_mut().map(|b| b.remove("arrival"));
+    missing["booking"]
+        .as_object_mut()
+        .map(|b| b.remove("arrival"));
     assert_invalid_at(&deliver(&app, &missing).await, "/booking/arrival");
     let mut typed = payload(2, "paid_in_full", "2026-11-25");
     typed["booking"]["state"] = json!(true);
@@ -163,13 +238,33 @@ async fn bad_deliveries_are_refused_and_lose_nothing() {
     unknown["booking"]["state"] = json!("pencilled");
     assert_invalid_at(&deliver(&app, &unknown).await, "/booking/state");
 
-    let text = post_raw(&app, "/v1/hooks/relay", "text/plain", &stripe_header(&app, &bytes), bytes).await;
+    let text = post_raw(
+        &app,
+        "/v1/hooks/relay",
+        "text/plain",
+        &stripe_header(&app, &bytes),
+        bytes,
+    )
+    .await;
     assert_problem(&text, StatusCode::UNSUPPORTED_MEDIA_TYPE, "text/plain");
     let huge = vec![b' '; 256 * 1024 + 1];
-    let too_big = post_raw(&app, "/v1/hooks/relay", "application/json", &stripe_header(&app, &huge), huge).await;
+    let too_big = post_raw(
+        &app,
+        "/v1/hooks/relay",
+        "application/json",
+        &stripe_header(&app, &huge),
+        huge,
+    )
+    .await;
     assert_problem(&too_big, StatusCode::PAYLOAD_TOO_LARGE, "262144");
 
     let view = app.reservation(ID).await;
-    assert_eq!((view["reservation"]["version"].clone(), view["reservation"]["status"].clone()), (json!(1), json!("paid")));
+    assert_eq!(
+        (
+            view["reservation"]["version"].clone(),
+            view["reservation"]["status"].clone()
+        ),
+        (json!(1), json!("paid"))
+    );
     assert_eq!(view["events"].as_array().map(Vec::len), Some(1));
 }

@@ -31,15 +31,27 @@ impl Feed {
 async fn serve_feed(initial: String) -> (Feed, String) {
     let feed = Feed(Arc::new(Mutex::new((StatusCode::OK, initial))));
     let app = Router::new()
-        .route("/calendar/ical/51234567.ics", get(|State(f): State<Feed>| async move {
-            let (status, body) = f.0.lock().expect("feed").clone();
-            (status, [("content-type", "text/calendar; charset=utf-8")], body)
-        }))
+        .route(
+            "/calendar/ical/51234567.ics",
+            get(|State(f): State<Feed>| async move {
+                let (status, body) = f.0.lock().expect("feed").clone();
+                (
+                    status,
+                    [("content-type", "text/calendar; charset=utf-8")],
+                    body,
+                )
+            }),
+        )
         .with_state(feed.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (feed, format!("http://{addr}/calendar/ical/51234567.ics?s=8f2c1e0d9b7a"))
+    (
+        feed,
+        format!("http://{addr}/calendar/ical/51234567.ics?s=8f2c1e0d9b7a"),
+    )
 }
 
 fn event(uid: &str, start: &str, end: &str) -> String {
@@ -92,62 +104,124 @@ async fn dates_move_with_the_uid_and_only_two_empty_fetches_revoke() {
     let (feed, url) = serve_feed(calendar(&[event(UID_A, "20261123", "20261125")])).await;
     let app = spawn(&url).await;
     app.run_jobs().await;
-    let (pin, state) = app.code_on(&id(UID_A), "room-101").await.expect("room code");
+    let (pin, state) = app
+        .code_on(&id(UID_A), "room-101")
+        .await
+        .expect("room code");
     assert_eq!(state, "active");
     // The property's 15:00 and 11:00 in Lisbon (UTC+0 in November), with the rule's margins.
-    assert!(app.simulator.opens("room-101", &pin, at("2026-11-23T14:00:00Z")));
-    assert!(!app.simulator.opens("room-101", &pin, at("2026-11-25T11:15:00Z")));
+    assert!(
+        app.simulator
+            .opens("room-101", &pin, at("2026-11-23T14:00:00Z"))
+    );
+    assert!(
+        !app.simulator
+            .opens("room-101", &pin, at("2026-11-25T11:15:00Z"))
+    );
 
     // Unchanged polls store nothing.
     next_poll(&app).await;
-    assert_eq!(app.reservation(&id(UID_A)).await["events"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        app.reservation(&id(UID_A)).await["events"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
 
     // The guest extends by a night: same UID, new DTEND.
-    feed.set(StatusCode::OK, calendar(&[event(UID_A, "20261123", "20261126")]));
+    feed.set(
+        StatusCode::OK,
+        calendar(&[event(UID_A, "20261123", "20261126")]),
+    );
     next_poll(&app).await;
     let view = app.reservation(&id(UID_A)).await;
     assert_eq!(view["reservation"]["version"], 2);
-    let (pin, _) = app.code_on(&id(UID_A), "room-101").await.expect("room code");
-    assert!(app.simulator.opens("room-101", &pin, at("2026-11-26T11:00:00Z")), "moved window");
+    let (pin, _) = app
+        .code_on(&id(UID_A), "room-101")
+        .await
+        .expect("room code");
+    assert!(
+        app.simulator
+            .opens("room-101", &pin, at("2026-11-26T11:00:00Z")),
+        "moved window"
+    );
 
     // Airbnb answers an empty calendar once: nothing is revoked.
     feed.set(StatusCode::OK, calendar(&[]));
     next_poll(&app).await;
-    assert_eq!(app.reservation(&id(UID_A)).await["reservation"]["status"], "paid");
-    assert!(app.simulator.opens("room-101", &pin, at("2026-11-24T12:00:00Z")));
+    assert_eq!(
+        app.reservation(&id(UID_A)).await["reservation"]["status"],
+        "paid"
+    );
+    assert!(
+        app.simulator
+            .opens("room-101", &pin, at("2026-11-24T12:00:00Z"))
+    );
     // Back to normal: the count starts again.
-    feed.set(StatusCode::OK, calendar(&[event(UID_A, "20261123", "20261126")]));
+    feed.set(
+        StatusCode::OK,
+        calendar(&[event(UID_A, "20261123", "20261126")]),
+    );
     next_poll(&app).await;
     // A 500 then an empty calendar: two misses in a row cancel.
     feed.set(StatusCode::INTERNAL_SERVER_ERROR, "oops".into());
     next_poll(&app).await;
-    assert_eq!(app.reservation(&id(UID_A)).await["reservation"]["status"], "paid");
+    assert_eq!(
+        app.reservation(&id(UID_A)).await["reservation"]["status"],
+        "paid"
+    );
     feed.set(StatusCode::OK, calendar(&[]));
     next_poll(&app).await;
-    assert_eq!(app.reservation(&id(UID_A)).await["reservation"]["status"], "cancelled");
-    assert!(!app.simulator.opens("room-101", &pin, at("2026-11-24T12:00:00Z")), "revoked");
+    assert_eq!(
+        app.reservation(&id(UID_A)).await["reservation"]["status"],
+        "cancelled"
+    );
+    assert!(
+        !app.simulator
+            .opens("room-101", &pin, at("2026-11-24T12:00:00Z")),
+        "revoked"
+    );
 }
 
 #[tokio::test]
 async fn a_uid_missing_from_two_good_fetches_is_cancelled_and_may_come_back() {
-    let both = calendar(&[event(UID_A, "20261123", "20261125"), event(UID_B, "20261201", "20261204")]);
+    let both = calendar(&[
+        event(UID_A, "20261123", "20261125"),
+        event(UID_B, "20261201", "20261204"),
+    ]);
     let (feed, url) = serve_feed(both.clone()).await;
     let app = spawn(&url).await;
     app.run_jobs().await;
     assert!(app.code_on(&id(UID_A), "room-101").await.is_some());
 
-    feed.set(StatusCode::OK, calendar(&[event(UID_B, "20261201", "20261204")]));
+    feed.set(
+        StatusCode::OK,
+        calendar(&[event(UID_B, "20261201", "20261204")]),
+    );
     next_poll(&app).await;
-    assert_eq!(app.reservation(&id(UID_A)).await["reservation"]["status"], "paid", "one miss");
+    assert_eq!(
+        app.reservation(&id(UID_A)).await["reservation"]["status"],
+        "paid",
+        "one miss"
+    );
     next_poll(&app).await;
-    assert_eq!(app.reservation(&id(UID_A)).await["reservation"]["status"], "cancelled");
-    assert_eq!(app.reservation(&id(UID_B)).await["reservation"]["status"], "paid");
+    assert_eq!(
+        app.reservation(&id(UID_A)).await["reservation"]["status"],
+        "cancelled"
+    );
+    assert_eq!(
+        app.reservation(&id(UID_B)).await["reservation"]["status"],
+        "paid"
+    );
 
     // The host reinstates the booking: the stay is listed again and gets a newer version.
     feed.set(StatusCode::OK, both);
     next_poll(&app).await;
     let view = app.reservation(&id(UID_A)).await;
     assert_eq!(view["reservation"]["status"], "paid");
-    let (_, state) = app.code_on(&id(UID_A), "room-101").await.expect("code again");
+    let (_, state) = app
+        .code_on(&id(UID_A), "room-101")
+        .await
+        .expect("code again");
     assert!(state == "active" || state == "pending", "{state}");
 }

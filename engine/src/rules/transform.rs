@@ -70,8 +70,9 @@ impl Transform {
     /// [`RuleError::Runtime`] when the script raises an error or returns something that is
     /// not a map or `()`; [`RuleError::Limit`] when it runs past a limit.
     pub fn run(&self, payload: &serde_json::Value) -> Result<Option<serde_json::Value>, RuleError> {
-        let arg = rhai::serde::to_dynamic(payload)
-            .map_err(|e| RuleError::Runtime(format!("cannot pass the payload to the script: {e}")))?;
+        let arg = rhai::serde::to_dynamic(payload).map_err(|e| {
+            RuleError::Runtime(format!("cannot pass the payload to the script: {e}"))
+        })?;
         let value = call_sandboxed(&self.engine, &self.ast, "transform", arg, &self.limits)?;
         if value.is_unit() {
             return Ok(None);
@@ -107,8 +108,10 @@ mod tests {
     fn maps_a_payload_and_ignores_on_unit() {
         let t = Transform::compile(SCRIPT, RuleLimits::default()).expect("compiles");
         let out = t
-            .run(&json!({"kind": "booking", "booking": {"ref": 17, "room": "101",
-                "from": "2026-11-23", "to": "2026-11-25", "who": "Ana"}}))
+            .run(
+                &json!({"kind": "booking", "booking": {"ref": 17, "room": "101",
+                "from": "2026-11-23", "to": "2026-11-25", "who": "Ana"}}),
+            )
             .expect("runs")
             .expect("a map");
         assert_eq!(out["id"], "B-17");
@@ -125,17 +128,23 @@ mod tests {
         let spin = Transform::compile("fn transform(p) { loop {} }", limits).expect("compiles");
         assert!(matches!(
             spin.run(&json!({})),
-            Err(RuleError::Limit { limit: "operations", .. })
+            Err(RuleError::Limit {
+                limit: "operations",
+                ..
+            })
         ));
         let no_fn = Transform::compile("fn plan(input) { () }", RuleLimits::default());
         assert!(matches!(no_fn, Err(RuleError::Compile(_))));
         let eval = Transform::compile(r#"fn transform(p) { eval("1") }"#, RuleLimits::default());
         assert!(eval.is_err(), "eval is not available");
-        let number = Transform::compile("fn transform(p) { 42 }", RuleLimits::default())
-            .expect("compiles");
+        let number =
+            Transform::compile("fn transform(p) { 42 }", RuleLimits::default()).expect("compiles");
         assert!(matches!(number.run(&json!({})), Err(RuleError::Runtime(_))));
-        let raised = Transform::compile(r#"fn transform(p) { throw "no room" }"#, RuleLimits::default())
-            .expect("compiles");
+        let raised = Transform::compile(
+            r#"fn transform(p) { throw "no room" }"#,
+            RuleLimits::default(),
+        )
+        .expect("compiles");
         let err = raised.run(&json!({})).expect_err("raised");
         assert!(err.to_string().contains("no room"), "{err}");
     }

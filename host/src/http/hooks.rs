@@ -138,7 +138,9 @@ async fn receive_generic(
     bytes: Bytes,
 ) -> Result<Accepted, Error> {
     let s = settings(entry, entry.generic.as_ref())?;
-    let delivery = s.verify.verify(headers, &bytes, path_secret, app.clock.now())?;
+    let delivery = s
+        .verify
+        .verify(headers, &bytes, path_secret, app.clock.now())?;
     // A transform runs for up to the rules' deadline: off the async workers.
     let mapped = {
         let (s, bytes, property) = (s.clone(), bytes.clone(), app.catalog.property.clone());

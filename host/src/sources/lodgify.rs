@@ -76,7 +76,9 @@ pub fn verify(settings: &LodgifySettings, headers: &HeaderMap, body: &[u8]) -> R
         .filter_map(|e| e.decode(digest))
         .find(|bytes| bytes.len() == 32)
         .ok_or_else(|| {
-            Error::Unauthorized(format!("`{SIGNATURE_HEADER}` is not sha256=<hex or base64>"))
+            Error::Unauthorized(format!(
+                "`{SIGNATURE_HEADER}` is not sha256=<hex or base64>"
+            ))
         })?;
     if signature::hmac_sha256_matches(settings.secret.as_bytes(), &[body], &given) {
         Ok(())
@@ -209,9 +211,12 @@ pub fn map(
     if !delivery.action.starts_with("booking_") {
         return Ok(None);
     }
-    let booking = delivery
-        .booking
-        .ok_or_else(|| invalid("/booking", format!("`{}` carries no `booking`", delivery.action)))?;
+    let booking = delivery.booking.ok_or_else(|| {
+        invalid(
+            "/booking",
+            format!("`{}` carries no `booking`", delivery.action),
+        )
+    })?;
     let status = lodgify_status(&booking.status).ok_or_else(|| {
         invalid(
             POINTERS.status,
@@ -221,7 +226,10 @@ pub fn map(
             ),
         )
     })?;
-    let paid = delivery.balance_due.as_ref().is_some_and(Amount::is_settled);
+    let paid = delivery
+        .balance_due
+        .as_ref()
+        .is_some_and(Amount::is_settled);
     let (status, kind) = match status {
         LodgifyStatus::Declined => (ReservationStatus::Cancelled, EventType::Cancelled),
         LodgifyStatus::Tentative | LodgifyStatus::Open => {
@@ -246,7 +254,11 @@ pub fn map(
             .map(|d| stay_times::on_day(d, edge, property))
             .map_err(|e| invalid(pointer, format!("`{pointer}`: {e}")))
     };
-    let check_in = day(&booking.date_arrival, "/booking/date_arrival", Edge::Arrival)?;
+    let check_in = day(
+        &booking.date_arrival,
+        "/booking/date_arrival",
+        Edge::Arrival,
+    )?;
     let check_out = day(&booking.date_departure, POINTERS.check_out, Edge::Departure)?;
     let id = format!("{source}:{}", booking.id.text());
     let id = ReservationId::parse(id).map_err(|e| invalid("/booking/id", e))?;

@@ -206,7 +206,10 @@ mod tests {
         let moved = record(&decide(&event(3_000, None), Some(&first), 1));
         assert_eq!(moved.version, 2);
         // Another source (or the canonical form) set version 7 meanwhile.
-        assert_eq!(record(&decide(&event(4_000, None), Some(&moved), 7)).version, 8);
+        assert_eq!(
+            record(&decide(&event(4_000, None), Some(&moved), 7)).version,
+            8
+        );
     }
 
     #[test]

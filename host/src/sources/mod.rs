@@ -30,7 +30,9 @@ mod examples {
             .lines()
             .skip(1)
             .filter_map(|l| l.strip_prefix("# "))
-            .filter(|l| l.starts_with('[') || l.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')))
+            .filter(|l| {
+                l.starts_with('[') || l.split_once(" = ").is_some_and(|(k, _)| !k.contains(' '))
+            })
             .collect();
         #[derive(serde::Deserialize)]
         struct Sources {

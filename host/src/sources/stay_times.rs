@@ -28,10 +28,7 @@ pub fn on_day(day: NaiveDate, edge: Edge, property: &Property) -> Timestamp {
 /// The instant a wall-clock date-time shows at the property (DST handled as in
 /// [`latchkey_engine::time::at_local`]).
 pub fn on_wall_clock(at: NaiveDateTime, property: &Property) -> Timestamp {
-    let minute = LocalTime::new(
-        chrono::Timelike::hour(&at),
-        chrono::Timelike::minute(&at),
-    );
+    let minute = LocalTime::new(chrono::Timelike::hour(&at), chrono::Timelike::minute(&at));
     // Hours and minutes of a parsed date-time are always in range.
     minute.map_or_else(
         || on_day(at.date(), Edge::Arrival, property),
@@ -98,10 +95,19 @@ pub(crate) mod tests {
     fn dates_take_the_property_times_in_its_zone() {
         let p = lisbon();
         // Summer: Lisbon is UTC+1.
-        assert_eq!(parse("2026-07-10", Edge::Arrival, &p), Ok(at("2026-07-10T14:00:00Z")));
-        assert_eq!(parse("2026-07-12", Edge::Departure, &p), Ok(at("2026-07-12T10:00:00Z")));
+        assert_eq!(
+            parse("2026-07-10", Edge::Arrival, &p),
+            Ok(at("2026-07-10T14:00:00Z"))
+        );
+        assert_eq!(
+            parse("2026-07-12", Edge::Departure, &p),
+            Ok(at("2026-07-12T10:00:00Z"))
+        );
         // Winter: UTC+0.
-        assert_eq!(parse("2026-11-23", Edge::Arrival, &p), Ok(at("2026-11-23T15:00:00Z")));
+        assert_eq!(
+            parse("2026-11-23", Edge::Arrival, &p),
+            Ok(at("2026-11-23T15:00:00Z"))
+        );
     }
 
     #[test]

@@ -11,13 +11,12 @@ use crate::sources::ical::hysteresis::Known;
 /// # Errors
 /// Database errors.
 pub async fn misses(conn: &mut Conn, ws: &WorkspaceId, source: &str) -> Result<u32> {
-    let misses: Option<i64> = sqlx::query_scalar(
-        "SELECT misses FROM ical_feeds WHERE workspace_id = ? AND source = ?",
-    )
-    .bind(ws.as_str())
-    .bind(source)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let misses: Option<i64> =
+        sqlx::query_scalar("SELECT misses FROM ical_feeds WHERE workspace_id = ? AND source = ?")
+            .bind(ws.as_str())
+            .bind(source)
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(misses.and_then(|m| u32::try_from(m).ok()).unwrap_or(0))
 }
 
@@ -117,13 +116,15 @@ pub async fn set_missing(
     uid: &str,
     missing: u32,
 ) -> Result<()> {
-    sqlx::query("UPDATE ical_stays SET missing = ? WHERE workspace_id = ? AND source = ? AND uid = ?")
-        .bind(i64::from(missing))
-        .bind(ws.as_str())
-        .bind(source)
-        .bind(uid)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE ical_stays SET missing = ? WHERE workspace_id = ? AND source = ? AND uid = ?",
+    )
+    .bind(i64::from(missing))
+    .bind(ws.as_str())
+    .bind(source)
+    .bind(uid)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use latchkey_engine::rules::EventType;
-use latchkey_engine::{Guest, Property, Reservation, ReservationId, ReservationStatus, ResourceId, Timestamp};
+use latchkey_engine::{
+    Guest, Property, Reservation, ReservationId, ReservationStatus, ResourceId, Timestamp,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -136,10 +138,13 @@ impl FieldPaths {
         let status = lookup(&self.status_map, &status_text)
             .or_else(|| serde_json::from_value(Value::String(status_text.clone())).ok())
             .ok_or_else(|| {
-                invalid(&self.status, format!(
-                    "`{}` = `{status_text}` is neither in `status_map` nor a canonical status",
-                    self.status
-                ))
+                invalid(
+                    &self.status,
+                    format!(
+                        "`{}` = `{status_text}` is neither in `status_map` nor a canonical status",
+                        self.status
+                    ),
+                )
             })?;
         let event_at = self
             .event
@@ -162,8 +167,18 @@ impl FieldPaths {
             id,
             status,
             resources: self.resources(payload)?,
-            check_in: instant(required(payload, &self.start)?, &self.start, Edge::Arrival, property)?,
-            check_out: instant(required(payload, &self.end)?, &self.end, Edge::Departure, property)?,
+            check_in: instant(
+                required(payload, &self.start)?,
+                &self.start,
+                Edge::Arrival,
+                property,
+            )?,
+            check_out: instant(
+                required(payload, &self.end)?,
+                &self.end,
+                Edge::Departure,
+                property,
+            )?,
             checked_out_at: None,
             guest: Guest {
                 name: optional(payload, self.guest_name.as_deref())?.unwrap_or_default(),
@@ -174,7 +189,11 @@ impl FieldPaths {
             version: 0,
         };
         let order = match &self.version {
-            Some(path) => payload.pointer(path).filter(|v| !v.is_null()).map(|v| order_key(v, path)).transpose()?,
+            Some(path) => payload
+                .pointer(path)
+                .filter(|v| !v.is_null())
+                .map(|v| order_key(v, path))
+                .transpose()?,
             None => None,
         };
         let event = MappedEvent { kind, state, order };
@@ -256,7 +275,10 @@ fn text(value: &Value, path: &str) -> Result<String, Error> {
     match value {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
-        other => Err(invalid(path, format!("`{path}` must be text, not {}", type_name(other)))),
+        other => Err(invalid(
+            path,
+            format!("`{path}` must be text, not {}", type_name(other)),
+        )),
     }
 }
 
@@ -281,12 +303,14 @@ fn instant(value: &Value, path: &str, edge: Edge, property: &Property) -> Result
             .as_i64()
             .map(Timestamp)
             .ok_or_else(|| invalid(path, format!("`{path}` must be whole Unix seconds"))),
-        Value::String(s) => {
-            stay_times::parse(s, edge, property).map_err(|e| invalid(path, format!("`{path}`: {e}")))
-        }
+        Value::String(s) => stay_times::parse(s, edge, property)
+            .map_err(|e| invalid(path, format!("`{path}`: {e}"))),
         other => Err(invalid(
             path,
-            format!("`{path}` must be a date, a date-time or Unix seconds, not {}", type_name(other)),
+            format!(
+                "`{path}` must be a date, a date-time or Unix seconds, not {}",
+                type_name(other)
+            ),
         )),
     }
 }
@@ -301,5 +325,10 @@ fn order_key(value: &Value, path: &str) -> Result<i64, Error> {
             .or_else(|| Timestamp::parse_rfc3339(s.trim()).ok().map(Timestamp::unix)),
         _ => None,
     }
-    .ok_or_else(|| invalid(path, format!("`{path}` must be an integer or an RFC 3339 instant")))
+    .ok_or_else(|| {
+        invalid(
+            path,
+            format!("`{path}` must be an integer or an RFC 3339 instant"),
+        )
+    })
 }

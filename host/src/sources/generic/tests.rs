@@ -44,13 +44,17 @@ fn settings() -> GenericSettings {
 fn mapped_settings() -> GenericSettings {
     let mut s = settings();
     if let Some(f) = s.fields.as_mut() {
-        f.resource_map.insert("D-101".into(), ResourceId::parse("101").expect("id"));
+        f.resource_map
+            .insert("D-101".into(), ResourceId::parse("101").expect("id"));
     }
     s
 }
 
 fn pointer(s: &GenericSettings, body: &str) -> String {
-    match s.map(body.as_bytes(), &lisbon()).expect_err("must be refused") {
+    match s
+        .map(body.as_bytes(), &lisbon())
+        .expect_err("must be refused")
+    {
         Error::Invalid { pointer, .. } => pointer,
         other => panic!("expected a schema error, got {other}"),
     }
@@ -60,15 +64,28 @@ fn pointer(s: &GenericSettings, body: &str) -> String {
 fn field_paths_map_a_realistic_payload() {
     let s = mapped_settings();
     assert!(s.check("relay").is_ok());
-    let event = s.map(PAYLOAD.as_bytes(), &lisbon()).expect("valid").expect("mapped");
+    let event = s
+        .map(PAYLOAD.as_bytes(), &lisbon())
+        .expect("valid")
+        .expect("mapped");
     assert_eq!(event.kind, EventType::Modified);
     assert_eq!(event.order, Some(4));
     let r = &event.state;
     assert_eq!(r.id.as_str(), "BK-20931");
     assert_eq!(r.status, ReservationStatus::Confirmed);
-    assert_eq!(r.resources, vec![ResourceId::parse("101").expect("id")], "PARKING is not ours");
-    assert_eq!(r.check_in, Timestamp::parse_rfc3339("2026-11-23T15:00:00Z").expect("ts"));
-    assert_eq!(r.check_out, Timestamp::parse_rfc3339("2026-11-25T11:00:00Z").expect("ts"));
+    assert_eq!(
+        r.resources,
+        vec![ResourceId::parse("101").expect("id")],
+        "PARKING is not ours"
+    );
+    assert_eq!(
+        r.check_in,
+        Timestamp::parse_rfc3339("2026-11-23T15:00:00Z").expect("ts")
+    );
+    assert_eq!(
+        r.check_out,
+        Timestamp::parse_rfc3339("2026-11-25T11:00:00Z").expect("ts")
+    );
     assert_eq!(r.guest.name, "Jonas Weber");
     assert_eq!(r.guest.locale.as_deref(), Some("de"));
 }
@@ -81,11 +98,20 @@ fn without_a_resource_map_the_ids_are_ours() {
     }
     // The items are objects, so without `resource_item` they are the wrong type.
     assert_eq!(pointer(&s, PAYLOAD), "/booking/units/0");
-    let plain = PAYLOAD.replace(r#"[{"code": "D-101"}, {"code": "PARKING"}]"#, r#"["101", 201]"#);
-    let e = s.map(plain.as_bytes(), &lisbon()).expect("valid").expect("mapped");
+    let plain = PAYLOAD.replace(
+        r#"[{"code": "D-101"}, {"code": "PARKING"}]"#,
+        r#"["101", 201]"#,
+    );
+    let e = s
+        .map(plain.as_bytes(), &lisbon())
+        .expect("valid")
+        .expect("mapped");
     assert_eq!(
         e.state.resources,
-        vec![ResourceId::parse("101").expect("id"), ResourceId::parse("201").expect("id")]
+        vec![
+            ResourceId::parse("101").expect("id"),
+            ResourceId::parse("201").expect("id")
+        ]
     );
 }
 
@@ -94,14 +120,44 @@ fn bad_values_point_at_their_field() {
     let s = mapped_settings();
     let missing = PAYLOAD.replace(r#""ref": "BK-20931","#, "");
     assert_eq!(pointer(&s, &missing), "/booking/ref");
-    assert_eq!(pointer(&s, &PAYLOAD.replace(r#""booked""#, r#""pencilled""#)), "/booking/state");
-    assert_eq!(pointer(&s, &PAYLOAD.replace(r#""booked""#, "true")), "/booking/state");
-    assert_eq!(pointer(&s, &PAYLOAD.replace("booking.updated", "booking.exploded")), "/event");
-    assert_eq!(pointer(&s, &PAYLOAD.replace("2026-11-23", "soon")), "/booking/arrival");
-    assert_eq!(pointer(&s, &PAYLOAD.replace("2026-11-25", "2026-11-21")), "/booking/departure");
-    assert_eq!(pointer(&s, &PAYLOAD.replace(r#""revision": 4"#, r#""revision": [4]"#)), "/booking/revision");
-    assert_eq!(pointer(&s, &PAYLOAD.replace("D-101", "D-999")), "/booking/units");
-    assert_eq!(pointer(&s, &PAYLOAD.replace(r#"{"code": "PARKING"}"#, r#"{"kind": "PARKING"}"#)), "/booking/units/1/code");
+    assert_eq!(
+        pointer(&s, &PAYLOAD.replace(r#""booked""#, r#""pencilled""#)),
+        "/booking/state"
+    );
+    assert_eq!(
+        pointer(&s, &PAYLOAD.replace(r#""booked""#, "true")),
+        "/booking/state"
+    );
+    assert_eq!(
+        pointer(&s, &PAYLOAD.replace("booking.updated", "booking.exploded")),
+        "/event"
+    );
+    assert_eq!(
+        pointer(&s, &PAYLOAD.replace("2026-11-23", "soon")),
+        "/booking/arrival"
+    );
+    assert_eq!(
+        pointer(&s, &PAYLOAD.replace("2026-11-25", "2026-11-21")),
+        "/booking/departure"
+    );
+    assert_eq!(
+        pointer(
+            &s,
+            &PAYLOAD.replace(r#""revision": 4"#, r#""revision": [4]"#)
+        ),
+        "/booking/revision"
+    );
+    assert_eq!(
+        pointer(&s, &PAYLOAD.replace("D-101", "D-999")),
+        "/booking/units"
+    );
+    assert_eq!(
+        pointer(
+            &s,
+            &PAYLOAD.replace(r#"{"code": "PARKING"}"#, r#"{"kind": "PARKING"}"#)
+        ),
+        "/booking/units/1/code"
+    );
     assert_eq!(
         pointer(&s, &PAYLOAD.replace("booking.updated", "booking.voided")),
         "/booking/state",
@@ -165,8 +221,14 @@ fn transform_settings(script: &str) -> GenericSettings {
 fn a_transform_maps_or_ignores() {
     let s = transform_settings(TRANSFORM);
     assert!(s.check("relay").is_ok());
-    let event = s.map(PAYLOAD.as_bytes(), &lisbon()).expect("valid").expect("mapped");
-    assert_eq!(event.state.resources, vec![ResourceId::parse("101").expect("id")]);
+    let event = s
+        .map(PAYLOAD.as_bytes(), &lisbon())
+        .expect("valid")
+        .expect("mapped");
+    assert_eq!(
+        event.state.resources,
+        vec![ResourceId::parse("101").expect("id")]
+    );
     assert_eq!((event.kind, event.order), (EventType::Modified, Some(4)));
     let other = PAYLOAD.replace("booking.updated", "invoice.sent");
     assert_eq!(s.map(other.as_bytes(), &lisbon()).expect("valid"), None);
@@ -185,9 +247,15 @@ fn a_transform_that_fails_or_returns_bad_fields_is_a_422() {
     );
     // `units` missing: the script fails on a unit value.
     let err = s
-        .map(PAYLOAD.replace(r#""units""#, r#""unitz""#).as_bytes(), &lisbon())
+        .map(
+            PAYLOAD.replace(r#""units""#, r#""unitz""#).as_bytes(),
+            &lisbon(),
+        )
         .expect_err("script error");
-    assert!(matches!(&err, Error::Invalid { pointer, .. } if pointer.is_empty()), "{err:?}");
+    assert!(
+        matches!(&err, Error::Invalid { pointer, .. } if pointer.is_empty()),
+        "{err:?}"
+    );
     let spin = transform_settings("fn transform(p) { loop {} }");
     let err = spin.map(PAYLOAD.as_bytes(), &lisbon()).expect_err("limit");
     assert!(err.to_string().contains("limit"), "{err}");

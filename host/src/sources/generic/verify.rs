@@ -104,7 +104,8 @@ impl Verification {
     /// A message naming the key at fault.
     pub fn check(&self) -> Result<(), String> {
         match self {
-            Verification::StandardWebhooks { secret } | Verification::Hmac(HmacScheme { secret, .. })
+            Verification::StandardWebhooks { secret }
+            | Verification::Hmac(HmacScheme { secret, .. })
                 if secret.is_empty() =>
             {
                 Err("`verify.secret` is empty".into())
@@ -147,7 +148,9 @@ impl Verification {
                 if constant_time_eq::constant_time_eq(given.as_bytes(), secret.as_bytes()) {
                     Ok(None)
                 } else {
-                    Err(Error::Unauthorized("the path's secret does not match".into()))
+                    Err(Error::Unauthorized(
+                        "the path's secret does not match".into(),
+                    ))
                 }
             }
             Verification::None => Ok(None),
@@ -201,7 +204,9 @@ impl HmacScheme {
             }
             None => None,
         };
-        let template = self.signed.replace("{timestamp}", ts_text.unwrap_or_default());
+        let template = self
+            .signed
+            .replace("{timestamp}", ts_text.unwrap_or_default());
         let mut parts: Vec<&[u8]> = Vec::new();
         for (i, piece) in template.split("{body}").enumerate() {
             if i > 0 {
@@ -210,7 +215,10 @@ impl HmacScheme {
             parts.push(piece.as_bytes());
         }
         let matched = signatures.iter().any(|given| {
-            let digest = given.trim().strip_prefix(self.prefix.as_str()).unwrap_or(given.trim());
+            let digest = given
+                .trim()
+                .strip_prefix(self.prefix.as_str())
+                .unwrap_or(given.trim());
             self.encoding.decode(digest).is_some_and(|bytes| {
                 signature::hmac_sha256_matches(self.secret.as_bytes(), &parts, &bytes)
             })
@@ -260,14 +268,32 @@ mod tests {
         let mac = signature::hmac_sha256(b"whsec_stripe_test", &[format!("{t}.").as_bytes(), body]);
         let good = format!("t={t},v1=deadbeef,v1={}", hex::encode(mac));
         let now = Timestamp(t + 10);
-        assert_eq!(stripe().verify(&with("stripe-signature", &good), body, None, now).ok(), Some(None));
-        assert!(stripe().verify(&with("stripe-signature", &good), b"{}", None, now).is_err());
+        assert_eq!(
+            stripe()
+                .verify(&with("stripe-signature", &good), body, None, now)
+                .ok(),
+            Some(None)
+        );
+        assert!(
+            stripe()
+                .verify(&with("stripe-signature", &good), b"{}", None, now)
+                .is_err()
+        );
         let stale = stripe()
-            .verify(&with("stripe-signature", &good), body, None, Timestamp(t + 301))
+            .verify(
+                &with("stripe-signature", &good),
+                body,
+                None,
+                Timestamp(t + 301),
+            )
             .expect_err("stale");
         assert!(stale.to_string().contains("old"), "{stale}");
         let no_t = format!("v1={}", hex::encode(signature::hmac_sha256(b"x", &[body])));
-        assert!(stripe().verify(&with("stripe-signature", &no_t), body, None, now).is_err());
+        assert!(
+            stripe()
+                .verify(&with("stripe-signature", &no_t), body, None, now)
+                .is_err()
+        );
         assert!(stripe().verify(&HeaderMap::new(), body, None, now).is_err());
     }
 
@@ -283,25 +309,65 @@ mod tests {
         )
         .expect("settings");
         let body = br#"{"a":1}"#;
-        let sig = format!("sha256={}", DigestEncoding::Base64.encode(&signature::hmac_sha256(b"s3cret", &[body])));
+        let sig = format!(
+            "sha256={}",
+            DigestEncoding::Base64.encode(&signature::hmac_sha256(b"s3cret", &[body]))
+        );
         let mut h = with("x-signature", &sig);
         h.insert("x-delivery", "d-42".parse().expect("value"));
-        assert_eq!(scheme.verify(&h, body, None, Timestamp(0)).ok(), Some(Some("d-42".into())));
-        let hex_sig = format!("sha256={}", hex::encode(signature::hmac_sha256(b"s3cret", &[body])));
+        assert_eq!(
+            scheme.verify(&h, body, None, Timestamp(0)).ok(),
+            Some(Some("d-42".into()))
+        );
+        let hex_sig = format!(
+            "sha256={}",
+            hex::encode(signature::hmac_sha256(b"s3cret", &[body]))
+        );
         h.insert("x-signature", hex_sig.parse().expect("value"));
-        assert!(scheme.verify(&h, body, None, Timestamp(0)).is_err(), "base64 was configured");
+        assert!(
+            scheme.verify(&h, body, None, Timestamp(0)).is_err(),
+            "base64 was configured"
+        );
     }
 
     #[test]
     fn path_secret_and_none() {
-        let path = Verification::PathSecret { secret: "k".repeat(32) };
-        assert!(path.verify(&HeaderMap::new(), b"{}", Some(&"k".repeat(32)), Timestamp(0)).is_ok());
-        assert!(path.verify(&HeaderMap::new(), b"{}", Some("guess"), Timestamp(0)).is_err());
-        assert!(path.verify(&HeaderMap::new(), b"{}", None, Timestamp(0)).is_err());
-        assert!(Verification::None.verify(&HeaderMap::new(), b"{}", None, Timestamp(0)).is_ok());
-        assert!(!format!("{path:?}").contains("kkkk"), "secrets are redacted");
+        let path = Verification::PathSecret {
+            secret: "k".repeat(32),
+        };
+        assert!(
+            path.verify(
+                &HeaderMap::new(),
+                b"{}",
+                Some(&"k".repeat(32)),
+                Timestamp(0)
+            )
+            .is_ok()
+        );
+        assert!(
+            path.verify(&HeaderMap::new(), b"{}", Some("guess"), Timestamp(0))
+                .is_err()
+        );
+        assert!(
+            path.verify(&HeaderMap::new(), b"{}", None, Timestamp(0))
+                .is_err()
+        );
+        assert!(
+            Verification::None
+                .verify(&HeaderMap::new(), b"{}", None, Timestamp(0))
+                .is_ok()
+        );
+        assert!(
+            !format!("{path:?}").contains("kkkk"),
+            "secrets are redacted"
+        );
         assert!(path.check().is_ok());
-        let short = Verification::PathSecret { secret: "hunter2".into() };
-        assert!(short.check().is_err(), "a short path secret is refused at load");
+        let short = Verification::PathSecret {
+            secret: "hunter2".into(),
+        };
+        assert!(
+            short.check().is_err(),
+            "a short path secret is refused at load"
+        );
     }
 }

@@ -122,7 +122,13 @@ mod tests {
         assert!(first.cancel.is_empty() && first.listed.is_empty());
         let second = decide(Fetched::Failed("HTTP 500".into()), &k, 1, 2, NOW);
         assert_eq!(second.cancel, vec!["a".to_owned(), "b".to_owned()]);
-        let recovered = decide(Fetched::Stays(vec![listed("a"), listed("b")]), &k, 1, 2, NOW);
+        let recovered = decide(
+            Fetched::Stays(vec![listed("a"), listed("b")]),
+            &k,
+            1,
+            2,
+            NOW,
+        );
         assert_eq!(recovered.feed_misses, 0, "a good fetch resets the count");
         assert!(recovered.cancel.is_empty());
     }
@@ -136,8 +142,18 @@ mod tests {
         let k = [known("a", 0), known("b", 1)];
         let second = decide(Fetched::Stays(vec![listed("a")]), &k, 0, 2, NOW);
         assert_eq!(second.cancel, vec!["b".to_owned()]);
-        let strict = decide(Fetched::Stays(vec![listed("a")]), &[known("b", 0)], 0, 1, NOW);
-        assert_eq!(strict.cancel, vec!["b".to_owned()], "misses = 1 cancels at once");
+        let strict = decide(
+            Fetched::Stays(vec![listed("a")]),
+            &[known("b", 0)],
+            0,
+            1,
+            NOW,
+        );
+        assert_eq!(
+            strict.cancel,
+            vec!["b".to_owned()],
+            "misses = 1 cancels at once"
+        );
     }
 
     #[test]
@@ -146,7 +162,13 @@ mod tests {
         ended.check_out = NOW.plus(-3_600);
         let mut gone = known("gone", 5);
         gone.cancelled = true;
-        let d = decide(Fetched::Stays(vec![listed("a")]), &[ended.clone(), gone.clone()], 0, 2, NOW);
+        let d = decide(
+            Fetched::Stays(vec![listed("a")]),
+            &[ended.clone(), gone.clone()],
+            0,
+            2,
+            NOW,
+        );
         assert_eq!(d.forget, vec!["old".to_owned()]);
         assert!(d.cancel.is_empty() && d.missing.is_empty());
         let d = decide(Fetched::Empty, &[ended, gone], 1, 2, NOW);

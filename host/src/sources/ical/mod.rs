@@ -80,7 +80,10 @@ impl IcalSettings {
     /// A message naming the key at fault.
     pub fn check(&self) -> Result<(), String> {
         if !(self.url.starts_with("https://") || self.url.starts_with("http://")) {
-            return Err(format!("`url` `{}` is not an http(s) URL", self.redacted_url()));
+            return Err(format!(
+                "`url` `{}` is not an http(s) URL",
+                self.redacted_url()
+            ));
         }
         if self.misses == 0 {
             return Err("`misses` must be 1 or more".into());

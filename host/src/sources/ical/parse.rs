@@ -34,17 +34,24 @@ pub enum Fetched {
 /// The reservation id of `uid` in source `source`: `{source}:{uid}`, or `{source}:` and a
 /// digest of the `UID` when that is not a valid id (too long, or with spaces).
 pub fn reservation_id(source: &str, uid: &str) -> Option<ReservationId> {
-    ReservationId::parse(format!("{source}:{uid}")).ok().or_else(|| {
-        let digest = hex::encode(Sha256::digest(uid.as_bytes()));
-        ReservationId::parse(format!("{source}:{}", &digest[..32])).ok()
-    })
+    ReservationId::parse(format!("{source}:{uid}"))
+        .ok()
+        .or_else(|| {
+            let digest = hex::encode(Sha256::digest(uid.as_bytes()));
+            ReservationId::parse(format!("{source}:{}", &digest[..32])).ok()
+        })
 }
 
 /// Reads `text` as an iCalendar feed of `source`.
 pub fn parse(text: &str, source: &str, settings: &IcalSettings, property: &Property) -> Fetched {
     let calendar: Calendar = match text.parse() {
         Ok(c) => c,
-        Err(e) => return Fetched::Failed(format!("not an iCalendar feed: {}", e.lines().next().unwrap_or_default())),
+        Err(e) => {
+            return Fetched::Failed(format!(
+                "not an iCalendar feed: {}",
+                e.lines().next().unwrap_or_default()
+            ));
+        }
     };
     if !text.trim_start().starts_with("BEGIN:VCALENDAR") {
         return Fetched::Failed("not an iCalendar feed: no BEGIN:VCALENDAR".into());
@@ -58,14 +65,27 @@ pub fn parse(text: &str, source: &str, settings: &IcalSettings, property: &Prope
         })
         .filter_map(|event| stay(event, source, settings, property))
         .collect();
-    if stays.is_empty() { Fetched::Empty } else { Fetched::Stays(stays) }
+    if stays.is_empty() {
+        Fetched::Empty
+    } else {
+        Fetched::Stays(stays)
+    }
 }
 
-fn stay(event: &icalendar::Event, source: &str, settings: &IcalSettings, property: &Property) -> Option<FeedStay> {
+fn stay(
+    event: &icalendar::Event,
+    source: &str,
+    settings: &IcalSettings,
+    property: &Property,
+) -> Option<FeedStay> {
     let uid = event.get_uid()?.trim().to_owned();
     let summary = event.get_summary().unwrap_or_default().trim().to_owned();
     let lower = summary.to_lowercase();
-    if settings.ignore_summaries.iter().any(|s| lower.contains(&s.to_lowercase())) {
+    if settings
+        .ignore_summaries
+        .iter()
+        .any(|s| lower.contains(&s.to_lowercase()))
+    {
         return None;
     }
     if event.property_value("RRULE").is_some() {
@@ -92,7 +112,11 @@ fn stay(event: &icalendar::Event, source: &str, settings: &IcalSettings, propert
         },
         version: 0,
     };
-    Some(FeedStay { uid, summary, state })
+    Some(FeedStay {
+        uid,
+        summary,
+        state,
+    })
 }
 
 /// An all-day date takes the property's time (the `DTEND` date is the checkout day,
@@ -105,12 +129,14 @@ fn instant(at: DatePerhapsTime, edge: Edge, property: &Property) -> Timestamp {
         DatePerhapsTime::DateTime(CalendarDateTime::Floating(local)) => {
             stay_times::on_wall_clock(local, property)
         }
-        DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { date_time, tzid }) => {
-            match tzid.parse::<chrono_tz::Tz>().ok().and_then(|tz| tz.from_local_datetime(&date_time).earliest()) {
-                Some(dt) => Timestamp(dt.timestamp()),
-                None => stay_times::on_wall_clock(date_time, property),
-            }
-        }
+        DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { date_time, tzid }) => match tzid
+            .parse::<chrono_tz::Tz>()
+            .ok()
+            .and_then(|tz| tz.from_local_datetime(&date_time).earliest())
+        {
+            Some(dt) => Timestamp(dt.timestamp()),
+            None => stay_times::on_wall_clock(date_time, property),
+        },
     }
 }
 
@@ -118,7 +144,8 @@ fn instant(at: DatePerhapsTime, edge: Edge, property: &Property) -> Timestamp {
 fn email(description: &str) -> Option<String> {
     description.lines().find_map(|line| {
         let (key, value) = line.split_once(':')?;
-        (key.trim().eq_ignore_ascii_case("email") && value.contains('@')).then(|| value.trim().to_owned())
+        (key.trim().eq_ignore_ascii_case("email") && value.contains('@'))
+            .then(|| value.trim().to_owned())
     })
 }
 

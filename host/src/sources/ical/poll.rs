@@ -40,7 +40,12 @@ pub struct PollReport {
 pub async fn schedule_all(app: &App) -> Result<()> {
     let now = app.clock.now();
     let mut conn = app.pool.acquire().await?;
-    for source in app.catalog.sources.iter().filter(|s| s.form == SourceForm::Ical) {
+    for source in app
+        .catalog
+        .sources
+        .iter()
+        .filter(|s| s.form == SourceForm::Ical)
+    {
         let spec = JobSpec::PollIcal {
             source: source.name.clone(),
         };
@@ -71,7 +76,10 @@ pub async fn poll(app: &App, source: &str, settings: &IcalSettings) -> Result<Po
     let now = app.clock.now();
     let (known, misses) = {
         let mut conn = app.pool.acquire().await?;
-        (feeds::known(&mut conn, ws, source).await?, feeds::misses(&mut conn, ws, source).await?)
+        (
+            feeds::known(&mut conn, ws, source).await?,
+            feeds::misses(&mut conn, ws, source).await?,
+        )
     };
     let decision = hysteresis::decide(fetched, &known, misses, settings.misses, now);
     let report = PollReport {
@@ -82,7 +90,15 @@ pub async fn poll(app: &App, source: &str, settings: &IcalSettings) -> Result<Po
     };
     apply(app, source, &known, decision).await?;
     let mut conn = app.pool.acquire().await?;
-    feeds::record_fetch(&mut conn, ws, source, report.feed_misses, error.as_deref(), now).await?;
+    feeds::record_fetch(
+        &mut conn,
+        ws,
+        source,
+        report.feed_misses,
+        error.as_deref(),
+        now,
+    )
+    .await?;
     Ok(report)
 }
 
@@ -112,11 +128,22 @@ async fn apply(app: &App, source: &str, known: &[hysteresis::Known], d: Decision
         };
         let raw = json!({ "uid": stay.uid, "summary": stay.summary,
                           "check_in": stay.state.check_in, "check_out": stay.state.check_out });
-        let event = MappedEvent { kind, state: stay.state.clone(), order: None };
+        let event = MappedEvent {
+            kind,
+            state: stay.state.clone(),
+            order: None,
+        };
         inbox::accept_mapped(app, source, None, &event, &raw.to_string()).await?;
         let mut conn = app.pool.acquire().await?;
-        feeds::listed(&mut conn, ws, source, &stay.uid, stay.state.id.as_str(), stay.state.check_out)
-            .await?;
+        feeds::listed(
+            &mut conn,
+            ws,
+            source,
+            &stay.uid,
+            stay.state.id.as_str(),
+            stay.state.check_out,
+        )
+        .await?;
     }
     let mut conn = app.pool.acquire().await?;
     for (uid, missing) in &d.missing {
@@ -146,7 +173,11 @@ async fn cancel(app: &App, source: &str, uid: &str) -> Result<()> {
         let mut state = row.state;
         state.status = ReservationStatus::Cancelled;
         let raw = json!({ "uid": uid, "cancelled": "no longer listed by the feed" });
-        let event = MappedEvent { kind: EventType::Cancelled, state, order: None };
+        let event = MappedEvent {
+            kind: EventType::Cancelled,
+            state,
+            order: None,
+        };
         inbox::accept_mapped(app, source, None, &event, &raw.to_string()).await?;
         tracing::info!(source, uid, reservation = %id, "stay left the feed: cancelled");
     }

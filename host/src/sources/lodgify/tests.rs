@@ -48,20 +48,35 @@ fn a_paid_booking_maps_to_a_paid_stay_on_local_days() {
 fn statuses_and_actions_map_per_platforms_section_5() {
     let owed = BOOKED.replace(r#""balance_due": "0.00""#, r#""balance_due": 118.0"#);
     let e = map_text(&owed).expect("valid").expect("booking");
-    assert_eq!((e.kind, e.state.status), (EventType::Confirmed, ReservationStatus::Confirmed));
+    assert_eq!(
+        (e.kind, e.state.status),
+        (EventType::Confirmed, ReservationStatus::Confirmed)
+    );
 
     let change = owed.replace("booking_new_status_booked", "booking_change");
     let e = map_text(&change).expect("valid").expect("booking");
-    assert_eq!((e.kind, e.state.status), (EventType::Modified, ReservationStatus::Confirmed));
+    assert_eq!(
+        (e.kind, e.state.status),
+        (EventType::Modified, ReservationStatus::Confirmed)
+    );
 
     let declined = BOOKED
-        .replace("booking_new_status_booked", "booking_status_change_declined")
+        .replace(
+            "booking_new_status_booked",
+            "booking_status_change_declined",
+        )
         .replace(r#""status": "Booked""#, r#""status": "Declined""#);
     let e = map_text(&declined).expect("valid").expect("booking");
-    assert_eq!((e.kind, e.state.status), (EventType::Cancelled, ReservationStatus::Cancelled));
+    assert_eq!(
+        (e.kind, e.state.status),
+        (EventType::Cancelled, ReservationStatus::Cancelled)
+    );
 
     let tentative = BOOKED
-        .replace("booking_new_status_booked", "booking_status_change_tentative")
+        .replace(
+            "booking_new_status_booked",
+            "booking_status_change_tentative",
+        )
         .replace(r#""status": "Booked""#, r#""status": "Tentative""#);
     let e = map_text(&tentative).expect("valid").expect("booking");
     assert_eq!(
@@ -78,11 +93,15 @@ fn statuses_and_actions_map_per_platforms_section_5() {
 fn a_property_rented_whole_maps_through_properties() {
     let mut s = settings();
     s.room_types.clear();
-    s.properties.insert("312554".into(), ResourceId::parse("201").expect("id"));
+    s.properties
+        .insert("312554".into(), ResourceId::parse("201").expect("id"));
     let e = map("lodgify", &s, &lisbon(), BOOKED.as_bytes())
         .expect("valid")
         .expect("booking");
-    assert_eq!(e.state.resources, vec![ResourceId::parse("201").expect("id")]);
+    assert_eq!(
+        e.state.resources,
+        vec![ResourceId::parse("201").expect("id")]
+    );
 }
 
 #[test]
@@ -106,10 +125,16 @@ fn bad_payloads_point_at_the_field() {
         "/booking"
     );
     assert_eq!(
-        pointer(&BOOKED.replace(r#""date_departure": "2026-11-25T00:00:00""#, r#""date_departure": 20261125"#)),
+        pointer(&BOOKED.replace(
+            r#""date_departure": "2026-11-25T00:00:00""#,
+            r#""date_departure": 20261125"#
+        )),
         "/booking/date_departure"
     );
-    assert_eq!(pointer(&BOOKED.replace("377120", "999999")), "/booking/room_types");
+    assert_eq!(
+        pointer(&BOOKED.replace("377120", "999999")),
+        "/booking/room_types"
+    );
 }
 
 fn headers(value: &str) -> HeaderMap {
@@ -125,7 +150,14 @@ fn ms_signature_is_checked_in_hex_or_base64() {
     let hex_sig = format!("sha256={}", DigestEncoding::Hex.encode(&mac));
     let b64_sig = format!("sha256={}", DigestEncoding::Base64.encode(&mac));
     assert!(verify(&settings(), &headers(&hex_sig), body).is_ok());
-    assert!(verify(&settings(), &headers(&hex_sig.to_uppercase().replace("SHA256=", "sha256=")), body).is_ok());
+    assert!(
+        verify(
+            &settings(),
+            &headers(&hex_sig.to_uppercase().replace("SHA256=", "sha256=")),
+            body
+        )
+        .is_ok()
+    );
     assert!(verify(&settings(), &headers(&b64_sig), body).is_ok());
     let tampered = BOOKED.replace("Ana Silva", "Eve");
     assert!(verify(&settings(), &headers(&hex_sig), tampered.as_bytes()).is_err());

@@ -59,9 +59,16 @@ fn stays(text: &str) -> Vec<FeedStay> {
 #[test]
 fn all_day_stays_take_the_property_times_and_blocks_are_left_out() {
     let s = stays(AIRBNB);
-    assert_eq!(s.len(), 2, "the block and the repeating event are not stays: {s:?}");
+    assert_eq!(
+        s.len(),
+        2,
+        "the block and the repeating event are not stays: {s:?}"
+    );
     let airbnb = &s[0];
-    assert_eq!(airbnb.uid, "1418fb94e984-7b2b1d1c4bd3a3a5e7c1e0b3a9d8f6c2@airbnb.com");
+    assert_eq!(
+        airbnb.uid,
+        "1418fb94e984-7b2b1d1c4bd3a3a5e7c1e0b3a9d8f6c2@airbnb.com"
+    );
     assert_eq!(
         airbnb.state.id.as_str(),
         "airbnb:1418fb94e984-7b2b1d1c4bd3a3a5e7c1e0b3a9d8f6c2@airbnb.com"
@@ -70,17 +77,30 @@ fn all_day_stays_take_the_property_times_and_blocks_are_left_out() {
     assert_eq!(airbnb.state.check_in, at("2026-07-10T14:00:00Z"));
     assert_eq!(airbnb.state.check_out, at("2026-07-12T10:00:00Z"));
     assert_eq!(airbnb.state.status, ReservationStatus::Paid);
-    assert_eq!(airbnb.state.resources, vec![ResourceId::parse("101").expect("id")]);
+    assert_eq!(
+        airbnb.state.resources,
+        vec![ResourceId::parse("101").expect("id")]
+    );
     let timed = &s[1];
-    assert_eq!(timed.state.check_in, at("2026-08-01T14:00:00Z"), "explicit times are kept");
-    assert_eq!(timed.state.guest.email.as_deref(), Some("maria@example.com"));
+    assert_eq!(
+        timed.state.check_in,
+        at("2026-08-01T14:00:00Z"),
+        "explicit times are kept"
+    );
+    assert_eq!(
+        timed.state.guest.email.as_deref(),
+        Some("maria@example.com")
+    );
 }
 
 #[test]
 fn a_zone_named_by_tzid_is_honoured() {
     let text = AIRBNB.replace("RRULE:FREQ=WEEKLY\r\n", "");
     let s = stays(&text);
-    let ny = s.iter().find(|s| s.uid == "weekly-cleaning").expect("listed");
+    let ny = s
+        .iter()
+        .find(|s| s.uid == "weekly-cleaning")
+        .expect("listed");
     assert_eq!(ny.state.check_in, at("2026-09-01T20:00:00Z"));
 }
 
@@ -95,10 +115,21 @@ fn empty_calendars_blocks_only_and_garbage_are_told_apart() {
         .map(|(_, part)| part)
         .collect::<Vec<_>>()
         .join("BEGIN:VEVENT");
-    let blocks_only = format!("{}END:VCALENDAR\r\n", blocks_only.trim_end_matches("END:VCALENDAR\r\n"));
-    assert_eq!(parse(&blocks_only, "a", &settings(), &lisbon()), Fetched::Empty);
+    let blocks_only = format!(
+        "{}END:VCALENDAR\r\n",
+        blocks_only.trim_end_matches("END:VCALENDAR\r\n")
+    );
+    assert_eq!(
+        parse(&blocks_only, "a", &settings(), &lisbon()),
+        Fetched::Empty
+    );
     assert!(matches!(
-        parse("<html><body>Service Unavailable</body></html>", "a", &settings(), &lisbon()),
+        parse(
+            "<html><body>Service Unavailable</body></html>",
+            "a",
+            &settings(),
+            &lisbon()
+        ),
         Fetched::Failed(_)
     ));
 }
@@ -107,7 +138,10 @@ fn empty_calendars_blocks_only_and_garbage_are_told_apart() {
 fn long_uids_get_a_digest_id_and_urls_are_redacted() {
     let long = "x".repeat(200);
     let id = reservation_id("feed", &long).expect("an id");
-    assert!(id.as_str().starts_with("feed:") && id.as_str().len() < 64, "{id}");
+    assert!(
+        id.as_str().starts_with("feed:") && id.as_str().len() < 64,
+        "{id}"
+    );
     assert_eq!(reservation_id("feed", &long), Some(id), "stable");
     assert_eq!(
         settings().redacted_url(),
