@@ -187,6 +187,27 @@ impl SourceEntry {
             SourceForm::Lodgify if self.lodgify.is_none() => Err(missing("[sources.lodgify]")),
             SourceForm::Generic if self.generic.is_none() => Err(missing("[sources.generic]")),
             SourceForm::Ical if self.ical.is_none() => Err(missing("[sources.ical]")),
+            _ => self.check_settings(),
+        }
+    }
+
+    /// Checks the form's own settings (paths, transform, URL).
+    fn check_settings(&self) -> Result<()> {
+        let at = |e: String| {
+            Error::Config(format!(
+                "source `{}`, [sources.{}]: {e}",
+                self.name,
+                self.form.as_str()
+            ))
+        };
+        match (self.form, &self.generic, &self.ical) {
+            (SourceForm::Generic, Some(generic), _) => generic.check(&self.name).map_err(at),
+            (SourceForm::Ical, _, Some(ical)) => ical.check().map_err(at),
+            (SourceForm::Lodgify, _, _)
+                if self.lodgify.as_ref().is_some_and(|l| l.secret.is_empty()) =>
+            {
+                Err(at("`secret` is empty".into()))
+            }
             _ => Ok(()),
         }
     }

@@ -12,8 +12,9 @@ use crate::app::App;
 use crate::error::Result;
 use crate::jobs::{self, JobSpec};
 use crate::sources::canonical::CanonicalEvent;
+use crate::sources::mapped::{self, MappedEvent, Versioned};
 use crate::store::events::{self, NewEvent, Outcome};
-use crate::store::reservations;
+use crate::store::{Conn, reservations, source_versions};
 
 /// What happened to a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,6 +29,9 @@ pub enum Accepted {
     },
     /// This `webhook-id` was stored before; nothing more was done.
     Duplicate,
+    /// Authentic, but about nothing Latchkey acts on (a platform's rate or availability
+    /// change, a transform that returned nothing); not stored.
+    Ignored,
 }
 
 /// Stores `event`, received from `source` as `webhook_id` with raw body `raw`.
@@ -41,15 +45,84 @@ pub async fn accept(
     event: &CanonicalEvent,
     raw: &str,
 ) -> Result<Accepted> {
+    let mut tx = app.pool.begin().await?;
+    let accepted = store(app, &mut tx, source, webhook_id, event, raw).await?;
+    finish(app, tx, accepted).await
+}
+
+/// Stores a state mapped from a platform's own payload, with the version
+/// [`mapped::decide`] gives it, in the same transaction. `webhook_id` is the delivery's
+/// id; without one (a polled feed) the id is derived from the version and content, so an
+/// unchanged state is a duplicate and stores nothing.
+///
+/// # Errors
+/// Database errors; then nothing was stored and the sender should retry.
+pub async fn accept_mapped(
+    app: &App,
+    source: &str,
+    webhook_id: Option<&str>,
+    event: &MappedEvent,
+    raw: &str,
+) -> Result<Accepted> {
+    let ws = &app.catalog.workspace;
+    let id = event.state.id.as_str();
+    let mut tx = app.pool.begin().await?;
+    let last = source_versions::get(&mut tx, ws, source, id).await?;
+    let on_record = source_versions::reservation_version(&mut tx, ws, id).await?;
+    let versioned = mapped::decide(event, last.as_ref(), on_record);
+    if let Versioned::Newer(record) = &versioned {
+        source_versions::put(&mut tx, ws, source, id, record, app.clock.now()).await?;
+    }
+    let mut state = event.state.clone();
+    state.version = versioned.version();
+    let derived;
+    let webhook_id = match webhook_id {
+        Some(given) => given,
+        None => {
+            derived = format!("{id}@{}:{}", state.version, &mapped::digest(&state)[..16]);
+            &derived
+        }
+    };
+    let canonical = CanonicalEvent {
+        kind: event.kind,
+        timestamp: None,
+        data: state,
+    };
+    let accepted = store(app, &mut tx, source, webhook_id, &canonical, raw).await?;
+    finish(app, tx, accepted).await
+}
+
+/// Commits a stored event (a duplicate's transaction is dropped, undoing everything).
+async fn finish(
+    app: &App,
+    tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    accepted: Accepted,
+) -> Result<Accepted> {
+    if let Accepted::Stored { .. } = accepted {
+        tx.commit().await?;
+        app.jobs_waiting.notify_one();
+    }
+    Ok(accepted)
+}
+
+/// Stores `event` in the caller's transaction: the state if newer, the event unless its
+/// id is known, and a reconcile when the state was applied.
+async fn store(
+    app: &App,
+    tx: &mut Conn,
+    source: &str,
+    webhook_id: &str,
+    event: &CanonicalEvent,
+    raw: &str,
+) -> Result<Accepted> {
     let ws = &app.catalog.workspace;
     let now = app.clock.now();
     let r = &event.data;
-    let mut tx = app.pool.begin().await?;
     let received = RuleEvent {
         kind: event.kind,
         received_at: now,
     };
-    let applied = reservations::upsert_if_newer(&mut tx, ws, r, &received).await?;
+    let applied = reservations::upsert_if_newer(tx, ws, r, &received).await?;
     let outcome = if applied {
         Outcome::Applied
     } else {
@@ -65,13 +138,14 @@ pub async fn accept(
         payload: raw,
         received_at: now,
     };
-    // A repeated webhook id returns here, and dropping the transaction undoes the upsert.
-    let Some(event_id) = events::insert(&mut tx, &new, outcome).await? else {
+    // A repeated webhook id returns here, and the caller drops the transaction, which
+    // undoes the upsert.
+    let Some(event_id) = events::insert(tx, &new, outcome).await? else {
         return Ok(Accepted::Duplicate);
     };
     if applied {
         jobs::enqueue(
-            &mut tx,
+            tx,
             ws,
             &JobSpec::Reconcile {
                 reservation: r.id.clone(),
@@ -81,7 +155,5 @@ pub async fn accept(
         )
         .await?;
     }
-    tx.commit().await?;
-    app.jobs_waiting.notify_one();
     Ok(Accepted::Stored { event_id, outcome })
 }

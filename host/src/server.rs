@@ -20,6 +20,10 @@ pub async fn serve(
     sync_every: Option<std::time::Duration>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Calendar feeds are polled by durable jobs; the first poll of each is due now.
+    crate::sources::ical::poll::schedule_all(&app)
+        .await
+        .context("scheduling the calendar feeds")?;
     let cancel = CancellationToken::new();
     let worker = {
         let (app, cancel) = (app.clone(), cancel.clone());

@@ -6,31 +6,12 @@ use axum::http::{Request, StatusCode};
 use latchkey_host::clock::Clock;
 use latchkey_host::sources::signature;
 
-use crate::harness::{DEMO_SECRET, Reply, TestApp, event, paid_stay};
+use crate::harness::{DEMO_SECRET, TestApp, assert_problem, event, paid_stay};
 
 const NOW: &str = "2026-11-22T10:00:00Z";
 
 fn valid() -> serde_json::Value {
     paid_stay()
-}
-
-fn assert_problem(reply: &Reply, status: StatusCode, needle: &str) {
-    assert_eq!(reply.status, status, "{:?}", reply.body);
-    assert_eq!(reply.content_type, "application/problem+json");
-    assert_eq!(reply.body["status"], status.as_u16());
-    assert!(
-        reply.body["type"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("urn:latchkey:problem:")),
-        "{:?}",
-        reply.body
-    );
-    assert!(reply.body["title"].is_string());
-    let detail = reply.body["detail"].as_str().unwrap_or_default();
-    assert!(
-        detail.contains(needle),
-        "detail {detail:?} should mention {needle:?}"
-    );
 }
 
 fn signed(app: &TestApp, id: &str, ts: i64, body: Vec<u8>, content_type: &str) -> Request<Body> {

@@ -358,3 +358,50 @@ pub fn room_101_door(id: &str, provider: &str, device: &str) -> latchkey_host::c
         simulator: None,
     }
 }
+
+/// Asserts an RFC 9457 problem with `status` whose detail mentions `needle`.
+pub fn assert_problem(reply: &Reply, status: StatusCode, needle: &str) {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(reply.body["status"], status.as_u16());
+    assert!(
+        reply.body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:latchkey:problem:")),
+        "{:?}",
+        reply.body
+    );
+    assert!(reply.body["title"].is_string());
+    let detail = reply.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(needle),
+        "detail {detail:?} should mention {needle:?}"
+    );
+}
+
+/// Asserts a 422 problem pointing at `pointer`.
+pub fn assert_invalid_at(reply: &Reply, pointer: &str) {
+    assert_problem(reply, StatusCode::UNPROCESSABLE_ENTITY, "");
+    assert_eq!(reply.body["pointer"], pointer, "{:?}", reply.body);
+}
+
+/// Posts `body` to `path` as `content_type`, with `headers`.
+pub async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> Reply {
+    let mut request = Request::post(path).header("content-type", content_type);
+    for (name, value) in headers {
+        request = request.header(*name, value.as_str());
+    }
+    app.request(request.body(Body::from(body)).expect("request"))
+        .await
+}
+
+/// A webhook source from its `property.toml` table, written as JSON.
+pub fn source(entry: Value) -> latchkey_host::catalog::SourceEntry {
+    serde_json::from_value(entry).expect("a valid source entry")
+}

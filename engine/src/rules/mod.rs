@@ -9,6 +9,7 @@ mod input;
 mod limits;
 mod plan;
 pub mod rhai;
+pub mod transform;
 pub mod wasm;
 
 pub use input::{EventType, RuleEvent, RuleInput};

@@ -85,12 +85,7 @@ impl Rule for RhaiRule {
     fn plan(&self, input: &RuleInput) -> Result<Plan, RuleError> {
         let arg = rhai::serde::to_dynamic(input)
             .map_err(|e| RuleError::Runtime(format!("cannot pass the input to the script: {e}")))?;
-        DEADLINE.set(Some(Instant::now() + self.limits.deadline));
-        let result = self
-            .engine
-            .call_fn::<Dynamic>(&mut Scope::new(), &self.ast, "plan", (arg,));
-        DEADLINE.set(None);
-        let value = result.map_err(|e| self.classify(*e))?;
+        let value = call_sandboxed(&self.engine, &self.ast, "plan", arg, &self.limits)?;
         rhai::serde::from_dynamic::<Plan>(&value).map_err(|e| {
             RuleError::InvalidPlan(format!(
                 "expected #{{ grants: [#{{ lock, starts_at, ends_at, issue_at }}], notify: #{{ channels, on_revoke }} }}: {e}"
@@ -99,38 +94,51 @@ impl Rule for RhaiRule {
     }
 }
 
-impl RhaiRule {
-    fn classify(&self, e: EvalAltResult) -> RuleError {
-        let l = &self.limits;
-        match e {
-            EvalAltResult::ErrorTooManyOperations(pos) => RuleError::Limit {
-                limit: "operations",
-                detail: format!("more than {} operations (at {pos})", l.max_operations),
-            },
-            EvalAltResult::ErrorTerminated(_, pos) => RuleError::Limit {
-                limit: "time",
-                detail: format!(
-                    "still running after {} ms (at {pos})",
-                    l.deadline.as_millis()
-                ),
-            },
-            EvalAltResult::ErrorStackOverflow(pos) => RuleError::Limit {
-                limit: "call depth",
-                detail: format!("calls nested deeper than {} (at {pos})", l.max_call_depth),
-            },
-            EvalAltResult::ErrorDataTooLarge(what, pos) => RuleError::Limit {
-                limit: "data size",
-                detail: format!("{what} (at {pos})"),
-            },
-            EvalAltResult::ErrorInFunctionCall(name, _, inner, _) if name == "plan" => {
-                self.classify(*inner)
-            }
-            other => RuleError::Runtime(other.to_string()),
+/// Calls `name(arg)` in `ast` under the wall-clock deadline of `limits` (the other limits
+/// are the engine's), and names the limit a failure ran into.
+pub(super) fn call_sandboxed(
+    engine: &Engine,
+    ast: &AST,
+    name: &'static str,
+    arg: Dynamic,
+    limits: &RuleLimits,
+) -> Result<Dynamic, RuleError> {
+    DEADLINE.set(Some(Instant::now() + limits.deadline));
+    let result = engine.call_fn::<Dynamic>(&mut Scope::new(), ast, name, (arg,));
+    DEADLINE.set(None);
+    result.map_err(|e| classify(*e, limits, name))
+}
+
+fn classify(e: EvalAltResult, l: &RuleLimits, entry: &str) -> RuleError {
+    match e {
+        EvalAltResult::ErrorTooManyOperations(pos) => RuleError::Limit {
+            limit: "operations",
+            detail: format!("more than {} operations (at {pos})", l.max_operations),
+        },
+        EvalAltResult::ErrorTerminated(_, pos) => RuleError::Limit {
+            limit: "time",
+            detail: format!(
+                "still running after {} ms (at {pos})",
+                l.deadline.as_millis()
+            ),
+        },
+        EvalAltResult::ErrorStackOverflow(pos) => RuleError::Limit {
+            limit: "call depth",
+            detail: format!("calls nested deeper than {} (at {pos})", l.max_call_depth),
+        },
+        EvalAltResult::ErrorDataTooLarge(what, pos) => RuleError::Limit {
+            limit: "data size",
+            detail: format!("{what} (at {pos})"),
+        },
+        EvalAltResult::ErrorInFunctionCall(name, _, inner, _) if name == entry => {
+            classify(*inner, l, entry)
         }
+        other => RuleError::Runtime(other.to_string()),
     }
 }
 
-fn sandboxed_engine(limits: &RuleLimits) -> Engine {
+/// An engine with the sandbox's limits and helpers, shared by rules and transforms.
+pub(super) fn sandboxed_engine(limits: &RuleLimits) -> Engine {
     let mut engine = Engine::new();
     engine
         .set_max_operations(limits.max_operations)

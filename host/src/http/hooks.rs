@@ -1,12 +1,15 @@
-//! `POST /v1/hooks/{source}`: webhooks from booking platforms.
+//! `POST /v1/hooks/{source}` (and `/v1/hooks/{source}/{secret}` for generic sources that
+//! carry their secret in the path): webhooks from booking platforms.
 //!
-//! Checks, in order: the source exists (404), the body is JSON (415), at most
-//! [`MAX_BODY_BYTES`] (413), signed (401), and well-formed (422). Only then is it stored,
-//! and the answer (202, or 200 for a repeated `webhook-id`) is sent after the commit.
-//! Sources of the `reenio` form are answered by [`super::hooks_reenio`].
+//! Checks, in order: the source exists and takes deliveries (404, 409 for a polled
+//! feed), the body is JSON (415), at most [`MAX_BODY_BYTES`] (413), authentic (401), and
+//! well-formed (422, with a pointer into the payload). Only then is it stored, and the
+//! answer (202, or 200 for a repeated delivery or a payload about nothing we act on) is
+//! sent after the commit. Sources of the `reenio` form are answered by
+//! [`super::hooks_reenio`].
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
@@ -14,16 +17,18 @@ use axum::routing::post;
 
 use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
-use crate::catalog::SourceForm;
+use crate::catalog::{SourceEntry, SourceForm};
 use crate::error::{Error, ErrorAt};
 use crate::inbox::{self, Accepted};
-use crate::sources::{canonical, signature};
+use crate::sources::{canonical, lodgify, mapped, signature};
 
 /// Largest accepted webhook body, in bytes (256 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub(super) fn routes() -> Router<App> {
-    Router::new().route("/v1/hooks/{source}", post(receive))
+    Router::new()
+        .route("/v1/hooks/{source}", post(receive))
+        .route("/v1/hooks/{source}/{secret}", post(receive_with_secret))
 }
 
 async fn receive(
@@ -33,43 +38,129 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    handle(&app, &source, None, &headers, body)
+        .await
+        .map_err(|e| ErrorAt(e, uri.path().to_owned()))
+}
+
+async fn receive_with_secret(
+    State(app): State<App>,
+    Path((source, secret)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ErrorAt> {
+    // The instance names the source, never the secret.
+    handle(&app, &source, Some(&secret), &headers, body)
+        .await
+        .map_err(|e| ErrorAt(e, format!("/v1/hooks/{source}/…")))
+}
+
+async fn handle(
+    app: &App,
+    source: &str,
+    path_secret: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Error> {
     let entry = app
         .catalog
-        .source(&source)
-        .ok_or_else(|| at(Error::UnknownSource(source.clone())))?;
-    let secret = match entry.form {
-        SourceForm::Canonical => entry.canonical_secret().map_err(at)?.to_owned(),
+        .source(source)
+        .ok_or_else(|| Error::UnknownSource(source.to_owned()))?;
+    let takes_path_secret = entry.generic.as_ref().is_some_and(|g| g.verify.in_path());
+    if path_secret.is_some() && !takes_path_secret {
+        return Err(Error::NotFound {
+            what: "route",
+            id: format!("/v1/hooks/{source}/…"),
+        });
+    }
+    match entry.form {
+        SourceForm::Ical => {
+            return Err(Error::Conflict(format!(
+                "source `{source}` is a polled calendar feed, which receives no webhooks"
+            )));
+        }
         SourceForm::Reenio => {
             let settings = entry.reenio.as_ref().ok_or_else(|| {
-                at(Error::Config(format!(
-                    "source `{source}` has no [sources.reenio]"
-                )))
+                Error::Config(format!("source `{source}` has no [sources.reenio]"))
             })?;
-            return super::hooks_reenio::receive(&app, &source, settings, &headers, body)
-                .await
-                .map_err(at);
+            return super::hooks_reenio::receive(app, source, settings, headers, body).await;
         }
-        form => {
-            return Err(at(Error::Conflict(format!(
-                "source `{source}` uses the `{}` form, which this version cannot receive yet",
-                form.as_str()
-            ))));
-        }
+        _ => {}
+    }
+    require_media_type(headers, is_json, "application/json")?;
+    let bytes = read_limited(headers, body, MAX_BODY_BYTES).await?;
+    let accepted = match entry.form {
+        SourceForm::Lodgify => receive_lodgify(app, entry, headers, &bytes).await?,
+        SourceForm::Generic => receive_generic(app, entry, path_secret, headers, bytes).await?,
+        _ => receive_canonical(app, entry, headers, &bytes).await?,
     };
-    require_media_type(&headers, is_json, "application/json").map_err(at)?;
-    let bytes = read_limited(&headers, body, MAX_BODY_BYTES)
-        .await
-        .map_err(at)?;
-    let verified = signature::verify(&secret, &headers, &bytes, app.clock.now()).map_err(at)?;
-    let event = canonical::parse(&bytes).map_err(at)?;
-    let raw = String::from_utf8_lossy(&bytes);
-    let accepted = inbox::accept(&app, &source, &verified.webhook_id, &event, &raw)
-        .await
-        .map_err(at)?;
     let status = match accepted {
         Accepted::Stored { .. } => StatusCode::ACCEPTED,
-        Accepted::Duplicate => StatusCode::OK,
+        Accepted::Duplicate | Accepted::Ignored => StatusCode::OK,
     };
     Ok((status, Json(accepted)).into_response())
+}
+
+fn settings<'a, T>(entry: &SourceEntry, settings: Option<&'a T>) -> Result<&'a T, Error> {
+    settings.ok_or_else(|| {
+        Error::Config(format!(
+            "source `{}` has no [sources.{}]",
+            entry.name,
+            entry.form.as_str()
+        ))
+    })
+}
+
+async fn receive_canonical(
+    app: &App,
+    entry: &SourceEntry,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+) -> Result<Accepted, Error> {
+    let verified = signature::verify(entry.canonical_secret()?, headers, bytes, app.clock.now())?;
+    let event = canonical::parse(bytes)?;
+    let raw = String::from_utf8_lossy(bytes);
+    inbox::accept(app, &entry.name, &verified.webhook_id, &event, &raw).await
+}
+
+async fn receive_lodgify(
+    app: &App,
+    entry: &SourceEntry,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+) -> Result<Accepted, Error> {
+    let s = settings(entry, entry.lodgify.as_ref())?;
+    lodgify::verify(s, headers, bytes)?;
+    let Some(event) = lodgify::map(&entry.name, s, &app.catalog.property, bytes)? else {
+        return Ok(Accepted::Ignored);
+    };
+    let raw = String::from_utf8_lossy(bytes);
+    let id = mapped::body_id(bytes);
+    inbox::accept_mapped(app, &entry.name, Some(&id), &event, &raw).await
+}
+
+async fn receive_generic(
+    app: &App,
+    entry: &SourceEntry,
+    path_secret: Option<&str>,
+    headers: &HeaderMap,
+    bytes: Bytes,
+) -> Result<Accepted, Error> {
+    let s = settings(entry, entry.generic.as_ref())?;
+    let delivery = s
+        .verify
+        .verify(headers, &bytes, path_secret, app.clock.now())?;
+    // A transform runs for up to the rules' deadline: off the async workers.
+    let mapped = {
+        let (s, bytes, property) = (s.clone(), bytes.clone(), app.catalog.property.clone());
+        tokio::task::spawn_blocking(move || s.map(&bytes, &property))
+            .await
+            .map_err(|e| Error::Internal(format!("the mapping task failed: {e}")))??
+    };
+    let Some(event) = mapped else {
+        return Ok(Accepted::Ignored);
+    };
+    let raw = String::from_utf8_lossy(&bytes);
+    let id = delivery.unwrap_or_else(|| mapped::body_id(&bytes));
+    inbox::accept_mapped(app, &entry.name, Some(&id), &event, &raw).await
 }

@@ -147,7 +147,8 @@ async fn hand_over(
     Ok(
         match inbox::accept(app, source, &webhook_id, &event, &delivery.body).await? {
             Accepted::Stored { event_id, .. } => Some(event_id),
-            Accepted::Duplicate => None,
+            // `accept` never ignores a canonical event; only mapped forms do.
+            Accepted::Duplicate | Accepted::Ignored => None,
         },
     )
 }

@@ -9,6 +9,7 @@ mod code_target;
 mod confirm_code;
 mod create_code;
 mod fetch_reenio;
+mod poll_ical;
 mod reconcile;
 pub mod retry;
 mod revoke_code;
@@ -84,6 +85,11 @@ pub enum JobSpec {
         /// reenio's reservation id.
         reservation: i64,
     },
+    /// Fetch an `ical` source's feed and apply it; re-enqueued after each run.
+    PollIcal {
+        /// The source's name.
+        source: String,
+    },
 }
 
 impl JobSpec {
@@ -98,6 +104,7 @@ impl JobSpec {
             JobSpec::ReconcileStaff { .. } => "reconcile_staff",
             JobSpec::SendNotification { .. } => "send_notification",
             JobSpec::FetchReenio { .. } => "fetch_reenio",
+            JobSpec::PollIcal { .. } => "poll_ical",
         }
     }
 
@@ -110,6 +117,7 @@ impl JobSpec {
                 source,
                 reservation,
             } => format!("fetch_reenio:{ws}:{source}:{reservation}"),
+            JobSpec::PollIcal { source } => format!("poll_ical:{ws}:{source}"),
             JobSpec::CreateCode { code }
             | JobSpec::UpdateCode { code }
             | JobSpec::RevokeCode { code, .. }
@@ -317,6 +325,7 @@ async fn dispatch(app: &App, job: &ClaimedJob, spec: &JobSpec) -> Result<(), Job
             source,
             reservation,
         } => fetch_reenio::run(app, job, source, *reservation).await,
+        JobSpec::PollIcal { source } => poll_ical::run(app, job, source).await,
     }
 }
 

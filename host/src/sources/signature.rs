@@ -91,18 +91,7 @@ pub fn verify_with(
         .trim()
         .parse()
         .map_err(|_| Error::Unauthorized(format!("{ts_name} `{ts_text}` is not Unix seconds")))?;
-    let skew = now.unix() - ts;
-    if skew > TOLERANCE_SECS {
-        return Err(Error::Unauthorized(format!(
-            "{ts_name} is {skew} s old; at most {TOLERANCE_SECS} s is accepted"
-        )));
-    }
-    if -skew > TOLERANCE_SECS {
-        return Err(Error::Unauthorized(format!(
-            "{ts_name} is {} s in the future; at most {TOLERANCE_SECS} s is accepted",
-            -skew
-        )));
-    }
+    check_timestamp(ts_name, ts, now)?;
     let key = standardwebhooks::Webhook::new(secret)
         .map_err(|e| Error::Config(format!("webhook secret: {e}")))?;
     let expected = key.sign(id, ts, body).map_err(|_| {
@@ -159,6 +148,80 @@ pub fn verify_hmac_sha256_hex(
     mac.update(body);
     mac.verify_slice(&given)
         .map_err(|_| Error::Unauthorized(format!("`{header}` does not match this body")))
+}
+
+/// How a digest is written in a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DigestEncoding {
+    /// Hexadecimal, either case.
+    Hex,
+    /// Standard base64 with padding.
+    Base64,
+}
+
+impl DigestEncoding {
+    /// Decodes `text`; `None` when it is not in this encoding.
+    pub fn decode(self, text: &str) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        match self {
+            DigestEncoding::Hex => hex::decode(text.trim()).ok(),
+            DigestEncoding::Base64 => base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .ok(),
+        }
+    }
+
+    /// Encodes `digest` (hex in lowercase).
+    pub fn encode(self, digest: &[u8]) -> String {
+        use base64::Engine as _;
+        match self {
+            DigestEncoding::Hex => hex::encode(digest),
+            DigestEncoding::Base64 => base64::engine::general_purpose::STANDARD.encode(digest),
+        }
+    }
+}
+
+/// The HMAC-SHA256 of the concatenation of `parts`, keyed with the bytes of `secret`.
+/// Senders sign strings such as `{timestamp}.{body}`; passing the pieces spares a copy of
+/// the body.
+pub fn hmac_sha256(secret: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    // HMAC takes keys of any length; were it ever to refuse one, an empty digest matches
+    // no signature, which fails closed.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return Vec::new();
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Whether `given` is the HMAC-SHA256 of `parts` keyed with `secret`, compared in
+/// constant time.
+pub fn hmac_sha256_matches(secret: &[u8], parts: &[&[u8]], given: &[u8]) -> bool {
+    constant_time_eq::constant_time_eq(&hmac_sha256(secret, parts), given)
+}
+
+/// Checks a signing timestamp (Unix seconds) against `now`, within [`TOLERANCE_SECS`];
+/// `name` names where it came from, for the error.
+///
+/// # Errors
+/// [`Error::Unauthorized`] for a stale or future timestamp.
+pub fn check_timestamp(name: &str, ts: i64, now: Timestamp) -> Result<(), Error> {
+    let skew = now.unix() - ts;
+    if skew > TOLERANCE_SECS {
+        return Err(Error::Unauthorized(format!(
+            "{name} is {skew} s old; at most {TOLERANCE_SECS} s is accepted"
+        )));
+    }
+    if -skew > TOLERANCE_SECS {
+        return Err(Error::Unauthorized(format!(
+            "{name} is {} s in the future; at most {TOLERANCE_SECS} s is accepted",
+            -skew
+        )));
+    }
+    Ok(())
 }
 
 /// Signs `body` sent as `webhook_id` at `at` the way a sender does, and returns the

@@ -10,12 +10,14 @@ pub mod callbacks;
 pub mod codes;
 pub mod credentials;
 pub mod events;
+pub mod feeds;
 pub mod jobs;
 pub mod monitoring;
 pub mod notifications;
 pub mod plugins;
 pub mod reenio;
 pub mod reservations;
+pub mod source_versions;
 pub mod staff;
 
 use std::path::Path;

@@ -1,0 +1,35 @@
+//! `poll_ical`: fetch one calendar feed and apply it (see [`crate::sources::ical`]), then
+//! schedule the next poll. A failed fetch is not a job failure: it counts as a miss, so
+//! the schedule never stops and never backs off a feed that fails.
+
+use super::{JobError, JobSpec};
+use crate::app::App;
+use crate::catalog::SourceForm;
+use crate::sources::ical::poll;
+use crate::store::jobs::{self as queue, ClaimedJob};
+
+pub(super) async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(), JobError> {
+    let settings = app
+        .catalog
+        .source(source)
+        .filter(|s| s.form == SourceForm::Ical)
+        .and_then(|s| s.ical.clone());
+    let Some(settings) = settings else {
+        // The source was removed from property.toml: its schedule ends here.
+        let mut conn = app.pool.acquire().await?;
+        queue::complete(&mut conn, job.id).await?;
+        return Ok(());
+    };
+    let report = poll::poll(app, source, &settings).await?;
+    tracing::debug!(source, ?report, "calendar polled");
+    let now = app.clock.now();
+    let next = now.plus(i64::try_from(settings.poll_every_secs).unwrap_or(i64::MAX));
+    let mut tx = app.pool.begin().await?;
+    let spec = JobSpec::PollIcal {
+        source: source.to_owned(),
+    };
+    super::enqueue(&mut tx, &app.catalog.workspace, &spec, next, now).await?;
+    queue::complete(&mut tx, job.id).await?;
+    tx.commit().await?;
+    Ok(())
+}

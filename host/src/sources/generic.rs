@@ -1,9 +1,0 @@
-//! The `generic` webhook form. Not implemented yet: a source of this form is refused with a
-//! clear error.
-
-use serde::Deserialize;
-
-/// Settings of a `generic` source (`[sources.generic]` in `property.toml`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GenericSettings {}
