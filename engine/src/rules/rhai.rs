@@ -54,28 +54,10 @@ impl RhaiRule {
     /// [`RuleError::Compile`] with the parser's message and position, or when the script
     /// is larger than `limits.max_source_len` or defines no `plan(input)` function.
     pub fn compile(source: &str, limits: RuleLimits) -> Result<RhaiRule, RuleError> {
-        if source.len() > limits.max_source_len {
-            return Err(RuleError::Compile(format!(
-                "script is {} bytes, more than the limit of {}",
-                source.len(),
-                limits.max_source_len
-            )));
-        }
-        let engine = sandboxed_engine(&limits);
-        let ast = engine
-            .compile(source)
-            .map_err(|e| RuleError::Compile(e.to_string()))?;
-        if !ast
-            .iter_functions()
-            .any(|f| f.name == "plan" && f.params.len() == 1)
-        {
-            return Err(RuleError::Compile(
-                "script defines no `fn plan(input)`".into(),
-            ));
-        }
+        let (engine, ast) = compile_script(source, &limits, "plan", "input")?;
         Ok(RhaiRule {
-            engine: Arc::new(engine),
-            ast: Arc::new(ast),
+            engine,
+            ast,
             limits,
         })
     }
@@ -96,6 +78,40 @@ impl Rule for RhaiRule {
 
 /// Calls `name(arg)` in `ast` under the wall-clock deadline of `limits` (the other limits
 /// are the engine's), and names the limit a failure ran into.
+/// Compiles a script in the sandbox under `limits`, and checks that it defines
+/// `fn {function}({param})`: what rules and source transforms share.
+///
+/// # Errors
+/// [`RuleError::Compile`] with the parser's message, for a script larger than
+/// `limits.max_source_len`, or for one without the function.
+pub(super) fn compile_script(
+    source: &str,
+    limits: &RuleLimits,
+    function: &str,
+    param: &str,
+) -> Result<(Arc<Engine>, Arc<AST>), RuleError> {
+    if source.len() > limits.max_source_len {
+        return Err(RuleError::Compile(format!(
+            "script is {} bytes, more than the limit of {}",
+            source.len(),
+            limits.max_source_len
+        )));
+    }
+    let engine = sandboxed_engine(limits);
+    let ast = engine
+        .compile(source)
+        .map_err(|e| RuleError::Compile(e.to_string()))?;
+    if !ast
+        .iter_functions()
+        .any(|f| f.name == function && f.params.len() == 1)
+    {
+        return Err(RuleError::Compile(format!(
+            "script defines no `fn {function}({param})`"
+        )));
+    }
+    Ok((Arc::new(engine), Arc::new(ast)))
+}
+
 pub(super) fn call_sandboxed(
     engine: &Engine,
     ast: &AST,

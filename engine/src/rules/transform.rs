@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rhai::{AST, Engine};
 
-use super::rhai::{call_sandboxed, sandboxed_engine};
+use super::rhai::{call_sandboxed, compile_script};
 use super::{RuleError, RuleLimits};
 
 /// A compiled transform. Cheap to clone; safe to share between threads.
@@ -38,28 +38,10 @@ impl Transform {
     /// [`RuleError::Compile`] with the parser's message, when the script is larger than
     /// `limits.max_source_len`, or when it defines no `transform(payload)` function.
     pub fn compile(source: &str, limits: RuleLimits) -> Result<Transform, RuleError> {
-        if source.len() > limits.max_source_len {
-            return Err(RuleError::Compile(format!(
-                "script is {} bytes, more than the limit of {}",
-                source.len(),
-                limits.max_source_len
-            )));
-        }
-        let engine = sandboxed_engine(&limits);
-        let ast = engine
-            .compile(source)
-            .map_err(|e| RuleError::Compile(e.to_string()))?;
-        if !ast
-            .iter_functions()
-            .any(|f| f.name == "transform" && f.params.len() == 1)
-        {
-            return Err(RuleError::Compile(
-                "script defines no `fn transform(payload)`".into(),
-            ));
-        }
+        let (engine, ast) = compile_script(source, &limits, "transform", "payload")?;
         Ok(Transform {
-            engine: Arc::new(engine),
-            ast: Arc::new(ast),
+            engine,
+            ast,
             limits,
         })
     }

@@ -50,7 +50,11 @@ pub const SVIX_HEADERS: HeaderNames = HeaderNames {
     signature: "svix-signature",
 };
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, Error> {
+/// Header `name` as text.
+///
+/// # Errors
+/// [`Error::Unauthorized`] when it is missing or not visible ASCII.
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, Error> {
     headers
         .get(name)
         .ok_or_else(|| Error::Unauthorized(format!("missing header `{name}`")))?

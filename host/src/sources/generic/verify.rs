@@ -6,7 +6,7 @@ use latchkey_engine::Timestamp;
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::sources::signature::{self, DigestEncoding};
+use crate::sources::signature::{self, DigestEncoding, header};
 
 /// The verification scheme (`[sources.generic.verify]`, tagged by `scheme`).
 #[derive(Clone, Deserialize)]
@@ -84,14 +84,6 @@ fn default_encoding() -> DigestEncoding {
 
 fn default_signed() -> String {
     "{body}".into()
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, Error> {
-    headers
-        .get(name)
-        .ok_or_else(|| Error::Unauthorized(format!("missing header `{name}`")))?
-        .to_str()
-        .map_err(|_| Error::Unauthorized(format!("header `{name}` is not visible ASCII")))
 }
 
 /// Shortest secret accepted in a URL path, in characters.
