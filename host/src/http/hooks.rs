@@ -80,10 +80,8 @@ async fn handle(
             )));
         }
         SourceForm::Reenio => {
-            let settings = entry.reenio.as_ref().ok_or_else(|| {
-                Error::Config(format!("source `{source}` has no [sources.reenio]"))
-            })?;
-            return super::hooks_reenio::receive(app, source, settings, headers, body).await;
+            let reenio = settings(entry, entry.reenio.as_ref())?;
+            return super::hooks_reenio::receive(app, source, reenio, headers, body).await;
         }
         _ => {}
     }
