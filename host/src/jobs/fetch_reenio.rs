@@ -14,7 +14,7 @@ use latchkey_engine::rules::EventType;
 use super::JobError;
 use crate::app::App;
 use crate::inbox::{self, Accepted};
-use crate::sources::canonical::CanonicalEvent;
+use crate::sources::mapped::MappedEvent;
 use crate::sources::reenio::wire::ReenioState;
 use crate::sources::reenio::{ReenioSettings, snapshot, triggers};
 use crate::store::jobs::ClaimedJob;
@@ -88,8 +88,8 @@ pub(super) async fn run(
     super::complete(app, job).await
 }
 
-/// Fetches the reservation and, for contact data, its customer; builds the snapshot and
-/// gives it its version against the state `on_record`.
+/// Fetches the reservation and, for contact data, its customer, and builds the snapshot;
+/// `on_record` is the state to cancel should reenio no longer know the reservation.
 async fn fetch(
     settings: &ReenioSettings,
     source: &str,
@@ -102,12 +102,9 @@ async fn fetch(
         .map_err(|e| JobError::Permanent(e.to_string()))?;
     let Some(detail) = client.reservation(reservation).await? else {
         // Versioned like a fetch, so a second 404 changes nothing.
-        return Ok(Fetched::Gone(on_record.map(|old| {
-            let cancelled = Reservation {
-                status: ReservationStatus::Cancelled,
-                ..old.clone()
-            };
-            snapshot::versioned(cancelled, Some(old))
+        return Ok(Fetched::Gone(on_record.map(|old| Reservation {
+            status: ReservationStatus::Cancelled,
+            ..old.clone()
         })));
     };
     let customer_id = detail
@@ -122,9 +119,7 @@ async fn fetch(
     let built = snapshot::build(settings, source, &detail, customer.as_ref())
         .map_err(|e| JobError::Permanent(e.to_string()))?;
     Ok(match (built, ReenioState::from_number(detail.state)) {
-        (Some(content), Some(state)) => {
-            Fetched::Current(snapshot::versioned(content, on_record), state)
-        }
+        (Some(content), Some(state)) => Fetched::Current(content, state),
         _ => Fetched::Unconfirmed,
     })
 }
@@ -138,16 +133,17 @@ async fn hand_over(
     kind: EventType,
     state: &Reservation,
 ) -> Result<Option<i64>, JobError> {
-    let event = CanonicalEvent {
+    // reenio has no versions: the inbox gives the fetched state one that grows only when
+    // its content changed, as for every form that maps a platform's own payload.
+    let event = MappedEvent {
         kind,
-        timestamp: None,
-        data: state.clone(),
+        state: state.clone(),
+        order: None,
     };
     let webhook_id = format!("reenio-delivery-{}", delivery.id);
     Ok(
-        match inbox::accept(app, source, &webhook_id, &event, &delivery.body).await? {
+        match inbox::accept_mapped(app, source, Some(&webhook_id), &event, &delivery.body).await? {
             Accepted::Stored { event_id, .. } => Some(event_id),
-            // `accept` never ignores a canonical event; only mapped forms do.
             Accepted::Duplicate | Accepted::Ignored => None,
         },
     )

@@ -10,9 +10,10 @@
 //! - guest: the customer detail's name, e-mail and phone (the reservation's customer name
 //!   when the detail is missing).
 //!
-//! Versions: reenio has none. A snapshot takes the version on record when its content is
-//! the same, and the next one when anything changed, so versions only grow, a refetch of
-//! an unchanged reservation is recognised as such, and the newest fetch always wins.
+//! Versions: reenio has none. A snapshot is handed to [`crate::inbox::accept_mapped`],
+//! which keeps the version when the content is the same and takes the next one when
+//! anything changed ([`crate::sources::mapped`]), so versions only grow, a refetch of an
+//! unchanged reservation is recognised as such, and the newest fetch always wins.
 
 use latchkey_engine::{Guest, Reservation, ReservationId, ReservationStatus};
 
@@ -125,24 +126,6 @@ pub fn build(
     }))
 }
 
-/// `fetched` with its version: the one on record if nothing changed, the next otherwise
-/// (1 for a reservation not on record).
-pub fn versioned(mut fetched: Reservation, on_record: Option<&Reservation>) -> Reservation {
-    fetched.version = match on_record {
-        Some(old) if same_content(old, &fetched) => old.version,
-        Some(old) => old.version + 1,
-        None => 1,
-    };
-    fetched
-}
-
-fn same_content(a: &Reservation, b: &Reservation) -> bool {
-    Reservation {
-        version: b.version,
-        ..a.clone()
-    } == *b
-}
-
 #[cfg(test)]
 mod tests {
     use latchkey_engine::Timestamp;
@@ -227,25 +210,6 @@ mod tests {
         assert_eq!(
             build(&settings(), "reenio", &empty, None),
             Err(SnapshotError::EmptyTerm { id: 4410 })
-        );
-    }
-
-    #[test]
-    fn versions_grow_only_on_change() {
-        let fetch = |paid| {
-            build(&settings(), "reenio", &detail(1, paid), Some(&customer()))
-                .expect("builds")
-                .expect("confirmed")
-        };
-        let v1 = versioned(fetch(false), None);
-        assert_eq!(v1.version, 1);
-        assert_eq!(versioned(fetch(false), Some(&v1)).version, 1, "unchanged");
-        let v2 = versioned(fetch(true), Some(&v1));
-        assert_eq!(v2.version, 2);
-        assert_eq!(
-            versioned(fetch(false), Some(&v2)).version,
-            3,
-            "any change bumps"
         );
     }
 }
