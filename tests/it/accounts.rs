@@ -27,7 +27,7 @@ use latchkey_host::rule_loader::RuleLoader;
 use latchkey_host::store::{self, Durability};
 use serde_json::{Value, json};
 
-use crate::harness::{Reply, at, hotel_dir};
+use crate::harness::{Reply, at, hotel_dir, reply_of};
 
 /// The credentials key of every test in this binary (installed once for the process).
 const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
@@ -117,33 +117,8 @@ async fn setup() -> Setup {
 
 impl Setup {
     async fn request(&self, request: Request<Body>) -> (Reply, String) {
-        use http_body_util::BodyExt as _;
-        use tower::ServiceExt as _;
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let reply = Reply {
-            status,
-            content_type,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        };
+        let reply = reply_of(&self.router, request).await;
+        let text = reply.text.clone();
         (reply, text)
     }
 

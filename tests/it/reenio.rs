@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use latchkey_host::catalog::CatalogFile;
 use latchkey_host::clock::{Clock, SimClock};
 use latchkey_host::credentials::Secret;
@@ -15,9 +14,8 @@ use latchkey_host::sources::reenio::fake::ReenioFake;
 use latchkey_host::sources::reenio::wire::{CustomerDetail, CustomerRef, ReservationDetail};
 use latchkey_host::store::reenio::{self as deliveries, DeliveryState};
 use serde_json::Value;
-use tower::ServiceExt;
 
-use crate::harness::{TestApp, at};
+use crate::harness::{TestApp, at, reply_of};
 
 /// The example hotel's published test secret for the `reenio` source.
 const SECRET: &str = "reenio-test-secret-7Qm2vX9pL4";
@@ -93,30 +91,15 @@ impl Reenio {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = self
-            .t
-            .router
-            .clone()
-            .oneshot(request.body(Body::from(body.to_owned())).expect("request"))
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+        let reply = reply_of(
+            &self.t.router,
+            request.body(Body::from(body.to_owned())).expect("request"),
+        )
+        .await;
         Answer {
-            status,
-            content_type,
-            text: String::from_utf8_lossy(&bytes).into_owned(),
+            status: reply.status,
+            content_type: reply.content_type,
+            text: reply.text,
         }
     }
 
