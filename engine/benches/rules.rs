@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use latchkey_engine::rules::rhai::RhaiRule;
 use latchkey_engine::rules::wasm::{WasmConfig, WasmRuntime};
-use latchkey_engine::rules::{Plan, Rule, RuleError, RuleInput, RuleLimits};
+use latchkey_engine::rules::{Channel, Notify, Plan, Rule, RuleError, RuleInput, RuleLimits};
 use latchkey_engine::time::{at_local, local_day};
 use latchkey_engine::{DoorKind, Grant, ReservationStatus};
 
@@ -45,8 +45,19 @@ impl Rule for NativeHotel {
             ReservationStatus::Confirmed => !p.requires_payment,
             ReservationStatus::Cancelled | ReservationStatus::NoShow => false,
         };
+        // Like the rule: e-mail and SMS, and a notice when access is withdrawn.
+        let notify = Some(Notify {
+            channels: vec![Channel::Email, Channel::Sms],
+            on_revoke: true,
+        });
+        let no_access = || {
+            Ok(Plan {
+                grants: Vec::new(),
+                notify: notify.clone(),
+            })
+        };
         if !entitled {
-            return Ok(Plan::default());
+            return no_access();
         }
         let tz = p.timezone;
         let (first, last) = (local_day(r.check_in, tz), local_day(r.check_out, tz));
@@ -63,7 +74,7 @@ impl Rule for NativeHotel {
             ends_at = ends_at.min(left.plus(CLOSE_AFTER));
         }
         if ends_at <= starts_at {
-            return Ok(Plan::default());
+            return no_access();
         }
         let issue_at = starts_at.plus(-ISSUE_DAYS_BEFORE * 86_400);
         let grants = input
@@ -86,7 +97,7 @@ impl Rule for NativeHotel {
                 credential: Default::default(),
             })
             .collect();
-        Ok(Plan { grants })
+        Ok(Plan { grants, notify })
     }
 }
 
