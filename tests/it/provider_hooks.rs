@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use latchkey_engine::{Timestamp, Window};
 use latchkey_host::catalog::{CatalogFile, ProviderHookEntry, ProviderHookKind};
 use latchkey_host::clock::{Clock, SimClock};
@@ -18,9 +17,8 @@ use latchkey_host::providers::Provider;
 use latchkey_host::providers::simulator::{SimProfile, Simulator};
 use latchkey_host::sources::signature;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use crate::harness::{TestApp, at, event};
+use crate::harness::{TestApp, at, event, reply_of};
 
 const NUKI_SECRET: &str = "a41f0e9c2b7d4e18c06f3b95d2e7a1c4f8b09e3d";
 const SEAM_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -115,29 +113,15 @@ async fn post(
     for (name, value) in headers {
         request = request.header(*name, value);
     }
-    let response = app
-        .router
-        .clone()
-        .oneshot(request.body(Body::from(body.to_vec())).expect("request"))
-        .await
-        .expect("router answers");
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let reply = reply_of(
+        &app.router,
+        request.body(Body::from(body.to_vec())).expect("request"),
+    )
+    .await;
     Raw {
-        status,
-        content_type,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
+        status: reply.status,
+        content_type: reply.content_type,
+        text: reply.text,
     }
 }
 
