@@ -17,6 +17,20 @@ pub enum Error {
     /// The request is not authentic: bad or missing signature, or a timestamp out of range.
     #[error("{0}")]
     Unauthorized(String),
+    /// The caller is authenticated but their role may not do this.
+    #[error("the `{role}` role may not {action}")]
+    Forbidden {
+        /// The caller's role.
+        role: crate::auth::Role,
+        /// What was refused, e.g. `administer the workspace`.
+        action: &'static str,
+    },
+    /// The caller sent more requests than their key's rate allows.
+    #[error("too many requests: retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a request will be accepted again.
+        retry_after_secs: u64,
+    },
     /// The body is larger than the limit.
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge {
@@ -79,6 +93,8 @@ impl Error {
         match self {
             Error::UnknownSource(_) | Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Invalid { .. } | Error::PluginRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -95,6 +111,8 @@ impl Error {
         match self {
             Error::UnknownSource(_) => "unknown-source",
             Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden { .. } => "forbidden",
+            Error::RateLimited { .. } => "rate-limited",
             Error::PayloadTooLarge { .. } => "payload-too-large",
             Error::UnsupportedMediaType { .. } => "unsupported-media-type",
             Error::Invalid { .. } => "invalid-body",
@@ -128,13 +146,17 @@ impl Error {
                 Error::Invalid { pointer, .. } => Some(pointer.clone()),
                 _ => None,
             },
+            retry_after_secs: match self {
+                Error::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            },
         }
     }
 }
 
 /// An RFC 9457 problem document, plus a stable `code` and, for schema errors, a JSON
 /// `pointer` to the offending field.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// URI naming the problem type.
     #[serde(rename = "type")]
@@ -153,17 +175,25 @@ pub struct Problem {
     /// JSON Pointer to the field at fault (422 only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
+    /// Seconds to wait before retrying (429 only), also sent as `Retry-After`.
+    #[serde(skip)]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
+        let retry_after = self.retry_after_secs;
         let mut res = (status, body).into_response();
         res.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         res
     }
 }

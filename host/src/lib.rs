@@ -7,6 +7,7 @@
 //! [`cli`] (the `latchkey` command).
 
 pub mod app;
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

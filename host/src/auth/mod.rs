@@ -1,0 +1,123 @@
+//! Who is calling the admin API, and what they may do.
+//!
+//! Authentication happens once per request in [`middleware::authenticate`]: an API key
+//! (`Authorization: Bearer lk_…`) or a dashboard session cookie becomes a [`Caller`] in
+//! the request's extensions; a request with neither goes on as anonymous, so webhook
+//! routes (authenticated by their source's signature) and the public operations routes
+//! are not affected. Authorization happens in each handler's first extractor,
+//! [`Authorized<P>`], whose [`Permission`] `P` names the roles allowed: 401 when there is
+//! no caller, 403 when the caller's role is not among them.
+//!
+//! Roles ([`Role`]): `admin` may do everything; `desk` reads locks, codes, activity,
+//! reservations and alerts, and syncs, regenerates, unlocks, resends a PIN and
+//! acknowledges alerts; `partner` uploads plugins; `platform` reads the reservations it
+//! sent (its webhooks are authenticated by their signatures, not by a key).
+
+pub mod permission;
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{Error, ErrorAt};
+pub use permission::Permission;
+
+/// A caller's role in a workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A booking platform: reads its reservations and their codes.
+    Platform,
+    /// A plugin author: uploads and lists plugins.
+    Partner,
+    /// Everything.
+    Admin,
+    /// Front-desk staff: watch locks and fix a guest's access.
+    Desk,
+}
+
+impl Role {
+    /// Every role, for listings and tests.
+    pub const ALL: [Role; 4] = [Role::Platform, Role::Partner, Role::Admin, Role::Desk];
+
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Platform => "platform",
+            Role::Partner => "partner",
+            Role::Admin => "admin",
+            Role::Desk => "desk",
+        }
+    }
+
+    /// The role named `text`, if any.
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An API key, by its id.
+    Key(i64),
+    /// A dashboard session (signed in with a key or a password); writes must carry its
+    /// CSRF token.
+    Session,
+}
+
+/// An authenticated caller, put in the request's extensions by
+/// [`middleware::authenticate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Who, as the audit log names them: `key:<name>` or `user:<username>`.
+    pub actor: String,
+    /// Their role.
+    pub role: Role,
+    /// How they authenticated.
+    pub credential: Credential,
+}
+
+/// The caller of a handler, checked against the permission `P`. Put it first among a
+/// handler's extractors, so that a refused caller learns nothing about the body.
+///
+/// Rejections (problem+json): 401 `unauthorized` without credentials, 403 `forbidden`
+/// when the caller's role is not in `P::ROLES`.
+#[derive(Debug, Clone)]
+pub struct Authorized<P: Permission> {
+    /// The caller.
+    pub caller: Caller,
+    permission: PhantomData<P>,
+}
+
+impl<P: Permission, S: Send + Sync> FromRequestParts<S> for Authorized<P> {
+    type Rejection = ErrorAt;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ErrorAt> {
+        let at = |e: Error| ErrorAt(e, parts.uri.path().to_owned());
+        let Some(caller) = parts.extensions.get::<Caller>().cloned() else {
+            return Err(at(Error::Unauthorized(
+                "sign in, or send an API key as `Authorization: Bearer lk_…`".into(),
+            )));
+        };
+        if !P::ROLES.contains(&caller.role) {
+            return Err(at(Error::Forbidden {
+                role: caller.role,
+                action: P::ACTION,
+            }));
+        }
+        Ok(Authorized {
+            caller,
+            permission: PhantomData,
+        })
+    }
+}
