@@ -28,6 +28,7 @@ use latchkey_host::store::{self, Durability};
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, at, hotel_dir, reply_of};
+use latchkey_host::auth::Role;
 
 /// The credentials key of every test in this binary (installed once for the process).
 const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
@@ -38,6 +39,7 @@ const OFFLINE: &str = "22222222-0000-4000-8000-000000000002";
 struct Setup {
     app: App,
     router: axum::Router,
+    admin_key: String,
     clock: SimClock,
     file: CatalogFile,
     seam: AccountEntry,
@@ -104,9 +106,11 @@ async fn setup() -> Setup {
             .expect("accounts recorded");
     }
     let router = latchkey_host::http::router(app.clone());
+    let admin_key = crate::harness::create_key(&app, "test-admin", Role::Admin).await;
     Setup {
         app,
         router,
+        admin_key,
         clock,
         file,
         seam,
@@ -117,7 +121,11 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    async fn request(&self, request: Request<Body>) -> (Reply, String) {
+    async fn request(&self, mut request: Request<Body>) -> (Reply, String) {
+        let bearer = format!("Bearer {}", self.admin_key);
+        request
+            .headers_mut()
+            .insert("authorization", bearer.parse().expect("header value"));
         let reply = reply_of(&self.router, request).await;
         let text = reply.text.clone();
         (reply, text)

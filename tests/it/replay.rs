@@ -202,9 +202,11 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
     )]);
     // The guest was told their PIN (the harness captures the messages).
     let told = latchkey_host::replay::guests::told(&app.capture);
+    let api_key = crate::harness::admin_key(&app);
     let judge = || {
         driver::judge(
             &app.router,
+            &api_key,
             &app.app.catalog,
             &models,
             &acked,

@@ -77,7 +77,7 @@ fn lock_of(app: &App, text: &str) -> Result<LockId, Error> {
     get,
     path = "/v1/locks/{lock}/branch",
     tag = "locks",
-    params(("lock" = String, Path)),
+    params(("lock" = String, Path, example = "room-101")),
     responses(
         (status = 200, description = "`{\"lock\", \"branch\", \"origin\": \"property\" | \"api\", \"updated_at\"}`", body = Object),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -103,7 +103,7 @@ async fn show(
     put,
     path = "/v1/locks/{lock}/branch",
     tag = "locks",
-    params(("lock" = String, Path)),
+    params(("lock" = String, Path, example = "room-101")),
     request_body(content = Object, description = "`{\"branch\": \"main\"}` or `{\"branch\": null}`", content_type = "application/json"),
     responses(
         (status = 200, description = "The assignment, `previous`, and how many reservations are re-planned", body = Object),
@@ -138,7 +138,7 @@ async fn assign(
     post,
     path = "/v1/locks/{lock}/regenerate",
     tag = "locks",
-    params(("lock" = String, Path)),
+    params(("lock" = String, Path, example = "room-101")),
     responses(
         (status = 202, description = "New PINs are being put on the lock; `replaced` lists the guests who will be told", body = Object),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -171,7 +171,7 @@ struct Unlocked {
     post,
     path = "/v1/locks/{lock}/unlock",
     tag = "locks",
-    params(("lock" = String, Path)),
+    params(("lock" = String, Path, example = "room-101")),
     responses(
         (status = 202, body = Unlocked),
         (status = 404, body = Problem, content_type = "application/problem+json"),

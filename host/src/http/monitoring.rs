@@ -93,7 +93,7 @@ struct ActivityQuery {
     get,
     path = "/v1/locks/{lock}/activity",
     tag = "locks",
-    params(("lock" = String, Path), ActivityQuery),
+    params(("lock" = String, Path, example = "room-101"), ActivityQuery),
     responses(
         (status = 200, description = "`{\"lock\", \"activity\": [{\"at\", \"action\", \"method\", \"initiator\", \"reservation_id\", \"code_id\", \"covered\", ...}]}`", body = Object),
         (status = 400, body = Problem, content_type = "application/problem+json"),

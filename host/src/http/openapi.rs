@@ -80,6 +80,20 @@ impl Modify for Security {
                     SecurityRequirement::new("api_key", Vec::<String>::new()),
                     SecurityRequirement::new("session", Vec::<String>::new()),
                 ]);
+                let has_query = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query);
+                if has_query {
+                    operation
+                        .responses
+                        .responses
+                        .entry("400".to_owned())
+                        .or_insert_with(|| {
+                            problem_response("A query parameter that does not parse")
+                        });
+                }
                 for (status, description) in [
                     ("401", "No credentials, or unknown, revoked or expired ones"),
                     (

@@ -66,7 +66,7 @@ struct Activate {
     path = "/v1/plugins/{name}",
     tag = "plugins",
     params(("name" = String, Path)),
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    request_body(content = Vec<u8>, description = "The component's bytes (`application/wasm` is accepted too)", content_type = "application/octet-stream"),
     responses((status = 201, body = Object), (status = 200, body = Object), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, description = "Refused: not a component, forbidden import, wrong world, smoke test failed", body = Problem, content_type = "application/problem+json")),
 )]
 async fn upload(

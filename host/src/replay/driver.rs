@@ -297,6 +297,21 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     };
     let mut app = App::build(config(catalog.clone())).await?;
     let mut routes = router(app.clone());
+    // The oracle reads the service's state through its API, as an admin would.
+    let api_key = {
+        let mut conn = app.pool.acquire().await?;
+        let role = crate::auth::Role::Admin;
+        crate::auth::keys::create(
+            &mut conn,
+            &catalog.workspace,
+            "replay-oracle",
+            role,
+            "replay",
+            app.clock.now(),
+        )
+        .await?
+        .key
+    };
 
     let progress = progress_bar(opts.progress, deliveries.len());
     let mut counts = Counts {
@@ -354,6 +369,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     counts.messages_sent = told.len();
     let (mut violations, alerts) = judge(
         &routes,
+        &api_key,
         &catalog,
         &clouds.models,
         &acked,
@@ -473,18 +489,18 @@ async fn deliver(
     Ok(response.status())
 }
 
-async fn get_json(routes: &Router, path: &str) -> anyhow::Result<serde_json::Value> {
-    let response = routes
-        .clone()
-        .oneshot(Request::get(path).body(Body::empty())?)
-        .await?;
+async fn get_json(routes: &Router, api_key: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+    let request = Request::get(path)
+        .header("authorization", format!("Bearer {api_key}"))
+        .body(Body::empty())?;
+    let response = routes.clone().oneshot(request).await?;
     let status = response.status();
     let bytes = response.into_body().collect().await?.to_bytes();
     anyhow::ensure!(status.is_success(), "GET {path}: {status}");
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-/// Asks the service (over its API, `routes`) which codes belong to which reservation and
+/// Asks the service (over its API, `routes`, with the admin key `api_key`) which codes belong to which reservation and
 /// what it holds, asks each lock's model (by provider key) what the lock held, and hands
 /// both, with what guests were `told`, to the oracle with the default hotel policy. Returns the violations and the number of alerts raised.
 ///
@@ -492,6 +508,7 @@ async fn get_json(routes: &Router, path: &str) -> anyhow::Result<serde_json::Val
 /// When the service does not answer its API.
 pub async fn judge(
     routes: &Router,
+    api_key: &str,
     catalog: &Catalog,
     models: &HashMap<String, Arc<dyn HeldCodes>>,
     acked: &[Acked],
@@ -509,7 +526,7 @@ pub async fn judge(
     ids.sort();
     ids.dedup();
     for id in ids {
-        let view = get_json(routes, &format!("/v1/reservations/{id}")).await?;
+        let view = get_json(routes, api_key, &format!("/v1/reservations/{id}")).await?;
         final_versions.insert(
             id.clone(),
             view["reservation"]["version"].as_u64().unwrap_or(0),
@@ -520,7 +537,7 @@ pub async fn judge(
             }
         }
     }
-    let alerts_view = get_json(routes, "/v1/alerts").await?;
+    let alerts_view = get_json(routes, api_key, "/v1/alerts").await?;
     let all_alerts = alerts_view["alerts"]
         .as_array()
         .cloned()
