@@ -67,3 +67,18 @@ pub(super) async fn read_limited(
         .await
         .map_err(|_| Error::PayloadTooLarge { limit })
 }
+
+/// A JSON request body of at most `limit` bytes, decoded as a `T`: what every admin route
+/// with a JSON body checks, in order (415, 413, 422 with a pointer).
+///
+/// # Errors
+/// [`Error::UnsupportedMediaType`], [`Error::PayloadTooLarge`], [`Error::Invalid`].
+pub(super) async fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<T, Error> {
+    require_media_type(headers, is_json, "application/json")?;
+    let bytes = read_limited(headers, body, limit).await?;
+    crate::json::decode(&bytes)
+}

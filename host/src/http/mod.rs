@@ -13,6 +13,8 @@ mod ops;
 mod plugins;
 mod provider_hooks;
 mod reservations;
+mod rules;
+mod sources;
 mod staff;
 
 use axum::Router;
@@ -28,6 +30,8 @@ use crate::error::{Error, ErrorAt};
 pub fn router(app: App) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(reservations::routes())
+        .merge(rules::routes())
+        .merge(sources::routes())
         .split_for_parts();
     Router::new()
         .merge(api)
