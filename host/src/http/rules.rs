@@ -395,7 +395,9 @@ async fn run_dry(app: &App, request: DryRunIn) -> Result<DryRunOut> {
         input,
     } = request;
     let (rule, origin): (Arc<dyn Rule>, &str) = match (source, version) {
-        (Some(_), Some(_)) => return Err(invalid("/version", "give `source` or `version`, not both")),
+        (Some(_), Some(_)) => {
+            return Err(invalid("/version", "give `source` or `version`, not both"));
+        }
         (Some(source), None) => {
             let rule = compile(app, source)
                 .await?
@@ -490,7 +492,10 @@ fn compile_error(e: &RuleError) -> CompileError {
 fn refused_at(pointer: &str, e: &CompileError) -> Error {
     let detail = match (e.line, e.column) {
         (Some(line), Some(column)) => {
-            format!("the rule does not compile: line {line}, column {column}: {}", e.message)
+            format!(
+                "the rule does not compile: line {line}, column {column}: {}",
+                e.message
+            )
         }
         _ => format!("the rule does not compile: {}", e.message),
     };
@@ -527,7 +532,8 @@ fn not_found(id: &str) -> Error {
 }
 
 fn version_view(app: &App, version: RuleVersion, valid: bool) -> VersionView {
-    let active = matches!(app.rule.source(), RuleSource::Rhai { version: v, .. } if v == version.id);
+    let active =
+        matches!(app.rule.source(), RuleSource::Rhai { version: v, .. } if v == version.id);
     VersionView {
         id: version.id,
         created_at: version.created_at,

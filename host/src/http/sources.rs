@@ -317,19 +317,30 @@ async fn rotate(
 /// The source `name` created through the API, with its live secrets opened, if any.
 ///
 /// # Errors
-/// Database errors; [`Error::Config`] when a secret was sealed and the credentials key is
-/// now missing or another.
+/// Database errors; [`Error::Config`] when no live secret opens (they were sealed and the
+/// credentials key is now missing or another).
 pub(super) async fn lookup(app: &App, name: &str) -> Result<Option<ApiSourceEntry>> {
     let ws = &app.catalog.workspace;
     let mut conn = app.pool.acquire().await?;
     let Some(source) = stored::get(&mut conn, ws, name).await? else {
         return Ok(None);
     };
-    let secrets = stored::live(&mut conn, ws, name, app.clock.now())
-        .await?
-        .into_iter()
-        .map(|s| open(ws, name, s))
-        .collect::<Result<Vec<_>>>()?;
+    let mut secrets = Vec::new();
+    let mut unopened = None;
+    for sealed in stored::live(&mut conn, ws, name, app.clock.now()).await? {
+        match open(ws, name, sealed) {
+            Ok(secret) => secrets.push(secret),
+            // One secret sealed under a lost key must not lock out a secret rotated in
+            // under the new one.
+            Err(e) => {
+                tracing::error!(source = name, error = %e, "a webhook secret cannot be opened");
+                unopened = Some(e);
+            }
+        }
+    }
+    if let (true, Some(e)) = (secrets.is_empty(), unopened) {
+        return Err(e);
+    }
     Ok(Some(ApiSourceEntry {
         entry: SourceEntry {
             name: source.name,
@@ -365,7 +376,9 @@ fn form_of(stored: &str) -> Result<SourceForm> {
 }
 
 fn exists(name: &str, place: &str) -> Error {
-    Error::Conflict(format!("a source named `{name}` already exists (in {place})"))
+    Error::Conflict(format!(
+        "a source named `{name}` already exists (in {place})"
+    ))
 }
 
 /// Source names: 1 to 64 of `a-z`, `0-9`, `-`, `_`, starting with a letter or digit, so
@@ -452,11 +465,17 @@ fn open(ws: &WorkspaceId, name: &str, stored: StoredSecret) -> Result<Secret> {
                 nonce,
                 ciphertext: stored.secret,
             };
-            key.open(ws, &sealing_context(name), &sealed)
-                .map_err(|e| Error::Config(format!("secret {} of source `{name}`: {e}", stored.id)))?
+            key.open(ws, &sealing_context(name), &sealed).map_err(|e| {
+                Error::Config(format!("secret {} of source `{name}`: {e}", stored.id))
+            })?
         }
     };
     String::from_utf8(bytes.to_vec())
         .map(Secret::new)
-        .map_err(|_| Error::Internal(format!("secret {} of source `{name}` is not UTF-8", stored.id)))
+        .map_err(|_| {
+            Error::Internal(format!(
+                "secret {} of source `{name}` is not UTF-8",
+                stored.id
+            ))
+        })
 }

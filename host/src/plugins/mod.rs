@@ -267,13 +267,12 @@ async fn restore_rhai(
 pub async fn activate_rhai(app: &AppState, ws: &WorkspaceId, id: i64, by: &str) -> Result<()> {
     let _one_at_a_time = app.rule.changing.lock().await;
     let mut conn = app.pool.acquire().await?;
-    let (record, source) =
-        rule_versions::get(&mut conn, ws, id)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                what: "rule version",
-                id: id.to_string(),
-            })?;
+    let (record, source) = rule_versions::get(&mut conn, ws, id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "rule version",
+            id: id.to_string(),
+        })?;
     drop(conn);
     let limits = app.rules.limits().clone();
     let rule = tokio::task::spawn_blocking(move || RhaiRule::compile(&source, limits))
