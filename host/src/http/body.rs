@@ -85,11 +85,24 @@ where
 
     async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        let at = |e: Error| crate::error::ErrorAt(e, parts.uri.path().to_owned());
-        require_media_type(&parts.headers, is_json, "application/json").map_err(at)?;
-        let bytes = read_limited(&parts.headers, body, LIMIT)
+        json_body(&parts.headers, body, LIMIT)
             .await
-            .map_err(at)?;
-        crate::json::decode(&bytes).map(JsonBody).map_err(at)
+            .map(JsonBody)
+            .map_err(|e| crate::error::ErrorAt(e, parts.uri.path().to_owned()))
     }
+}
+
+/// A JSON request body of at most `limit` bytes, decoded as a `T`: what every admin route
+/// with a JSON body checks, in order (415, 413, 422 with a pointer).
+///
+/// # Errors
+/// [`Error::UnsupportedMediaType`], [`Error::PayloadTooLarge`], [`Error::Invalid`].
+pub(super) async fn json_body<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<T, Error> {
+    require_media_type(headers, is_json, "application/json")?;
+    let bytes = read_limited(headers, body, limit).await?;
+    crate::json::decode(&bytes)
 }

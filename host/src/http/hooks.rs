@@ -18,6 +18,7 @@ use axum::routing::post;
 use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
 use crate::catalog::{SourceEntry, SourceForm};
+use crate::credentials::Secret;
 use crate::error::{Error, ErrorAt};
 use crate::inbox::{self, Accepted};
 use crate::sources::{canonical, lodgify, mapped, signature};
@@ -62,10 +63,17 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, Error> {
-    let entry = app
-        .catalog
-        .source(source)
-        .ok_or_else(|| Error::UnknownSource(source.to_owned()))?;
+    // A source of the property file wins a name clash with one created through the API.
+    let api;
+    let (entry, api_secrets) = match app.catalog.source(source) {
+        Some(entry) => (entry, None),
+        None => {
+            api = super::sources::lookup(app, source)
+                .await?
+                .ok_or_else(|| Error::UnknownSource(source.to_owned()))?;
+            (&api.entry, Some(&api.secrets))
+        }
+    };
     let takes_path_secret = entry.generic.as_ref().is_some_and(|g| g.verify.in_path());
     if path_secret.is_some() && !takes_path_secret {
         return Err(Error::NotFound {
@@ -90,7 +98,7 @@ async fn handle(
     let accepted = match entry.form {
         SourceForm::Lodgify => receive_lodgify(app, entry, headers, &bytes).await?,
         SourceForm::Generic => receive_generic(app, entry, path_secret, headers, bytes).await?,
-        _ => receive_canonical(app, entry, headers, &bytes).await?,
+        _ => receive_canonical(app, entry, api_secrets, headers, &bytes).await?,
     };
     let status = match accepted {
         Accepted::Stored { .. } => StatusCode::ACCEPTED,
@@ -109,13 +117,20 @@ fn settings<'a, T>(entry: &SourceEntry, settings: Option<&'a T>) -> Result<&'a T
     })
 }
 
+/// `api_secrets`: the live secrets of a source created through the API; a file source
+/// has its one `secret`.
 async fn receive_canonical(
     app: &App,
     entry: &SourceEntry,
+    api_secrets: Option<&Vec<Secret>>,
     headers: &HeaderMap,
     bytes: &Bytes,
 ) -> Result<Accepted, Error> {
-    let verified = signature::verify(entry.canonical_secret()?, headers, bytes, app.clock.now())?;
+    let secrets: Vec<&str> = match api_secrets {
+        Some(secrets) => secrets.iter().map(Secret::expose).collect(),
+        None => vec![entry.canonical_secret()?],
+    };
+    let verified = signature::verify_any(&secrets, headers, bytes, app.clock.now())?;
     let event = canonical::parse(bytes)?;
     let raw = String::from_utf8_lossy(bytes);
     inbox::accept(app, &entry.name, &verified.webhook_id, &event, &raw).await

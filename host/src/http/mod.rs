@@ -22,6 +22,8 @@ mod ops;
 mod plugins;
 mod provider_hooks;
 mod reservations;
+mod rules;
+mod sources;
 mod staff;
 mod workspace;
 
@@ -49,6 +51,8 @@ pub fn router(app: App) -> Router {
         .merge(accounts::routes())
         .merge(staff::routes())
         .merge(plugins::routes())
+        .merge(rules::routes())
+        .merge(sources::routes())
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             authenticate,

@@ -1,5 +1,5 @@
-//! The rule a workspace plans with right now: an activated plugin version, or else its
-//! property's rule file.
+//! The rule a workspace plans with right now: an activated plugin or Rhai version, or
+//! else its property's rule file.
 
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -26,9 +26,19 @@ pub enum RuleSource {
         /// When activated, Unix seconds UTC.
         activated_at: i64,
     },
+    /// A Rhai rule version uploaded through the API (`/v1/rules`).
+    Rhai {
+        /// The version's id.
+        version: i64,
+        /// SHA-256 of the source, lower-case hex.
+        sha256: String,
+        /// When activated, Unix seconds UTC.
+        activated_at: i64,
+    },
 }
 
-/// The workspace's current rule, swapped whole when a plugin is activated or deactivated;
+/// The workspace's current rule, swapped whole when a plugin or a Rhai version is
+/// activated, or a plugin deactivated;
 /// evaluations already running finish with the rule they started with.
 pub struct ActiveRule {
     file: (Arc<dyn Rule>, RuleSource),
@@ -80,7 +90,7 @@ impl ActiveRule {
     }
 }
 
-/// Stands in for an activated plugin that no longer loads (for example after an upgrade
+/// Stands in for an activated plugin or Rhai version that no longer loads (for example after an upgrade
 /// of the runtime changed its limits): every evaluation fails with the reason, so events
 /// are kept with the error and no access changes until an admin activates another rule.
 #[derive(Debug)]

@@ -1,5 +1,7 @@
 //! Partner plugins: upload (validate, smoke-test, store an immutable version), activation
-//! per workspace, deletion, and restoring the active version at start.
+//! per workspace, deletion, and restoring the active version at start; also the
+//! activation of Rhai versions uploaded through `/v1/rules`, which takes a plugin's place
+//! (the one activated last wins).
 //!
 //! A version is accepted only if the component compiles, implements the world
 //! `latchkey:rules/rule`, imports nothing it may not, and plans a sample reservation of the
@@ -10,6 +12,7 @@ pub mod active;
 
 use std::sync::Arc;
 
+use latchkey_engine::rules::rhai::RhaiRule;
 use latchkey_engine::rules::wasm::{ContentHash, LoadError, WasmRule};
 use latchkey_engine::rules::{self, EventType, Rule, RuleEvent, RuleInput};
 use latchkey_engine::{
@@ -23,6 +26,7 @@ use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
 use crate::rule_loader::RuleLoader;
 use crate::store::plugins::{self as stored, Activation, PluginVersion};
+use crate::store::rule_versions::{self, RuleActivation, RuleVersion};
 use crate::store::{Conn, reservations};
 pub use active::{ActiveRule, RuleSource};
 
@@ -127,6 +131,8 @@ pub async fn activate(
     let rule = compile(&app.rules, bytes.into()).await?;
     let mut tx = app.pool.begin().await?;
     let activation = stored::activate(&mut tx, ws, name, version, app.clock.now()).await?;
+    // The rule activated last is the one a restart restores.
+    rule_versions::deactivate(&mut tx, ws).await?;
     let replanned = replan_open(&mut tx, ws, app.clock.now()).await?;
     tx.commit().await?;
     app.rule
@@ -136,14 +142,16 @@ pub async fn activate(
 }
 
 /// Makes `ws` plan with its property's rule file again, and re-plans its open
-/// reservations. Returns whether a plugin was active.
+/// reservations. Returns whether a plugin or a Rhai version was active.
 ///
 /// # Errors
 /// Database errors.
 pub async fn deactivate(app: &AppState, ws: &WorkspaceId) -> Result<bool> {
     let _one_at_a_time = app.rule.changing.lock().await;
     let mut tx = app.pool.begin().await?;
-    let was_active = stored::deactivate(&mut tx, ws).await?;
+    // Back to the file from an activated Rhai version too.
+    let was_active =
+        stored::deactivate(&mut tx, ws).await? | rule_versions::deactivate(&mut tx, ws).await?;
     if was_active {
         let replanned = replan_open(&mut tx, ws, app.clock.now()).await?;
         tracing::info!(workspace = %ws, replanned, "plugin deactivated; planning with the rule file");
@@ -180,10 +188,11 @@ pub async fn delete(app: &AppState, name: &str, version: Option<i64>) -> Result<
     Ok(())
 }
 
-/// The rule `ws` plans with at start: its active plugin version, compiled (from the
-/// on-disk cache when warm), or `None` for the property's rule file. A stored version that
-/// no longer loads becomes a rule that fails every evaluation with the reason, so nothing
-/// is planned with a rule the admin did not choose.
+/// The rule `ws` plans with at start: the plugin version or the Rhai version activated
+/// last, compiled (a plugin from the on-disk cache when warm), or `None` for the
+/// property's rule file. A stored version that no longer loads becomes a rule that fails
+/// every evaluation with the reason, so nothing is planned with a rule the admin did not
+/// choose.
 ///
 /// # Errors
 /// Database errors.
@@ -192,7 +201,18 @@ pub(crate) async fn restore(
     ws: &WorkspaceId,
     loader: &RuleLoader,
 ) -> Result<Option<(Arc<dyn Rule>, RuleSource)>> {
-    let Some(activation) = stored::active(conn, ws).await? else {
+    let plugin = stored::active(conn, ws).await?;
+    let rhai = rule_versions::active(conn, ws).await?;
+    // Each activation removes the other kind's, so both are on record only in a database
+    // written otherwise; the later one wins then too.
+    if let Some(rhai) = rhai
+        && plugin
+            .as_ref()
+            .is_none_or(|p| p.activated_at <= rhai.activated_at)
+    {
+        return restore_rhai(conn, ws, loader, &rhai).await.map(Some);
+    }
+    let Some(activation) = plugin else {
         return Ok(None);
     };
     let (record, bytes) = stored::get(conn, &activation.plugin, activation.version)
@@ -215,6 +235,68 @@ pub(crate) async fn restore(
         }
     };
     Ok(Some((rule, plugin_source(&activation, &record))))
+}
+
+async fn restore_rhai(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    loader: &RuleLoader,
+    activation: &RuleActivation,
+) -> Result<(Arc<dyn Rule>, RuleSource)> {
+    let id = activation.version_id;
+    let (record, source) = rule_versions::get(conn, ws, id)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("active rule version {id} is missing")))?;
+    let rule: Arc<dyn Rule> = match RhaiRule::compile(&source, loader.limits().clone()) {
+        Ok(rule) => Arc::new(rule),
+        Err(e) => {
+            let reason = format!("active rule version {id} no longer compiles: {e}");
+            tracing::error!(workspace = %ws, "{reason}");
+            Arc::new(active::Unloadable(reason))
+        }
+    };
+    Ok((rule, rhai_source(activation, &record)))
+}
+
+/// Makes `ws` plan with the stored Rhai version `id` (activated by `by`), and re-plans
+/// its open reservations, as a plugin activation does.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown version; [`Error::Conflict`] when the stored source
+/// no longer compiles under the current limits; database errors.
+pub async fn activate_rhai(app: &AppState, ws: &WorkspaceId, id: i64, by: &str) -> Result<()> {
+    let _one_at_a_time = app.rule.changing.lock().await;
+    let mut conn = app.pool.acquire().await?;
+    let (record, source) = rule_versions::get(&mut conn, ws, id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "rule version",
+            id: id.to_string(),
+        })?;
+    drop(conn);
+    let limits = app.rules.limits().clone();
+    let rule = tokio::task::spawn_blocking(move || RhaiRule::compile(&source, limits))
+        .await
+        .map_err(|e| Error::Internal(format!("rule compilation panicked: {e}")))?
+        .map_err(|e| Error::Conflict(format!("rule version {id} no longer compiles: {e}")))?;
+    let mut tx = app.pool.begin().await?;
+    let activation = rule_versions::activate(&mut tx, ws, id, by, app.clock.now()).await?;
+    // The rule activated last is the one a restart restores.
+    stored::deactivate(&mut tx, ws).await?;
+    let replanned = replan_open(&mut tx, ws, app.clock.now()).await?;
+    tx.commit().await?;
+    app.rule
+        .set(Arc::new(rule), rhai_source(&activation, &record));
+    tracing::info!(workspace = %ws, version = id, replanned, "rule version activated");
+    Ok(())
+}
+
+fn rhai_source(activation: &RuleActivation, record: &RuleVersion) -> RuleSource {
+    RuleSource::Rhai {
+        version: record.id,
+        sha256: record.sha256.clone(),
+        activated_at: activation.activated_at,
+    }
 }
 
 fn plugin_source(activation: &Activation, record: &PluginVersion) -> RuleSource {

@@ -7,14 +7,15 @@
 pub mod diff;
 pub mod pins;
 
-use latchkey_engine::rules;
-use latchkey_engine::{CodeState, LockId, ReservationId};
+use latchkey_engine::rules::{self, Plan, RuleInput};
+use latchkey_engine::{CodeState, LockId, ReservationId, Timestamp};
 
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
 use crate::store::alerts::{AlertKind, NewAlert};
 use crate::store::codes::{self, NewCode};
+use crate::store::reservations::ReservationRow;
 use crate::store::{Conn, events, reservations};
 use diff::Action;
 
@@ -31,14 +32,10 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
         return Ok(());
     };
     let now = app.clock.now();
-    let mut input = app
-        .catalog
-        .rule_input(row.state.clone(), row.last_event.clone(), now);
-    // The rule sees each lock's effective branch, and never an unassigned lock.
-    input.locks = app.assignments.effective(input.locks);
+    let input = rule_input(app, &row, now);
     let rule = app.rule.current();
-    let mut plan = match rules::evaluate(rule.as_ref(), &input, app.rules.limits()) {
-        Ok(plan) => plan,
+    let plan = match rules::evaluate(rule.as_ref(), &input, app.rules.limits()) {
+        Ok(plan) => only_assigned(app, plan),
         Err(e) => {
             let message = e.to_string();
             tracing::info!(reservation = %id, error = %message, "rule failed");
@@ -47,9 +44,6 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
             return Ok(());
         }
     };
-    // Defence in depth: whatever the rule says, an unassigned lock gets no code (and the
-    // diff revokes the codes it has).
-    plan.grants.retain(|g| app.assignments.is_assigned(&g.lock));
     if row.rule_error.is_some() {
         reservations::set_rule_error(conn, ws, id, None).await?;
     }
@@ -75,6 +69,25 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
         .await?;
     }
     Ok(())
+}
+
+/// What the rule is given for reservation `row` at `now`: the catalog's input, with each
+/// lock's effective branch. Shared with the rules API's dry-run, so a dry-run sees what a
+/// reconcile would.
+pub fn rule_input(app: &AppState, row: &ReservationRow, now: Timestamp) -> RuleInput {
+    let mut input = app
+        .catalog
+        .rule_input(row.state.clone(), row.last_event.clone(), now);
+    // The rule sees each lock's effective branch, and never an unassigned lock.
+    input.locks = app.assignments.effective(input.locks);
+    input
+}
+
+/// `plan` without grants on unassigned locks. Defence in depth: whatever the rule says,
+/// an unassigned lock gets no code (and the diff revokes the codes it has).
+pub fn only_assigned(app: &AppState, mut plan: Plan) -> Plan {
+    plan.grants.retain(|g| app.assignments.is_assigned(&g.lock));
+    plan
 }
 
 /// Brings the codes of `owner` (a reservation, or a staff code's owner id) in line with

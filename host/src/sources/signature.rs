@@ -1,7 +1,8 @@
 //! Standard Webhooks verification (<https://www.standardwebhooks.com/>, spec
 //! `standard-webhooks.md` §Verifying): HMAC-SHA256 over `{id}.{timestamp}.{body}` with the
-//! source's secret, compared in constant time against every `v1,` entry of
-//! `webhook-signature` (several entries allow secret rotation), and a timestamp within
+//! source's secret (or any of its live secrets while one is being rotated out), compared in
+//! constant time against every `v1,` entry of `webhook-signature` (several entries allow
+//! the sender to rotate too), and a timestamp within
 //! [`TOLERANCE_SECS`] of our clock. The `standardwebhooks` crate computes the signature; the
 //! clock is ours, so replays and tests can run in simulated time.
 
@@ -87,6 +88,34 @@ pub fn verify_with(
     body: &[u8],
     now: Timestamp,
 ) -> Result<Verified, Error> {
+    verify_any_with(names, &[secret], headers, body, now)
+}
+
+/// [`verify`] accepting a signature made with any of `secrets`: a source whose secret is
+/// being rotated verifies with the new one and the previous ones until they expire.
+///
+/// # Errors
+/// As [`verify`]; also [`Error::Unauthorized`] when `secrets` is empty.
+pub fn verify_any(
+    secrets: &[&str],
+    headers: &HeaderMap,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Verified, Error> {
+    verify_any_with(&STANDARD_HEADERS, secrets, headers, body, now)
+}
+
+/// [`verify_any`] with the headers called `names`.
+///
+/// # Errors
+/// As [`verify_any`].
+pub fn verify_any_with(
+    names: &HeaderNames,
+    secrets: &[&str],
+    headers: &HeaderMap,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Verified, Error> {
     let id = header(headers, names.id)?;
     let ts_text = header(headers, names.timestamp)?;
     let signatures = header(headers, names.signature)?;
@@ -96,19 +125,24 @@ pub fn verify_with(
         .parse()
         .map_err(|_| Error::Unauthorized(format!("{ts_name} `{ts_text}` is not Unix seconds")))?;
     check_timestamp(ts_name, ts, now)?;
-    let key = standardwebhooks::Webhook::new(secret)
-        .map_err(|e| Error::Config(format!("webhook secret: {e}")))?;
-    let expected = key.sign(id, ts, body).map_err(|_| {
-        Error::Unauthorized("the body is not UTF-8, so it cannot match a signature".into())
-    })?;
-    let expected = expected.split_once(',').map_or("", |(_, sig)| sig);
-    let matched = signatures
-        .split_whitespace()
-        .filter_map(|entry| entry.split_once(','))
-        .any(|(version, sig)| {
-            version == "v1"
-                && constant_time_eq::constant_time_eq(sig.as_bytes(), expected.as_bytes())
-        });
+    let mut matched = false;
+    // Every secret is tried (no early exit), so the time taken does not tell which of
+    // them matched.
+    for secret in secrets {
+        let key = standardwebhooks::Webhook::new(secret)
+            .map_err(|e| Error::Config(format!("webhook secret: {e}")))?;
+        let expected = key.sign(id, ts, body).map_err(|_| {
+            Error::Unauthorized("the body is not UTF-8, so it cannot match a signature".into())
+        })?;
+        let expected = expected.split_once(',').map_or("", |(_, sig)| sig);
+        matched |= signatures
+            .split_whitespace()
+            .filter_map(|entry| entry.split_once(','))
+            .any(|(version, sig)| {
+                version == "v1"
+                    && constant_time_eq::constant_time_eq(sig.as_bytes(), expected.as_bytes())
+            });
+    }
     if !matched {
         return Err(Error::Unauthorized(format!(
             "{} matches no v1 signature of this body",
@@ -281,6 +315,20 @@ mod tests {
             verify(SECRET, &headers("msg_2", 1000, &sig), body, Timestamp(1100)).is_err(),
             "id is signed"
         );
+    }
+
+    #[test]
+    fn any_live_secret_verifies() {
+        const OTHER: &str = "whsec_zNLR+bTPxvKLHY4iLDOs2bkgI3WOytRw";
+        let body = br#"{"a":1}"#;
+        let old = sign(SECRET, "m", Timestamp(1000), body).expect("signed");
+        let new = sign(OTHER, "m", Timestamp(1000), body).expect("signed");
+        for sig in [&old, &new] {
+            let h = headers("m", 1000, sig);
+            assert!(verify_any(&[OTHER, SECRET], &h, body, Timestamp(1000)).is_ok());
+        }
+        assert!(verify_any(&[OTHER], &headers("m", 1000, &old), body, Timestamp(1000)).is_err());
+        assert!(verify_any(&[], &headers("m", 1000, &old), body, Timestamp(1000)).is_err());
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub mod notifications;
 pub mod plugins;
 pub mod reenio;
 pub mod reservations;
+pub mod rule_versions;
 pub mod source_versions;
+pub mod sources;
 pub mod staff;
 
 use std::path::Path;
