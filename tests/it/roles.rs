@@ -65,6 +65,14 @@ fn cases() -> Vec<Case> {
         case("DELETE", "/v1/plugins/none", "AP"),
         case("GET", "/v1/workspaces/demo/rule", "AP"),
         case("DELETE", "/v1/workspaces/demo/rule", "A"),
+        case("GET", "/v1/rules", "A"),
+        Case {
+            body: Some(json!({ "source": "fn plan(input) { #{ grants: [] } }" })),
+            ..case("POST", "/v1/rules/validate", "A")
+        },
+        case("POST", "/v1/rules/999999/activate", "A"),
+        case("GET", "/v1/sources", "A"),
+        case("POST", "/v1/sources/no-such-source/rotate", "A"),
     ]
 }
 
