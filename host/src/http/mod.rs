@@ -28,20 +28,21 @@ use crate::error::{Error, ErrorAt};
 pub fn router(app: App) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(reservations::routes())
+        .merge(ops::routes())
         .split_for_parts();
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .merge(hooks::routes())
         .merge(accounts::routes())
         .merge(provider_hooks::routes())
-        .merge(ops::routes())
         .merge(plugins::routes())
         .merge(locks_admin::routes())
         .merge(monitoring::routes())
         .merge(staff::routes())
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .fallback(not_found)
-        .with_state(app)
+        .with_state(app);
+    crate::telemetry::layers(router)
 }
 
 async fn not_found(OriginalUri(uri): OriginalUri) -> ErrorAt {

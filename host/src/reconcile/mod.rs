@@ -16,6 +16,7 @@ use crate::jobs::{self, JobSpec};
 use crate::store::alerts::{AlertKind, NewAlert};
 use crate::store::codes::{self, NewCode};
 use crate::store::{Conn, events, reservations};
+use crate::telemetry::metrics::{self, RuleRuntime};
 use diff::Action;
 
 /// Reconciles reservation `id` inside the caller's transaction `conn`.
@@ -37,7 +38,14 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
     // The rule sees each lock's effective branch, and never an unassigned lock.
     input.locks = app.assignments.effective(input.locks);
     let rule = app.rule.current();
-    let mut plan = match rules::evaluate(rule.as_ref(), &input, app.rules.limits()) {
+    let started = std::time::Instant::now();
+    let evaluated = rules::evaluate(rule.as_ref(), &input, app.rules.limits());
+    metrics::rule_evaluated(
+        RuleRuntime::of(&app.rule.source()),
+        evaluated.is_ok(),
+        started.elapsed(),
+    );
+    let mut plan = match evaluated {
         Ok(plan) => plan,
         Err(e) => {
             let message = e.to_string();
