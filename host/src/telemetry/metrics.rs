@@ -267,3 +267,26 @@ pub fn provider_called(
 pub fn alert_raised(kind: AlertKind) {
     metrics::counter!(ALERTS_RAISED, "kind" => kind.as_str()).increment(1);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_runtime_is_known_by_its_source() {
+        let file = |path: &str| RuleSource::File { path: path.into() };
+        assert_eq!(
+            RuleRuntime::of(&file("examples/hotel/rule.rhai")),
+            RuleRuntime::Rhai
+        );
+        assert_eq!(RuleRuntime::of(&file("plugin.wasm")), RuleRuntime::Wasm);
+        assert_eq!(RuleRuntime::of(&file("built-in")), RuleRuntime::Native);
+        let plugin = RuleSource::Plugin {
+            name: "p".into(),
+            version: 1,
+            sha256: String::new(),
+            activated_at: 0,
+        };
+        assert_eq!(RuleRuntime::of(&plugin).as_str(), "wasm");
+    }
+}

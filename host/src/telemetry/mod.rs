@@ -123,3 +123,96 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
         request_id = id,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use axum::routing::post;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Log output kept in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn log_lines_carry_the_request_id_and_route_and_never_a_secret() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        // Every level: no secret may appear even in a debug line.
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .with_max_level(Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let router = layers(Router::new().route(
+            "/v1/hooks/{source}/{secret}",
+            post(|| async {
+                tracing::info!("handled");
+                "ok"
+            }),
+        ));
+        let secrets = [
+            "s3cr3t-in-path",
+            "lk_topsecret",
+            "cookie-secret",
+            "csrf-secret",
+            "v1,signature-secret",
+        ];
+        let request = Request::post(format!("/v1/hooks/demo/{}", secrets[0]))
+            .header("authorization", format!("Bearer {}", secrets[1]))
+            .header("cookie", format!("latchkey_session={}", secrets[2]))
+            .header("x-csrf-token", secrets[3])
+            .header("webhook-signature", secrets[4])
+            .header(REQUEST_ID_HEADER, "req-42")
+            .body(Body::empty())
+            .expect("request");
+        let response = router.oneshot(request).await.expect("answer");
+        assert_eq!(response.headers()[REQUEST_ID_HEADER], "req-42");
+
+        let logs = String::from_utf8(captured.0.lock().expect("log").clone()).expect("UTF-8");
+        let lines: Vec<Value> = logs
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
+        let in_request = |message: &str| {
+            lines
+                .iter()
+                .find(|l| l["fields"]["message"] == message)
+                .unwrap_or_else(|| panic!("no {message:?} line in {logs}"))
+                .clone()
+        };
+        let handled = in_request("handled");
+        let span = &handled["spans"][0];
+        assert_eq!(span["name"], "request", "{handled}");
+        assert_eq!(span["request_id"], "req-42");
+        assert_eq!(span["method"], "POST");
+        assert_eq!(span["path"], "/v1/hooks/{source}/{secret}");
+        let finished = in_request("finished processing request");
+        assert_eq!(finished["level"], "INFO");
+        assert_eq!(finished["fields"]["status"], 200);
+        assert_eq!(finished["spans"][0]["request_id"], "req-42");
+        for secret in secrets {
+            assert!(!logs.contains(secret), "{secret} logged: {logs}");
+        }
+    }
+}
