@@ -15,6 +15,7 @@ use crate::sources::canonical::CanonicalEvent;
 use crate::sources::mapped::{self, MappedEvent, Versioned};
 use crate::store::events::{self, NewEvent, Outcome};
 use crate::store::{Conn, reservations, source_versions};
+use crate::telemetry::metrics::{self, WebhookOutcome};
 
 /// What happened to a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,7 +48,7 @@ pub async fn accept(
 ) -> Result<Accepted> {
     let mut tx = app.pool.begin().await?;
     let accepted = store(app, &mut tx, source, webhook_id, event, raw).await?;
-    finish(app, tx, accepted).await
+    finish(app, tx, source, accepted).await
 }
 
 /// Stores a state mapped from a platform's own payload, with the version
@@ -89,19 +90,31 @@ pub async fn accept_mapped(
         data: state,
     };
     let accepted = store(app, &mut tx, source, webhook_id, &canonical, raw).await?;
-    finish(app, tx, accepted).await
+    finish(app, tx, source, accepted).await
 }
 
-/// Commits a stored event (a duplicate's transaction is dropped, undoing everything).
+/// Commits a stored event (a duplicate's transaction is dropped, undoing everything), and
+/// counts the delivery once its fate is settled.
 async fn finish(
     app: &App,
     tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    source: &str,
     accepted: Accepted,
 ) -> Result<Accepted> {
     if let Accepted::Stored { .. } = accepted {
         tx.commit().await?;
         app.jobs_waiting.notify_one();
     }
+    let outcome = match accepted {
+        Accepted::Stored {
+            outcome: Outcome::Stale,
+            ..
+        } => WebhookOutcome::Stale,
+        Accepted::Stored { .. } => WebhookOutcome::Applied,
+        Accepted::Duplicate => WebhookOutcome::Duplicate,
+        Accepted::Ignored => WebhookOutcome::Ignored,
+    };
+    metrics::webhook_received(source, outcome);
     Ok(accepted)
 }
 

@@ -29,5 +29,6 @@ pub mod server;
 pub mod sources;
 pub mod staff;
 pub mod store;
+pub mod telemetry;
 
 pub use error::{Error, Result};

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use latchkey_host::cli::{Cli, Command, run};
-use tracing_subscriber::EnvFilter;
+use latchkey_host::telemetry::{LogFormat, init_logging};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,12 +15,12 @@ async fn main() -> ExitCode {
         Command::Replay(_) => "error",
         _ => "info,sqlx=warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The service's log is read by machines; a command's, by the person who ran it.
+    let format = match &cli.command {
+        Command::Serve(args) => args.log_format,
+        _ => LogFormat::Text,
+    };
+    init_logging(format, default);
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {

@@ -16,6 +16,7 @@ mod monitoring;
 mod notifications;
 mod notify_channels;
 mod nuki;
+mod operations;
 mod plugin_api;
 mod plugins;
 mod provider_hooks;

@@ -21,6 +21,7 @@ use crate::providers::breaker::BreakerPolicy;
 use crate::providers::simulator::Simulator;
 use crate::rule_loader::RuleLoader;
 use crate::store::{self, Durability};
+use crate::telemetry::LogFormat;
 
 /// Flags of `latchkey serve`.
 #[derive(Debug, Args)]
@@ -47,6 +48,10 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub sync_every: u64,
+    /// Log lines as JSON objects (each with the request id of the request it belongs to),
+    /// or as text for a person.
+    #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
+    pub log_format: LogFormat,
 }
 
 /// Loads a property directory: the simulator, plus every `[[accounts]]` lock cloud

@@ -22,6 +22,7 @@ use crate::credentials::Secret;
 use crate::error::{Error, ErrorAt};
 use crate::inbox::{self, Accepted};
 use crate::sources::{canonical, lodgify, mapped, signature};
+use crate::telemetry::metrics::{self, WebhookOutcome};
 
 /// Largest accepted webhook body, in bytes (256 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -39,8 +40,7 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ErrorAt> {
-    handle(&app, &source, None, &headers, body)
-        .await
+    counted(handle(&app, &source, None, &headers, body).await)
         .map_err(|e| ErrorAt(e, uri.path().to_owned()))
 }
 
@@ -51,9 +51,16 @@ async fn receive_with_secret(
     body: Body,
 ) -> Result<Response, ErrorAt> {
     // The instance names the source, never the secret.
-    handle(&app, &source, Some(&secret), &headers, body)
-        .await
+    counted(handle(&app, &source, Some(&secret), &headers, body).await)
         .map_err(|e| ErrorAt(e, format!("/v1/hooks/{source}/…")))
+}
+
+/// Counts a refusal by its status (the inbox counts what it handled).
+fn counted(answer: Result<Response, Error>) -> Result<Response, Error> {
+    if let Err(e) = &answer {
+        metrics::webhook_refused(e.status());
+    }
+    answer
 }
 
 async fn handle(
@@ -145,6 +152,7 @@ async fn receive_lodgify(
     let s = settings(entry, entry.lodgify.as_ref())?;
     lodgify::verify(s, headers, bytes)?;
     let Some(event) = lodgify::map(&entry.name, s, &app.catalog.property, bytes)? else {
+        metrics::webhook_received(&entry.name, WebhookOutcome::Ignored);
         return Ok(Accepted::Ignored);
     };
     let raw = String::from_utf8_lossy(bytes);
@@ -171,6 +179,7 @@ async fn receive_generic(
             .map_err(|e| Error::Internal(format!("the mapping task failed: {e}")))??
     };
     let Some(event) = mapped else {
+        metrics::webhook_received(&entry.name, WebhookOutcome::Ignored);
         return Ok(Accepted::Ignored);
     };
     let raw = String::from_utf8_lossy(&bytes);

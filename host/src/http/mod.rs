@@ -59,15 +59,16 @@ pub fn router(app: App) -> Router {
         ));
     let (routes, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(api)
+        .merge(ops::routes())
         .split_for_parts();
-    Router::new()
+    let router = Router::new()
         .merge(routes)
         .merge(hooks::routes())
         .merge(provider_hooks::routes())
-        .merge(ops::routes())
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .fallback(not_found)
-        .with_state(app)
+        .with_state(app);
+    crate::telemetry::layers(router)
 }
 
 async fn not_found(OriginalUri(uri): OriginalUri) -> ErrorAt {

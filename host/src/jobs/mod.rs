@@ -25,6 +25,7 @@ use crate::providers::ProviderError;
 use crate::store::alerts::{self, AlertKind, NewAlert};
 use crate::store::jobs::{self as queue, ClaimedJob, NewJob};
 use crate::store::{Conn, codes};
+use crate::telemetry::metrics::{self, JobState};
 use retry::RetryPolicy;
 
 /// How long a claimed job is leased, in seconds; a worker that dies frees it after this.
@@ -287,6 +288,7 @@ pub async fn run_next(app: &App) -> Result<bool> {
         Err(e) => {
             let mut conn = app.pool.acquire().await?;
             queue::bury(&mut conn, job.id, &format!("unreadable payload: {e}"), now).await?;
+            metrics::job_ran(&job.kind, JobState::Dead);
             return Ok(true);
         }
     };
@@ -299,9 +301,11 @@ pub async fn run_next(app: &App) -> Result<bool> {
         Ok(outcome) => outcome,
         Err(join) => Err(JobError::Permanent(format!("job panicked: {join}"))),
     };
-    if let Err(e) = outcome {
-        fail(app, &job, &spec, e).await?;
-    }
+    let state = match outcome {
+        Ok(()) => JobState::Done,
+        Err(e) => fail(app, &job, &spec, e).await?,
+    };
+    metrics::job_ran(spec.kind(), state);
     Ok(true)
 }
 
@@ -329,7 +333,8 @@ async fn dispatch(app: &App, job: &ClaimedJob, spec: &JobSpec) -> Result<(), Job
     }
 }
 
-async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Result<()> {
+/// Requeues or buries a failed job; returns which.
+async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Result<JobState> {
     let now = app.clock.now();
     let ws = &app.catalog.workspace;
     let policy = spec.policy();
@@ -340,7 +345,7 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
         JobError::Store(_) => Some(None),
         JobError::Permanent(_) => None,
     };
-    match retry_after {
+    let state = match retry_after {
         Some(retry_after) if !policy.exhausted(job.attempts) => {
             let delay = {
                 let mut rng = app.rng.lock().unwrap_or_else(|p| p.into_inner());
@@ -349,6 +354,7 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
             tracing::debug!(job = job.id, kind = spec.kind(), attempt = job.attempts, delay, error = %message, "job will be retried");
             queue::requeue(&mut tx, job.id, now.plus(delay), &message, now).await?;
             escalate(&mut tx, ws, job, spec, &message, now).await?;
+            JobState::Retry
         }
         _ => {
             tracing::warn!(job = job.id, kind = spec.kind(), error = %message, "job moved to dead letters");
@@ -400,10 +406,11 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
                 ),
             };
             alerts::raise(&mut tx, ws, &alert, now).await?;
+            JobState::Dead
         }
-    }
+    };
     tx.commit().await?;
-    Ok(())
+    Ok(state)
 }
 
 /// Tells a person when a security action keeps failing; the job keeps retrying.

@@ -28,6 +28,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use latchkey_engine::{Capabilities, Pin, Timestamp, Window};
 
+use crate::telemetry::metered::Metered;
+
 /// What Latchkey asks a lock to hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRequest {
@@ -167,7 +169,8 @@ impl Providers {
     }
 
     /// Every provider guarded by a circuit breaker per lock ([`breaker`]), timed by
-    /// `clock`.
+    /// `clock`; the calls that pass the breaker are counted and timed under the
+    /// provider's key ([`crate::telemetry::metered`]).
     pub fn guarded(
         self,
         clock: &Arc<dyn crate::clock::Clock>,
@@ -177,8 +180,9 @@ impl Providers {
             self.0
                 .into_iter()
                 .map(|(key, inner)| {
+                    let metered: Arc<dyn Provider> = Arc::new(Metered::new(key.clone(), inner));
                     let guarded: Arc<dyn Provider> =
-                        Arc::new(breaker::Guarded::new(inner, Arc::clone(clock), policy));
+                        Arc::new(breaker::Guarded::new(metered, Arc::clone(clock), policy));
                     (key, guarded)
                 })
                 .collect(),

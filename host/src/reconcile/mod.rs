@@ -17,6 +17,7 @@ use crate::store::alerts::{AlertKind, NewAlert};
 use crate::store::codes::{self, NewCode};
 use crate::store::reservations::ReservationRow;
 use crate::store::{Conn, events, reservations};
+use crate::telemetry::metrics::{self, RuleRuntime};
 use diff::Action;
 
 /// Reconciles reservation `id` inside the caller's transaction `conn`.
@@ -34,7 +35,14 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
     let now = app.clock.now();
     let input = rule_input(app, &row, now);
     let rule = app.rule.current();
-    let plan = match rules::evaluate(rule.as_ref(), &input, app.rules.limits()) {
+    let started = std::time::Instant::now();
+    let evaluated = rules::evaluate(rule.as_ref(), &input, app.rules.limits());
+    metrics::rule_evaluated(
+        RuleRuntime::of(&app.rule.source()),
+        evaluated.is_ok(),
+        started.elapsed(),
+    );
+    let plan = match evaluated {
         Ok(plan) => only_assigned(app, plan),
         Err(e) => {
             let message = e.to_string();

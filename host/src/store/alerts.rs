@@ -115,6 +115,7 @@ pub async fn raise(
     .await?;
     let new = done.rows_affected() > 0;
     if new {
+        crate::telemetry::metrics::alert_raised(alert.kind);
         tracing::warn!(
             kind = alert.kind.as_str(),
             lock = alert.lock,
