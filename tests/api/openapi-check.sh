@@ -22,7 +22,7 @@ trap cleanup EXIT
 # A credentials key, so that storing a lock cloud's credentials is exercised too.
 export LATCHKEY_CREDENTIALS_KEY=$(head -c 32 /dev/urandom | base64)
 "$bin" serve --listen "127.0.0.1:$port" --database "$work/latchkey.db" \
-  >"$work/serve.log" 2>&1 &
+  --log-format text >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break

@@ -4,12 +4,10 @@
 
 use std::time::Duration;
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json};
-use axum::routing::{get, post};
 use serde::Serialize;
-use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::migrate::Migrator;
 use utoipa::ToSchema;
@@ -17,8 +15,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::App;
-use crate::error::{Error, ErrorAt};
-use crate::store::{alerts, jobs};
 
 /// The migrations embedded in this binary: the same set `store::open` applies.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
