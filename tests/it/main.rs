@@ -3,6 +3,7 @@
 
 mod accounts;
 mod bad_input;
+mod dashboard;
 mod branches;
 mod dead_letters;
 mod dst;

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod body;
+mod dashboard;
 mod hooks;
 mod hooks_reenio;
 mod locks_admin;
@@ -39,6 +40,7 @@ pub fn router(app: App) -> Router {
         .merge(locks_admin::routes())
         .merge(monitoring::routes())
         .merge(staff::routes())
+        .merge(dashboard::routes())
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .fallback(not_found)
         .with_state(app)
