@@ -13,6 +13,10 @@ export function init() {
     event.preventDefault();
     createKey(event.submitter || $('key-create').querySelector('button'));
   });
+  $('user-create').addEventListener('submit', (event) => {
+    event.preventDefault();
+    createUser(event.submitter || $('user-create').querySelector('button'));
+  });
 }
 
 /** The list a listing answer holds under `field`, or the answer itself if it is a list. */
@@ -133,7 +137,7 @@ async function rotate(name, button) {
 
 export const keys = {
   async show() {
-    await loadKeys();
+    await Promise.all([loadKeys(), loadUsers()]);
   },
   hide() {
     $('key-once').hidden = true;
@@ -197,5 +201,62 @@ async function revoke(key, button) {
       await loadKeys();
     },
     'Revoke',
+  );
+}
+
+async function loadUsers() {
+  try {
+    const list = listOf(await api('GET', '/v1/users'), 'users');
+    fill(
+      $('user-list'),
+      table(
+        list,
+        [
+          { title: 'Username', cell: (u) => u.username || '—' },
+          { title: 'Role', cell: (u) => u.role || '—' },
+          { title: 'Created', cell: (u) => timeEl(u.created_at) },
+          {
+            title: '',
+            cell: (u) => {
+              const button = h('button', { type: 'button', class: 'warn small-btn' }, 'Remove');
+              button.addEventListener('click', () => removeUser(u.username, button));
+              return button;
+            },
+          },
+        ],
+        { empty: 'No users.', rowAttrs: (u) => ({ 'data-username': u.username }) },
+      ),
+    );
+  } catch (e) {
+    showError(e, 'Users');
+  }
+}
+
+async function createUser(button) {
+  const username = $('user-name').value.trim();
+  const password = $('user-password').value;
+  if (!username || !password) return;
+  await busy(
+    button,
+    async () => {
+      await api('POST', '/v1/users', { username, password, role: $('user-role').value });
+      $('user-create').reset();
+      showInfo(`User “${username}” added.`);
+      await loadUsers();
+    },
+    'Add user',
+  );
+}
+
+async function removeUser(username, button) {
+  if (!(await confirmAction(`Remove the user “${username}”? They can no longer sign in.`, 'Remove'))) return;
+  await busy(
+    button,
+    async () => {
+      await api('DELETE', `/v1/users/${seg(username)}`);
+      showInfo(`User “${username}” removed.`);
+      await loadUsers();
+    },
+    'Remove user',
   );
 }

@@ -176,7 +176,7 @@ async fn the_front_desk_works_the_dashboard_in_chromium() {
          (and `apt-get install chromium` for /usr/bin/chromium)"
     );
     let app = staged_hotel().await;
-    let key = crate::harness::admin_key(&app).await;
+    let key = crate::harness::admin_key(&app);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
