@@ -143,6 +143,9 @@ export function setTimeZone(zone) {
       day: '2-digit',
       hour: '2-digit',
       minute: '2-digit',
+      // The zone's abbreviation (WET, CET…) on every time, so a time read from a screenshot
+      // or over the phone is never ambiguous.
+      timeZoneName: 'short',
     });
     timeZone = zone || 'UTC';
   } catch {

@@ -41,7 +41,11 @@ async fn fetch(app: &TestApp, path: &str) -> (StatusCode, header::HeaderMap, Str
         .await
         .expect("body")
         .to_bytes();
-    (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -139,10 +143,7 @@ async fn staged_hotel() -> TestApp {
     assert_eq!(app.send(&r2).await.status, StatusCode::ACCEPTED);
     app.run_jobs().await;
     assert_eq!(
-        app.code_on("R-2", "room-102")
-            .await
-            .map(|c| c.1)
-            .as_deref(),
+        app.code_on("R-2", "room-102").await.map(|c| c.1).as_deref(),
         Some("active")
     );
 
@@ -212,7 +213,12 @@ async fn the_front_desk_works_the_dashboard_in_chromium() {
         "the browser test failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
         output.status
     );
-    for shot in ["signin.png", "locks.png", "locks-phone.png", "lock-panel.png"] {
+    for shot in [
+        "signin.png",
+        "locks.png",
+        "locks-phone.png",
+        "lock-panel.png",
+    ] {
         assert!(shots.join(shot).is_file(), "screenshot {shot} saved");
     }
 

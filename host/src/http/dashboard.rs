@@ -190,7 +190,10 @@ mod tests {
                 .take_while(|c| c.is_ascii_alphabetic())
                 .collect();
             let after = html[at + 1 + word.len()..].chars().next();
-            assert!(after != Some('='), "inline event handler {word} in index.html");
+            assert!(
+                after != Some('='),
+                "inline event handler {word} in index.html"
+            );
         }
         for (at, _) in html.match_indices("<script") {
             let tag = &html[at..html[at..].find('>').map_or(html.len(), |e| at + e)];

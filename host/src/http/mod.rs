@@ -4,7 +4,6 @@
 
 mod accounts;
 mod body;
-mod dashboard;
 mod hooks;
 mod hooks_reenio;
 mod locks_admin;
@@ -15,6 +14,9 @@ mod plugins;
 mod provider_hooks;
 mod reservations;
 mod staff;
+
+/// The dashboard's files: public routes, outside the API.
+mod dashboard;
 
 use axum::Router;
 use axum::extract::OriginalUri;
@@ -35,12 +37,12 @@ pub fn router(app: App) -> Router {
         .merge(hooks::routes())
         .merge(accounts::routes())
         .merge(provider_hooks::routes())
+        .merge(dashboard::routes())
         .merge(ops::routes())
         .merge(plugins::routes())
         .merge(locks_admin::routes())
         .merge(monitoring::routes())
         .merge(staff::routes())
-        .merge(dashboard::routes())
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .fallback(not_found)
         .with_state(app)
