@@ -3,8 +3,8 @@
 
 mod accounts;
 mod bad_input;
-mod dashboard;
 mod branches;
+mod dashboard;
 mod dead_letters;
 mod dst;
 mod generic;
