@@ -14,6 +14,7 @@ use sqlx::SqlitePool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::middleware::{AccessSettings, Gate};
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::error::Result;
@@ -47,6 +48,8 @@ pub struct AppConfig {
     pub rules: RuleLoader,
     /// Guest message templates and channels.
     pub notifier: Arc<Notifier>,
+    /// The admin API's rate limit.
+    pub access: AccessSettings,
 }
 
 /// The shared state. Reach it through [`App`], which derefs to it.
@@ -71,6 +74,8 @@ pub struct AppState {
     pub jobs_waiting: Notify,
     /// Guest message templates and channels.
     pub notifier: Arc<Notifier>,
+    /// The admin API's per-caller rate limit.
+    pub gate: Gate,
 }
 
 /// A cheap, cloneable handle to the application.
@@ -124,6 +129,7 @@ impl App {
             ),
             jobs_waiting: Notify::new(),
             notifier: config.notifier,
+            gate: Gate::new(config.access),
         })))
     }
 

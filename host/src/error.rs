@@ -25,6 +25,9 @@ pub enum Error {
         /// What was refused, e.g. `administer the workspace`.
         action: &'static str,
     },
+    /// A write made with a session cookie lacks the session's CSRF token.
+    #[error("a write made with the session cookie must carry its CSRF token in `X-CSRF-Token`")]
+    Csrf,
     /// The caller sent more requests than their key's rate allows.
     #[error("too many requests: retry after {retry_after_secs} s")]
     RateLimited {
@@ -45,6 +48,9 @@ pub enum Error {
         /// What the route takes.
         expected: &'static str,
     },
+    /// A query string or path parameter that does not parse.
+    #[error("{0}")]
+    BadRequest(String),
     /// The body parsed but does not match the schema.
     #[error("{detail}")]
     Invalid {
@@ -73,6 +79,9 @@ pub enum Error {
     /// A request that cannot be carried out in the current state.
     #[error("{0}")]
     Conflict(String),
+    /// A lock's cloud refused or failed a call made on a person's behalf.
+    #[error("{0}")]
+    Upstream(String),
     /// The database failed.
     #[error("database error")]
     Database(#[from] sqlx::Error),
@@ -93,7 +102,9 @@ impl Error {
         match self {
             Error::UnknownSource(_) | Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::Forbidden { .. } | Error::Csrf => StatusCode::FORBIDDEN,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Upstream(_) => StatusCode::BAD_GATEWAY,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -112,6 +123,9 @@ impl Error {
             Error::UnknownSource(_) => "unknown-source",
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden { .. } => "forbidden",
+            Error::Csrf => "csrf",
+            Error::BadRequest(_) => "bad-request",
+            Error::Upstream(_) => "provider-failed",
             Error::RateLimited { .. } => "rate-limited",
             Error::PayloadTooLarge { .. } => "payload-too-large",
             Error::UnsupportedMediaType { .. } => "unsupported-media-type",
@@ -129,7 +143,11 @@ impl Error {
     /// The RFC 9457 body for this error, with `instance` set to the request path.
     pub fn problem(&self, instance: Option<&str>) -> Problem {
         let status = self.status();
-        let detail = if status.is_server_error() {
+        let internal = matches!(
+            self,
+            Error::Database(_) | Error::Migrate(_) | Error::Config(_) | Error::Internal(_)
+        );
+        let detail = if internal {
             tracing::error!(error = ?self, "request failed");
             "the server could not complete the request; it has been logged".to_owned()
         } else {

@@ -93,6 +93,7 @@ async fn setup() -> Setup {
         seed: Some(7),
         rules,
         notifier: Arc::new(Notifier::silent().expect("built-in templates")),
+        access: Default::default(),
     })
     .await
     .expect("app builds");

@@ -94,6 +94,30 @@ pub struct TestApp {
     providers: Providers,
     dir: tempfile::TempDir,
     next_id: std::sync::atomic::AtomicU64,
+    /// An admin API key, sent by [`TestApp::request`] when a request carries no
+    /// credentials of its own.
+    admin_key: String,
+}
+
+/// The test app's admin API key.
+pub fn admin_key(app: &TestApp) -> String {
+    app.admin_key.clone()
+}
+
+/// Creates an API key of `role` named `name` in the example workspace.
+pub async fn create_key(app: &App, name: &str, role: latchkey_host::auth::Role) -> String {
+    let mut conn = app.pool.acquire().await.expect("connection");
+    latchkey_host::auth::keys::create(
+        &mut conn,
+        &app.catalog.workspace,
+        name,
+        role,
+        "test",
+        app.clock.now(),
+    )
+    .await
+    .expect("key created")
+    .key
 }
 
 /// Assembles the service as `serve` does, on `dir`'s database and plugin cache.
@@ -128,6 +152,7 @@ async fn build(
         rule: rules.file(&catalog.rule_path).expect("rule compiles"),
         rules,
         notifier: Arc::new(notifier),
+        access: Default::default(),
     };
     App::build(config).await.expect("app builds")
 }
@@ -174,6 +199,7 @@ impl TestApp {
         let capture = Capture::new();
         let app = build(dir.path(), &catalog, &clock, &providers, &capture).await;
         let router = latchkey_host::http::router(app.clone());
+        let admin_key = create_key(&app, "test-admin", latchkey_host::auth::Role::Admin).await;
         TestApp {
             app,
             router,
@@ -184,6 +210,7 @@ impl TestApp {
             providers,
             dir,
             next_id: 1.into(),
+            admin_key,
         }
     }
 
@@ -200,6 +227,7 @@ impl TestApp {
             providers,
             dir,
             next_id,
+            admin_key,
         } = self;
         drop(router);
         app.close().await;
@@ -215,11 +243,23 @@ impl TestApp {
             providers,
             dir,
             next_id,
+            admin_key,
         }
     }
 
-    /// Sends a raw request through the router.
-    pub async fn request(&self, request: Request<Body>) -> Reply {
+    /// Sends a request through the router, as the test admin unless it carries an
+    /// `Authorization` header or a cookie of its own.
+    pub async fn request(&self, mut request: Request<Body>) -> Reply {
+        let headers = request.headers_mut();
+        if !headers.contains_key("authorization") && !headers.contains_key("cookie") {
+            let bearer = format!("Bearer {}", self.admin_key);
+            headers.insert("authorization", bearer.parse().expect("header value"));
+        }
+        reply_of(&self.router, request).await
+    }
+
+    /// Sends a request through the router exactly as given (no credentials added).
+    pub async fn request_raw(&self, request: Request<Body>) -> Reply {
         reply_of(&self.router, request).await
     }
 

@@ -24,6 +24,7 @@ mod reenio;
 mod reenio_api;
 mod replay;
 mod reservations;
+mod roles;
 mod rule_failures;
 mod seam;
 mod server;

@@ -13,7 +13,11 @@
 //! acknowledges alerts; `partner` uploads plugins; `platform` reads the reservations it
 //! sent (its webhooks are authenticated by their signatures, not by a key).
 
+pub mod keys;
+pub mod middleware;
+pub mod passwords;
 pub mod permission;
+pub mod sessions;
 
 use std::marker::PhantomData;
 

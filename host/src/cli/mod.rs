@@ -1,5 +1,6 @@
 //! The `latchkey` command line. `main.rs` only parses and calls [`run`].
 
+mod access;
 mod admin;
 mod credentials;
 mod monitoring;
@@ -50,6 +51,12 @@ pub enum Command {
     /// Replay real hotel bookings through the service under a simulated clock, and check
     /// every stay with an independent oracle. Exits 1 if any violation is found.
     Replay(replay::ReplayArgs),
+    /// Create, list and revoke API keys (roles platform, partner, admin, desk).
+    #[command(subcommand)]
+    Keys(access::KeysCommand),
+    /// Add, list and remove dashboard users (sign-in with a password).
+    #[command(subcommand)]
+    Users(access::UsersCommand),
     /// Store and list lock-cloud account credentials (sealed with LATCHKEY_CREDENTIALS_KEY).
     #[command(subcommand)]
     Credentials(credentials::CredentialsCommand),
@@ -81,5 +88,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Sync(args) => monitoring::sync(args).await,
         Command::Replay(args) => replay::run(args).await,
         Command::Credentials(cmd) => credentials::run(cmd).await,
+        Command::Keys(cmd) => access::keys(cmd).await,
+        Command::Users(cmd) => access::users(cmd).await,
     }
 }

@@ -17,6 +17,9 @@ pub struct SyncArgs {
     /// The running service to ask (the lock clouds' state and the simulator live in it).
     #[arg(long, env = "LATCHKEY_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
+    /// An API key of the `desk` or `admin` role (`latchkey keys create`).
+    #[arg(long, env = "LATCHKEY_API_KEY", hide_env_values = true)]
+    pub api_key: String,
 }
 
 /// Lists the alerts, newest first.
@@ -68,6 +71,7 @@ pub(super) async fn sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let url = format!("{}/v1/locks/sync", args.server.trim_end_matches('/'));
     let response = reqwest::Client::new()
         .post(&url)
+        .bearer_auth(&args.api_key)
         .send()
         .await
         .with_context(|| format!("no answer from {url}: is `latchkey serve` running?"))?;

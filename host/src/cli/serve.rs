@@ -126,10 +126,12 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rule,
         rules,
         notifier,
+        access: Default::default(),
     };
     let app = App::build(config)
         .await
         .with_context(|| format!("opening {}", args.database.display()))?;
+    bootstrap_admin(&app, args.listen).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -157,4 +159,31 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = term => {}
     }
+}
+
+/// On a workspace with no admin key or user, creates an admin key and prints it once to
+/// standard error (not the log: logs are kept and shipped), so that whoever started the
+/// service can sign in to the dashboard and make the rest.
+async fn bootstrap_admin(app: &App, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    let mut conn = app.pool.acquire().await?;
+    let ws = &app.catalog.workspace;
+    if crate::store::access::has_admin(&mut conn, ws).await? {
+        return Ok(());
+    }
+    let created = crate::auth::keys::create(
+        &mut conn,
+        ws,
+        "first-admin",
+        crate::auth::Role::Admin,
+        "bootstrap",
+        app.clock.now(),
+    )
+    .await?;
+    eprintln!(
+        "\nWorkspace `{ws}` had no admin: created the admin API key `first-admin`. It is shown \
+         this once:\n\n    {}\n\nSign in with it at http://{listen}/ (or send it as \
+         `Authorization: Bearer …`), then create users and keys for everyone else.\n",
+        created.key
+    );
+    Ok(())
 }

@@ -11,42 +11,60 @@
 //!   clients keep the credentials they connected with: new ones take effect at the next
 //!   start.
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
-use axum::routing::{get, put};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::body::{is_json, read_limited, require_media_type};
+use super::extract::Path;
 use crate::app::App;
+use crate::auth::Authorized;
+use crate::auth::permission::Administer;
 use crate::credentials::Credentials;
 use crate::credentials::cipher::Key;
-use crate::error::{Error, ErrorAt};
+use crate::error::{Error, ErrorAt, Problem};
 use crate::store;
 
 /// Largest credentials body, in bytes.
 const MAX_BODY: usize = 16 * 1024;
 
-pub(super) fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/accounts", get(list))
-        .route("/v1/accounts/{key}/credentials", put(set_credentials))
+pub(super) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(set_credentials))
 }
 
-#[derive(Debug, Serialize)]
+/// A lock-cloud account, never its secrets.
+#[derive(Debug, Serialize, ToSchema)]
 struct AccountView {
+    /// The account's key in property.toml.
     key: String,
+    /// `nuki`, `ttlock`, `igloohome` or `seam`.
     kind: String,
+    /// Whether credentials are stored.
     credentials: bool,
+    /// When they were stored, Unix seconds UTC.
     updated_at: Option<i64>,
 }
 
+/// The lock-cloud accounts.
+#[derive(Debug, Serialize, ToSchema)]
+struct AccountList {
+    accounts: Vec<AccountView>,
+}
+
+/// The property's lock-cloud accounts, and whether each has credentials.
+#[utoipa::path(get, path = "/v1/accounts", tag = "locks", responses((status = 200, body = AccountList)))]
 async fn list(
+    _: Authorized<Administer>,
     State(app): State<App>,
     OriginalUri(uri): OriginalUri,
-) -> Result<Json<serde_json::Value>, ErrorAt> {
+) -> Result<Json<AccountList>, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
     let rows = store::credentials::accounts(&mut conn, &app.catalog.workspace)
@@ -61,10 +79,26 @@ async fn list(
             kind: row.kind,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "accounts": views })))
+    Ok(Json(AccountList { accounts: views }))
 }
 
+/// Stores an account's credentials, sealed; they take effect at the next start.
+#[utoipa::path(
+    put,
+    path = "/v1/accounts/{key}/credentials",
+    tag = "locks",
+    params(("key" = String, Path, description = "The account's key in property.toml")),
+    request_body(content = Object, description = "The credentials JSON (`kind` and the cloud's secrets)", content_type = "application/json"),
+    responses(
+        (status = 204, description = "Sealed and stored"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn set_credentials(
+    _: Authorized<Administer>,
     State(app): State<App>,
     Path(key): Path<String>,
     OriginalUri(uri): OriginalUri,

@@ -67,3 +67,29 @@ pub(super) async fn read_limited(
         .await
         .map_err(|_| Error::PayloadTooLarge { limit })
 }
+
+/// A JSON request body of at most `LIMIT` bytes, decoded into `T`: put it last among a
+/// handler's extractors.
+///
+/// Rejections (problem+json): 415 for a body that is not JSON, 413 above `LIMIT`, 422
+/// with a `pointer` to the field that does not match `T`.
+#[derive(Debug)]
+pub(super) struct JsonBody<T, const LIMIT: usize = 65_536>(pub T);
+
+impl<T, S, const LIMIT: usize> axum::extract::FromRequest<S> for JsonBody<T, LIMIT>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = crate::error::ErrorAt;
+
+    async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let at = |e: Error| crate::error::ErrorAt(e, parts.uri.path().to_owned());
+        require_media_type(&parts.headers, is_json, "application/json").map_err(at)?;
+        let bytes = read_limited(&parts.headers, body, LIMIT)
+            .await
+            .map_err(at)?;
+        crate::json::decode(&bytes).map(JsonBody).map_err(at)
+    }
+}

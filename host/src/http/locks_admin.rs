@@ -11,22 +11,30 @@
 //!   the summary (see [`crate::locks::regenerate`]), whose `replaced` entries are the
 //!   guests who will be told their new PIN.
 //!
+//! - `POST /v1/locks/{lock}/unlock`: opens the door now through its cloud, for locks that
+//!   can (`capabilities.remote_unlock`); 202 with `{"lock", "unlocked_at"}`.
+//!
 //! Errors are problem+json: 404 for an unknown lock, 422 for a body that does not match
 //! (`pointer` names the field, `/branch` for a branch the property does not have), 415 for
-//! a body that is not JSON, 409 to regenerate an unassigned lock.
+//! a body that is not JSON, 409 to regenerate an unassigned lock or to unlock one that
+//! cannot be unlocked remotely, 502 when the lock's cloud refuses or fails.
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
-use axum::routing::{get, post};
 use latchkey_engine::{BranchId, LockId};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::body::{is_json, read_limited, require_media_type};
+use super::extract::Path;
 use crate::app::App;
-use crate::error::{Error, ErrorAt};
+use crate::auth::Authorized;
+use crate::auth::permission::{Administer, OperateFrontDesk, ReadFrontDesk};
+use crate::error::{Error, ErrorAt, Problem};
 use crate::locks::assignment::{self, AssignOutcome, Assignment};
 use crate::locks::regenerate::{self, RegenerateSummary};
 
@@ -34,10 +42,11 @@ use crate::locks::regenerate::{self, RegenerateSummary};
 const MAX_BODY_BYTES: usize = 4096;
 
 /// The routes.
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/locks/{lock}/branch", get(show).put(assign))
-        .route("/v1/locks/{lock}/regenerate", post(regenerate))
+pub(super) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(show, assign))
+        .routes(routes!(regenerate))
+        .routes(routes!(unlock))
 }
 
 /// The body of `PUT /v1/locks/{lock}/branch`. `branch` must be present: `null` unassigns,
@@ -64,7 +73,18 @@ fn lock_of(app: &App, text: &str) -> Result<LockId, Error> {
     app.catalog.lock(&id).map(|_| id).ok_or_else(not_found)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/locks/{lock}/branch",
+    tag = "locks",
+    params(("lock" = String, Path)),
+    responses(
+        (status = 200, description = "`{\"lock\", \"branch\", \"origin\": \"property\" | \"api\", \"updated_at\"}`", body = Object),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn show(
+    _: Authorized<ReadFrontDesk>,
     State(app): State<App>,
     Path(lock): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -79,7 +99,22 @@ async fn show(
     })
 }
 
+#[utoipa::path(
+    put,
+    path = "/v1/locks/{lock}/branch",
+    tag = "locks",
+    params(("lock" = String, Path)),
+    request_body(content = Object, description = "`{\"branch\": \"main\"}` or `{\"branch\": null}`", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The assignment, `previous`, and how many reservations are re-planned", body = Object),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn assign(
+    _: Authorized<Administer>,
     State(app): State<App>,
     Path(lock): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -99,7 +134,19 @@ async fn assign(
         .map_err(at)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/locks/{lock}/regenerate",
+    tag = "locks",
+    params(("lock" = String, Path)),
+    responses(
+        (status = 202, description = "New PINs are being put on the lock; `replaced` lists the guests who will be told", body = Object),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The lock is not assigned to a branch", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn regenerate(
+    _: Authorized<OperateFrontDesk>,
     State(app): State<App>,
     Path(lock): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -108,6 +155,47 @@ async fn regenerate(
     let id = lock_of(&app, &lock).map_err(at)?;
     let summary = regenerate::regenerate(&app, &id).await.map_err(at)?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
+}
+
+/// A remote unlock done.
+#[derive(Debug, Serialize, ToSchema)]
+struct Unlocked {
+    /// The lock.
+    lock: String,
+    /// When the cloud accepted the unlock, Unix seconds UTC.
+    unlocked_at: i64,
+}
+
+/// Opens the door now through the lock's cloud (who asked is in the audit log).
+#[utoipa::path(
+    post,
+    path = "/v1/locks/{lock}/unlock",
+    tag = "locks",
+    params(("lock" = String, Path)),
+    responses(
+        (status = 202, body = Unlocked),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The lock cannot be unlocked remotely", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "The lock's cloud refused or failed", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn unlock(
+    Authorized { caller, .. }: Authorized<OperateFrontDesk>,
+    State(app): State<App>,
+    Path(lock): Path<String>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<(StatusCode, Json<Unlocked>), ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let id = lock_of(&app, &lock).map_err(at)?;
+    crate::locks::unlock(&app, &id).await.map_err(at)?;
+    tracing::info!(lock = %id, actor = %caller.actor, "door unlocked remotely");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Unlocked {
+            lock: id.to_string(),
+            unlocked_at: app.clock.now().0,
+        }),
+    ))
 }
 
 #[cfg(test)]

@@ -1,11 +1,20 @@
 //! The HTTP API: one module per resource, each with its own routes and their OpenAPI
 //! description (`#[utoipa::path]` on every handler), gathered into one OpenAPI 3.1
 //! document served at `/v1/openapi.json`, with Swagger UI at `/v1/docs`.
+//!
+//! Two groups: the API proper, behind [`crate::auth::middleware::authenticate`] (keys,
+//! sessions, the rate limit, CSRF, the audit log), and the routes that authenticate
+//! otherwise or not at all (webhooks by signature; health, readiness, metrics).
 
+mod access;
 mod accounts;
+mod alerts;
 mod body;
+mod codes;
+mod extract;
 mod hooks;
 mod hooks_reenio;
+mod jobs;
 mod locks_admin;
 mod monitoring;
 mod openapi;
@@ -14,6 +23,7 @@ mod plugins;
 mod provider_hooks;
 mod reservations;
 mod staff;
+mod workspace;
 
 /// The dashboard's files: public routes, outside the API.
 mod dashboard;
@@ -25,24 +35,36 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::App;
+use crate::auth::middleware::authenticate;
 use crate::error::{Error, ErrorAt};
 
 /// The router serving every route, for `serve`, `replay` and tests alike.
 pub fn router(app: App) -> Router {
-    let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let api = OpenApiRouter::new()
+        .merge(access::routes())
+        .merge(workspace::routes())
         .merge(reservations::routes())
+        .merge(codes::routes())
+        .merge(monitoring::routes())
+        .merge(locks_admin::routes())
+        .merge(alerts::routes())
+        .merge(jobs::routes())
+        .merge(accounts::routes())
+        .merge(staff::routes())
+        .merge(plugins::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            authenticate,
+        ));
+    let (routes, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(api)
         .split_for_parts();
     Router::new()
-        .merge(api)
+        .merge(routes)
         .merge(hooks::routes())
-        .merge(accounts::routes())
         .merge(provider_hooks::routes())
         .merge(dashboard::routes())
         .merge(ops::routes())
-        .merge(plugins::routes())
-        .merge(locks_admin::routes())
-        .merge(monitoring::routes())
-        .merge(staff::routes())
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .fallback(not_found)
         .with_state(app)

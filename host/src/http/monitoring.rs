@@ -1,31 +1,42 @@
 //! Lock monitoring: each lock's last known status, its activity log, and a sync now.
 
-use axum::Router;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, State};
 use axum::response::Json;
-use axum::routing::{get, post};
 use latchkey_engine::LockId;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::extract::{Path, Query};
 use crate::app::App;
-use crate::error::{Error, ErrorAt};
+use crate::auth::Authorized;
+use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
+use crate::error::{Error, ErrorAt, Problem};
 use crate::monitor;
 use crate::store::monitoring;
 
 /// Most activity entries one `GET /v1/locks/{lock}/activity` returns.
 const MAX_ACTIVITY: i64 = 500;
 
-pub(super) fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/locks", get(list_locks))
-        .route("/v1/locks/sync", post(sync_now))
-        .route("/v1/locks/{lock}/activity", get(lock_activity))
+pub(super) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list_locks))
+        .routes(routes!(sync_now))
+        .routes(routes!(lock_activity))
 }
 
 /// `GET /v1/locks`: every lock with its provider, branch and the status the last sync
 /// stored (`status: null` before the first sync).
+#[utoipa::path(
+    get,
+    path = "/v1/locks",
+    tag = "locks",
+    responses((status = 200, description = "`{\"locks\": [{\"id\", \"name\", \"provider\", \"branch\", \"capabilities\", \"status\"}]}`", body = Object)),
+)]
 async fn list_locks(
+    _: Authorized<ReadFrontDesk>,
     State(app): State<App>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ErrorAt> {
@@ -53,7 +64,14 @@ async fn list_locks(
 }
 
 /// `POST /v1/locks/sync`: syncs every assigned lock now and answers what it did.
+#[utoipa::path(
+    post,
+    path = "/v1/locks/sync",
+    tag = "locks",
+    responses((status = 200, description = "What the sync did", body = Object)),
+)]
 async fn sync_now(
+    _: Authorized<OperateFrontDesk>,
     State(app): State<App>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<monitor::SyncReport>, ErrorAt> {
@@ -63,18 +81,31 @@ async fn sync_now(
         .map_err(|e| ErrorAt(e, uri.path().to_owned()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ActivityQuery {
     /// Most entries to return (1–500, 100 by default).
     limit: Option<i64>,
 }
 
 /// `GET /v1/locks/{lock}/activity?limit=N`: the lock's activity, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/locks/{lock}/activity",
+    tag = "locks",
+    params(("lock" = String, Path), ActivityQuery),
+    responses(
+        (status = 200, description = "`{\"lock\", \"activity\": [{\"at\", \"action\", \"method\", \"initiator\", \"reservation_id\", \"code_id\", \"covered\", ...}]}`", body = Object),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn lock_activity(
+    _: Authorized<ReadFrontDesk>,
     State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
     Path(lock): Path<String>,
     Query(query): Query<ActivityQuery>,
-    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<Value>, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     let not_found = || Error::NotFound {

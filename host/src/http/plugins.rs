@@ -11,36 +11,30 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{get, put};
 use latchkey_engine::WorkspaceId;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::body::{is_json, read_limited, require_media_type};
+use super::extract::Path;
 use crate::app::App;
-use crate::error::{Error, ErrorAt, Result};
+use crate::auth::Authorized;
+use crate::auth::permission::{Administer, ManagePlugins};
+use crate::error::{Error, ErrorAt, Problem, Result};
 use crate::plugins::{self, MAX_COMPONENT_BYTES, RuleSource};
 use crate::store::plugins::{self as stored, PluginVersion};
 
-pub(super) fn routes() -> Router<App> {
-    Router::new()
-        .route("/v1/plugins", get(list))
-        .route(
-            "/v1/plugins/{name}",
-            put(upload).get(show).delete(delete_all),
-        )
-        .route(
-            "/v1/plugins/{name}/versions/{version}",
-            get(show_version).delete(delete_version),
-        )
-        .route(
-            "/v1/workspaces/{workspace}/rule",
-            get(show_rule).put(activate).delete(deactivate),
-        )
+pub(super) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(upload, show, delete_all))
+        .routes(routes!(show_version, delete_version))
+        .routes(routes!(show_rule, activate, deactivate))
 }
 
 /// A plugin and its versions, with the workspaces planning with each.
@@ -66,7 +60,17 @@ struct Activate {
     version: i64,
 }
 
+/// Uploads a component (`application/wasm`, at most 10 MiB): 201 with the new version, or 200 with the version that already holds these bytes.
+#[utoipa::path(
+    put,
+    path = "/v1/plugins/{name}",
+    tag = "plugins",
+    params(("name" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    responses((status = 201, body = Object), (status = 200, body = Object), (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, description = "Refused: not a component, forbidden import, wrong world, smoke test failed", body = Problem, content_type = "application/problem+json")),
+)]
 async fn upload(
+    _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path(name): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -97,7 +101,15 @@ async fn upload(
     Ok(response)
 }
 
+/// Every plugin with its versions and the workspaces planning with each.
+#[utoipa::path(
+    get,
+    path = "/v1/plugins",
+    tag = "plugins",
+    responses((status = 200, body = Object)),
+)]
 async fn list(
+    _: Authorized<ManagePlugins>,
     State(app): State<App>,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<serde_json::Value>, ErrorAt> {
@@ -106,7 +118,16 @@ async fn list(
     Ok(Json(serde_json::json!({ "plugins": views })))
 }
 
+/// A plugin and its versions.
+#[utoipa::path(
+    get,
+    path = "/v1/plugins/{name}",
+    tag = "plugins",
+    params(("name" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+)]
 async fn show(
+    _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path(name): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -125,7 +146,16 @@ async fn show(
         })
 }
 
+/// One version of a plugin.
+#[utoipa::path(
+    get,
+    path = "/v1/plugins/{name}/versions/{version}",
+    tag = "plugins",
+    params(("name" = String, Path), ("version" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+)]
 async fn show_version(
+    _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path((name, version)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
@@ -150,7 +180,16 @@ async fn show_version(
         })
 }
 
+/// Deletes a plugin's every version; 409 while a workspace plans with it.
+#[utoipa::path(
+    delete,
+    path = "/v1/plugins/{name}",
+    tag = "plugins",
+    params(("name" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+)]
 async fn delete_all(
+    _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path(name): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -160,7 +199,16 @@ async fn delete_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Deletes one version; 409 while a workspace plans with it.
+#[utoipa::path(
+    delete,
+    path = "/v1/plugins/{name}/versions/{version}",
+    tag = "plugins",
+    params(("name" = String, Path), ("version" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+)]
 async fn delete_version(
+    _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path((name, version)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
@@ -173,7 +221,16 @@ async fn delete_version(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The rule the workspace plans with.
+#[utoipa::path(
+    get,
+    path = "/v1/workspaces/{workspace}/rule",
+    tag = "plugins",
+    params(("workspace" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+)]
 async fn show_rule(
+    _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path(workspace): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -183,7 +240,17 @@ async fn show_rule(
     Ok(Json(app.rule.source()))
 }
 
+/// Activates a plugin version (`{\"plugin\", \"version\"}`) and re-plans the open reservations.
+#[utoipa::path(
+    put,
+    path = "/v1/workspaces/{workspace}/rule",
+    tag = "plugins",
+    params(("workspace" = String, Path)),
+    request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+)]
 async fn activate(
+    _: Authorized<Administer>,
     State(app): State<App>,
     Path(workspace): Path<String>,
     OriginalUri(uri): OriginalUri,
@@ -201,7 +268,16 @@ async fn activate(
     Ok(Json(app.rule.source()))
 }
 
+/// Goes back to the property's rule file and re-plans the open reservations.
+#[utoipa::path(
+    delete,
+    path = "/v1/workspaces/{workspace}/rule",
+    tag = "plugins",
+    params(("workspace" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = Problem, content_type = "application/problem+json")),
+)]
 async fn deactivate(
+    _: Authorized<Administer>,
     State(app): State<App>,
     Path(workspace): Path<String>,
     OriginalUri(uri): OriginalUri,

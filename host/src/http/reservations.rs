@@ -1,16 +1,19 @@
-//! `GET /v1/reservations/{id}`: a reservation's state, the events received for it (with
-//! any rule error), its access codes and the messages its guest was sent.
+//! Reservations: search, one reservation's state with the events received for it (and
+//! any rule error), its access codes and the messages its guest was sent, and Resend PIN.
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
 use axum::response::Json;
-use serde::Serialize;
-use utoipa::ToSchema;
+use latchkey_engine::Reservation;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::extract::{Path, Query};
 use crate::app::App;
 use crate::auth::Authorized;
-use crate::auth::permission::ReadReservations;
+use crate::auth::permission::{OperateFrontDesk, ReadReservations};
 use crate::error::{Error, ErrorAt, Problem, Result};
 use crate::store::codes::{self, CodeRow};
 use crate::store::events::{self, EventRow};
@@ -37,7 +40,105 @@ pub struct ReservationOut {
 }
 
 pub(super) fn routes() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(show))
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(show))
+        .routes(routes!(resend))
+}
+
+/// `GET /v1/reservations` query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SearchQuery {
+    /// Text found in the reservation's id, guest name, e-mail, phone or resources
+    /// (case-insensitive); all reservations when absent.
+    q: Option<String>,
+    /// Reservations per page, 1 to 200 (50 by default).
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of reservations.
+#[derive(Debug, Serialize, ToSchema)]
+struct ReservationPage {
+    /// In id order: each as on record (`id`, `status`, `resources`, `check_in`,
+    /// `check_out` in Unix seconds UTC, `guest`, `version`).
+    #[schema(value_type = Vec<Object>)]
+    reservations: Vec<Reservation>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Finds reservations by id, guest name, e-mail, phone or resource.
+#[utoipa::path(
+    get,
+    path = "/v1/reservations",
+    tag = "reservations",
+    params(SearchQuery),
+    responses((status = 200, body = ReservationPage), (status = 400, body = Problem, content_type = "application/problem+json")),
+)]
+async fn search(
+    _: Authorized<ReadReservations>,
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<ReservationPage>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+    let found = reservations::search(
+        &mut conn,
+        &app.catalog.workspace,
+        query.q.as_deref().unwrap_or("").trim(),
+        query.cursor.as_deref(),
+        limit,
+    )
+    .await
+    .map_err(at)?;
+    let next_cursor = (found.len() as i64 == limit)
+        .then(|| found.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(ReservationPage {
+        reservations: found,
+        next_cursor,
+    }))
+}
+
+/// Messages written by a Resend PIN.
+#[derive(Debug, Serialize, ToSchema)]
+struct Resent {
+    /// One per channel the rule asks for: queued, or skipped with the reason (see the
+    /// reservation's `notifications`).
+    messages: usize,
+}
+
+/// Sends the guest their current PINs again, on the channels the rule asks for.
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/resend",
+    tag = "reservations",
+    params(("id" = String, Path, description = "The platform's reservation id")),
+    responses(
+        (status = 202, body = Resent),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Nothing to resend: not confirmed or paid, no message asked for, or no PIN on a lock yet", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn resend(
+    _: Authorized<OperateFrontDesk>,
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Resent>), ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let mut tx = app.pool.begin().await.map_err(|e| at(e.into()))?;
+    let messages = crate::notify::decide::resend(&app, &mut tx, &id)
+        .await
+        .map_err(at)?;
+    tx.commit().await.map_err(|e| at(e.into()))?;
+    app.jobs_waiting.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(Resent { messages })))
 }
 
 /// A reservation: its state, the events received, the rule's error, its codes and the

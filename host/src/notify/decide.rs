@@ -8,7 +8,7 @@ use latchkey_engine::{ReservationId, ReservationStatus};
 use super::NoticeKind;
 use super::sheet::{self, Door};
 use crate::app::AppState;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
 use crate::store::notifications::{self as outbox, Content, GuestNotice, MessageState, NewMessage};
 use crate::store::reservations::{self, ReservationRow};
@@ -55,6 +55,51 @@ pub async fn after_code_change(app: &AppState, conn: &mut Conn, id: &Reservation
         outbox::save_notice(conn, ws, id.as_str(), &notice, app.clock.now()).await?;
     }
     Ok(())
+}
+
+/// Sends the guest of reservation `id` their current PINs again, on the channels the
+/// rule asked for (a front-desk "Resend PIN"). Answers how many messages were written
+/// (queued, or skipped with the reason where a channel cannot reach the guest).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown reservation; [`Error::Conflict`] when there is
+/// nothing to resend (the stay is not confirmed or paid, the rule asks for no message,
+/// or no PIN is on a lock yet); database errors.
+pub async fn resend(app: &AppState, conn: &mut Conn, id: &str) -> Result<usize> {
+    let ws = &app.catalog.workspace;
+    let row = reservations::get(conn, ws, id)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "reservation",
+            id: id.to_owned(),
+        })?;
+    if !matches!(
+        row.state.status,
+        ReservationStatus::Confirmed | ReservationStatus::Paid
+    ) {
+        return Err(Error::Conflict(format!(
+            "reservation `{id}` is {}: only a confirmed or paid stay's PINs are sent",
+            row.state.status.as_str()
+        )));
+    }
+    let mut notice = outbox::notice(conn, ws, id).await?;
+    if notice.request.is_none() {
+        return Err(Error::Conflict(
+            "the rule asks for no message for this reservation".into(),
+        ));
+    }
+    let codes = codes::for_reservation(conn, ws, id).await?;
+    let doors = sheet::confirmed_doors(&codes, &app.catalog, app.clock.now())
+        .filter(|doors| !doors.is_empty())
+        .ok_or_else(|| {
+            Error::Conflict("no PIN is on a lock yet: the guest is told once it is".into())
+        })?;
+    let before = notice.seq;
+    notice.told = Some(doors.clone());
+    queue(app, conn, &row, &mut notice, NoticeKind::Issued, doors).await?;
+    outbox::save_notice(conn, ws, id, &notice, app.clock.now()).await?;
+    let channels = notice.request.as_ref().map_or(0, |r| r.channels.len());
+    Ok(if notice.seq > before { channels } else { 0 })
 }
 
 /// Decides, and queues the messages of a decision. Returns whether `notice` changed.

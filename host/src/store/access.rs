@@ -32,7 +32,16 @@ pub struct KeyRow {
     pub revoked_at: Option<i64>,
 }
 
-type KeyTuple = (i64, String, String, String, i64, String, Option<i64>, Option<i64>);
+type KeyTuple = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+);
 
 fn key_row(t: KeyTuple) -> Result<KeyRow> {
     Ok(KeyRow {
@@ -103,16 +112,30 @@ pub async fn live_key_by_hash(
         "SELECT workspace_id, {KEY_COLUMNS} FROM api_keys \
          WHERE secret_sha256 = ? AND revoked_at IS NULL"
     );
-    let row: Option<(String, i64, String, String, String, i64, String, Option<i64>, Option<i64>)> =
-        sqlx::query_as(&sql)
-            .bind(secret_sha256)
-            .fetch_optional(&mut *conn)
-            .await?;
-    row.map(|(ws, id, name, role, prefix, created_at, by, used, revoked)| {
-        let ws = WorkspaceId::parse(&ws)
-            .map_err(|e| Error::Internal(format!("workspace id on record: {e}")))?;
-        Ok((ws, key_row((id, name, role, prefix, created_at, by, used, revoked))?))
-    })
+    let row: Option<(
+        String,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        Option<i64>,
+        Option<i64>,
+    )> = sqlx::query_as(&sql)
+        .bind(secret_sha256)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(
+        |(ws, id, name, role, prefix, created_at, by, used, revoked)| {
+            let ws = WorkspaceId::parse(&ws)
+                .map_err(|e| Error::Internal(format!("workspace id on record: {e}")))?;
+            Ok((
+                ws,
+                key_row((id, name, role, prefix, created_at, by, used, revoked))?,
+            ))
+        },
+    )
     .transpose()
 }
 

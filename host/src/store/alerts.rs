@@ -71,7 +71,7 @@ pub struct NewAlert<'a> {
 }
 
 /// A raised alert.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AlertRow {
     /// Id.
     pub id: i64,
@@ -134,5 +134,28 @@ pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<AlertRow>> {
     )
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Marks alert `id` acknowledged at `now` (kept if it already was); answers it, or
+/// `None` when the workspace has no such alert.
+///
+/// # Errors
+/// Database errors.
+pub async fn acknowledge(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    id: i64,
+    now: Timestamp,
+) -> Result<Option<AlertRow>> {
+    Ok(sqlx::query_as::<_, AlertRow>(
+        "UPDATE alerts SET acknowledged_at = COALESCE(acknowledged_at, ?) \
+         WHERE workspace_id = ? AND id = ? \
+         RETURNING id, kind, lock_id, reservation_id, code_id, message, raised_at, acknowledged_at",
+    )
+    .bind(now.unix())
+    .bind(ws.as_str())
+    .bind(id)
+    .fetch_optional(&mut *conn)
     .await?)
 }

@@ -299,3 +299,113 @@ pub async fn live_on_lock(
     .await?;
     rows.into_iter().map(from_raw).collect()
 }
+
+/// How the front desk sees a code: its state, and whether its window is over.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeStatus {
+    /// Being put on (or changed on) its lock.
+    Pending,
+    /// On its lock, its window not over.
+    Active,
+    /// Its window is over.
+    Expired,
+    /// Being deleted, or deleted, from its lock.
+    Revoked,
+    /// The provider refused it for good.
+    Failed,
+}
+
+impl CodeStatus {
+    /// The status of a code in `state` whose window ends at `ends_at`, at `now`.
+    pub fn of(state: CodeState, ends_at: Timestamp, now: Timestamp) -> CodeStatus {
+        match state {
+            CodeState::Pending => CodeStatus::Pending,
+            CodeState::Active if ends_at > now => CodeStatus::Active,
+            CodeState::Active | CodeState::Expired => CodeStatus::Expired,
+            CodeState::Revoking | CodeState::Revoked => CodeStatus::Revoked,
+            CodeState::Failed => CodeStatus::Failed,
+        }
+    }
+
+    /// The SQL condition selecting codes of this status at `?` = now.
+    fn condition(self) -> &'static str {
+        match self {
+            CodeStatus::Pending => "state = 'pending'",
+            CodeStatus::Active => "state = 'active' AND ends_at > ?",
+            CodeStatus::Expired => "(state = 'expired' OR (state = 'active' AND ends_at <= ?))",
+            CodeStatus::Revoked => "state IN ('revoking', 'revoked')",
+            CodeStatus::Failed => "state = 'failed'",
+        }
+    }
+}
+
+/// Which codes [`search`] returns; every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct CodeFilter {
+    /// Of this status.
+    pub status: Option<CodeStatus>,
+    /// On this lock.
+    pub lock: Option<String>,
+    /// Of this reservation (or staff code owner, `staff:{name}`).
+    pub reservation: Option<String>,
+    /// Whose window ends after this instant, Unix seconds UTC.
+    pub from: Option<i64>,
+    /// Whose window starts before this instant, Unix seconds UTC.
+    pub to: Option<i64>,
+}
+
+/// Up to `limit` codes matching `filter` with ids below `before`, newest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn search(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    filter: &CodeFilter,
+    now: Timestamp,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<CodeRow>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM access_codes WHERE workspace_id = ? AND id < ?");
+    if let Some(status) = filter.status {
+        sql.push_str(" AND ");
+        sql.push_str(status.condition());
+    }
+    for (value, condition) in [
+        (filter.lock.is_some(), " AND lock_id = ?"),
+        (filter.reservation.is_some(), " AND reservation_id = ?"),
+        (filter.from.is_some(), " AND ends_at > ?"),
+        (filter.to.is_some(), " AND starts_at < ?"),
+    ] {
+        if value {
+            sql.push_str(condition);
+        }
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    let mut query = sqlx::query_as::<_, RawRow>(&sql)
+        .bind(ws.as_str())
+        .bind(before.unwrap_or(i64::MAX));
+    if matches!(
+        filter.status,
+        Some(CodeStatus::Active | CodeStatus::Expired)
+    ) {
+        query = query.bind(now.0);
+    }
+    if let Some(lock) = &filter.lock {
+        query = query.bind(lock);
+    }
+    if let Some(reservation) = &filter.reservation {
+        query = query.bind(reservation);
+    }
+    if let Some(from) = filter.from {
+        query = query.bind(from);
+    }
+    if let Some(to) = filter.to {
+        query = query.bind(to);
+    }
+    let rows = query.bind(limit).fetch_all(&mut *conn).await?;
+    rows.into_iter().map(from_raw).collect()
+}

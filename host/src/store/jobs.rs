@@ -43,7 +43,7 @@ pub struct ClaimedJob {
 }
 
 /// A dead letter, as listed for a person.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DeadJob {
     /// Id (give it to `latchkey jobs retry`).
     pub id: i64,

@@ -4,8 +4,10 @@
 //! change and the jobs it causes commit in one transaction; every function is scoped by
 //! [`WorkspaceId`]. The SQL is kept portable for the PostgreSQL store to come.
 
+pub mod access;
 pub mod alerts;
 pub mod assignments;
+pub mod audit;
 pub mod callbacks;
 pub mod codes;
 pub mod credentials;

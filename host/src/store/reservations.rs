@@ -133,3 +133,42 @@ pub async fn open_ids(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<String>> 
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// Up to `limit` reservations whose id or recorded state (guest name, e-mail, phone,
+/// resources) contains `text`, case-insensitively, ordered by id after `after`.
+///
+/// # Errors
+/// [`Error::Internal`] when a stored state no longer parses; database errors.
+pub async fn search(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    text: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Reservation>> {
+    // LIKE's wildcards in the text are matched literally.
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{escaped}%");
+    let rows = sqlx::query_as::<_, (String,)>(
+        "SELECT state FROM reservations WHERE workspace_id = ? AND id > ? \
+         AND (LOWER(id) LIKE ? ESCAPE '\\' OR LOWER(state) LIKE ? ESCAPE '\\') \
+         ORDER BY id LIMIT ?",
+    )
+    .bind(ws.as_str())
+    .bind(after.unwrap_or(""))
+    .bind(&pattern)
+    .bind(&pattern)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(state,)| {
+            serde_json::from_str(&state)
+                .map_err(|e| Error::Internal(format!("stored reservation state: {e}")))
+        })
+        .collect()
+}

@@ -1,0 +1,200 @@
+//! Authentication of admin API requests, the per-key rate limit, the CSRF check of
+//! cookie writes, and the audit log of writes: one middleware, in that order.
+
+use std::num::NonZeroU32;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use latchkey_engine::Timestamp;
+
+use super::keys::{KEY_PREFIX, digest};
+use super::sessions::{self, CSRF_HEADER};
+use super::{Caller, Credential};
+use crate::app::App;
+use crate::error::{Error, ErrorAt, Result};
+use crate::store::{access, audit};
+
+/// The admin API's limits.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessSettings {
+    /// Requests per second each key or user may sustain.
+    pub requests_per_second: NonZeroU32,
+    /// Requests each may make at once above the sustained rate.
+    pub burst: NonZeroU32,
+}
+
+impl Default for AccessSettings {
+    fn default() -> Self {
+        AccessSettings {
+            requests_per_second: NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
+/// The per-caller rate limiter, keyed by actor (`key:<name>`, `user:<name>`).
+pub struct Gate {
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").finish_non_exhaustive()
+    }
+}
+
+impl Gate {
+    /// A gate enforcing `settings`.
+    pub fn new(settings: AccessSettings) -> Gate {
+        Gate {
+            limiter: RateLimiter::keyed(
+                Quota::per_second(settings.requests_per_second).allow_burst(settings.burst),
+            ),
+        }
+    }
+
+    /// Lets `caller` through, or says how long to wait.
+    ///
+    /// # Errors
+    /// [`Error::RateLimited`].
+    fn admit(&self, caller: &Caller) -> Result<()> {
+        self.limiter.check_key(&caller.actor).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            Error::RateLimited {
+                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            }
+        })
+    }
+}
+
+/// The middleware: see the module's documentation. Requests without credentials go on
+/// as anonymous; handlers refuse them with [`super::Authorized`].
+pub async fn authenticate(State(app): State<App>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let method = request.method().clone();
+    let now = app.clock.now();
+    let caller = match identify(&app, request.headers(), &method, now).await {
+        Ok(Some(caller)) => caller,
+        Ok(None) => return next.run(request).await,
+        Err(e) => return ErrorAt(e, path).into_response(),
+    };
+    if let Err(e) = app.gate.admit(&caller) {
+        return ErrorAt(e, path).into_response();
+    }
+    let audited = if is_write(&method) {
+        let request_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match begin_audit(&app, &caller, &method, &path, request_id.as_deref(), now).await {
+            Ok(id) => Some(id),
+            // A write that cannot be audited is not made.
+            Err(e) => return ErrorAt(e, path).into_response(),
+        }
+    } else {
+        None
+    };
+    request.extensions_mut().insert(caller);
+    let response = next.run(request).await;
+    if let Some(id) = audited {
+        let status = response.status().as_u16();
+        if let Err(e) = finish_audit(&app, id, status).await {
+            tracing::error!(error = ?e, audit_id = id, "could not record a write's status in the audit log");
+        }
+    }
+    response
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The caller the request's credentials name: an API key in `Authorization`, else a
+/// session cookie. `None` without either (or with a stale cookie).
+///
+/// # Errors
+/// [`Error::Unauthorized`] for an `Authorization` header that is not a live key of this
+/// workspace; [`Error::Csrf`] for a cookie write without its token; database errors.
+async fn identify(
+    app: &App,
+    headers: &HeaderMap,
+    method: &Method,
+    now: Timestamp,
+) -> Result<Option<Caller>> {
+    let mut conn = app.pool.acquire().await?;
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let key = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|key| key.starts_with(KEY_PREFIX))
+            .ok_or_else(|| {
+                Error::Unauthorized("send the API key as `Authorization: Bearer lk_…`".into())
+            })?;
+        let (ws, row) = access::live_key_by_hash(&mut conn, &digest(key))
+            .await?
+            .filter(|(ws, _)| *ws == app.catalog.workspace)
+            .ok_or_else(|| Error::Unauthorized("unknown or revoked API key".into()))?;
+        debug_assert_eq!(ws, app.catalog.workspace);
+        access::touch_key(&mut conn, row.id, now).await?;
+        return Ok(Some(Caller {
+            actor: format!("key:{}", row.name),
+            role: row.role,
+            credential: Credential::Key(row.id),
+        }));
+    }
+    let Some(token) = sessions::token_of(headers) else {
+        return Ok(None);
+    };
+    let Some((caller, session)) = sessions::resolve(&mut conn, token, now).await? else {
+        return Ok(None);
+    };
+    if session.workspace != app.catalog.workspace {
+        return Ok(None);
+    }
+    if is_write(method) {
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !constant_time_eq::constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
+            return Err(Error::Csrf);
+        }
+    }
+    Ok(Some(caller))
+}
+
+async fn begin_audit(
+    app: &App,
+    caller: &Caller,
+    method: &Method,
+    path: &str,
+    request_id: Option<&str>,
+    now: Timestamp,
+) -> Result<i64> {
+    let mut conn = app.pool.acquire().await?;
+    audit::begin(
+        &mut conn,
+        &app.catalog.workspace,
+        &audit::NewEntry {
+            actor: &caller.actor,
+            role: caller.role,
+            method: method.as_str(),
+            path,
+            request_id,
+        },
+        now,
+    )
+    .await
+}
+
+async fn finish_audit(app: &App, id: i64, status: u16) -> Result<()> {
+    let mut conn = app.pool.acquire().await?;
+    audit::finish(&mut conn, id, status).await
+}

@@ -1,0 +1,393 @@
+//! Who may use the API: dashboard sessions, API keys, users, and the audit log.
+//!
+//! - `POST /v1/session` signs in (an API key, or a username and password): 200 with the
+//!   session (its CSRF token) and the `latchkey_session` cookie; `GET` shows it again
+//!   (after a page reload), `DELETE` signs out.
+//! - `/v1/keys`, `/v1/users`: admins create (a key is shown once), list and revoke.
+//! - `GET /v1/audit`: every write made through the API, newest first.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::body::JsonBody;
+use super::extract::{Path, Query};
+use crate::app::App;
+use crate::auth::permission::Administer;
+use crate::auth::sessions::{self, SessionView, SignIn};
+use crate::auth::{Authorized, Credential, Role, keys, passwords};
+use crate::error::{Error, ErrorAt, Problem};
+use crate::store::access::{self, KeyRow, UserRow};
+use crate::store::audit::{self, AuditEntry};
+
+pub(super) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_in, show_session, sign_out))
+        .routes(routes!(list_keys, create_key))
+        .routes(routes!(revoke_key))
+        .routes(routes!(list_users, put_user))
+        .routes(routes!(delete_user))
+        .routes(routes!(list_audit))
+}
+
+fn at(uri: &OriginalUri) -> impl Fn(Error) -> ErrorAt + '_ {
+    move |e| ErrorAt(e, uri.path().to_owned())
+}
+
+/// Signs in and sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/v1/session",
+    tag = "access",
+    request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in; the `latchkey_session` cookie is set", body = SessionView),
+        (status = 401, description = "Unknown key, or wrong username or password", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn sign_in(
+    State(app): State<App>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SignIn, 4096>,
+) -> Result<Response, ErrorAt> {
+    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    let opened = sessions::open(&mut conn, &app.catalog.workspace, &body, app.clock.now())
+        .await
+        .map_err(at(&uri))?;
+    let cookie = sessions::set_cookie(&opened.token, &headers).map_err(at(&uri))?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(opened.view)).into_response())
+}
+
+/// The current session, with its CSRF token (for a page just reloaded).
+#[utoipa::path(
+    get,
+    path = "/v1/session",
+    tag = "access",
+    responses(
+        (status = 200, body = SessionView),
+        (status = 401, description = "No live session", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn show_session(
+    State(app): State<App>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Result<Json<SessionView>, ErrorAt> {
+    let none = || at(&uri)(Error::Unauthorized("not signed in".into()));
+    let token = sessions::token_of(&headers).ok_or_else(none)?;
+    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    let (caller, session) = sessions::resolve(&mut conn, token, app.clock.now())
+        .await
+        .map_err(at(&uri))?
+        .filter(|(_, session)| session.workspace == app.catalog.workspace)
+        .ok_or_else(none)?;
+    Ok(Json(SessionView {
+        actor: caller.actor,
+        role: caller.role,
+        csrf_token: session.csrf_token,
+        expires_at: session.expires_at,
+    }))
+}
+
+/// Signs out: ends the session and clears the cookie.
+#[utoipa::path(
+    delete,
+    path = "/v1/session",
+    tag = "access",
+    responses((status = 204, description = "Signed out (also when there was no session)")),
+)]
+async fn sign_out(
+    State(app): State<App>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> Result<Response, ErrorAt> {
+    if let Some(token) = sessions::token_of(&headers) {
+        let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+        access::delete_session(&mut conn, &keys::digest(token))
+            .await
+            .map_err(at(&uri))?;
+    }
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, sessions::clear_cookie())],
+    )
+        .into_response())
+}
+
+/// The workspace's API keys.
+#[derive(Debug, Serialize, ToSchema)]
+struct KeyList {
+    keys: Vec<KeyRow>,
+}
+
+/// `POST /v1/keys`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewKeyBody {
+    /// A name telling the key apart, e.g. `front-desk-pc`.
+    name: String,
+    /// Its role.
+    role: Role,
+}
+
+/// A key just created, with the key itself, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+struct CreatedKey {
+    #[serde(flatten)]
+    row: KeyRow,
+    /// The key: store it now, it cannot be shown again.
+    key: String,
+}
+
+/// Lists API keys, live and revoked (never their secrets).
+#[utoipa::path(get, path = "/v1/keys", tag = "access", responses((status = 200, body = KeyList)))]
+async fn list_keys(
+    _: Authorized<Administer>,
+    State(app): State<App>,
+    uri: OriginalUri,
+) -> Result<Json<KeyList>, ErrorAt> {
+    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    let keys = access::list_keys(&mut conn, &app.catalog.workspace)
+        .await
+        .map_err(at(&uri))?;
+    Ok(Json(KeyList { keys }))
+}
+
+/// Creates an API key; the answer holds the key, shown this once.
+#[utoipa::path(
+    post,
+    path = "/v1/keys",
+    tag = "access",
+    request_body = NewKeyBody,
+    responses(
+        (status = 201, body = CreatedKey),
+        (status = 409, description = "A live key has that name", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn create_key(
+    Authorized { caller, .. }: Authorized<Administer>,
+    State(app): State<App>,
+    uri: OriginalUri,
+    JsonBody(body): JsonBody<NewKeyBody, 4096>,
+) -> Result<(StatusCode, Json<CreatedKey>), ErrorAt> {
+    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    let created = keys::create(
+        &mut conn,
+        &app.catalog.workspace,
+        &body.name,
+        body.role,
+        &caller.actor,
+        app.clock.now(),
+    )
+    .await
+    .map_err(at(&uri))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            row: created.row,
+            key: created.key,
+        }),
+    ))
+}
+
+/// Revokes an API key; sessions signed in with it end.
+#[utoipa::path(
+    delete,
+    path = "/v1/keys/{id}",
+    tag = "access",
+    params(("id" = i64, Path, description = "The key's id")),
+    responses(
+        (status = 200, description = "Revoked", body = KeyRow),
+        (status = 404, description = "No live key with this id", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The caller's own key", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn revoke_key(
+    Authorized { caller, .. }: Authorized<Administer>,
+    State(app): State<App>,
+    uri: OriginalUri,
+    Path(id): Path<i64>,
+) -> Result<Json<KeyRow>, ErrorAt> {
+    if caller.credential == Credential::Key(id) {
+        return Err(at(&uri)(Error::Conflict(
+            "a key cannot revoke itself: revoke it with another admin key".into(),
+        )));
+    }
+    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    access::revoke_key(&mut conn, &app.catalog.workspace, id, app.clock.now())
+        .await
+        .map_err(at(&uri))?
+        .map(Json)
+        .ok_or_else(|| {
+            at(&uri)(Error::NotFound {
+                what: "key",
+                id: id.to_string(),
+            })
+        })
+}
+
+/// The workspace's dashboard users.
+#[derive(Debug, Serialize, ToSchema)]
+struct UserList {
+    users: Vec<UserRow>,
+}
+
+/// `POST /v1/users`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    /// Sign-in name: 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
+    username: String,
+    /// At least 12 characters.
+    password: String,
+    /// Their role.
+    role: Role,
+}
+
+/// Lists dashboard users.
+#[utoipa::path(get, path = "/v1/users", tag = "access", responses((status = 200, body = UserList)))]
+async fn list_users(
+    _: Authorized<Administer>,
+    State(app): State<App>,
+    uri: OriginalUri,
+) -> Result<Json<UserList>, ErrorAt> {
+    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    let users = access::list_users(&mut conn, &app.catalog.workspace)
+        .await
+        .map_err(at(&uri))?;
+    Ok(Json(UserList { users }))
+}
+
+/// Creates a dashboard user, or sets an existing one's password and role (their
+/// sessions end).
+#[utoipa::path(
+    post,
+    path = "/v1/users",
+    tag = "access",
+    request_body = NewUserBody,
+    responses(
+        (status = 201, body = UserRow),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn put_user(
+    _: Authorized<Administer>,
+    State(app): State<App>,
+    uri: OriginalUri,
+    JsonBody(body): JsonBody<NewUserBody, 4096>,
+) -> Result<(StatusCode, Json<UserRow>), ErrorAt> {
+    let valid = !body.username.is_empty()
+        && body.username.len() <= 64
+        && body
+            .username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if !valid {
+        return Err(at(&uri)(Error::Invalid {
+            pointer: "/username".into(),
+            detail: "a username is 1 to 64 letters, digits, `.`, `_`, `-` or `@`".into(),
+        }));
+    }
+    let hash = passwords::hash(&body.password).map_err(at(&uri))?;
+    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    let user = access::put_user(
+        &mut conn,
+        &app.catalog.workspace,
+        &body.username,
+        body.role,
+        &hash,
+        app.clock.now(),
+    )
+    .await
+    .map_err(at(&uri))?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Deletes a dashboard user; their sessions end.
+#[utoipa::path(
+    delete,
+    path = "/v1/users/{username}",
+    tag = "access",
+    params(("username" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn delete_user(
+    _: Authorized<Administer>,
+    State(app): State<App>,
+    uri: OriginalUri,
+    Path(username): Path<String>,
+) -> Result<StatusCode, ErrorAt> {
+    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    if access::delete_user(&mut conn, &app.catalog.workspace, &username)
+        .await
+        .map_err(at(&uri))?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(at(&uri)(Error::NotFound {
+            what: "user",
+            id: username,
+        }))
+    }
+}
+
+/// A page of the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+struct AuditPage {
+    /// Newest first.
+    entries: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next (older) page; `null` on the last page.
+    next_cursor: Option<i64>,
+}
+
+/// `GET /v1/audit` paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct Page {
+    /// Entries per page, 1 to 500 (100 by default).
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<i64>,
+}
+
+/// The audit log: every write made through the API (who, what, when, and its answer's
+/// status), newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/audit",
+    tag = "operations",
+    params(Page),
+    responses((status = 200, body = AuditPage)),
+)]
+async fn list_audit(
+    _: Authorized<Administer>,
+    State(app): State<App>,
+    uri: OriginalUri,
+    Query(page): Query<Page>,
+) -> Result<Json<AuditPage>, ErrorAt> {
+    let limit = page.limit.unwrap_or(100).clamp(1, 500);
+    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    let entries = audit::list(&mut conn, &app.catalog.workspace, page.cursor, limit)
+        .await
+        .map_err(at(&uri))?;
+    let next_cursor = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(Json(AuditPage {
+        entries,
+        next_cursor,
+    }))
+}

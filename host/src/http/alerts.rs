@@ -1,0 +1,84 @@
+//! Alerts a person must see, and their acknowledgement.
+
+use axum::extract::{OriginalUri, State};
+use axum::response::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::{Path, Query};
+use crate::app::App;
+use crate::auth::Authorized;
+use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
+use crate::error::{Error, ErrorAt, Problem};
+use crate::store::alerts::{self, AlertRow};
+
+pub(super) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(acknowledge))
+}
+
+/// The alerts.
+#[derive(Debug, Serialize, ToSchema)]
+struct AlertList {
+    /// Newest first.
+    alerts: Vec<AlertRow>,
+}
+
+/// `GET /v1/alerts` filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AlertQuery {
+    /// `true`: only alerts not yet acknowledged.
+    open: Option<bool>,
+}
+
+/// Alerts (offline locks, batteries, codes that cannot be revoked, doors opened outside
+/// any grant, failed messages, dead letters), newest first.
+#[utoipa::path(get, path = "/v1/alerts", tag = "operations", params(AlertQuery), responses((status = 200, body = AlertList), (status = 400, body = Problem, content_type = "application/problem+json")))]
+async fn list(
+    _: Authorized<ReadFrontDesk>,
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<AlertQuery>,
+) -> Result<Json<AlertList>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+    let mut alerts = alerts::list(&mut conn, &app.catalog.workspace)
+        .await
+        .map_err(at)?;
+    if query.open == Some(true) {
+        alerts.retain(|a| a.acknowledged_at.is_none());
+    }
+    Ok(Json(AlertList { alerts }))
+}
+
+/// Acknowledges an alert: someone has seen it (kept in the list, marked).
+#[utoipa::path(
+    post,
+    path = "/v1/alerts/{id}/acknowledge",
+    tag = "operations",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = AlertRow), (status = 404, body = Problem, content_type = "application/problem+json")),
+)]
+async fn acknowledge(
+    _: Authorized<OperateFrontDesk>,
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<i64>,
+) -> Result<Json<AlertRow>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+    alerts::acknowledge(&mut conn, &app.catalog.workspace, id, app.clock.now())
+        .await
+        .map_err(at)?
+        .map(Json)
+        .ok_or_else(|| {
+            at(Error::NotFound {
+                what: "alert",
+                id: id.to_string(),
+            })
+        })
+}

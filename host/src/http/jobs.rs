@@ -1,0 +1,78 @@
+//! Dead letters: jobs that ran out of retries, and their retry.
+
+use axum::extract::{OriginalUri, State};
+use axum::response::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::extract::Path;
+use crate::app::App;
+use crate::auth::Authorized;
+use crate::auth::permission::{Administer, ReadFrontDesk};
+use crate::error::{Error, ErrorAt, Problem};
+use crate::store::jobs::{self, DeadJob};
+
+pub(super) fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(dead))
+        .routes(routes!(retry))
+}
+
+/// The dead letters.
+#[derive(Debug, Serialize, ToSchema)]
+struct DeadLetters {
+    dead_letters: Vec<DeadJob>,
+}
+
+/// A dead letter given new retries.
+#[derive(Debug, Serialize, ToSchema)]
+struct Retried {
+    /// The job's id.
+    retried: i64,
+}
+
+/// Jobs that ran out of retries: each needs a person (or a retry once the cause is fixed).
+#[utoipa::path(get, path = "/v1/jobs/dead", tag = "operations", responses((status = 200, body = DeadLetters)))]
+async fn dead(
+    _: Authorized<ReadFrontDesk>,
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<DeadLetters>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+    let dead_letters = jobs::dead(&mut conn, &app.catalog.workspace)
+        .await
+        .map_err(at)?;
+    Ok(Json(DeadLetters { dead_letters }))
+}
+
+/// Gives a dead letter a fresh set of retries; the worker picks it up at once.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/retry",
+    tag = "operations",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Retried), (status = 404, description = "No dead letter with this id", body = Problem, content_type = "application/problem+json")),
+)]
+async fn retry(
+    _: Authorized<Administer>,
+    State(app): State<App>,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<i64>,
+) -> Result<Json<Retried>, ErrorAt> {
+    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+    if !crate::jobs::retry_dead_letter(&mut conn, &app.catalog.workspace, id, app.clock.now())
+        .await
+        .map_err(at)?
+    {
+        return Err(at(Error::NotFound {
+            what: "dead letter",
+            id: id.to_string(),
+        }));
+    }
+    app.jobs_waiting.notify_one();
+    Ok(Json(Retried { retried: id }))
+}
