@@ -264,19 +264,6 @@ async function fullRun(browser, context, page) {
     await page.screenshot({ path: join(shots, 'reservation.png'), fullPage: true });
   });
 
-  await step('a rules dry-run against a stored reservation shows a plan', async () => {
-    await page.click('#nav a[data-view="rules"]');
-    await page.waitForSelector('#view-rules:not([hidden])');
-    assert.ok(await page.isHidden('#dry-plan'));
-    await page.fill('#dry-reservation', fixture.reservation);
-    await page.click('#rule-dry-run');
-    await page.waitForSelector('#dry-plan:not([hidden])');
-    const plan = JSON.parse(await page.textContent('#dry-plan'));
-    assert.ok(Array.isArray(plan.grants) && plan.grants.length > 0, `grants in ${JSON.stringify(plan)}`);
-    assert.ok(plan.grants.some((g) => g.lock === fixture.regenerate), 'the room lock is granted');
-    await page.screenshot({ path: join(shots, 'rules.png'), fullPage: true });
-  });
-
   await step('a dead letter is retried and leaves the list', async () => {
     await page.click('#nav a[data-view="alerts"]');
     const row = page.locator('#dead-list tr[data-job-id]').first();
@@ -291,6 +278,19 @@ async function fullRun(browser, context, page) {
     );
     const { dead_letters: left } = await apiGet('/v1/jobs/dead');
     assert.ok(!left.some((d) => String(d.id) === id), 'the server no longer lists it');
+  });
+
+  await step('a rules dry-run against a stored reservation shows a plan', async () => {
+    await page.click('#nav a[data-view="rules"]');
+    await page.waitForSelector('#view-rules:not([hidden])');
+    assert.ok(await page.isHidden('#dry-plan'));
+    await page.fill('#dry-reservation', fixture.reservation);
+    await page.click('#rule-dry-run');
+    await page.waitForSelector('#dry-plan:not([hidden])');
+    const plan = JSON.parse(await page.textContent('#dry-plan'));
+    assert.ok(Array.isArray(plan.grants) && plan.grants.length > 0, `grants in ${JSON.stringify(plan)}`);
+    assert.ok(plan.grants.some((g) => g.lock === fixture.regenerate), 'the room lock is granted');
+    await page.screenshot({ path: join(shots, 'rules.png'), fullPage: true });
   });
 
   await step('signing out returns to the sign-in screen', async () => {
