@@ -128,7 +128,7 @@ async fn validate_reports_a_syntax_error_with_its_line() {
         .body(Body::from("{}"))
         .expect("request");
     assert_eq!(
-        app.request(anonymous).await.status,
+        app.request_raw(anonymous).await.status,
         StatusCode::UNAUTHORIZED
     );
 }

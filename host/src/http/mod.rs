@@ -27,6 +27,9 @@ mod sources;
 mod staff;
 mod workspace;
 
+/// The dashboard's files: public routes, outside the API.
+mod dashboard;
+
 use axum::Router;
 use axum::extract::OriginalUri;
 use utoipa::OpenApi;
@@ -65,6 +68,7 @@ pub fn router(app: App) -> Router {
         .merge(routes)
         .merge(hooks::routes())
         .merge(provider_hooks::routes())
+        .merge(dashboard::routes())
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .fallback(not_found)
         .with_state(app);

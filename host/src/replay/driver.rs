@@ -293,7 +293,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         rule: Arc::clone(&rule),
         rules: loader.clone(),
         notifier: Arc::clone(&notifier),
-        access: Default::default(),
+        access: crate::auth::middleware::AccessSettings::unlimited(),
     };
     let mut app = App::build(config(catalog.clone())).await?;
     let mut routes = router(app.clone());
