@@ -275,11 +275,24 @@ impl TestApp {
 
     /// Posts `body` to the `demo` source as `webhook_id`, signed now.
     pub async fn send_as(&self, webhook_id: &str, body: &Value) -> Reply {
+        self.send_signed("demo", DEMO_SECRET, webhook_id, body)
+            .await
+    }
+
+    /// Posts `body` to source `source` as `webhook_id`, signed now with `secret`
+    /// (Standard Webhooks).
+    pub async fn send_signed(
+        &self,
+        source: &str,
+        secret: &str,
+        webhook_id: &str,
+        body: &Value,
+    ) -> Reply {
         let bytes = serde_json::to_vec(body).expect("json");
         let now = self.clock.now();
-        let sig = signature::sign(DEMO_SECRET, webhook_id, now, &bytes).expect("sign");
+        let sig = signature::sign(secret, webhook_id, now, &bytes).expect("sign");
         self.request(
-            Request::post("/v1/hooks/demo")
+            Request::post(format!("/v1/hooks/{source}"))
                 .header("content-type", "application/json")
                 .header("webhook-id", webhook_id)
                 .header("webhook-timestamp", now.unix().to_string())

@@ -15,11 +15,10 @@ use axum::http::{Request, StatusCode};
 use latchkey_engine::Window;
 use latchkey_host::clock::{Clock, SimClock};
 use latchkey_host::providers::simulator::{SimProfile, Simulator};
-use latchkey_host::sources::signature;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::harness::{DEMO_SECRET, Reply, TestApp, at, paid_stay, post_raw, room_101_door, source};
+use crate::harness::{DEMO_SECRET, Reply, TestApp, at, paid_stay, room_101_door, source};
 
 const NOW: &str = "2026-11-22T10:00:00Z";
 /// The source only these tests post to.
@@ -119,26 +118,12 @@ async fn spawn() -> (TestApp, Simulator) {
 
 /// Posts `body` to this test's source as `webhook_id`, signed now (or badly).
 async fn deliver(app: &TestApp, webhook_id: &str, body: &Value, sign_well: bool) -> Reply {
-    let bytes = serde_json::to_vec(body).expect("json");
-    let now = app.clock.now();
     let secret = if sign_well {
         DEMO_SECRET
     } else {
         "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
     };
-    let sig = signature::sign(secret, webhook_id, now, &bytes).expect("sign");
-    post_raw(
-        app,
-        &format!("/v1/hooks/{SOURCE}"),
-        "application/json",
-        &[
-            ("webhook-id", webhook_id.to_owned()),
-            ("webhook-timestamp", now.unix().to_string()),
-            ("webhook-signature", sig),
-        ],
-        bytes,
-    )
-    .await
+    app.send_signed(SOURCE, secret, webhook_id, body).await
 }
 
 #[tokio::test]

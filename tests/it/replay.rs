@@ -205,8 +205,10 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
     let api_key = crate::harness::admin_key(&app);
     let judge = || {
         driver::judge(
-            &app.router,
-            &api_key,
+            driver::Api {
+                routes: &app.router,
+                key: &api_key,
+            },
             &app.app.catalog,
             &models,
             &acked,

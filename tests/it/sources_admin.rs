@@ -6,12 +6,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use latchkey_engine::Timestamp;
 use latchkey_host::clock::Clock as _;
-use latchkey_host::sources::signature;
 use serde_json::{Value, json};
 
-use crate::harness::{
-    DEMO_SECRET, Reply, TestApp, assert_invalid_at, assert_problem, event, post_raw,
-};
+use crate::harness::{DEMO_SECRET, Reply, TestApp, assert_invalid_at, assert_problem, event};
 use crate::rules_admin::{admin, admin_get, admin_post};
 
 const NOW: &str = "2026-11-22T10:00:00Z";
@@ -26,21 +23,7 @@ async fn deliver(
     webhook_id: &str,
     body: &Value,
 ) -> Reply {
-    let bytes = serde_json::to_vec(body).expect("json");
-    let now = app.clock.now();
-    let sig = signature::sign(secret, webhook_id, now, &bytes).expect("sign");
-    post_raw(
-        app,
-        &format!("/v1/hooks/{source}"),
-        "application/json",
-        &[
-            ("webhook-id", webhook_id.to_owned()),
-            ("webhook-timestamp", now.unix().to_string()),
-            ("webhook-signature", sig),
-        ],
-        bytes,
-    )
-    .await
+    app.send_signed(source, secret, webhook_id, body).await
 }
 
 async fn create(app: &TestApp, name: &str) -> String {

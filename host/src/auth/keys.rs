@@ -71,17 +71,14 @@ pub async fn create(
     }
     let key = format!("{KEY_PREFIX}{}", random_token(32));
     let prefix: String = key.chars().take(SHOWN_PREFIX_CHARS).collect();
-    let row = access::insert_key(
-        conn,
-        ws,
+    let record = access::NewKeyRow {
         name,
         role,
-        &prefix,
-        &digest(&key),
+        prefix: &prefix,
+        secret_sha256: &digest(&key),
         created_by,
-        now,
-    )
-    .await?;
+    };
+    let row = access::insert_key(conn, ws, &record, now).await?;
     Ok(NewKey { row, key })
 }
 

@@ -184,4 +184,3 @@ async fn metrics() -> impl IntoResponse {
         crate::telemetry::metrics::render(),
     )
 }
-

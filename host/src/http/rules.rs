@@ -90,6 +90,9 @@ pub struct ActiveView {
     pub name: String,
     /// When activated, Unix seconds UTC; `null` for the file.
     pub activated_at: Option<i64>,
+    /// The Rhai source the workspace plans with (the file's, or the version's), for an
+    /// editor to start from; `null` for a plugin.
+    pub source: Option<String>,
 }
 
 /// A stored rule version.
@@ -287,17 +290,35 @@ async fn list(
             .into_iter()
             .map(|(version, source)| {
                 let valid = RhaiRule::compile(&source, limits.clone()).is_ok();
-                (version, valid)
+                (version, valid, source)
             })
             .collect::<Vec<_>>()
     })
     .await
     .map_err(at)?;
+    let mut active = active_view(app.rule.source());
+    active.source = match active.kind {
+        // Read as the rule loader did at start; a file edited since is shown as it is now.
+        "file"
+            if app
+                .catalog
+                .rule_path
+                .extension()
+                .is_some_and(|e| e == "rhai") =>
+        {
+            tokio::fs::read_to_string(&app.catalog.rule_path).await.ok()
+        }
+        "rhai" => checked
+            .iter()
+            .find(|(version, _, _)| Some(version.id) == active.version)
+            .map(|(_, _, source)| source.clone()),
+        _ => None,
+    };
     Ok(Json(RulesView {
-        active: active_view(app.rule.source()),
+        active,
         versions: checked
             .into_iter()
-            .map(|(version, valid)| version_view(&app, version, valid))
+            .map(|(version, valid, _)| version_view(&app, version, valid))
             .collect(),
     }))
 }
@@ -552,6 +573,7 @@ fn active_view(source: RuleSource) -> ActiveView {
             version: None,
             name: path,
             activated_at: None,
+            source: None,
         },
         RuleSource::Plugin {
             name,
@@ -563,6 +585,7 @@ fn active_view(source: RuleSource) -> ActiveView {
             version: Some(version),
             name,
             activated_at: Some(activated_at),
+            source: None,
         },
         RuleSource::Rhai {
             version,
@@ -573,6 +596,7 @@ fn active_view(source: RuleSource) -> ActiveView {
             version: Some(version),
             name: format!("version {version}"),
             activated_at: Some(activated_at),
+            source: None,
         },
     }
 }

@@ -368,8 +368,10 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     let told = guests::told(&inbox);
     counts.messages_sent = told.len();
     let (mut violations, alerts) = judge(
-        &routes,
-        &api_key,
+        Api {
+            routes: &routes,
+            key: &api_key,
+        },
         &catalog,
         &clouds.models,
         &acked,
@@ -489,26 +491,34 @@ async fn deliver(
     Ok(response.status())
 }
 
-async fn get_json(routes: &Router, api_key: &str, path: &str) -> anyhow::Result<serde_json::Value> {
+/// The service's API as the oracle reads it: its router, and an admin key.
+#[derive(Debug, Clone, Copy)]
+pub struct Api<'a> {
+    /// The router.
+    pub routes: &'a Router,
+    /// An admin API key.
+    pub key: &'a str,
+}
+
+async fn get_json(api: Api<'_>, path: &str) -> anyhow::Result<serde_json::Value> {
     let request = Request::get(path)
-        .header("authorization", format!("Bearer {api_key}"))
+        .header("authorization", format!("Bearer {}", api.key))
         .body(Body::empty())?;
-    let response = routes.clone().oneshot(request).await?;
+    let response = api.routes.clone().oneshot(request).await?;
     let status = response.status();
     let bytes = response.into_body().collect().await?.to_bytes();
     anyhow::ensure!(status.is_success(), "GET {path}: {status}");
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-/// Asks the service (over its API, `routes`, with the admin key `api_key`) which codes belong to which reservation and
+/// Asks the service (over its API, `api`) which codes belong to which reservation and
 /// what it holds, asks each lock's model (by provider key) what the lock held, and hands
 /// both, with what guests were `told`, to the oracle with the default hotel policy. Returns the violations and the number of alerts raised.
 ///
 /// # Errors
 /// When the service does not answer its API.
 pub async fn judge(
-    routes: &Router,
-    api_key: &str,
+    api: Api<'_>,
     catalog: &Catalog,
     models: &HashMap<String, Arc<dyn HeldCodes>>,
     acked: &[Acked],
@@ -526,7 +536,7 @@ pub async fn judge(
     ids.sort();
     ids.dedup();
     for id in ids {
-        let view = get_json(routes, api_key, &format!("/v1/reservations/{id}")).await?;
+        let view = get_json(api, &format!("/v1/reservations/{id}")).await?;
         final_versions.insert(
             id.clone(),
             view["reservation"]["version"].as_u64().unwrap_or(0),
@@ -537,7 +547,7 @@ pub async fn judge(
             }
         }
     }
-    let alerts_view = get_json(routes, api_key, "/v1/alerts").await?;
+    let alerts_view = get_json(api, "/v1/alerts").await?;
     let all_alerts = alerts_view["alerts"]
         .as_array()
         .cloned()

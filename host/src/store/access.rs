@@ -32,6 +32,7 @@ pub struct KeyRow {
     pub revoked_at: Option<i64>,
 }
 
+/// A key's columns, in [`KEY_COLUMNS`]' order.
 type KeyTuple = (
     i64,
     String,
@@ -42,6 +43,22 @@ type KeyTuple = (
     Option<i64>,
     Option<i64>,
 );
+
+/// The workspace, then a key's columns.
+type KeyInWorkspace = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// A session's columns: workspace, key id, username, CSRF token, expiry.
+type SessionTuple = (String, Option<i64>, Option<String>, String, i64);
 
 fn key_row(t: KeyTuple) -> Result<KeyRow> {
     Ok(KeyRow {
@@ -63,20 +80,38 @@ fn parse_role(text: &str) -> Result<Role> {
 const KEY_COLUMNS: &str =
     "id, name, role, prefix, created_at, created_by, last_used_at, revoked_at";
 
-/// A new key named `name`, of `role`, whose secret hashes to `secret_sha256`.
+/// A key to record.
+#[derive(Debug)]
+pub struct NewKeyRow<'a> {
+    /// Its name.
+    pub name: &'a str,
+    /// Its role.
+    pub role: Role,
+    /// Its first characters, shown in lists.
+    pub prefix: &'a str,
+    /// SHA-256 of the whole key, lowercase hex.
+    pub secret_sha256: &'a str,
+    /// Who creates it.
+    pub created_by: &'a str,
+}
+
+/// Records `key`.
 ///
 /// # Errors
 /// [`Error::Conflict`] when a live key already has that name; database errors.
 pub async fn insert_key(
     conn: &mut Conn,
     ws: &WorkspaceId,
-    name: &str,
-    role: Role,
-    prefix: &str,
-    secret_sha256: &str,
-    created_by: &str,
+    key: &NewKeyRow<'_>,
     now: Timestamp,
 ) -> Result<KeyRow> {
+    let NewKeyRow {
+        name,
+        role,
+        prefix,
+        secret_sha256,
+        created_by,
+    } = *key;
     let sql = format!(
         "INSERT INTO api_keys (workspace_id, name, role, prefix, secret_sha256, created_at, created_by) \
          VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {KEY_COLUMNS}"
@@ -112,17 +147,7 @@ pub async fn live_key_by_hash(
         "SELECT workspace_id, {KEY_COLUMNS} FROM api_keys \
          WHERE secret_sha256 = ? AND revoked_at IS NULL"
     );
-    let row: Option<(
-        String,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        Option<i64>,
-        Option<i64>,
-    )> = sqlx::query_as(&sql)
+    let row: Option<KeyInWorkspace> = sqlx::query_as(&sql)
         .bind(secret_sha256)
         .fetch_optional(&mut *conn)
         .await?;
@@ -412,7 +437,7 @@ pub async fn live_session(
     token_sha256: &str,
     now: Timestamp,
 ) -> Result<Option<SessionRow>> {
-    let row: Option<(String, Option<i64>, Option<String>, String, i64)> = sqlx::query_as(
+    let row: Option<SessionTuple> = sqlx::query_as(
         "SELECT workspace_id, api_key_id, username, csrf_token, expires_at FROM sessions \
          WHERE token_sha256 = ? AND expires_at > ?",
     )
