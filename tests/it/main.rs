@@ -7,6 +7,7 @@ mod branches;
 mod dashboard;
 mod dead_letters;
 mod dst;
+mod front_desk;
 mod generic;
 mod harness;
 mod hostile;
