@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 bin=target/release/latchkey
+[ -x "$bin" ] || { echo "$bin is missing: cargo build --release --workspace --bins" >&2; exit 1; }
 port=${LATCHKEY_CHECK_PORT:-18089}
 work=$(mktemp -d)
 pid=
