@@ -146,6 +146,18 @@ async fn webhooks_health_and_the_api_document_need_no_key() {
         .await;
     assert_eq!(doc.status, StatusCode::OK);
     assert_eq!(doc.body["openapi"], "3.1.0");
+    // Every authenticated operation says how it refuses; the webhooks are not among them.
+    let locks = &doc.body["paths"]["/v1/locks"]["get"];
+    for status in ["401", "403", "429"] {
+        assert!(
+            locks["responses"][status].is_object(),
+            "GET /v1/locks documents {status}"
+        );
+    }
+    assert!(locks["security"].is_array());
+    assert!(doc.body["paths"]["/v1/codes"]["get"]["responses"]["400"].is_object());
+    let hook = &doc.body["paths"]["/v1/hooks/{source}"]["post"];
+    assert!(hook.is_null() || hook["security"].is_null());
     let health = app
         .request_raw(
             Request::get("/healthz")

@@ -60,10 +60,11 @@ pub fn router(app: App) -> Router {
             app.clone(),
             authenticate,
         ));
-    let (routes, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (routes, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(api)
         .merge(ops::routes())
         .split_for_parts();
+    utoipa::Modify::modify(&openapi::Security, &mut doc);
     let router = Router::new()
         .merge(routes)
         .merge(hooks::routes())
