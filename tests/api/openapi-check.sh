@@ -34,12 +34,13 @@ curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/serve.log";
 key=$("$bin" keys create --name schemathesis --role admin --database "$work/latchkey.db")
 
 status=0
-st run "http://127.0.0.1:$port/v1/openapi.json" \
+# From the scratch directory: schemathesis keeps its example cache in the working one.
+(cd "$work" && st run "http://127.0.0.1:$port/v1/openapi.json" \
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples 25 --seed 7 --workers 1 --rate-limit 15/s \
   --phases examples,coverage,fuzzing \
-  "$@" || status=$?
+  "$@") || status=$?
 if [ "$status" -ne 0 ]; then
   echo "--- the service's log" >&2
   tail -n 50 "$work/serve.log" >&2
