@@ -16,6 +16,7 @@ use super::sessions::{self, CSRF_HEADER};
 use super::{Caller, Credential};
 use crate::app::App;
 use crate::error::{Error, ErrorAt, Result};
+use crate::store::access::SessionRow;
 use crate::store::{access, audit};
 
 /// The admin API's limits.
@@ -89,8 +90,8 @@ pub async fn authenticate(State(app): State<App>, mut request: Request, next: Ne
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     let now = app.clock.now();
-    let caller = match identify(&app, request.headers(), &method, now).await {
-        Ok(Some(caller)) => caller,
+    let (caller, session) = match identify(&app, request.headers(), &method, now).await {
+        Ok(Some(identified)) => identified,
         Ok(None) => return next.run(request).await,
         Err(e) => return ErrorAt(e, path).into_response(),
     };
@@ -112,6 +113,10 @@ pub async fn authenticate(State(app): State<App>, mut request: Request, next: Ne
         None
     };
     request.extensions_mut().insert(caller);
+    if let Some(session) = session {
+        // For `GET /v1/session`, which shows it, so that it is not looked up again.
+        request.extensions_mut().insert(session);
+    }
     let response = next.run(request).await;
     if let Some(id) = audited {
         let status = response.status().as_u16();
@@ -127,7 +132,8 @@ fn is_write(method: &Method) -> bool {
 }
 
 /// The caller the request's credentials name: an API key in `Authorization`, else a
-/// session cookie. `None` without either (or with a stale cookie).
+/// session cookie (then with its session). `None` without either (or with a stale
+/// cookie); the database is only asked when there is something to look up.
 ///
 /// # Errors
 /// [`Error::Unauthorized`] for an `Authorization` header that is not a live key of this
@@ -137,8 +143,7 @@ async fn identify(
     headers: &HeaderMap,
     method: &Method,
     now: Timestamp,
-) -> Result<Option<Caller>> {
-    let mut conn = app.pool.acquire().await?;
+) -> Result<Option<(Caller, Option<SessionRow>)>> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let key = value
             .to_str()
@@ -149,20 +154,23 @@ async fn identify(
             .ok_or_else(|| {
                 Error::Unauthorized("send the API key as `Authorization: Bearer lk_…`".into())
             })?;
+        let mut conn = app.pool.acquire().await?;
         let (_, row) = access::live_key_by_hash(&mut conn, &digest(key))
             .await?
             .filter(|(ws, _)| *ws == app.catalog.workspace)
             .ok_or_else(|| Error::Unauthorized("unknown or revoked API key".into()))?;
         access::touch_key(&mut conn, row.id, now).await?;
-        return Ok(Some(Caller {
+        let caller = Caller {
             actor: format!("key:{}", row.name),
             role: row.role,
             credential: Credential::Key(row.id),
-        }));
+        };
+        return Ok(Some((caller, None)));
     }
     let Some(token) = sessions::token_of(headers) else {
         return Ok(None);
     };
+    let mut conn = app.pool.acquire().await?;
     let Some((caller, session)) = sessions::resolve(&mut conn, token, now).await? else {
         return Ok(None);
     };
@@ -178,7 +186,7 @@ async fn identify(
             return Err(Error::Csrf);
         }
     }
-    Ok(Some(caller))
+    Ok(Some((caller, Some(session))))
 }
 
 async fn begin_audit(

@@ -6,7 +6,7 @@
 //! - `/v1/keys`, `/v1/users`: admins create (a key is shown once), list and revoke.
 //! - `GET /v1/audit`: every write made through the API, newest first.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::{Extension, OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use serde::{Deserialize, Serialize};
@@ -19,9 +19,9 @@ use super::extract::{Path, Query};
 use crate::app::App;
 use crate::auth::permission::Administer;
 use crate::auth::sessions::{self, SessionView, SignIn};
-use crate::auth::{Authorized, Credential, Role, keys, passwords};
+use crate::auth::{Authorized, Caller, Credential, Role, keys, passwords};
 use crate::error::{Error, ErrorAt, Problem};
-use crate::store::access::{self, KeyRow, UserRow};
+use crate::store::access::{self, KeyRow, SessionRow, UserRow};
 use crate::store::audit::{self, AuditEntry};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
@@ -76,18 +76,14 @@ async fn sign_in(
     ),
 )]
 async fn show_session(
-    State(app): State<App>,
     uri: OriginalUri,
-    headers: HeaderMap,
+    session: Option<Extension<SessionRow>>,
+    caller: Option<Extension<Caller>>,
 ) -> Result<Json<SessionView>, ErrorAt> {
-    let none = || at(&uri)(Error::Unauthorized("not signed in".into()));
-    let token = sessions::token_of(&headers).ok_or_else(none)?;
-    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
-    let (caller, session) = sessions::resolve(&mut conn, token, app.clock.now())
-        .await
-        .map_err(at(&uri))?
-        .filter(|(_, session)| session.workspace == app.catalog.workspace)
-        .ok_or_else(none)?;
+    // The authentication middleware resolved the cookie (live, this workspace's).
+    let (Some(Extension(session)), Some(Extension(caller))) = (session, caller) else {
+        return Err(at(&uri)(Error::Unauthorized("not signed in".into())));
+    };
     Ok(Json(SessionView {
         actor: caller.actor,
         role: caller.role,
