@@ -97,7 +97,7 @@ where
 ///
 /// # Errors
 /// [`Error::UnsupportedMediaType`], [`Error::PayloadTooLarge`], [`Error::Invalid`].
-pub(super) async fn json_body<T: serde::de::DeserializeOwned>(
+async fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
     limit: usize,

@@ -14,9 +14,8 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use latchkey_engine::rules::rhai::RhaiRule;
 use latchkey_engine::rules::{self, Plan, Rule, RuleError, RuleInput};
@@ -26,7 +25,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::body::json_body;
+use super::body::JsonBody;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
@@ -191,13 +190,9 @@ async fn validate(
     _: Authorized<Administer>,
     State(app): State<App>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(SourceIn { source }): JsonBody<SourceIn, MAX_BODY_BYTES>,
 ) -> Result<Json<Validation>, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let SourceIn { source } = json_body(&headers, body, MAX_BODY_BYTES)
-        .await
-        .map_err(at)?;
     let outcome = compile(&app, source).await.map_err(at)?;
     Ok(Json(match outcome {
         Ok(_) => Validation {
@@ -228,13 +223,9 @@ async fn upload(
     auth: Authorized<Administer>,
     State(app): State<App>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(SourceIn { source }): JsonBody<SourceIn, MAX_BODY_BYTES>,
 ) -> Result<Response, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let SourceIn { source } = json_body(&headers, body, MAX_BODY_BYTES)
-        .await
-        .map_err(at)?;
     compile(&app, source.clone())
         .await
         .map_err(at)?
@@ -369,13 +360,9 @@ async fn dry_run(
     _: Authorized<Administer>,
     State(app): State<App>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(request): JsonBody<DryRunIn, MAX_BODY_BYTES>,
 ) -> Result<Json<DryRunOut>, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let request: DryRunIn = json_body(&headers, body, MAX_BODY_BYTES)
-        .await
-        .map_err(at)?;
     run_dry(&app, request).await.map(Json).map_err(at)
 }
 

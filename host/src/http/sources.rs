@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::body::{is_json, json_body, read_limited, require_media_type};
+use super::body::{JsonBody, is_json, read_limited, require_media_type};
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
@@ -207,13 +207,9 @@ async fn create(
     auth: Authorized<Administer>,
     State(app): State<App>,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(CreateSource { name }): JsonBody<CreateSource, MAX_BODY_BYTES>,
 ) -> Result<(StatusCode, Json<Created>), ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let CreateSource { name } = json_body(&headers, body, MAX_BODY_BYTES)
-        .await
-        .map_err(at)?;
     check_name(&name).map_err(at)?;
     if app.catalog.source(&name).is_some() {
         return Err(at(exists(&name, "property.toml")));
