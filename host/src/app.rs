@@ -2,7 +2,6 @@
 //! the CLI and the tests.
 
 use std::ops::Deref;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +9,6 @@ use latchkey_engine::Timestamp;
 use latchkey_engine::rules::Rule;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use sqlx::SqlitePool;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -28,8 +26,8 @@ use crate::store::{self, Durability};
 /// What [`App::build`] needs.
 #[derive(Debug)]
 pub struct AppConfig {
-    /// SQLite database file (created if missing).
-    pub database: PathBuf,
+    /// Where the state lives (a SQLite file is created if missing).
+    pub database: store::Database,
     /// How hard SQLite works to keep a commit.
     pub durability: Durability,
     /// The workspace's facts and rule.
@@ -55,7 +53,7 @@ pub struct AppConfig {
 /// The shared state. Reach it through [`App`], which derefs to it.
 pub struct AppState {
     /// The database.
-    pub pool: SqlitePool,
+    pub pool: store::Pool,
     /// The workspace's facts.
     pub catalog: Catalog,
     /// Each lock's effective branch: the property file's, overridden through the API.

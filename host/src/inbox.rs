@@ -68,6 +68,9 @@ pub async fn accept_mapped(
     let ws = &app.catalog.workspace;
     let id = event.state.id.as_str();
     let mut tx = app.pool.begin().await?;
+    // Before the versions are read: two deliveries of one reservation must not both
+    // decide against the same record.
+    reservations::serialize(&mut tx, ws, id).await?;
     let last = source_versions::get(&mut tx, ws, source, id).await?;
     let on_record = source_versions::reservation_version(&mut tx, ws, id).await?;
     let versioned = mapped::decide(event, last.as_ref(), on_record);
@@ -97,7 +100,7 @@ pub async fn accept_mapped(
 /// counts the delivery once its fate is settled.
 async fn finish(
     app: &App,
-    tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: sqlx::Transaction<'_, sqlx::Any>,
     source: &str,
     accepted: Accepted,
 ) -> Result<Accepted> {
@@ -131,6 +134,7 @@ async fn store(
     let ws = &app.catalog.workspace;
     let now = app.clock.now();
     let r = &event.data;
+    reservations::serialize(tx, ws, r.id.as_str()).await?;
     let received = RuleEvent {
         kind: event.kind,
         received_at: now,

@@ -86,7 +86,7 @@ async fn setup() -> Setup {
         .expect("example property resolves");
     let rules = RuleLoader::new(RuleLimits::default(), Some(dir.path().join("wasm-cache")));
     let app = App::build(AppConfig {
-        database: dir.path().join("latchkey.db"),
+        database: dir.path().join("latchkey.db").into(),
         durability: Durability::Full,
         rule: rules.file(&catalog.rule_path).expect("rule compiles"),
         catalog,

@@ -22,7 +22,8 @@ use latchkey_host::providers::simulator::Simulator;
 use latchkey_host::providers::{Provider, Providers};
 use latchkey_host::rule_loader::RuleLoader;
 use latchkey_host::sources::signature;
-use latchkey_host::store::Durability;
+use latchkey_host::store::scratch::ScratchDatabase;
+use latchkey_host::store::{Database, Durability};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -83,6 +84,57 @@ pub async fn reply_of(router: &Router, request: Request<Body>) -> Reply {
     }
 }
 
+/// The environment variable naming a PostgreSQL server (`postgres://user@host/db`): when
+/// set, every test app keeps its state in a fresh database of its own on that server
+/// instead of a SQLite file, so that the whole suite runs on either store.
+pub const POSTGRES_ENV: &str = "LATCHKEY_TEST_POSTGRES";
+
+/// Where a test app keeps its state: a SQLite file in its directory, or a scratch
+/// PostgreSQL database dropped with it.
+pub struct TestDatabase {
+    pub database: Database,
+    scratch: Option<ScratchDatabase>,
+}
+
+impl TestDatabase {
+    /// A SQLite file in `dir`, or a scratch database on the server [`POSTGRES_ENV`] names.
+    pub async fn new(dir: &Path) -> TestDatabase {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(server) if !server.is_empty() => {
+                let scratch = ScratchDatabase::create(&server, "test")
+                    .await
+                    .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={server}: {e}"));
+                TestDatabase {
+                    database: scratch.database.clone(),
+                    scratch: Some(scratch),
+                }
+            }
+            _ => TestDatabase {
+                database: Database::Sqlite(dir.join("latchkey.db")),
+                scratch: None,
+            },
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(scratch) = self.scratch.take() {
+            // Drop runs inside the test's runtime, which cannot block on itself.
+            let dropped = std::thread::spawn(move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| rt.block_on(scratch.drop_database()))
+            })
+            .join();
+            if !matches!(dropped, Ok(Ok(Ok(())))) {
+                eprintln!("a scratch PostgreSQL database was left behind");
+            }
+        }
+    }
+}
+
 pub struct TestApp {
     pub app: App,
     pub router: Router,
@@ -93,6 +145,9 @@ pub struct TestApp {
     catalog: Catalog,
     providers: Providers,
     dir: tempfile::TempDir,
+    /// Declared after `app` and `router`, so that their connections close before the
+    /// scratch database is dropped.
+    database: TestDatabase,
     next_id: std::sync::atomic::AtomicU64,
     /// An admin API key, sent by [`TestApp::request`] when a request carries no
     /// credentials of its own.
@@ -123,6 +178,7 @@ pub async fn create_key(app: &App, name: &str, role: latchkey_host::auth::Role) 
 /// Assembles the service as `serve` does, on `dir`'s database and plugin cache.
 async fn build(
     dir: &Path,
+    database: &Database,
     catalog: &Catalog,
     clock: &SimClock,
     providers: &Providers,
@@ -143,7 +199,7 @@ async fn build(
         notifier.callback_url = Some(CAPTURED_CALLBACK_URL.into());
     }
     let config = AppConfig {
-        database: dir.join("latchkey.db"),
+        database: database.clone(),
         durability: Durability::Full,
         catalog: catalog.clone(),
         clock: Arc::new(clock.clone()),
@@ -197,7 +253,16 @@ impl TestApp {
             .resolve(&hotel_dir(), &providers, &simulator)
             .expect("example property resolves");
         let capture = Capture::new();
-        let app = build(dir.path(), &catalog, &clock, &providers, &capture).await;
+        let database = TestDatabase::new(dir.path()).await;
+        let app = build(
+            dir.path(),
+            &database.database,
+            &catalog,
+            &clock,
+            &providers,
+            &capture,
+        )
+        .await;
         let router = latchkey_host::http::router(app.clone());
         let admin_key = create_key(&app, "test-admin", latchkey_host::auth::Role::Admin).await;
         TestApp {
@@ -209,6 +274,7 @@ impl TestApp {
             catalog,
             providers,
             dir,
+            database,
             next_id: 1.into(),
             admin_key,
         }
@@ -226,12 +292,21 @@ impl TestApp {
             catalog,
             providers,
             dir,
+            database,
             next_id,
             admin_key,
         } = self;
         drop(router);
         app.close().await;
-        let app = build(dir.path(), &catalog, &clock, &providers, &capture).await;
+        let app = build(
+            dir.path(),
+            &database.database,
+            &catalog,
+            &clock,
+            &providers,
+            &capture,
+        )
+        .await;
         let router = latchkey_host::http::router(app.clone());
         TestApp {
             app,
@@ -242,6 +317,7 @@ impl TestApp {
             catalog,
             providers,
             dir,
+            database,
             next_id,
             admin_key,
         }

@@ -33,4 +33,5 @@ mod seam;
 mod server;
 mod sources_admin;
 mod staff;
+mod store;
 mod ttlock;

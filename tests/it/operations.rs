@@ -242,10 +242,6 @@ async fn metrics_count_webhooks_rules_jobs_provider_calls_and_alerts() {
     assert!(delta("latchkey_alerts_raised_total", &[("kind", "battery_low")]) >= 1.0);
 }
 
-/// The test's database file, for changing it behind the service's back.
-fn database_of(app: &TestApp) -> std::path::PathBuf {
-    app.app.pool.connect_options().get_filename().to_owned()
-}
 
 #[tokio::test]
 async fn readyz_needs_every_embedded_migration_and_healthz_needs_nothing() {
@@ -262,29 +258,14 @@ async fn readyz_needs_every_embedded_migration_and_healthz_needs_nothing() {
     assert_eq!(migrations["applied"], migrations["embedded"]);
     assert_eq!(migrations["missing"], serde_json::json!([]));
 
-    // Forget the latest migration, as a database from an older release would. The tests
-    // have no SQL client of their own, so Python's standard sqlite3 module does it.
-    let script = "import sqlite3, sys\n\
-        db = sqlite3.connect(sys.argv[1], timeout=10)\n\
-        (v,) = db.execute('SELECT max(version) FROM _sqlx_migrations').fetchone()\n\
-        db.execute('DELETE FROM _sqlx_migrations WHERE version = ?', (v,))\n\
-        db.commit()\n\
-        print(v)\n";
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(database_of(&app))
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let deleted: i64 = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("the deleted version");
+    // Forget the latest migration, as a database from an older release would.
+    let deleted: i64 = sqlx::query_scalar(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)
+         RETURNING version",
+    )
+    .fetch_one(&app.app.pool)
+    .await
+    .expect("the latest migration forgotten");
 
     let unready = app.get("/readyz").await;
     assert_eq!(

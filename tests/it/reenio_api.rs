@@ -104,6 +104,7 @@ fn resort_bookings_replay_through_reenio_with_no_violations() {
         faults: latchkey_host::replay::faults::FaultSpec::none(),
         seed: 1,
         database: None,
+        replicas: 1,
         progress: false,
         providers: Default::default(),
         source: ReplaySource::Reenio,

@@ -35,6 +35,7 @@ fn replay_comparing(
         faults,
         seed: 1,
         database: None,
+        replicas: 1,
         progress: false,
         providers,
         source: Default::default(),

@@ -40,16 +40,12 @@ pub enum ReservationsCommand {
 }
 
 /// Opens the database of the property in `args` and names its workspace.
-pub(super) async fn open(args: &StoreArgs) -> anyhow::Result<(sqlx::SqlitePool, WorkspaceId)> {
+pub(super) async fn open(args: &StoreArgs) -> anyhow::Result<(store::Pool, WorkspaceId)> {
     let workspace = CatalogFile::load(&args.property)?.workspace;
-    anyhow::ensure!(
-        args.database.exists(),
-        "no database at {}",
-        args.database.display()
-    );
+    anyhow::ensure!(args.database.exists(), "no database at {}", args.database);
     let pool = store::open(&args.database, Durability::Full)
         .await
-        .with_context(|| format!("opening {}", args.database.display()))?;
+        .with_context(|| format!("opening {}", args.database))?;
     Ok((pool, workspace))
 }
 

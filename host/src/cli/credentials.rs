@@ -77,7 +77,7 @@ async fn set(key: &str, file: &std::path::Path, args: &StoreArgs) -> anyhow::Res
     let sealed = cipher.seal(&catalog.workspace, key, &credentials.to_plaintext())?;
     let pool = store::open(&args.database, Durability::Full)
         .await
-        .with_context(|| format!("opening {}", args.database.display()))?;
+        .with_context(|| format!("opening {}", args.database))?;
     let now = Timestamp(chrono::Utc::now().timestamp());
     store::credentials::put(
         &mut *pool.acquire().await?,
@@ -126,7 +126,7 @@ async fn list(args: &StoreArgs) -> anyhow::Result<ExitCode> {
     let stored = if args.database.exists() {
         let pool = store::open(&args.database, Durability::Full)
             .await
-            .with_context(|| format!("opening {}", args.database.display()))?;
+            .with_context(|| format!("opening {}", args.database))?;
         let list =
             store::credentials::list(&mut *pool.acquire().await?, &catalog.workspace).await?;
         pool.close().await;

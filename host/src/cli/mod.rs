@@ -12,6 +12,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::store;
+
 /// Latchkey: door access for guests' reservations.
 ///
 /// Booking platforms send signed webhooks; the workspace's rule decides which locks open
@@ -65,9 +67,10 @@ pub enum Command {
 /// Where the state lives: shared by commands that read a running service's database.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// SQLite database file.
-    #[arg(long, env = "LATCHKEY_DATABASE", default_value = "latchkey.db")]
-    pub database: PathBuf,
+    /// Database: a SQLite file (created if missing), or a PostgreSQL server as
+    /// `postgres://user:password@host:port/database`.
+    #[arg(long, env = "DATABASE_URL", default_value = "latchkey.db", value_name = "FILE|URL")]
+    pub database: store::Database,
     /// Property directory (holds property.toml).
     #[arg(long, env = "LATCHKEY_PROPERTY", default_value = "examples/hotel")]
     pub property: PathBuf,

@@ -29,9 +29,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// SQLite database file, created if missing.
-    #[arg(long, env = "LATCHKEY_DATABASE", default_value = "latchkey.db")]
-    pub database: PathBuf,
+    /// Database: a SQLite file (created if missing), or a PostgreSQL server as
+    /// `postgres://user:password@host:port/database`, which several replicas can share.
+    #[arg(long, env = "DATABASE_URL", default_value = "latchkey.db", value_name = "FILE|URL")]
+    pub database: store::Database,
     /// Property directory (holds property.toml and points at the rule).
     #[arg(long, env = "LATCHKEY_PROPERTY", default_value = "examples/hotel")]
     pub property: PathBuf,
@@ -64,7 +65,7 @@ pub struct ServeArgs {
 /// what to do (see [`accounts::connect_all`]): its locks are never dropped silently.
 pub(super) async fn load_catalog(
     dir: &Path,
-    database: &Path,
+    database: &store::Database,
     clock: Arc<dyn Clock>,
     seed: u64,
 ) -> anyhow::Result<(Catalog, Providers, Simulator)> {
@@ -78,7 +79,7 @@ pub(super) async fn load_catalog(
     let connected = {
         let pool = store::open(database, Durability::Full)
             .await
-            .with_context(|| format!("opening {}", database.display()))?;
+            .with_context(|| format!("opening {database}"))?;
         let mut conn = pool.acquire().await?;
         accounts::register(&mut conn, &file.workspace, &file.accounts).await?;
         let connected =
@@ -109,10 +110,13 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     tracing::info!(workspace = %catalog.workspace, locks = catalog.locks.len(), rule = %catalog.rule_path.display(), "property loaded");
-    let cache = args.wasm_cache.clone().unwrap_or_else(|| {
-        let mut name = args.database.clone().into_os_string();
-        name.push(".wasm-cache");
-        PathBuf::from(name)
+    let cache = args.wasm_cache.clone().unwrap_or_else(|| match &args.database {
+        store::Database::Sqlite(path) => {
+            let mut name = path.clone().into_os_string();
+            name.push(".wasm-cache");
+            PathBuf::from(name)
+        }
+        store::Database::Postgres(_) => PathBuf::from("latchkey.wasm-cache"),
     });
     let cache = std::path::absolute(&cache)
         .with_context(|| format!("plugin cache directory {}", cache.display()))?;
@@ -135,12 +139,12 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let app = App::build(config)
         .await
-        .with_context(|| format!("opening {}", args.database.display()))?;
+        .with_context(|| format!("opening {}", args.database))?;
     bootstrap_admin(&app, args.listen).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
-    tracing::info!(listen = %args.listen, database = %args.database.display(), "latchkey is serving");
+    tracing::info!(listen = %args.listen, database = %args.database, "latchkey is serving");
     let sync_every = (args.sync_every > 0).then(|| Duration::from_secs(args.sync_every));
     crate::server::serve(app, listener, sync_every, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)

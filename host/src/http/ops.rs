@@ -9,15 +9,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json};
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::migrate::Migrator;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::App;
-
-/// The migrations embedded in this binary: the same set `store::open` applies.
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+use crate::store::{self, Backend};
 
 /// How long `/readyz` waits for the database, in seconds, before calling it unreachable
 /// (a pool at its limit would otherwise hold the probe for the pool's own timeout).
@@ -135,20 +132,27 @@ async fn readyz(State(app): State<App>) -> (StatusCode, Json<Readiness>) {
 
 /// Compares the embedded migrations with those the database records. The error is the
 /// database's, for the answer.
-async fn check_migrations(pool: &sqlx::SqlitePool) -> Result<Migrations, String> {
-    let rows = sqlx::query("SELECT version, success, checksum FROM _sqlx_migrations")
-        .fetch_all(pool)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn check_migrations(pool: &store::Pool) -> Result<Migrations, String> {
+    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+    // The embedded set `store::open` applied: the same backend's migrations.
+    let migrator = Backend::of(&conn).migrator();
+    // SQLite declares `success` BOOLEAN, a type the Any driver does not carry: read it
+    // as an integer on both databases.
+    let rows = sqlx::query(
+        "SELECT version, CAST(success AS INTEGER) AS success, checksum FROM _sqlx_migrations",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(|e| e.to_string())?;
     let mut recorded = std::collections::HashMap::new();
     for row in rows {
         let version: i64 = row.try_get("version").map_err(|e| e.to_string())?;
-        let success: bool = row.try_get("success").map_err(|e| e.to_string())?;
+        let success = row.try_get::<i64, _>("success").map_err(|e| e.to_string())? != 0;
         let checksum: Vec<u8> = row.try_get("checksum").map_err(|e| e.to_string())?;
         recorded.insert(version, (success, checksum));
     }
     let mut report = Migrations::default();
-    for migration in MIGRATOR
+    for migration in migrator
         .iter()
         .filter(|m| !m.migration_type.is_down_migration())
     {

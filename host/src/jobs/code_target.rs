@@ -8,7 +8,7 @@ use latchkey_engine::{CodeState, Lock, Timestamp};
 use super::{JobError, JobSpec};
 use crate::app::App;
 use crate::providers::{CodeReceipt, CodeRequest, Provider, ReceiptStatus};
-use crate::store::Conn;
+use crate::store::{Conn, reservations};
 use crate::store::codes::{self, CodeRow, Receipt};
 use crate::store::jobs::{self as queue, ClaimedJob};
 
@@ -148,6 +148,14 @@ pub(super) async fn finish_with_receipt(
     change: Change,
 ) -> Result<(), JobError> {
     let mut tx = app.pool.begin().await?;
+    // Taken first: the guest's notice is decided in this transaction too, and a
+    // reconcile of the reservation takes the same lock before touching its codes.
+    reservations::serialize(
+        &mut tx,
+        &app.catalog.workspace,
+        target.row.code.reservation.as_str(),
+    )
+    .await?;
     apply_receipt(app, &mut tx, target, receipt, change).await?;
     queue::complete(&mut tx, job.id).await?;
     tx.commit().await?;

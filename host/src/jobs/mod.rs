@@ -190,8 +190,8 @@ pub async fn bring_forward(
     now: Timestamp,
 ) -> Result<bool> {
     let moved = sqlx::query(
-        "UPDATE jobs SET run_at = ?, updated_at = ?
-         WHERE workspace_id = ? AND dedupe_key = ? AND state = 'queued' AND run_at > ?",
+        "UPDATE jobs SET run_at = $1, updated_at = $2
+         WHERE workspace_id = $3 AND dedupe_key = $4 AND state = 'queued' AND run_at > $5",
     )
     .bind(now.unix())
     .bind(now.unix())

@@ -11,7 +11,7 @@ use super::JobError;
 use super::code_target::{CodeTarget, marker};
 use crate::app::App;
 use crate::providers::ProviderError;
-use crate::store::codes;
+use crate::store::{codes, reservations};
 use crate::store::jobs::{self as queue, ClaimedJob};
 
 pub(super) async fn run(
@@ -46,6 +46,12 @@ pub(super) async fn run(
         None => Ok(()),
     };
     let mut tx = app.pool.begin().await?;
+    reservations::serialize(
+        &mut tx,
+        &app.catalog.workspace,
+        target.row.code.reservation.as_str(),
+    )
+    .await?;
     match outcome {
         Ok(()) | Err(ProviderError::NotFound(_)) => {
             if !cleanup {

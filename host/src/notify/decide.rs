@@ -44,6 +44,7 @@ pub async fn after_plan(
 /// Database errors.
 pub async fn after_code_change(app: &AppState, conn: &mut Conn, id: &ReservationId) -> Result<()> {
     let ws = &app.catalog.workspace;
+    reservations::serialize(conn, ws, id.as_str()).await?;
     let Some(row) = reservations::get(conn, ws, id.as_str()).await? else {
         return Ok(()); // a staff code
     };
@@ -67,6 +68,7 @@ pub async fn after_code_change(app: &AppState, conn: &mut Conn, id: &Reservation
 /// or no PIN is on a lock yet); database errors.
 pub async fn resend(app: &AppState, conn: &mut Conn, id: &str) -> Result<usize> {
     let ws = &app.catalog.workspace;
+    reservations::serialize(conn, ws, id).await?;
     let row = reservations::get(conn, ws, id)
         .await?
         .ok_or_else(|| Error::NotFound {

@@ -116,6 +116,7 @@ struct State {
     rng: StdRng,
     next_ref: u64,
     calls: u64,
+    repeated_creates: u64,
 }
 
 /// The simulator. Clones share the same locks.
@@ -135,6 +136,7 @@ impl Simulator {
             rng: StdRng::seed_from_u64(seed),
             next_ref: 1,
             calls: 0,
+            repeated_creates: 0,
         };
         Simulator {
             state: Arc::new(Mutex::new(state)),
@@ -246,6 +248,12 @@ impl Simulator {
         self.lock_state().calls
     }
 
+    /// Creations of a code whose marker the lock already held: a provider call made twice
+    /// for one idempotency marker (0 when every retry looked the code up first).
+    pub fn repeated_creates(&self) -> u64 {
+        self.lock_state().repeated_creates
+    }
+
     /// Puts a code on the lock outside Latchkey, as staff might in the vendor's app.
     pub fn put_foreign_code(&self, device: &str, pin: &str, window: Window) {
         let now = self.clock.now();
@@ -351,9 +359,13 @@ impl Provider for Simulator {
                 locks,
                 rng,
                 next_ref,
+                repeated_creates,
                 ..
             } = s;
             let lock = locks.get_mut(device).ok_or_else(|| unknown(device))?;
+            if lock.segments.iter().any(|seg| seg.marker == req.marker) {
+                *repeated_creates += 1;
+            }
             let caps = lock.profile.capabilities();
             let present = |seg: &&CodeSegment| seg.present_until.is_none_or(|end| end > now);
             // Offline PINs are computed by the lock, not stored on it: no slots to run out of.

@@ -29,6 +29,7 @@ use diff::Action;
 /// Database errors only.
 pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> Result<()> {
     let ws = &app.catalog.workspace;
+    reservations::serialize(conn, ws, id.as_str()).await?;
     let Some(row) = reservations::get(conn, ws, id.as_str()).await? else {
         return Ok(());
     };

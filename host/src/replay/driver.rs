@@ -37,10 +37,10 @@ use super::oracle::{
 use super::reenio::{ReenioDelivery, ReplaySource};
 use super::shadow::{Comparison, Shadowed};
 use super::timeline::{PlannedWebhook, timeline};
-use crate::app::{App, AppConfig};
+use super::replicas::Replicas;
+use crate::app::AppConfig;
 use crate::catalog::{Catalog, CatalogFile, LockEntry};
 use crate::clock::{Clock, SimClock};
-use crate::http::router;
 use crate::notify::channels::capture::Capture;
 use crate::providers::breaker::BreakerPolicy;
 use crate::providers::segment::HeldCodes;
@@ -48,7 +48,8 @@ use crate::providers::simulator::{SimFaults, Simulator};
 use crate::rule_loader::RuleLoader;
 use crate::sources::canonical::CanonicalEvent;
 use crate::sources::signature;
-use crate::store::{Durability, codes, jobs as queue};
+use crate::store::scratch::ScratchDatabase;
+use crate::store::{Backend, Database, Durability, codes, jobs as queue};
 
 /// What to replay, and how.
 #[derive(Debug, Clone)]
@@ -66,8 +67,12 @@ pub struct ReplayOptions {
     pub faults: FaultSpec,
     /// Seed for every random choice (faults, PINs, jitter).
     pub seed: u64,
-    /// Database file; a temporary one when `None`.
-    pub database: Option<PathBuf>,
+    /// Database: a SQLite file, or a PostgreSQL server on which the replay creates (and
+    /// afterwards drops) a database of its own; a temporary SQLite file when `None`.
+    pub database: Option<Database>,
+    /// Service replicas sharing the database (more than one needs PostgreSQL); webhooks
+    /// go to them in turn and their workers run side by side.
+    pub replicas: usize,
     /// Show a progress bar on the terminal.
     pub progress: bool,
     /// Which clouds the room locks live in.
@@ -103,6 +108,9 @@ pub struct Counts {
     pub messages_sent: usize,
     /// Provider calls answered by the simulator (the fakes' calls are not counted).
     pub provider_calls: u64,
+    /// Code creations the simulator saw twice for one idempotency marker (a provider call
+    /// repeated, by a retry that did not look first or by two replicas): should be 0.
+    pub repeated_creates: u64,
     /// Wall time of the whole replay, in milliseconds.
     pub wall_ms: u128,
     /// With `--source reenio`: changes (modifications, room moves) reenio announces with
@@ -259,10 +267,14 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     let deliveries = faults::apply_delivery_faults(planned, &opts.faults, &mut rng);
 
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
-    let database = opts
-        .database
-        .clone()
-        .unwrap_or_else(|| tmp.path().join("replay.db"));
+    let (database, scratch) = match &opts.database {
+        Some(Database::Postgres(server)) => {
+            let scratch = ScratchDatabase::create(server, "replay").await?;
+            (scratch.database.clone(), Some(scratch))
+        }
+        Some(file) => (file.clone(), None),
+        None => (Database::Sqlite(tmp.path().join("replay.db")), None),
+    };
     let source = catalog
         .sources
         .first()
@@ -283,22 +295,29 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     // Every guest's inbox, read by the oracle.
     let inbox = Capture::new();
     let notifier = Arc::new(guest_notifier(&catalog, &inbox)?);
-    let config = |catalog: Catalog| AppConfig {
+    let config = |catalog: Catalog, replica: usize| AppConfig {
         database: database.clone(),
         durability: Durability::ProcessCrash,
         catalog,
         clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
         providers: providers.clone(),
-        seed: Some(opts.seed),
+        // Each replica draws its own PINs and jitter, as separate processes would.
+        seed: Some(opts.seed.wrapping_add(replica as u64)),
         rule: Arc::clone(&rule),
         rules: loader.clone(),
         notifier: Arc::clone(&notifier),
         access: crate::auth::middleware::AccessSettings::unlimited(),
     };
-    let mut app = App::build(config(catalog.clone())).await?;
-    let mut routes = router(app.clone());
+    anyhow::ensure!(
+        opts.replicas <= 1 || database.backend() == Backend::Postgres,
+        "{} replicas need a database they can share: pass --database postgres://…",
+        opts.replicas
+    );
+    let start = || Replicas::start(opts.replicas, |n| config(catalog.clone(), n));
+    let mut service = start().await?;
     // The oracle reads the service's state through its API, as an admin would.
     let api_key = {
+        let app = service.primary();
         let mut conn = app.pool.acquire().await?;
         let role = crate::auth::Role::Admin;
         crate::auth::keys::create(
@@ -320,13 +339,13 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     };
     let mut acked = Vec::new();
     for (n, delivery) in deliveries.iter().enumerate() {
-        settle(&app, &clock, delivery.deliver_at).await?;
+        settle(&service, &clock, delivery.deliver_at).await?;
         clock.advance_to(delivery.deliver_at);
         let sent = match reenio.as_mut() {
-            Some(reenio) => reenio.deliver(&routes, &delivery.webhook).await?,
+            Some(reenio) => reenio.deliver(service.next_routes(), &delivery.webhook).await?,
             None => Some((
                 deliver(
-                    &routes,
+                    service.next_routes(),
                     &source.name,
                     source.canonical_secret()?,
                     &delivery.webhook,
@@ -354,22 +373,20 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         if opts.faults.restart_every > 0 && (n as u64 + 1).is_multiple_of(opts.faults.restart_every)
         {
             // A crash: no graceful stop, no pool close; the file stays as the OS left it.
-            drop(routes);
-            drop(app);
-            app = App::build(config(catalog.clone())).await?;
-            routes = router(app.clone());
+            drop(service);
+            service = start().await?;
             counts.restarts += 1;
         }
         progress.inc(1);
     }
-    settle(&app, &clock, end).await?;
+    settle(&service, &clock, end).await?;
     progress.finish_and_clear();
 
     let told = guests::told(&inbox);
     counts.messages_sent = told.len();
     let (mut violations, alerts) = judge(
         Api {
-            routes: &routes,
+            routes: service.primary_routes(),
             key: &api_key,
         },
         &catalog,
@@ -388,15 +405,21 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
             }
         }
     }
-    let mut conn = app.pool.acquire().await?;
+    let mut conn = service.primary().pool.acquire().await?;
     let totals = codes::totals(&mut conn, &catalog.workspace).await?;
     counts.codes_created = totals.created;
     counts.codes_updated = totals.updated;
     counts.codes_revoked = totals.revoked;
     counts.dead_letters = queue::count_dead(&mut conn, &catalog.workspace).await?;
+    drop(conn);
     counts.alerts = alerts;
     counts.provider_calls = simulator.calls();
+    counts.repeated_creates = simulator.repeated_creates();
     counts.wall_ms = started.elapsed().as_millis();
+    if let Some(scratch) = scratch {
+        service.close().await;
+        scratch.drop_database().await?;
+    }
     Ok(Report {
         violations,
         counts,
@@ -456,10 +479,10 @@ fn add_rooms(
 }
 
 /// Runs every job due up to `until`, moving the clock to each due instant in turn.
-async fn settle(app: &App, clock: &SimClock, until: Timestamp) -> anyhow::Result<()> {
+async fn settle(service: &Replicas, clock: &SimClock, until: Timestamp) -> anyhow::Result<()> {
     loop {
-        app.run_due_jobs().await?;
-        match app.next_job_at().await? {
+        service.run_due_jobs().await?;
+        match service.primary().next_job_at().await? {
             Some(at) if at <= until => clock.advance_to(at),
             _ => return Ok(()),
         }

@@ -32,6 +32,7 @@ pub mod faults;
 pub mod guests;
 pub mod inventory;
 pub mod oracle;
+pub mod replicas;
 pub mod reenio;
 pub mod shadow;
 pub mod timeline;

@@ -114,7 +114,7 @@ pub async fn insert_key(
     } = *key;
     let sql = format!(
         "INSERT INTO api_keys (workspace_id, name, role, prefix, secret_sha256, created_at, created_by) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {KEY_COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {KEY_COLUMNS}"
     );
     let row: KeyTuple = sqlx::query_as(&sql)
         .bind(ws.as_str())
@@ -145,7 +145,7 @@ pub async fn live_key_by_hash(
 ) -> Result<Option<(WorkspaceId, KeyRow)>> {
     let sql = format!(
         "SELECT workspace_id, {KEY_COLUMNS} FROM api_keys \
-         WHERE secret_sha256 = ? AND revoked_at IS NULL"
+         WHERE secret_sha256 = $1 AND revoked_at IS NULL"
     );
     let row: Option<KeyInWorkspace> = sqlx::query_as(&sql)
         .bind(secret_sha256)
@@ -170,7 +170,7 @@ pub async fn live_key_by_hash(
 /// Database errors.
 pub async fn key_is_live(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<KeyRow>> {
     let sql = format!(
-        "SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL"
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL"
     );
     let row: Option<KeyTuple> = sqlx::query_as(&sql)
         .bind(ws.as_str())
@@ -187,8 +187,8 @@ pub async fn key_is_live(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<O
 /// Database errors.
 pub async fn touch_key(conn: &mut Conn, id: i64, now: Timestamp) -> Result<()> {
     sqlx::query(
-        "UPDATE api_keys SET last_used_at = ? \
-         WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+        "UPDATE api_keys SET last_used_at = $1 \
+         WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
     )
     .bind(now.0)
     .bind(id)
@@ -203,7 +203,7 @@ pub async fn touch_key(conn: &mut Conn, id: i64, now: Timestamp) -> Result<()> {
 /// # Errors
 /// Database errors.
 pub async fn list_keys(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<KeyRow>> {
-    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace_id = ? ORDER BY id DESC");
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 ORDER BY id DESC");
     let rows: Vec<KeyTuple> = sqlx::query_as(&sql)
         .bind(ws.as_str())
         .fetch_all(&mut *conn)
@@ -223,7 +223,7 @@ pub async fn revoke_key(
     now: Timestamp,
 ) -> Result<Option<KeyRow>> {
     let sql = format!(
-        "UPDATE api_keys SET revoked_at = ? WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL \
+        "UPDATE api_keys SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL \
          RETURNING {KEY_COLUMNS}"
     );
     let row: Option<KeyTuple> = sqlx::query_as(&sql)
@@ -232,7 +232,7 @@ pub async fn revoke_key(
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE workspace_id = ? AND api_key_id = ?")
+    sqlx::query("DELETE FROM sessions WHERE workspace_id = $1 AND api_key_id = $2")
         .bind(ws.as_str())
         .bind(id)
         .execute(&mut *conn)
@@ -247,8 +247,8 @@ pub async fn revoke_key(
 /// Database errors.
 pub async fn has_admin(conn: &mut Conn, ws: &WorkspaceId) -> Result<bool> {
     let (count,): (i64,) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM api_keys WHERE workspace_id = ?1 AND role = 'admin' AND revoked_at IS NULL) \
-              + (SELECT COUNT(*) FROM users WHERE workspace_id = ?1 AND role = 'admin')",
+        "SELECT (SELECT COUNT(*) FROM api_keys WHERE workspace_id = $1 AND role = 'admin' AND revoked_at IS NULL) \
+              + (SELECT COUNT(*) FROM users WHERE workspace_id = $1 AND role = 'admin')",
     )
     .bind(ws.as_str())
     .fetch_one(&mut *conn)
@@ -280,7 +280,7 @@ pub async fn put_user(
     now: Timestamp,
 ) -> Result<UserRow> {
     sqlx::query(
-        "INSERT INTO users (workspace_id, username, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?) \
+        "INSERT INTO users (workspace_id, username, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (workspace_id, username) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
     )
     .bind(ws.as_str())
@@ -291,7 +291,7 @@ pub async fn put_user(
     .execute(&mut *conn)
     .await?;
     // A new password ends the sessions signed in with the old one.
-    sqlx::query("DELETE FROM sessions WHERE workspace_id = ? AND username = ?")
+    sqlx::query("DELETE FROM sessions WHERE workspace_id = $1 AND username = $2")
         .bind(ws.as_str())
         .bind(username)
         .execute(&mut *conn)
@@ -312,7 +312,7 @@ pub async fn user(
     username: &str,
 ) -> Result<Option<(UserRow, String)>> {
     let row: Option<(String, String, i64, String)> = sqlx::query_as(
-        "SELECT username, role, created_at, password_hash FROM users WHERE workspace_id = ? AND username = ?",
+        "SELECT username, role, created_at, password_hash FROM users WHERE workspace_id = $1 AND username = $2",
     )
     .bind(ws.as_str())
     .bind(username)
@@ -337,7 +337,7 @@ pub async fn user(
 /// Database errors.
 pub async fn list_users(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<UserRow>> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT username, role, created_at FROM users WHERE workspace_id = ? ORDER BY username",
+        "SELECT username, role, created_at FROM users WHERE workspace_id = $1 ORDER BY username",
     )
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
@@ -358,12 +358,12 @@ pub async fn list_users(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<UserRow
 /// # Errors
 /// Database errors.
 pub async fn delete_user(conn: &mut Conn, ws: &WorkspaceId, username: &str) -> Result<bool> {
-    sqlx::query("DELETE FROM sessions WHERE workspace_id = ? AND username = ?")
+    sqlx::query("DELETE FROM sessions WHERE workspace_id = $1 AND username = $2")
         .bind(ws.as_str())
         .bind(username)
         .execute(&mut *conn)
         .await?;
-    let done = sqlx::query("DELETE FROM users WHERE workspace_id = ? AND username = ?")
+    let done = sqlx::query("DELETE FROM users WHERE workspace_id = $1 AND username = $2")
         .bind(ws.as_str())
         .bind(username)
         .execute(&mut *conn)
@@ -409,7 +409,7 @@ pub async fn insert_session(
     };
     sqlx::query(
         "INSERT INTO sessions (token_sha256, workspace_id, api_key_id, username, csrf_token, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(token_sha256)
     .bind(session.workspace.as_str())
@@ -421,7 +421,7 @@ pub async fn insert_session(
     .execute(&mut *conn)
     .await?;
     // Expired sessions go as new ones come, so the table stays small without a job.
-    sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
         .bind(now.0)
         .execute(&mut *conn)
         .await?;
@@ -439,7 +439,7 @@ pub async fn live_session(
 ) -> Result<Option<SessionRow>> {
     let row: Option<SessionTuple> = sqlx::query_as(
         "SELECT workspace_id, api_key_id, username, csrf_token, expires_at FROM sessions \
-         WHERE token_sha256 = ? AND expires_at > ?",
+         WHERE token_sha256 = $1 AND expires_at > $2",
     )
     .bind(token_sha256)
     .bind(now.0)
@@ -467,7 +467,7 @@ pub async fn live_session(
 /// # Errors
 /// Database errors.
 pub async fn delete_session(conn: &mut Conn, token_sha256: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?")
+    sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
         .bind(token_sha256)
         .execute(&mut *conn)
         .await?;

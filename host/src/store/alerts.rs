@@ -101,7 +101,7 @@ pub async fn raise(
 ) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO alerts (workspace_id, kind, dedupe_key, lock_id, reservation_id, code_id, message, raised_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(ws.as_str())
     .bind(alert.kind.as_str())
@@ -131,7 +131,7 @@ pub async fn raise(
 pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<AlertRow>> {
     Ok(sqlx::query_as::<_, AlertRow>(
         "SELECT id, kind, lock_id, reservation_id, code_id, message, raised_at, acknowledged_at
-         FROM alerts WHERE workspace_id = ? ORDER BY id DESC",
+         FROM alerts WHERE workspace_id = $1 ORDER BY id DESC",
     )
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
@@ -150,8 +150,8 @@ pub async fn acknowledge(
     now: Timestamp,
 ) -> Result<Option<AlertRow>> {
     Ok(sqlx::query_as::<_, AlertRow>(
-        "UPDATE alerts SET acknowledged_at = COALESCE(acknowledged_at, ?) \
-         WHERE workspace_id = ? AND id = ? \
+        "UPDATE alerts SET acknowledged_at = COALESCE(acknowledged_at, $1) \
+         WHERE workspace_id = $2 AND id = $3 \
          RETURNING id, kind, lock_id, reservation_id, code_id, message, raised_at, acknowledged_at",
     )
     .bind(now.unix())

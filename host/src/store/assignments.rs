@@ -23,7 +23,7 @@ pub struct AssignmentRow {
 /// [`Error::Internal`] when a stored id no longer parses; database errors.
 pub async fn load(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<AssignmentRow>> {
     let rows = sqlx::query_as::<_, (String, Option<String>, i64)>(
-        "SELECT lock_id, branch_id, updated_at FROM lock_assignments WHERE workspace_id = ? ORDER BY lock_id",
+        "SELECT lock_id, branch_id, updated_at FROM lock_assignments WHERE workspace_id = $1 ORDER BY lock_id",
     )
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
@@ -54,7 +54,7 @@ pub async fn set(
     now: Timestamp,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO lock_assignments (workspace_id, lock_id, branch_id, updated_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO lock_assignments (workspace_id, lock_id, branch_id, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (workspace_id, lock_id) DO UPDATE SET
             branch_id = excluded.branch_id, updated_at = excluded.updated_at",
     )

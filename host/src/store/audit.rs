@@ -57,7 +57,7 @@ pub async fn begin(
 ) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO audit_log (workspace_id, at, actor, role, method, path, request_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(ws.as_str())
     .bind(now.0)
@@ -76,7 +76,7 @@ pub async fn begin(
 /// # Errors
 /// Database errors.
 pub async fn finish(conn: &mut Conn, id: i64, status: u16) -> Result<()> {
-    sqlx::query("UPDATE audit_log SET status = ? WHERE id = ?")
+    sqlx::query("UPDATE audit_log SET status = $1 WHERE id = $2")
         .bind(i64::from(status))
         .bind(id)
         .execute(&mut *conn)
@@ -96,7 +96,7 @@ pub async fn list(
 ) -> Result<Vec<AuditEntry>> {
     Ok(sqlx::query_as::<_, AuditEntry>(
         "SELECT id, at, actor, role, method, path, request_id, status FROM audit_log \
-         WHERE workspace_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+         WHERE workspace_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
     )
     .bind(ws.as_str())
     .bind(before.unwrap_or(i64::MAX))

@@ -22,7 +22,7 @@ pub struct EndpointHealth {
 pub async fn health(conn: &mut Conn, ws: &WorkspaceId, url: &str) -> Result<EndpointHealth> {
     let row = sqlx::query_as::<_, (Option<i64>, Option<i64>, Option<String>)>(
         "SELECT failing_since, disabled_at, disabled_reason FROM callback_endpoints
-         WHERE workspace_id = ? AND url = ?",
+         WHERE workspace_id = $1 AND url = $2",
     )
     .bind(ws.as_str())
     .bind(url)
@@ -49,7 +49,7 @@ pub async fn record_failure(
     now: Timestamp,
 ) -> Result<Timestamp> {
     let since = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO callback_endpoints (workspace_id, url, failing_since) VALUES (?, ?, ?)
+        "INSERT INTO callback_endpoints (workspace_id, url, failing_since) VALUES ($1, $2, $3)
          ON CONFLICT (workspace_id, url) DO UPDATE
            SET failing_since = COALESCE(callback_endpoints.failing_since, excluded.failing_since)
          RETURNING failing_since",
@@ -68,7 +68,7 @@ pub async fn record_failure(
 /// Database errors.
 pub async fn record_success(conn: &mut Conn, ws: &WorkspaceId, url: &str) -> Result<()> {
     sqlx::query(
-        "UPDATE callback_endpoints SET failing_since = NULL WHERE workspace_id = ? AND url = ?",
+        "UPDATE callback_endpoints SET failing_since = NULL WHERE workspace_id = $1 AND url = $2",
     )
     .bind(ws.as_str())
     .bind(url)
@@ -91,7 +91,7 @@ pub async fn disable(
 ) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO callback_endpoints (workspace_id, url, failing_since, disabled_at, disabled_reason)
-         VALUES (?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (workspace_id, url) DO UPDATE
            SET disabled_at = excluded.disabled_at, disabled_reason = excluded.disabled_reason
            WHERE callback_endpoints.disabled_at IS NULL",
@@ -111,7 +111,7 @@ pub async fn disable(
 /// # Errors
 /// Database errors.
 pub async fn enable(conn: &mut Conn, ws: &WorkspaceId, url: &str) -> Result<()> {
-    sqlx::query("DELETE FROM callback_endpoints WHERE workspace_id = ? AND url = ?")
+    sqlx::query("DELETE FROM callback_endpoints WHERE workspace_id = $1 AND url = $2")
         .bind(ws.as_str())
         .bind(url)
         .execute(&mut *conn)

@@ -82,7 +82,7 @@ pub async fn for_reservation(
     reservation: &str,
 ) -> Result<Vec<CodeRow>> {
     let rows = sqlx::query_as::<_, RawRow>(&format!(
-        "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = ? AND reservation_id = ? ORDER BY id"
+        "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = $1 AND reservation_id = $2 ORDER BY id"
     ))
     .bind(ws.as_str())
     .bind(reservation)
@@ -94,7 +94,7 @@ pub async fn for_reservation(
 /// One code.
 pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<CodeRow>> {
     let row = sqlx::query_as::<_, RawRow>(&format!(
-        "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = ? AND id = ?"
+        "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = $1 AND id = $2"
     ))
     .bind(ws.as_str())
     .bind(id)
@@ -127,7 +127,7 @@ pub async fn insert(
 ) -> Result<i64> {
     Ok(sqlx::query_scalar::<_, i64>(
         "INSERT INTO access_codes (workspace_id, reservation_id, lock_id, pin, starts_at, ends_at, state, replaces, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9) RETURNING id",
     )
     .bind(ws.as_str())
     .bind(c.reservation.as_str())
@@ -144,7 +144,7 @@ pub async fn insert(
 
 /// Sets a new desired window and marks the code `pending` until the lock has it.
 pub async fn set_window(conn: &mut Conn, id: i64, window: Window, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE access_codes SET starts_at = ?, ends_at = ?, state = 'pending', updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE access_codes SET starts_at = $1, ends_at = $2, state = 'pending', updated_at = $3 WHERE id = $4")
         .bind(window.starts_at.unix())
         .bind(window.ends_at.unix())
         .bind(now.unix())
@@ -163,9 +163,9 @@ pub async fn transition(
     now: Timestamp,
 ) -> Result<bool> {
     let states: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
-    let placeholders = vec!["?"; states.len()].join(", ");
+    let placeholders = super::Placeholders::after(3).list(states.len());
     let sql = format!(
-        "UPDATE access_codes SET state = ?, updated_at = ? WHERE id = ? AND state IN ({placeholders})"
+        "UPDATE access_codes SET state = $1, updated_at = $2 WHERE id = $3 AND state IN ({placeholders})"
     );
     let mut q = sqlx::query(&sql)
         .bind(to.as_str())
@@ -201,10 +201,10 @@ pub async fn record_receipt(
     now: Timestamp,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE access_codes SET provider_ref = ?, pin = ?, lock_starts_at = ?, lock_ends_at = ?, updated_at = ?,
-            state = CASE WHEN ? AND state = 'pending' THEN 'active' ELSE state END,
-            updates = updates + ?
-         WHERE id = ?",
+        "UPDATE access_codes SET provider_ref = $1, pin = $2, lock_starts_at = $3, lock_ends_at = $4, updated_at = $5,
+            state = CASE WHEN $6 AND state = 'pending' THEN 'active' ELSE state END,
+            updates = updates + $7
+         WHERE id = $8",
     )
     .bind(r.reference)
     .bind(r.pin.as_str())
@@ -233,9 +233,9 @@ pub struct CodeTotals {
 /// Totals over the workspace's codes.
 pub async fn totals(conn: &mut Conn, ws: &WorkspaceId) -> Result<CodeTotals> {
     Ok(sqlx::query_as::<_, CodeTotals>(
-        "SELECT COUNT(provider_ref) AS created, COALESCE(SUM(updates), 0) AS updated,
-                COALESCE(SUM(CASE WHEN state = 'revoked' THEN 1 ELSE 0 END), 0) AS revoked
-         FROM access_codes WHERE workspace_id = ?",
+        "SELECT COUNT(provider_ref) AS created, CAST(COALESCE(SUM(updates), 0) AS BIGINT) AS updated,
+                CAST(COALESCE(SUM(CASE WHEN state = 'revoked' THEN 1 ELSE 0 END), 0) AS BIGINT) AS revoked
+         FROM access_codes WHERE workspace_id = $1",
     )
     .bind(ws.as_str())
     .fetch_one(&mut *conn)
@@ -244,7 +244,7 @@ pub async fn totals(conn: &mut Conn, ws: &WorkspaceId) -> Result<CodeTotals> {
 
 /// Changes the PIN of a code not yet on its lock.
 pub async fn set_pin(conn: &mut Conn, id: i64, pin: &Pin) -> Result<()> {
-    sqlx::query("UPDATE access_codes SET pin = ? WHERE id = ?")
+    sqlx::query("UPDATE access_codes SET pin = $1 WHERE id = $2")
         .bind(pin.as_str())
         .bind(id)
         .execute(&mut *conn)
@@ -254,7 +254,7 @@ pub async fn set_pin(conn: &mut Conn, id: i64, pin: &Pin) -> Result<()> {
 
 /// Notes that the code could not be revoked and an alert was raised.
 pub async fn mark_unrevocable(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("UPDATE access_codes SET unrevocable = 1 WHERE id = ?")
+    sqlx::query("UPDATE access_codes SET unrevocable = 1 WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -271,7 +271,7 @@ pub async fn pin_in_use(
 ) -> Result<bool> {
     let n = sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM access_codes
-         WHERE workspace_id = ? AND lock_id = ? AND pin = ? AND state IN ('pending', 'active', 'revoking') AND id <> ?",
+         WHERE workspace_id = $1 AND lock_id = $2 AND pin = $3 AND state IN ('pending', 'active', 'revoking') AND id <> $4",
     )
     .bind(ws.as_str())
     .bind(lock.as_str())
@@ -291,7 +291,7 @@ pub async fn live_on_lock(
 ) -> Result<Vec<CodeRow>> {
     let rows = sqlx::query_as::<_, RawRow>(&format!(
         "SELECT {COLUMNS} FROM access_codes
-         WHERE workspace_id = ? AND lock_id = ? AND state IN ('pending', 'active') ORDER BY id"
+         WHERE workspace_id = $1 AND lock_id = $2 AND state IN ('pending', 'active') ORDER BY id"
     ))
     .bind(ws.as_str())
     .bind(lock.as_str())
@@ -330,14 +330,17 @@ impl CodeStatus {
         }
     }
 
-    /// The SQL condition selecting codes of this status at `?` = now.
-    fn condition(self) -> &'static str {
+    /// The SQL condition selecting codes of this status, with `now` (when the status
+    /// depends on it) at the next placeholder of `p`.
+    fn condition(self, p: &mut super::Placeholders) -> String {
         match self {
-            CodeStatus::Pending => "state = 'pending'",
-            CodeStatus::Active => "state = 'active' AND ends_at > ?",
-            CodeStatus::Expired => "(state = 'expired' OR (state = 'active' AND ends_at <= ?))",
-            CodeStatus::Revoked => "state IN ('revoking', 'revoked')",
-            CodeStatus::Failed => "state = 'failed'",
+            CodeStatus::Pending => "state = 'pending'".into(),
+            CodeStatus::Active => format!("state = 'active' AND ends_at > {}", p.next()),
+            CodeStatus::Expired => {
+                format!("(state = 'expired' OR (state = 'active' AND ends_at <= {}))", p.next())
+            }
+            CodeStatus::Revoked => "state IN ('revoking', 'revoked')".into(),
+            CodeStatus::Failed => "state = 'failed'".into(),
         }
     }
 }
@@ -369,22 +372,23 @@ pub async fn search(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<CodeRow>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM access_codes WHERE workspace_id = ? AND id < ?");
+    let mut sql = format!("SELECT {COLUMNS} FROM access_codes WHERE workspace_id = $1 AND id < $2");
+    let mut p = super::Placeholders::after(2);
     if let Some(status) = filter.status {
         sql.push_str(" AND ");
-        sql.push_str(status.condition());
+        sql.push_str(&status.condition(&mut p));
     }
-    for (value, condition) in [
-        (filter.lock.is_some(), " AND lock_id = ?"),
-        (filter.reservation.is_some(), " AND reservation_id = ?"),
-        (filter.from.is_some(), " AND ends_at > ?"),
-        (filter.to.is_some(), " AND starts_at < ?"),
+    for (value, column) in [
+        (filter.lock.is_some(), "lock_id ="),
+        (filter.reservation.is_some(), "reservation_id ="),
+        (filter.from.is_some(), "ends_at >"),
+        (filter.to.is_some(), "starts_at <"),
     ] {
         if value {
-            sql.push_str(condition);
+            sql.push_str(&format!(" AND {column} {}", p.next()));
         }
     }
-    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", p.next()));
     let mut query = sqlx::query_as::<_, RawRow>(&sql)
         .bind(ws.as_str())
         .bind(before.unwrap_or(i64::MAX));

@@ -61,7 +61,7 @@ pub async fn put(
     sqlx::query(
         "INSERT INTO provider_credentials
              (workspace_id, account_key, kind, nonce, ciphertext, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (workspace_id, account_key) DO UPDATE SET kind = excluded.kind,
              nonce = excluded.nonce, ciphertext = excluded.ciphertext,
              updated_at = excluded.updated_at",
@@ -85,7 +85,7 @@ pub async fn get(
 ) -> Result<Option<StoredCredentials>> {
     let row = sqlx::query_as::<_, (String, String, Vec<u8>, Vec<u8>, i64)>(
         "SELECT account_key, kind, nonce, ciphertext, updated_at FROM provider_credentials
-         WHERE workspace_id = ? AND account_key = ?",
+         WHERE workspace_id = $1 AND account_key = $2",
     )
     .bind(ws.as_str())
     .bind(account)
@@ -105,7 +105,7 @@ pub async fn get(
 pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<CredentialsInfo>> {
     Ok(sqlx::query_as(
         "SELECT account_key, kind, updated_at FROM provider_credentials
-         WHERE workspace_id = ? ORDER BY account_key",
+         WHERE workspace_id = $1 ORDER BY account_key",
     )
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
@@ -115,7 +115,7 @@ pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<CredentialsIn
 /// Deletes the credentials of `account`; returns whether there were any.
 pub async fn delete(conn: &mut Conn, ws: &WorkspaceId, account: &str) -> Result<bool> {
     let done =
-        sqlx::query("DELETE FROM provider_credentials WHERE workspace_id = ? AND account_key = ?")
+        sqlx::query("DELETE FROM provider_credentials WHERE workspace_id = $1 AND account_key = $2")
             .bind(ws.as_str())
             .bind(account)
             .execute(&mut *conn)
@@ -131,13 +131,13 @@ pub async fn record_accounts(
     accounts: &[(String, Kind)],
 ) -> Result<()> {
     let mut tx = conn.begin().await?;
-    sqlx::query("DELETE FROM provider_accounts WHERE workspace_id = ?")
+    sqlx::query("DELETE FROM provider_accounts WHERE workspace_id = $1")
         .bind(ws.as_str())
         .execute(&mut *tx)
         .await?;
     for (key, kind) in accounts {
         sqlx::query(
-            "INSERT INTO provider_accounts (workspace_id, account_key, kind) VALUES (?, ?, ?)",
+            "INSERT INTO provider_accounts (workspace_id, account_key, kind) VALUES ($1, $2, $3)",
         )
         .bind(ws.as_str())
         .bind(key)
@@ -158,7 +158,7 @@ pub async fn accounts(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<AccountRo
          FROM provider_accounts a
          LEFT JOIN provider_credentials c
              ON c.workspace_id = a.workspace_id AND c.account_key = a.account_key
-         WHERE a.workspace_id = ? ORDER BY a.account_key",
+         WHERE a.workspace_id = $1 ORDER BY a.account_key",
     )
     .bind(ws.as_str())
     .fetch_all(&mut *conn)

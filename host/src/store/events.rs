@@ -87,7 +87,7 @@ pub struct EventRow {
 pub async fn insert(conn: &mut Conn, e: &NewEvent<'_>, outcome: Outcome) -> Result<Option<i64>> {
     let id = sqlx::query_scalar::<_, i64>(
         "INSERT INTO events (workspace_id, source, webhook_id, event_type, reservation_id, version, payload, received_at, outcome)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (workspace_id, source, webhook_id) DO NOTHING
          RETURNING id",
     )
@@ -114,8 +114,8 @@ pub async fn fail_latest(
     error: &str,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE events SET outcome = 'failed', error = ?
-         WHERE id = (SELECT MAX(id) FROM events WHERE workspace_id = ? AND reservation_id = ? AND outcome <> 'stale')",
+        "UPDATE events SET outcome = 'failed', error = $1
+         WHERE id = (SELECT MAX(id) FROM events WHERE workspace_id = $2 AND reservation_id = $3 AND outcome <> 'stale')",
     )
     .bind(error)
     .bind(ws.as_str())
@@ -133,7 +133,7 @@ pub async fn for_reservation(
 ) -> Result<Vec<EventRow>> {
     Ok(sqlx::query_as::<_, EventRow>(
         "SELECT id, source, webhook_id, event_type, reservation_id, version, received_at, outcome, error
-         FROM events WHERE workspace_id = ? AND reservation_id = ? ORDER BY id",
+         FROM events WHERE workspace_id = $1 AND reservation_id = $2 ORDER BY id",
     )
     .bind(ws.as_str())
     .bind(reservation)
@@ -145,7 +145,7 @@ pub async fn for_reservation(
 pub async fn failed(conn: &mut Conn, ws: &WorkspaceId, limit: i64) -> Result<Vec<EventRow>> {
     Ok(sqlx::query_as::<_, EventRow>(
         "SELECT id, source, webhook_id, event_type, reservation_id, version, received_at, outcome, error
-         FROM events WHERE workspace_id = ? AND outcome = 'failed' ORDER BY id DESC LIMIT ?",
+         FROM events WHERE workspace_id = $1 AND outcome = 'failed' ORDER BY id DESC LIMIT $2",
     )
     .bind(ws.as_str())
     .bind(limit)

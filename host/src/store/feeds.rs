@@ -12,7 +12,7 @@ use crate::sources::ical::hysteresis::Known;
 /// Database errors.
 pub async fn misses(conn: &mut Conn, ws: &WorkspaceId, source: &str) -> Result<u32> {
     let misses: Option<i64> =
-        sqlx::query_scalar("SELECT misses FROM ical_feeds WHERE workspace_id = ? AND source = ?")
+        sqlx::query_scalar("SELECT misses FROM ical_feeds WHERE workspace_id = $1 AND source = $2")
             .bind(ws.as_str())
             .bind(source)
             .fetch_optional(&mut *conn)
@@ -35,7 +35,7 @@ pub async fn record_fetch(
     let success = error.is_none().then_some(now.unix());
     sqlx::query(
         "INSERT INTO ical_feeds (workspace_id, source, misses, last_polled_at, last_success_at, last_error)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (workspace_id, source) DO UPDATE SET
             misses = excluded.misses, last_polled_at = excluded.last_polled_at,
             last_success_at = COALESCE(excluded.last_success_at, ical_feeds.last_success_at),
@@ -59,7 +59,7 @@ pub async fn record_fetch(
 pub async fn known(conn: &mut Conn, ws: &WorkspaceId, source: &str) -> Result<Vec<Known>> {
     let rows = sqlx::query_as::<_, (String, i64, i64, i64)>(
         "SELECT uid, check_out, missing, cancelled FROM ical_stays
-         WHERE workspace_id = ? AND source = ? ORDER BY uid",
+         WHERE workspace_id = $1 AND source = $2 ORDER BY uid",
     )
     .bind(ws.as_str())
     .bind(source)
@@ -90,7 +90,7 @@ pub async fn listed(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO ical_stays (workspace_id, source, uid, reservation_id, check_out, missing, cancelled)
-         VALUES (?, ?, ?, ?, ?, 0, 0)
+         VALUES ($1, $2, $3, $4, $5, 0, 0)
          ON CONFLICT (workspace_id, source, uid) DO UPDATE SET
             reservation_id = excluded.reservation_id, check_out = excluded.check_out,
             missing = 0, cancelled = 0",
@@ -117,7 +117,7 @@ pub async fn set_missing(
     missing: u32,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE ical_stays SET missing = ? WHERE workspace_id = ? AND source = ? AND uid = ?",
+        "UPDATE ical_stays SET missing = $1 WHERE workspace_id = $2 AND source = $3 AND uid = $4",
     )
     .bind(i64::from(missing))
     .bind(ws.as_str())
@@ -139,7 +139,7 @@ pub async fn mark_cancelled(
     uid: &str,
 ) -> Result<Option<String>> {
     Ok(sqlx::query_scalar(
-        "UPDATE ical_stays SET cancelled = 1 WHERE workspace_id = ? AND source = ? AND uid = ?
+        "UPDATE ical_stays SET cancelled = 1 WHERE workspace_id = $1 AND source = $2 AND uid = $3
          RETURNING reservation_id",
     )
     .bind(ws.as_str())
@@ -154,7 +154,7 @@ pub async fn mark_cancelled(
 /// # Errors
 /// Database errors.
 pub async fn forget(conn: &mut Conn, ws: &WorkspaceId, source: &str, uid: &str) -> Result<()> {
-    sqlx::query("DELETE FROM ical_stays WHERE workspace_id = ? AND source = ? AND uid = ?")
+    sqlx::query("DELETE FROM ical_stays WHERE workspace_id = $1 AND source = $2 AND uid = $3")
         .bind(ws.as_str())
         .bind(source)
         .bind(uid)

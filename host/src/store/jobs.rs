@@ -9,7 +9,7 @@
 use latchkey_engine::{Timestamp, WorkspaceId};
 use serde::Serialize;
 
-use super::Conn;
+use super::{Backend, Conn};
 use crate::error::Result;
 
 /// A job to enqueue.
@@ -68,7 +68,7 @@ pub async fn enqueue(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO jobs (workspace_id, kind, dedupe_key, payload, state, run_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7)
          ON CONFLICT (dedupe_key) WHERE state = 'queued' DO UPDATE SET
             run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END,
             payload = excluded.payload",
@@ -87,22 +87,30 @@ pub async fn enqueue(
 
 /// Claims the next due job (queued and due, or running with an expired lease), leasing it
 /// for `lease_secs` seconds.
+///
+/// Replicas sharing a PostgreSQL database each claim a different job: the candidate row
+/// is locked with `FOR UPDATE SKIP LOCKED`, so a replica passes over a row another one is
+/// claiming instead of waiting for it and then claiming it again
+/// (<https://www.postgresql.org/docs/current/sql-select.html#SQL-FOR-UPDATE-SHARE>). On
+/// SQLite the single writer gives the same guarantee.
 pub async fn claim_due(
     conn: &mut Conn,
     now: Timestamp,
     lease_secs: i64,
 ) -> Result<Option<ClaimedJob>> {
-    Ok(sqlx::query_as::<_, ClaimedJob>(
-        "UPDATE jobs SET state = 'running', lease_until = ?, attempts = attempts + 1, updated_at = ?
+    let skip_locked = match Backend::of(conn) {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    Ok(sqlx::query_as::<_, ClaimedJob>(&format!(
+        "UPDATE jobs SET state = 'running', lease_until = $1, attempts = attempts + 1, updated_at = $2
          WHERE id = (
             SELECT id FROM jobs
-            WHERE (state = 'queued' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?)
-            ORDER BY run_at, id LIMIT 1)
-         RETURNING id, workspace_id, kind, dedupe_key, payload, attempts",
-    )
+            WHERE (state = 'queued' AND run_at <= $2) OR (state = 'running' AND lease_until <= $2)
+            ORDER BY run_at, id LIMIT 1 {skip_locked})
+         RETURNING id, workspace_id, kind, dedupe_key, payload, attempts"
+    ))
     .bind(now.unix() + lease_secs)
-    .bind(now.unix())
-    .bind(now.unix())
     .bind(now.unix())
     .fetch_optional(&mut *conn)
     .await?)
@@ -110,7 +118,7 @@ pub async fn claim_due(
 
 /// Deletes a finished job.
 pub async fn complete(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM jobs WHERE id = ?")
+    sqlx::query("DELETE FROM jobs WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -128,8 +136,8 @@ pub async fn requeue(
     now: Timestamp,
 ) -> Result<()> {
     let moved = sqlx::query(
-        "UPDATE jobs SET state = 'queued', run_at = ?, lease_until = NULL, last_error = ?, updated_at = ?
-         WHERE id = ? AND NOT EXISTS (
+        "UPDATE jobs SET state = 'queued', run_at = $1, lease_until = NULL, last_error = $2, updated_at = $3
+         WHERE id = $4 AND NOT EXISTS (
             SELECT 1 FROM jobs AS other WHERE other.dedupe_key = jobs.dedupe_key AND other.state = 'queued')",
     )
     .bind(run_at.unix())
@@ -140,8 +148,8 @@ pub async fn requeue(
     .await?;
     if moved.rows_affected() == 0 {
         sqlx::query(
-            "UPDATE jobs SET run_at = CASE WHEN ? < run_at THEN ? ELSE run_at END
-             WHERE state = 'queued' AND dedupe_key = (SELECT dedupe_key FROM jobs WHERE id = ?)",
+            "UPDATE jobs SET run_at = CASE WHEN $1 < run_at THEN $2 ELSE run_at END
+             WHERE state = 'queued' AND dedupe_key = (SELECT dedupe_key FROM jobs WHERE id = $3)",
         )
         .bind(run_at.unix())
         .bind(run_at.unix())
@@ -155,7 +163,7 @@ pub async fn requeue(
 
 /// Moves a job to the dead letters.
 pub async fn bury(conn: &mut Conn, id: i64, error: &str, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3")
         .bind(error)
         .bind(now.unix())
         .bind(id)
@@ -168,7 +176,7 @@ pub async fn bury(conn: &mut Conn, id: i64, error: &str, now: Timestamp) -> Resu
 pub async fn dead(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<DeadJob>> {
     Ok(sqlx::query_as::<_, DeadJob>(
         "SELECT id, kind, dedupe_key, attempts, last_error, updated_at FROM jobs
-         WHERE workspace_id = ? AND state = 'dead' ORDER BY id DESC",
+         WHERE workspace_id = $1 AND state = 'dead' ORDER BY id DESC",
     )
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
@@ -178,7 +186,7 @@ pub async fn dead(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<DeadJob>> {
 /// The payload of a dead letter of the workspace, if `id` is one.
 pub async fn dead_payload(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<String>> {
     Ok(sqlx::query_scalar::<_, String>(
-        "SELECT payload FROM jobs WHERE id = ? AND workspace_id = ? AND state = 'dead'",
+        "SELECT payload FROM jobs WHERE id = $1 AND workspace_id = $2 AND state = 'dead'",
     )
     .bind(id)
     .bind(ws.as_str())
@@ -195,7 +203,7 @@ pub async fn retry_dead(
     now: Timestamp,
 ) -> Result<bool> {
     let reset = sqlx::query(
-        "UPDATE jobs SET attempts = 0 WHERE id = ? AND workspace_id = ? AND state = 'dead'",
+        "UPDATE jobs SET attempts = 0 WHERE id = $1 AND workspace_id = $2 AND state = 'dead'",
     )
     .bind(id)
     .bind(ws.as_str())
@@ -213,7 +221,7 @@ pub async fn next_due(conn: &mut Conn) -> Result<Option<Timestamp>> {
     let at = sqlx::query_scalar::<_, Option<i64>>(
         "SELECT MIN(t) FROM (
             SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued'
-            UNION ALL SELECT MIN(lease_until) FROM jobs WHERE state = 'running')",
+            UNION ALL SELECT MIN(lease_until) FROM jobs WHERE state = 'running') AS due",
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -223,121 +231,9 @@ pub async fn next_due(conn: &mut Conn) -> Result<Option<Timestamp>> {
 /// Number of dead letters of the workspace.
 pub async fn count_dead(conn: &mut Conn, ws: &WorkspaceId) -> Result<i64> {
     Ok(sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM jobs WHERE workspace_id = ? AND state = 'dead'",
+        "SELECT COUNT(*) FROM jobs WHERE workspace_id = $1 AND state = 'dead'",
     )
     .bind(ws.as_str())
     .fetch_one(&mut *conn)
     .await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use latchkey_engine::{Timestamp, WorkspaceId};
-
-    use super::*;
-    use crate::store::{Durability, open};
-
-    fn job(key: &str, at: i64) -> NewJob {
-        NewJob {
-            kind: "reconcile",
-            dedupe_key: key.into(),
-            payload: "{}".into(),
-            run_at: Timestamp(at),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_dead_workers_job_is_claimed_again_when_its_lease_runs_out() {
-        let dir = tempfile::tempdir().expect("dir");
-        let pool = open(&dir.path().join("jobs.db"), Durability::Full)
-            .await
-            .expect("db");
-        let mut conn = pool.acquire().await.expect("conn");
-        let ws = WorkspaceId::parse("w").expect("id");
-        enqueue(&mut conn, &ws, &job("k", 100), Timestamp(100))
-            .await
-            .expect("enqueue");
-        assert!(
-            claim_due(&mut conn, Timestamp(99), 60)
-                .await
-                .expect("claim")
-                .is_none(),
-            "not due yet"
-        );
-        let first = claim_due(&mut conn, Timestamp(100), 60)
-            .await
-            .expect("claim")
-            .expect("due");
-        assert_eq!(first.attempts, 1);
-        // The worker dies without completing; nobody else may take it during the lease.
-        assert!(
-            claim_due(&mut conn, Timestamp(159), 60)
-                .await
-                .expect("claim")
-                .is_none()
-        );
-        let again = claim_due(&mut conn, Timestamp(160), 60)
-            .await
-            .expect("claim")
-            .expect("lease ran out");
-        assert_eq!((again.id, again.attempts), (first.id, 2));
-        complete(&mut conn, again.id).await.expect("complete");
-        assert_eq!(next_due(&mut conn).await.expect("next"), None);
-    }
-
-    #[tokio::test]
-    async fn one_queued_job_per_key_moves_earlier_and_a_running_one_may_have_a_successor() {
-        let dir = tempfile::tempdir().expect("dir");
-        let pool = open(&dir.path().join("jobs.db"), Durability::Full)
-            .await
-            .expect("db");
-        let mut conn = pool.acquire().await.expect("conn");
-        let ws = WorkspaceId::parse("w").expect("id");
-        enqueue(&mut conn, &ws, &job("k", 500), Timestamp(0))
-            .await
-            .expect("enqueue");
-        enqueue(&mut conn, &ws, &job("k", 300), Timestamp(0))
-            .await
-            .expect("enqueue");
-        enqueue(&mut conn, &ws, &job("k", 900), Timestamp(0))
-            .await
-            .expect("enqueue");
-        assert_eq!(
-            next_due(&mut conn).await.expect("next"),
-            Some(Timestamp(300)),
-            "merged, earliest wins"
-        );
-        let running = claim_due(&mut conn, Timestamp(300), 60)
-            .await
-            .expect("claim")
-            .expect("due");
-        enqueue(&mut conn, &ws, &job("k", 400), Timestamp(300))
-            .await
-            .expect("successor");
-        // The running job fails and would retry at 350; the queued successor covers it.
-        requeue(
-            &mut conn,
-            running.id,
-            Timestamp(350),
-            "boom",
-            Timestamp(300),
-        )
-        .await
-        .expect("requeue");
-        let next = claim_due(&mut conn, Timestamp(350), 60)
-            .await
-            .expect("claim")
-            .expect("due at 350");
-        assert_ne!(
-            next.id, running.id,
-            "the failed job was folded into its successor"
-        );
-        assert!(
-            claim_due(&mut conn, Timestamp(360), 60)
-                .await
-                .expect("claim")
-                .is_none(),
-            "only one was left"
-        );
-    }
 }

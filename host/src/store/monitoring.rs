@@ -13,6 +13,7 @@ pub struct LockStatusRow {
     /// The lock.
     pub lock_id: String,
     /// Reachable at the last sync.
+    #[sqlx(try_from = "super::IntBool")]
     pub online: bool,
     /// Battery charge, 0–100 %.
     pub battery_percent: Option<i64>,
@@ -41,7 +42,7 @@ pub async fn status(
     lock: &LockId,
 ) -> Result<Option<LockStatusRow>> {
     Ok(sqlx::query_as::<_, LockStatusRow>(&format!(
-        "SELECT {STATUS_COLUMNS} FROM lock_status WHERE workspace_id = ? AND lock_id = ?"
+        "SELECT {STATUS_COLUMNS} FROM lock_status WHERE workspace_id = $1 AND lock_id = $2"
     ))
     .bind(ws.as_str())
     .bind(lock.as_str())
@@ -52,7 +53,7 @@ pub async fn status(
 /// Every lock's status on record, by lock id.
 pub async fn statuses(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<LockStatusRow>> {
     Ok(sqlx::query_as::<_, LockStatusRow>(&format!(
-        "SELECT {STATUS_COLUMNS} FROM lock_status WHERE workspace_id = ? ORDER BY lock_id"
+        "SELECT {STATUS_COLUMNS} FROM lock_status WHERE workspace_id = $1 ORDER BY lock_id"
     ))
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
@@ -64,7 +65,7 @@ pub async fn put_status(conn: &mut Conn, ws: &WorkspaceId, row: &LockStatusRow) 
     sqlx::query(
         "INSERT INTO lock_status (workspace_id, lock_id, online, battery_percent, battery_level,
              offline_since, battery_since, activity_cursor, last_activity_at, error, checked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (workspace_id, lock_id) DO UPDATE SET
              online = excluded.online, battery_percent = excluded.battery_percent,
              battery_level = excluded.battery_level, offline_since = excluded.offline_since,
@@ -74,7 +75,7 @@ pub async fn put_status(conn: &mut Conn, ws: &WorkspaceId, row: &LockStatusRow) 
     )
     .bind(ws.as_str())
     .bind(&row.lock_id)
-    .bind(row.online)
+    .bind(i64::from(row.online))
     .bind(row.battery_percent)
     .bind(&row.battery_level)
     .bind(row.offline_since)
@@ -110,6 +111,7 @@ pub struct ActivityRow {
     /// The person or account the cloud names.
     pub actor: Option<String>,
     /// An active grant (or staff, or Latchkey itself) covers it.
+    #[sqlx(try_from = "super::IntBool")]
     pub covered: bool,
 }
 
@@ -118,7 +120,7 @@ pub async fn insert_activity(conn: &mut Conn, ws: &WorkspaceId, row: &ActivityRo
     let done = sqlx::query(
         "INSERT INTO lock_activity (workspace_id, lock_id, entry_id, at, action, method,
              initiator, reservation_id, code_id, actor, covered)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (workspace_id, lock_id, entry_id) DO NOTHING",
     )
     .bind(ws.as_str())
@@ -131,7 +133,7 @@ pub async fn insert_activity(conn: &mut Conn, ws: &WorkspaceId, row: &ActivityRo
     .bind(&row.reservation_id)
     .bind(row.code_id)
     .bind(&row.actor)
-    .bind(row.covered)
+    .bind(i64::from(row.covered))
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)
@@ -147,8 +149,8 @@ pub async fn activity(
     Ok(sqlx::query_as::<_, ActivityRow>(
         "SELECT lock_id, entry_id, at, action, method, initiator, reservation_id, code_id,
                 actor, covered
-         FROM lock_activity WHERE workspace_id = ? AND lock_id = ?
-         ORDER BY at DESC, id DESC LIMIT ?",
+         FROM lock_activity WHERE workspace_id = $1 AND lock_id = $2
+         ORDER BY at DESC, id DESC LIMIT $3",
     )
     .bind(ws.as_str())
     .bind(lock.as_str())
@@ -181,9 +183,9 @@ pub async fn find_code(
     pin: Option<&str>,
     at: Timestamp,
 ) -> Result<Option<CodeOnLock>> {
-    const SELECT: &str = "SELECT id, reservation_id, starts_at, ends_at FROM access_codes WHERE workspace_id = ? AND lock_id = ?";
+    const SELECT: &str = "SELECT id, reservation_id, starts_at, ends_at FROM access_codes WHERE workspace_id = $1 AND lock_id = $2";
     if let Some(id) = code_id {
-        let found = sqlx::query_as::<_, CodeOnLock>(&format!("{SELECT} AND id = ?"))
+        let found = sqlx::query_as::<_, CodeOnLock>(&format!("{SELECT} AND id = $3"))
             .bind(ws.as_str())
             .bind(lock.as_str())
             .bind(id)
@@ -195,7 +197,7 @@ pub async fn find_code(
     }
     if let Some(reference) = reference {
         let found = sqlx::query_as::<_, CodeOnLock>(&format!(
-            "{SELECT} AND provider_ref = ? ORDER BY id DESC LIMIT 1"
+            "{SELECT} AND provider_ref = $3 ORDER BY id DESC LIMIT 1"
         ))
         .bind(ws.as_str())
         .bind(lock.as_str())
@@ -211,13 +213,11 @@ pub async fn find_code(
     };
     // A PIN may have served several guests over time: the one whose window is nearest.
     Ok(sqlx::query_as::<_, CodeOnLock>(&format!(
-        "{SELECT} AND pin = ? ORDER BY (starts_at <= ? AND ? < ends_at) DESC, ABS(starts_at - ?) LIMIT 1"
+        "{SELECT} AND pin = $3 ORDER BY (starts_at <= $4 AND $4 < ends_at) DESC, ABS(starts_at - $4) LIMIT 1"
     ))
     .bind(ws.as_str())
     .bind(lock.as_str())
     .bind(pin)
-    .bind(at.unix())
-    .bind(at.unix())
     .bind(at.unix())
     .fetch_optional(&mut *conn)
     .await?)

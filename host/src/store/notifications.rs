@@ -38,7 +38,7 @@ fn to_json<T: Serialize>(value: &T) -> Result<String> {
 /// Database errors; [`Error::Internal`] for a stored document that no longer parses.
 pub async fn notice(conn: &mut Conn, ws: &WorkspaceId, id: &str) -> Result<GuestNotice> {
     let row = sqlx::query_as::<_, (Option<String>, Option<String>, i64)>(
-        "SELECT request, told, seq FROM guest_notices WHERE workspace_id = ? AND reservation_id = ?",
+        "SELECT request, told, seq FROM guest_notices WHERE workspace_id = $1 AND reservation_id = $2",
     )
     .bind(ws.as_str())
     .bind(id)
@@ -69,7 +69,7 @@ pub async fn save_notice(
     let told = notice.told.as_ref().map(to_json).transpose()?;
     sqlx::query(
         "INSERT INTO guest_notices (workspace_id, reservation_id, request, told, seq, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (workspace_id, reservation_id) DO UPDATE SET
            request = excluded.request, told = excluded.told, seq = excluded.seq,
            updated_at = excluded.updated_at",
@@ -208,7 +208,7 @@ pub async fn insert(
     let id = sqlx::query_scalar::<_, i64>(
         "INSERT INTO notifications (workspace_id, reservation_id, seq, kind, channel, recipient,
            locale, content, idempotency_key, state, detail, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(ws.as_str())
@@ -291,7 +291,7 @@ fn from_raw(r: RawMessage) -> Result<Message> {
 /// Database errors; [`Error::Internal`] for a row that no longer parses.
 pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<Message>> {
     sqlx::query_as::<_, RawMessage>(&format!(
-        "SELECT {COLUMNS} FROM notifications WHERE workspace_id = ? AND id = ?"
+        "SELECT {COLUMNS} FROM notifications WHERE workspace_id = $1 AND id = $2"
     ))
     .bind(ws.as_str())
     .bind(id)
@@ -311,7 +311,7 @@ pub async fn for_reservation(
     reservation: &str,
 ) -> Result<Vec<Message>> {
     sqlx::query_as::<_, RawMessage>(&format!(
-        "SELECT {COLUMNS} FROM notifications WHERE workspace_id = ? AND reservation_id = ? ORDER BY id"
+        "SELECT {COLUMNS} FROM notifications WHERE workspace_id = $1 AND reservation_id = $2 ORDER BY id"
     ))
     .bind(ws.as_str())
     .bind(reservation)
@@ -330,7 +330,7 @@ pub async fn for_reservation(
 pub async fn is_superseded(conn: &mut Conn, ws: &WorkspaceId, m: &Message) -> Result<bool> {
     let newer = sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM notifications
-         WHERE workspace_id = ? AND reservation_id = ? AND channel = ? AND seq > ?",
+         WHERE workspace_id = $1 AND reservation_id = $2 AND channel = $3 AND seq > $4",
     )
     .bind(ws.as_str())
     .bind(&m.reservation_id)
@@ -355,7 +355,7 @@ pub async fn finish(
 ) -> Result<bool> {
     let sent_at = (state == MessageState::Sent).then_some(now.unix());
     let done = sqlx::query(
-        "UPDATE notifications SET state = ?, detail = ?, sent_at = ? WHERE id = ? AND state = 'queued'",
+        "UPDATE notifications SET state = $1, detail = $2, sent_at = $3 WHERE id = $4 AND state = 'queued'",
     )
     .bind(state.as_str())
     .bind(detail)
@@ -371,7 +371,7 @@ pub async fn finish(
 /// # Errors
 /// Database errors.
 pub async fn reopen(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("UPDATE notifications SET state = 'queued', detail = NULL WHERE id = ? AND state = 'failed'")
+    sqlx::query("UPDATE notifications SET state = 'queued', detail = NULL WHERE id = $1 AND state = 'failed'")
         .bind(id)
         .execute(&mut *conn)
         .await?;

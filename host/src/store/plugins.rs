@@ -30,7 +30,7 @@ pub async fn find_by_hash(
     sha256: &str,
 ) -> Result<Option<PluginVersion>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM plugin_versions WHERE name = ? AND sha256 = ?"
+        "SELECT {COLUMNS} FROM plugin_versions WHERE name = $1 AND sha256 = $2"
     ))
     .bind(name)
     .bind(sha256)
@@ -49,7 +49,7 @@ pub async fn insert(
     let size = i64::try_from(component.len()).unwrap_or(i64::MAX);
     Ok(sqlx::query_as(&format!(
         "INSERT INTO plugin_versions (name, version, sha256, size_bytes, component, uploaded_at)
-         VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM plugin_versions WHERE name = ?), ?, ?, ?, ?)
+         VALUES ($1, (SELECT COALESCE(MAX(version), 0) + 1 FROM plugin_versions WHERE name = $2), $3, $4, $5, $6)
          RETURNING {COLUMNS}"
     ))
     .bind(name)
@@ -74,7 +74,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<PluginVersion>> {
 /// The versions of `name`, oldest first; empty when there is no such plugin.
 pub async fn versions(conn: &mut Conn, name: &str) -> Result<Vec<PluginVersion>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM plugin_versions WHERE name = ? ORDER BY version"
+        "SELECT {COLUMNS} FROM plugin_versions WHERE name = $1 ORDER BY version"
     ))
     .bind(name)
     .fetch_all(&mut *conn)
@@ -89,7 +89,7 @@ pub async fn get(
 ) -> Result<Option<(PluginVersion, Vec<u8>)>> {
     let row = sqlx::query_as::<_, (String, i64, String, i64, i64, Vec<u8>)>(
         "SELECT name, version, sha256, size_bytes, uploaded_at, component
-         FROM plugin_versions WHERE name = ? AND version = ?",
+         FROM plugin_versions WHERE name = $1 AND version = $2",
     )
     .bind(name)
     .bind(version)
@@ -115,7 +115,7 @@ pub async fn get(
 /// were deleted. The caller checks first that none is in use.
 pub async fn delete(conn: &mut Conn, name: &str, version: Option<i64>) -> Result<u64> {
     let done =
-        sqlx::query("DELETE FROM plugin_versions WHERE name = ? AND (? IS NULL OR version = ?)")
+        sqlx::query("DELETE FROM plugin_versions WHERE name = $1 AND ($2 IS NULL OR version = $3)")
             .bind(name)
             .bind(version)
             .bind(version)
@@ -140,7 +140,7 @@ pub struct Activation {
 /// The plugin version `ws` plans with, if any.
 pub async fn active(conn: &mut Conn, ws: &WorkspaceId) -> Result<Option<Activation>> {
     Ok(sqlx::query_as(
-        "SELECT workspace_id, plugin, version, activated_at FROM workspace_rules WHERE workspace_id = ?",
+        "SELECT workspace_id, plugin, version, activated_at FROM workspace_rules WHERE workspace_id = $1",
     )
     .bind(ws.as_str())
     .fetch_optional(&mut *conn)
@@ -151,7 +151,7 @@ pub async fn active(conn: &mut Conn, ws: &WorkspaceId) -> Result<Option<Activati
 pub async fn users(conn: &mut Conn, name: &str, version: Option<i64>) -> Result<Vec<Activation>> {
     Ok(sqlx::query_as(
         "SELECT workspace_id, plugin, version, activated_at FROM workspace_rules
-         WHERE plugin = ? AND (? IS NULL OR version = ?) ORDER BY workspace_id",
+         WHERE plugin = $1 AND ($2 IS NULL OR version = $3) ORDER BY workspace_id",
     )
     .bind(name)
     .bind(version)
@@ -169,7 +169,7 @@ pub async fn activate(
     now: Timestamp,
 ) -> Result<Activation> {
     Ok(sqlx::query_as(
-        "INSERT INTO workspace_rules (workspace_id, plugin, version, activated_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO workspace_rules (workspace_id, plugin, version, activated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (workspace_id) DO UPDATE SET plugin = excluded.plugin, version = excluded.version,
              activated_at = excluded.activated_at
          RETURNING workspace_id, plugin, version, activated_at",
@@ -185,7 +185,7 @@ pub async fn activate(
 /// Makes `ws` plan with its property's rule file again. Returns whether a plugin was
 /// active.
 pub async fn deactivate(conn: &mut Conn, ws: &WorkspaceId) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM workspace_rules WHERE workspace_id = ?")
+    let done = sqlx::query("DELETE FROM workspace_rules WHERE workspace_id = $1")
         .bind(ws.as_str())
         .execute(&mut *conn)
         .await?;

@@ -83,7 +83,7 @@ pub async fn seen_since(
 ) -> Result<bool> {
     let found = sqlx::query_scalar::<_, i64>(
         "SELECT id FROM reenio_deliveries
-         WHERE workspace_id = ? AND source = ? AND body_sha256 = ? AND hook = ? AND received_at >= ?
+         WHERE workspace_id = $1 AND source = $2 AND body_sha256 = $3 AND hook = $4 AND received_at >= $5
          LIMIT 1",
     )
     .bind(ws.as_str())
@@ -101,7 +101,7 @@ pub async fn insert(conn: &mut Conn, ws: &WorkspaceId, d: &NewDelivery<'_>) -> R
     Ok(sqlx::query_scalar::<_, i64>(
         "INSERT INTO reenio_deliveries (workspace_id, source, hook, trigger_type, reservation_id,
              customer_id, body, body_sha256, received_at, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(ws.as_str())
     .bind(d.source)
@@ -126,7 +126,7 @@ pub async fn pending(
 ) -> Result<Vec<PendingDelivery>> {
     Ok(sqlx::query_as::<_, PendingDelivery>(
         "SELECT id, hook, trigger_type, customer_id, body FROM reenio_deliveries
-         WHERE workspace_id = ? AND source = ? AND reservation_id = ? AND state = 'pending'
+         WHERE workspace_id = $1 AND source = $2 AND reservation_id = $3 AND state = 'pending'
          ORDER BY id",
     )
     .bind(ws.as_str())
@@ -145,7 +145,7 @@ pub async fn finish(
     now: Timestamp,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE reenio_deliveries SET state = ?, event_id = ?, processed_at = ? WHERE id = ?",
+        "UPDATE reenio_deliveries SET state = $1, event_id = $2, processed_at = $3 WHERE id = $4",
     )
     .bind(state.as_str())
     .bind(event_id)
@@ -164,7 +164,7 @@ pub async fn count(
     state: DeliveryState,
 ) -> Result<i64> {
     Ok(sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM reenio_deliveries WHERE workspace_id = ? AND source = ? AND state = ?",
+        "SELECT COUNT(*) FROM reenio_deliveries WHERE workspace_id = $1 AND source = $2 AND state = $3",
     )
     .bind(ws.as_str())
     .bind(source)

@@ -25,7 +25,7 @@ pub struct ReservationRow {
 /// [`Error::Internal`] when the stored state no longer parses.
 pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: &str) -> Result<Option<ReservationRow>> {
     let row = sqlx::query_as::<_, (String, String, i64, Option<String>, Option<String>)>(
-        "SELECT state, last_event_type, last_event_at, pin, rule_error FROM reservations WHERE workspace_id = ? AND id = ?",
+        "SELECT state, last_event_type, last_event_at, pin, rule_error FROM reservations WHERE workspace_id = $1 AND id = $2",
     )
     .bind(ws.as_str())
     .bind(id)
@@ -66,7 +66,7 @@ pub async fn upsert_if_newer(
     let json = serde_json::to_string(state).map_err(|e| Error::Internal(e.to_string()))?;
     let done = sqlx::query(
         "INSERT INTO reservations (workspace_id, id, version, status, state, last_event_type, last_event_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (workspace_id, id) DO UPDATE SET
             version = excluded.version, status = excluded.status, state = excluded.state,
             last_event_type = excluded.last_event_type, last_event_at = excluded.last_event_at,
@@ -93,7 +93,7 @@ pub async fn set_pin(
     id: &ReservationId,
     pin: &Pin,
 ) -> Result<()> {
-    sqlx::query("UPDATE reservations SET pin = ? WHERE workspace_id = ? AND id = ?")
+    sqlx::query("UPDATE reservations SET pin = $1 WHERE workspace_id = $2 AND id = $3")
         .bind(pin.as_str())
         .bind(ws.as_str())
         .bind(id.as_str())
@@ -109,7 +109,7 @@ pub async fn set_rule_error(
     id: &ReservationId,
     error: Option<&str>,
 ) -> Result<()> {
-    sqlx::query("UPDATE reservations SET rule_error = ? WHERE workspace_id = ? AND id = ?")
+    sqlx::query("UPDATE reservations SET rule_error = $1 WHERE workspace_id = $2 AND id = $3")
         .bind(error)
         .bind(ws.as_str())
         .bind(id.as_str())
@@ -118,11 +118,21 @@ pub async fn set_rule_error(
     Ok(())
 }
 
+/// Serialises the caller's transaction with every other one working on reservation `id`
+/// (its state, codes and guest notices), across replicas; see [`super::serialize_on`].
+/// Staff codes pass their owner, `staff:{name}`.
+///
+/// # Errors
+/// Database errors.
+pub async fn serialize(conn: &mut Conn, ws: &WorkspaceId, id: &str) -> Result<()> {
+    super::serialize_on(conn, &format!("reservation:{ws}:{id}")).await
+}
+
 /// Reservations a new rule may plan differently: those still entitled to access
 /// (confirmed or paid) and those with a code that is not yet gone from its lock.
 pub async fn open_ids(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT r.id FROM reservations r WHERE r.workspace_id = ?1
+        "SELECT r.id FROM reservations r WHERE r.workspace_id = $1
            AND (r.status IN ('confirmed', 'paid')
                 OR EXISTS (SELECT 1 FROM access_codes c
                            WHERE c.workspace_id = r.workspace_id AND c.reservation_id = r.id
@@ -154,9 +164,9 @@ pub async fn search(
         .replace('_', "\\_");
     let pattern = format!("%{escaped}%");
     let rows = sqlx::query_as::<_, (String,)>(
-        "SELECT state FROM reservations WHERE workspace_id = ? AND id > ? \
-         AND (LOWER(id) LIKE ? ESCAPE '\\' OR LOWER(state) LIKE ? ESCAPE '\\') \
-         ORDER BY id LIMIT ?",
+        "SELECT state FROM reservations WHERE workspace_id = $1 AND id > $2 \
+         AND (LOWER(id) LIKE $3 ESCAPE '\\' OR LOWER(state) LIKE $4 ESCAPE '\\') \
+         ORDER BY id LIMIT $5",
     )
     .bind(ws.as_str())
     .bind(after.unwrap_or(""))

@@ -38,7 +38,7 @@ pub async fn insert(
 ) -> Result<RuleVersion> {
     Ok(sqlx::query_as(&format!(
         "INSERT INTO rule_versions (workspace_id, source, sha256, created_at, created_by)
-         VALUES (?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
     ))
     .bind(ws.as_str())
     .bind(source)
@@ -55,7 +55,7 @@ pub async fn insert(
 /// Database errors.
 pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<(RuleVersion, String)>> {
     let rows: Vec<RowWithSource> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, source FROM rule_versions WHERE workspace_id = ? ORDER BY id DESC"
+        "SELECT {COLUMNS}, source FROM rule_versions WHERE workspace_id = $1 ORDER BY id DESC"
     ))
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
@@ -73,7 +73,7 @@ pub async fn get(
     id: i64,
 ) -> Result<Option<(RuleVersion, String)>> {
     let row: Option<RowWithSource> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, source FROM rule_versions WHERE workspace_id = ? AND id = ?"
+        "SELECT {COLUMNS}, source FROM rule_versions WHERE workspace_id = $1 AND id = $2"
     ))
     .bind(ws.as_str())
     .bind(id)
@@ -113,7 +113,7 @@ pub struct RuleActivation {
 pub async fn active(conn: &mut Conn, ws: &WorkspaceId) -> Result<Option<RuleActivation>> {
     Ok(sqlx::query_as(
         "SELECT version_id, activated_at, activated_by FROM workspace_rule_versions
-         WHERE workspace_id = ?",
+         WHERE workspace_id = $1",
     )
     .bind(ws.as_str())
     .fetch_optional(&mut *conn)
@@ -132,7 +132,7 @@ pub async fn activate(
     by: &str,
     now: Timestamp,
 ) -> Result<RuleActivation> {
-    sqlx::query("UPDATE rule_versions SET activated_at = ? WHERE workspace_id = ? AND id = ?")
+    sqlx::query("UPDATE rule_versions SET activated_at = $1 WHERE workspace_id = $2 AND id = $3")
         .bind(now.unix())
         .bind(ws.as_str())
         .bind(id)
@@ -140,7 +140,7 @@ pub async fn activate(
         .await?;
     Ok(sqlx::query_as(
         "INSERT INTO workspace_rule_versions (workspace_id, version_id, activated_at, activated_by)
-         VALUES (?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4)
          ON CONFLICT (workspace_id) DO UPDATE SET version_id = excluded.version_id,
              activated_at = excluded.activated_at, activated_by = excluded.activated_by
          RETURNING version_id, activated_at, activated_by",
@@ -159,7 +159,7 @@ pub async fn activate(
 /// # Errors
 /// Database errors.
 pub async fn deactivate(conn: &mut Conn, ws: &WorkspaceId) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM workspace_rule_versions WHERE workspace_id = ?")
+    let done = sqlx::query("DELETE FROM workspace_rule_versions WHERE workspace_id = $1")
         .bind(ws.as_str())
         .execute(&mut *conn)
         .await?;

@@ -29,7 +29,7 @@ pub async fn get(
 ) -> Result<Option<VersionRecord>> {
     let row = sqlx::query_as::<_, (i64, String, Option<i64>)>(
         "SELECT version, digest, order_key FROM source_versions
-         WHERE workspace_id = ? AND source = ? AND reservation_id = ?",
+         WHERE workspace_id = $1 AND source = $2 AND reservation_id = $3",
     )
     .bind(ws.as_str())
     .bind(source)
@@ -57,7 +57,7 @@ pub async fn put(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO source_versions (workspace_id, source, reservation_id, version, digest, order_key, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (workspace_id, source, reservation_id) DO UPDATE SET
             version = excluded.version, digest = excluded.digest,
             order_key = excluded.order_key, updated_at = excluded.updated_at",
@@ -81,7 +81,7 @@ pub async fn put(
 /// Database errors.
 pub async fn reservation_version(conn: &mut Conn, ws: &WorkspaceId, id: &str) -> Result<u64> {
     let version: Option<i64> =
-        sqlx::query_scalar("SELECT version FROM reservations WHERE workspace_id = ? AND id = ?")
+        sqlx::query_scalar("SELECT version FROM reservations WHERE workspace_id = $1 AND id = $2")
             .bind(ws.as_str())
             .bind(id)
             .fetch_optional(&mut *conn)

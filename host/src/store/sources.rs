@@ -61,7 +61,7 @@ impl std::fmt::Debug for StoredSecret {
 pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<ApiSource>> {
     Ok(sqlx::query_as(
         "SELECT name, form, created_at, created_by FROM api_sources
-         WHERE workspace_id = ? ORDER BY name",
+         WHERE workspace_id = $1 ORDER BY name",
     )
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
@@ -75,7 +75,7 @@ pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<ApiSource>> {
 pub async fn get(conn: &mut Conn, ws: &WorkspaceId, name: &str) -> Result<Option<ApiSource>> {
     Ok(sqlx::query_as(
         "SELECT name, form, created_at, created_by FROM api_sources
-         WHERE workspace_id = ? AND name = ?",
+         WHERE workspace_id = $1 AND name = $2",
     )
     .bind(ws.as_str())
     .bind(name)
@@ -97,7 +97,7 @@ pub async fn create(
 ) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO api_sources (workspace_id, name, form, created_at, created_by)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(ws.as_str())
     .bind(name)
@@ -123,7 +123,7 @@ pub async fn add_secret(
 ) -> Result<SecretInfo> {
     Ok(sqlx::query_as(
         "INSERT INTO source_secrets (workspace_id, source, prefix, secret, nonce, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id, prefix, created_at, expires_at",
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, prefix, created_at, expires_at",
     )
     .bind(ws.as_str())
     .bind(name)
@@ -157,8 +157,8 @@ pub async fn expire_live(
     now: Timestamp,
 ) -> Result<()> {
     sqlx::query(
-        "DELETE FROM source_secrets WHERE workspace_id = ? AND source = ?
-         AND expires_at IS NOT NULL AND expires_at <= ?",
+        "DELETE FROM source_secrets WHERE workspace_id = $1 AND source = $2
+         AND expires_at IS NOT NULL AND expires_at <= $3",
     )
     .bind(ws.as_str())
     .bind(name)
@@ -166,8 +166,8 @@ pub async fn expire_live(
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE source_secrets SET expires_at = ?
-         WHERE workspace_id = ? AND source = ? AND (expires_at IS NULL OR expires_at > ?)",
+        "UPDATE source_secrets SET expires_at = $1
+         WHERE workspace_id = $2 AND source = $3 AND (expires_at IS NULL OR expires_at > $4)",
     )
     .bind(expires_at.unix())
     .bind(ws.as_str())
@@ -190,7 +190,7 @@ pub async fn live_info(
 ) -> Result<Vec<SecretInfo>> {
     Ok(sqlx::query_as(
         "SELECT id, prefix, created_at, expires_at FROM source_secrets
-         WHERE workspace_id = ? AND source = ? AND (expires_at IS NULL OR expires_at > ?)
+         WHERE workspace_id = $1 AND source = $2 AND (expires_at IS NULL OR expires_at > $3)
          ORDER BY id DESC",
     )
     .bind(ws.as_str())
@@ -212,7 +212,7 @@ pub async fn live(
 ) -> Result<Vec<StoredSecret>> {
     Ok(sqlx::query_as(
         "SELECT id, secret, nonce FROM source_secrets
-         WHERE workspace_id = ? AND source = ? AND (expires_at IS NULL OR expires_at > ?)
+         WHERE workspace_id = $1 AND source = $2 AND (expires_at IS NULL OR expires_at > $3)
          ORDER BY id DESC",
     )
     .bind(ws.as_str())

@@ -43,7 +43,7 @@ const COLUMNS: &str = "name, locks, schedule, duration_secs, pin, updated_at";
 /// The staff code `name`.
 pub async fn get(conn: &mut Conn, ws: &WorkspaceId, name: &str) -> Result<Option<StaffCodeRow>> {
     sqlx::query_as::<_, Raw>(&format!(
-        "SELECT {COLUMNS} FROM staff_codes WHERE workspace_id = ? AND name = ?"
+        "SELECT {COLUMNS} FROM staff_codes WHERE workspace_id = $1 AND name = $2"
     ))
     .bind(ws.as_str())
     .bind(name)
@@ -56,7 +56,7 @@ pub async fn get(conn: &mut Conn, ws: &WorkspaceId, name: &str) -> Result<Option
 /// Every staff code, by name.
 pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<StaffCodeRow>> {
     sqlx::query_as::<_, Raw>(&format!(
-        "SELECT {COLUMNS} FROM staff_codes WHERE workspace_id = ? ORDER BY name"
+        "SELECT {COLUMNS} FROM staff_codes WHERE workspace_id = $1 ORDER BY name"
     ))
     .bind(ws.as_str())
     .fetch_all(&mut *conn)
@@ -77,7 +77,7 @@ pub async fn put(
         .map_err(|e| Error::Internal(format!("locks as JSON: {e}")))?;
     sqlx::query(
         "INSERT INTO staff_codes (workspace_id, name, locks, schedule, duration_secs, pin, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (workspace_id, name) DO UPDATE SET locks = excluded.locks,
              schedule = excluded.schedule, duration_secs = excluded.duration_secs,
              pin = excluded.pin, updated_at = excluded.updated_at",
@@ -97,7 +97,7 @@ pub async fn put(
 
 /// Records the PIN chosen for staff code `name`.
 pub async fn set_pin(conn: &mut Conn, ws: &WorkspaceId, name: &str, pin: &Pin) -> Result<()> {
-    sqlx::query("UPDATE staff_codes SET pin = ? WHERE workspace_id = ? AND name = ?")
+    sqlx::query("UPDATE staff_codes SET pin = $1 WHERE workspace_id = $2 AND name = $3")
         .bind(pin.as_str())
         .bind(ws.as_str())
         .bind(name)
@@ -108,7 +108,7 @@ pub async fn set_pin(conn: &mut Conn, ws: &WorkspaceId, name: &str, pin: &Pin) -
 
 /// Deletes staff code `name`; true when it existed.
 pub async fn delete(conn: &mut Conn, ws: &WorkspaceId, name: &str) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM staff_codes WHERE workspace_id = ? AND name = ?")
+    let done = sqlx::query("DELETE FROM staff_codes WHERE workspace_id = $1 AND name = $2")
         .bind(ws.as_str())
         .bind(name)
         .execute(&mut *conn)

@@ -1,0 +1,287 @@
+//! The store suite: the job queue's and the replicas' guarantees, checked on a SQLite file
+//! and on a PostgreSQL server in every run. (The whole integration suite runs on
+//! PostgreSQL as well when `LATCHKEY_TEST_POSTGRES` is set; `.ci/run` does both.)
+//!
+//! PostgreSQL is found at `LATCHKEY_TEST_POSTGRES`, else at
+//! `postgres://postgres@127.0.0.1:5432/postgres`; it must answer.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use latchkey_engine::{Timestamp, WorkspaceId};
+use latchkey_host::store::jobs::{
+    ClaimedJob, NewJob, claim_due, complete, enqueue, next_due, requeue,
+};
+use latchkey_host::store::scratch::ScratchDatabase;
+use latchkey_host::store::{self, Backend, Conn, Database, Durability, Pool};
+
+use crate::harness::POSTGRES_ENV;
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// One database of each kind, each opened (and migrated) by `replicas` pools as that many
+/// processes would.
+struct Stores {
+    _dir: tempfile::TempDir,
+    sqlite: Vec<Pool>,
+    postgres: Vec<Pool>,
+    scratch: Option<ScratchDatabase>,
+}
+
+impl Stores {
+    async fn open(replicas: usize) -> Stores {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = Database::Sqlite(dir.path().join("suite.db"));
+        let server = std::env::var(POSTGRES_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_POSTGRES.to_owned());
+        let scratch = ScratchDatabase::create(&server, "suite")
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {server} (set {POSTGRES_ENV}): {e}"));
+        let mut sqlite = Vec::new();
+        let mut postgres = Vec::new();
+        for _ in 0..replicas {
+            sqlite.push(
+                store::open(&file, Durability::Full)
+                    .await
+                    .expect("SQLite opens"),
+            );
+            postgres.push(
+                store::open(&scratch.database, Durability::Full)
+                    .await
+                    .expect("PostgreSQL opens"),
+            );
+        }
+        Stores {
+            _dir: dir,
+            sqlite,
+            postgres,
+            scratch: Some(scratch),
+        }
+    }
+
+    /// Each backend's pools, named for assertion messages.
+    fn each(&self) -> [(&'static str, &[Pool]); 2] {
+        [("sqlite", &self.sqlite), ("postgres", &self.postgres)]
+    }
+
+    async fn close(mut self) {
+        for pool in self.sqlite.iter().chain(&self.postgres) {
+            pool.close().await;
+        }
+        if let Some(scratch) = self.scratch.take() {
+            scratch.drop_database().await.expect("scratch dropped");
+        }
+    }
+}
+
+fn job(key: &str, at: i64) -> NewJob {
+    NewJob {
+        kind: "reconcile",
+        dedupe_key: key.into(),
+        payload: "{}".into(),
+        run_at: Timestamp(at),
+    }
+}
+
+fn ws() -> WorkspaceId {
+    WorkspaceId::parse("w").expect("id")
+}
+
+#[tokio::test]
+async fn both_stores_report_their_backend_and_apply_the_same_migrations() {
+    let stores = Stores::open(1).await;
+    for (name, pools) in stores.each() {
+        let mut conn = pools[0].acquire().await.expect("conn");
+        let backend = Backend::of(&conn);
+        assert_eq!(
+            backend,
+            if name == "sqlite" {
+                Backend::Sqlite
+            } else {
+                Backend::Postgres
+            }
+        );
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("migrations recorded");
+        assert_eq!(
+            usize::try_from(applied).expect("count"),
+            backend.migrator().iter().count(),
+            "{name}"
+        );
+    }
+    // The two schemas keep the same versions, in the same order.
+    let versions = |b: Backend| b.migrator().iter().map(|m| m.version).collect::<Vec<_>>();
+    assert_eq!(versions(Backend::Sqlite), versions(Backend::Postgres));
+    stores.close().await;
+}
+
+#[tokio::test]
+async fn a_dead_workers_job_is_claimed_again_when_its_lease_runs_out() {
+    let stores = Stores::open(1).await;
+    for (name, pools) in stores.each() {
+        let mut conn = pools[0].acquire().await.expect("conn");
+        enqueue(&mut conn, &ws(), &job("k", 100), Timestamp(100))
+            .await
+            .expect("enqueue");
+        assert!(claim(&mut conn, 99).await.is_none(), "{name}: not due yet");
+        let first = claim(&mut conn, 100).await.expect("due");
+        assert_eq!(first.attempts, 1, "{name}");
+        // The worker dies without completing; nobody else may take it during the lease.
+        assert!(claim(&mut conn, 159).await.is_none(), "{name}: leased");
+        let again = claim(&mut conn, 160).await.expect("lease ran out");
+        assert_eq!((again.id, again.attempts), (first.id, 2), "{name}");
+        complete(&mut conn, again.id).await.expect("complete");
+        assert_eq!(next_due(&mut conn).await.expect("next"), None, "{name}");
+    }
+    stores.close().await;
+}
+
+async fn claim(conn: &mut Conn, at: i64) -> Option<ClaimedJob> {
+    claim_due(conn, Timestamp(at), 60).await.expect("claim")
+}
+
+#[tokio::test]
+async fn one_queued_job_per_key_moves_earlier_and_a_running_one_may_have_a_successor() {
+    let stores = Stores::open(1).await;
+    for (name, pools) in stores.each() {
+        let mut conn = pools[0].acquire().await.expect("conn");
+        for at in [500, 300, 900] {
+            enqueue(&mut conn, &ws(), &job("k", at), Timestamp(0))
+                .await
+                .expect("enqueue");
+        }
+        assert_eq!(
+            next_due(&mut conn).await.expect("next"),
+            Some(Timestamp(300)),
+            "{name}: merged, earliest wins"
+        );
+        let running = claim(&mut conn, 300).await.expect("due");
+        enqueue(&mut conn, &ws(), &job("k", 400), Timestamp(300))
+            .await
+            .expect("successor");
+        // The running job fails and would retry at 350; the queued successor covers it.
+        requeue(&mut conn, running.id, Timestamp(350), "boom", Timestamp(300))
+            .await
+            .expect("requeue");
+        let next = claim(&mut conn, 350).await.expect("due at 350");
+        assert_ne!(next.id, running.id, "{name}: folded into its successor");
+        assert!(
+            claim(&mut conn, 360).await.is_none(),
+            "{name}: only one was left"
+        );
+    }
+    stores.close().await;
+}
+
+#[tokio::test]
+async fn replicas_claiming_side_by_side_take_every_job_exactly_once() {
+    const JOBS: usize = 200;
+    let stores = Stores::open(3).await;
+    for (name, pools) in stores.each() {
+        {
+            let mut conn = pools[0].acquire().await.expect("conn");
+            for n in 0..JOBS {
+                enqueue(&mut conn, &ws(), &job(&format!("k{n}"), 10), Timestamp(0))
+                    .await
+                    .expect("enqueue");
+            }
+        }
+        // Each replica claims until nothing is due, as its worker would, two workers per
+        // replica so that claims also race inside one pool.
+        let mut workers = tokio::task::JoinSet::new();
+        for pool in pools.iter().chain(pools.iter()) {
+            let pool = pool.clone();
+            workers.spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(job) = claim(&mut *pool.acquire().await.expect("conn"), 10).await {
+                    mine.push(job.id);
+                    tokio::task::yield_now().await;
+                }
+                mine
+            });
+        }
+        let mut claimed = Vec::new();
+        let mut workers_with_jobs = 0;
+        while let Some(done) = workers.join_next().await {
+            let mine = done.expect("worker");
+            workers_with_jobs += usize::from(!mine.is_empty());
+            claimed.extend(mine);
+        }
+        let distinct: HashSet<i64> = claimed.iter().copied().collect();
+        assert_eq!(claimed.len(), JOBS, "{name}: every job claimed once");
+        assert_eq!(distinct.len(), JOBS, "{name}: no job claimed twice");
+        if name == "postgres" {
+            // SKIP LOCKED lets a replica pass a row another one is claiming, rather than
+            // waiting for it: the work is shared.
+            assert!(workers_with_jobs > 1, "{name}: one worker took everything");
+        }
+    }
+    stores.close().await;
+}
+
+#[tokio::test]
+async fn transactions_on_one_reservation_wait_for_each_other_across_replicas() {
+    let stores = Stores::open(2).await;
+    let pools = &stores.postgres;
+    let mut first = pools[0].begin().await.expect("tx");
+    store::reservations::serialize(&mut first, &ws(), "R1")
+        .await
+        .expect("lock");
+
+    // Another reservation is not held up.
+    let mut other = pools[1].begin().await.expect("tx");
+    store::reservations::serialize(&mut other, &ws(), "R2")
+        .await
+        .expect("another reservation's lock");
+    other.commit().await.expect("commit");
+
+    let entered = Arc::new(AtomicBool::new(false));
+    let second = {
+        let (pool, entered) = (pools[1].clone(), entered.clone());
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.expect("tx");
+            store::reservations::serialize(&mut tx, &ws(), "R1")
+                .await
+                .expect("lock");
+            entered.store(true, Ordering::SeqCst);
+            tx.commit().await.expect("commit");
+        })
+    };
+    // However long this waits, the second transaction cannot enter while the first holds
+    // the reservation.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!entered.load(Ordering::SeqCst), "entered while held");
+    first.commit().await.expect("commit");
+    second.await.expect("second transaction");
+    assert!(entered.load(Ordering::SeqCst));
+    stores.close().await;
+}
+
+#[tokio::test]
+async fn text_sorts_byte_wise_on_both_stores_so_cursors_page_alike() {
+    let stores = Stores::open(1).await;
+    let mut orders = Vec::new();
+    for (name, pools) in stores.each() {
+        let mut conn = pools[0].acquire().await.expect("conn");
+        for (n, key) in ["b", "B", "a", "_x", "Z1", "z"].iter().enumerate() {
+            enqueue(&mut conn, &ws(), &job(key, i64::try_from(n).expect("n")), Timestamp(0))
+                .await
+                .expect("enqueue");
+        }
+        let keys: Vec<String> =
+            sqlx::query_scalar("SELECT dedupe_key FROM jobs ORDER BY dedupe_key")
+                .fetch_all(&mut *conn)
+                .await
+                .expect("keys");
+        orders.push((name, keys));
+    }
+    assert_eq!(orders[0].1, ["B", "Z1", "_x", "a", "b", "z"], "sqlite");
+    assert_eq!(orders[0].1, orders[1].1, "postgres sorts as sqlite does");
+    stores.close().await;
+}
