@@ -173,16 +173,19 @@ impl fmt::Debug for Database {
     }
 }
 
-/// How hard SQLite works to keep a commit across failures. PostgreSQL keeps its own
-/// settings (a commit there is durable as the server is configured).
+/// How hard the database works to keep a commit across failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
-    /// `synchronous=FULL`: a commit survives a power loss. The default for `serve`.
+    /// A commit survives a power loss: SQLite `synchronous=FULL`; PostgreSQL as the
+    /// server is configured (by default a commit waits for its WAL flush). The default
+    /// for `serve`.
     Full,
-    /// A commit survives a crash of the process, not a power loss (in WAL mode a commit is
-    /// in the OS's hands when it returns, so `synchronous=OFF` skips only the fsyncs), and
-    /// the file is held exclusively by one process. Used by `replay`, which
-    /// simulates crashes of the process only and is the database's only user.
+    /// A commit survives a crash of Latchkey's process, not of the machine or the
+    /// database server: SQLite `synchronous=OFF` (in WAL mode a commit is in the OS's
+    /// hands when it returns, so only the fsyncs are skipped) with the file held
+    /// exclusively; PostgreSQL `synchronous_commit=off` (a commit returns before its WAL
+    /// flush, <https://www.postgresql.org/docs/current/wal-async-commit.html>). Used by
+    /// `replay`, which simulates crashes of the process only.
     ProcessCrash,
 }
 
@@ -203,7 +206,19 @@ pub async fn open(database: &Database, durability: Durability) -> Result<Pool> {
         Database::Postgres(url) => {
             AnyPoolOptions::new()
                 .max_connections(POSTGRES_CONNECTIONS)
+                // As on SQLite, no ping before each acquire (a round trip per
+                // transaction): a connection the server dropped fails its next statement,
+                // is discarded, and that request or job is retried.
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if durability == Durability::ProcessCrash {
+                            conn.execute("SET synchronous_commit = off").await?;
+                        }
+                        Ok(())
+                    })
+                })
                 .connect(url)
                 .await?
         }
