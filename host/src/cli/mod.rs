@@ -2,6 +2,7 @@
 
 mod access;
 mod admin;
+mod bench;
 mod credentials;
 mod monitoring;
 mod replay;
@@ -60,6 +61,10 @@ pub enum Command {
     /// Store and list lock-cloud account credentials (sealed with LATCHKEY_CREDENTIALS_KEY).
     #[command(subcommand)]
     Credentials(credentials::CredentialsCommand),
+    /// Measure the service on this machine and print a table against the performance
+    /// goals: durable webhook ingest on SQLite and PostgreSQL (req/s, p99) against a no-op
+    /// handler, PostgreSQL replicas, rule evaluations/s, the resort replay, peak memory.
+    Bench(bench::BenchArgs),
 }
 
 /// Where the state lives: shared by commands that read a running service's database.
@@ -90,5 +95,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Credentials(cmd) => credentials::run(cmd).await,
         Command::Keys(cmd) => access::keys(cmd).await,
         Command::Users(cmd) => access::users(cmd).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }
