@@ -89,9 +89,8 @@ impl Setup<'_> {
 pub async fn run(opts: &BenchOptions) -> anyhow::Result<Figures> {
     let property = std::path::absolute(&opts.property)
         .with_context(|| format!("--property {}", opts.property.display()))?;
-    let file = CatalogFile::load(&property).with_context(|| {
-        format!("loading the property (run from the repository root, or pass --property DIR)")
-    })?;
+    let file = CatalogFile::load(&property)
+        .context("loading the property (run from the repository root, or pass --property DIR)")?;
     let (source, secret) = file
         .sources
         .iter()
