@@ -64,6 +64,8 @@ impl ServeChild {
             .arg("--wasm-cache")
             .arg(spec.scratch.join(format!("{label}.wasm-cache")))
             .args(["--sync-every", "0", "--log-format", "text"])
+            // Plain text in the log file, without terminal colours.
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -82,6 +84,11 @@ impl ServeChild {
     /// The base URL, e.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The child's memory now (its peak so far included).

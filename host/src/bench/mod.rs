@@ -14,10 +14,14 @@
 //! 5. the resort replay, as `latchkey replay` runs it by default, in this process;
 //! 6. peak resident memory ([`rss`]) of every `serve` under load, and of this process.
 //!
+//! During each measured load period [`cpu`] records where the machine's CPU went: this
+//! process (the load generator), the `serve` children, and the rest (PostgreSQL).
+//!
 //! [`report`] holds the goals and prints the table. A phase that fails is reported and
 //! the others still run.
 
 pub mod child;
+pub mod cpu;
 pub mod load;
 pub mod noop;
 pub mod pg;

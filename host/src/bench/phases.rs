@@ -11,10 +11,11 @@ use latchkey_engine::rules::{self, RuleInput, RuleLimits};
 
 use super::BenchOptions;
 use super::child::{ServeChild, ServeSpec};
+use super::cpu::{self, CpuUse};
 use super::load::{self, Webhooks};
 use super::noop::NoopServer;
 use super::pg::{self, ScratchDatabase};
-use super::report::{Figures, Ingest, Phase, ReplayFigures, RuleFigures, grouped};
+use super::report::{Figures, Ingest, Phase, ReplayFigures, RuleFigures, cpu_figure, grouped};
 use super::rss::{self, Memory};
 use crate::catalog::{CatalogFile, SourceForm};
 use crate::replay::clouds::ProviderMix;
@@ -64,10 +65,17 @@ impl Setup<'_> {
         }
     }
 
-    /// Loads `children` (already started and ready) and reads their memory after.
-    async fn load(&self, children: &[ServeChild], label: &str) -> anyhow::Result<Ingest> {
+    /// Loads `children` (already started and ready, on the PostgreSQL database `postgres`
+    /// if given) and reads their memory after.
+    async fn load(
+        &self,
+        children: &[ServeChild],
+        postgres: Option<&str>,
+        label: &str,
+    ) -> anyhow::Result<Ingest> {
         let targets: Vec<String> = children.iter().map(ServeChild::base_url).collect();
-        let result = load::run(&targets, self.webhooks(label)?, self.opts.load).await?;
+        let pids = children.iter().map(ServeChild::pid).collect();
+        let (result, cpu) = self.measure(&targets, pids, postgres, label).await?;
         let mut peak: Option<Memory> = None;
         for child in children {
             match child.memory() {
@@ -76,7 +84,30 @@ impl Setup<'_> {
                 Err(e) => say(&format!("cannot read a serve's memory: {e:#}")),
             }
         }
-        Ok(Ingest::new(&result, peak))
+        Ok(Ingest::new(&result, peak, cpu))
+    }
+
+    /// Loads `targets` while sampling the CPU use of this process, `pids` and the
+    /// backends of the `postgres` database over the measured period; a CPU use that
+    /// cannot be read is said, not fatal.
+    async fn measure(
+        &self,
+        targets: &[String],
+        pids: Vec<u32>,
+        postgres: Option<&str>,
+        label: &str,
+    ) -> anyhow::Result<(load::LoadResult, Option<CpuUse>)> {
+        let spec = self.opts.load;
+        let webhooks = self.webhooks(label)?;
+        let (result, cpu) = tokio::join!(
+            load::run(targets, webhooks, spec),
+            cpu::over(pids, postgres.map(str::to_owned), spec.warmup, spec.measure)
+        );
+        let cpu = cpu.unwrap_or_else(|e| {
+            say(&format!("cannot read the CPU use: {e:#}"));
+            None
+        });
+        Ok((result?, cpu))
     }
 }
 
@@ -189,17 +220,17 @@ fn announce(i: &Ingest) {
         i.p99_ms,
         i.failed
     ));
+    if let Some(c) = &i.cpu {
+        say(&format!("  CPU: {}", cpu_figure(c)));
+    }
 }
 
 async fn noop(setup: &Setup<'_>) -> anyhow::Result<Ingest> {
     let server = NoopServer::start().await?;
-    let result = load::run(
-        &[server.base_url()],
-        setup.webhooks("noop")?,
-        setup.opts.load,
-    )
-    .await?;
-    let ingest = Ingest::new(&result, None);
+    let (result, cpu) = setup
+        .measure(&[server.base_url()], Vec::new(), None, "noop")
+        .await?;
+    let ingest = Ingest::new(&result, None, cpu);
     announce(&ingest);
     Ok(ingest)
 }
@@ -208,7 +239,9 @@ async fn sqlite(setup: &Setup<'_>) -> anyhow::Result<Ingest> {
     let database = setup.scratch.path().join("sqlite.db");
     let spec = setup.serve_spec(database.display().to_string());
     let child = ServeChild::start(&spec, "serve-sqlite").await?;
-    let ingest = setup.load(std::slice::from_ref(&child), "sqlite").await?;
+    let ingest = setup
+        .load(std::slice::from_ref(&child), None, "sqlite")
+        .await?;
     announce(&ingest);
     Ok(ingest)
 }
@@ -255,7 +288,7 @@ async fn replicas(setup: &Setup<'_>, url: &str, n: usize) -> anyhow::Result<Inge
     for i in 1..=n {
         children.push(ServeChild::start(&spec, &format!("serve-postgres-{n}-{i}")).await?);
     }
-    let ingest = setup.load(&children, &format!("pg{n}")).await?;
+    let ingest = setup.load(&children, Some(url), &format!("pg{n}")).await?;
     announce(&ingest);
     Ok(ingest)
 }

@@ -1,6 +1,7 @@
 //! The figures of one `latchkey bench` run, the goals of issue 8 they are held to, and
 //! the table they are printed as (plain text, or Markdown for `docs/`).
 
+use super::cpu::CpuUse;
 use super::load::{LoadResult, LoadSpec};
 use super::rss::Memory;
 
@@ -52,11 +53,13 @@ pub struct Ingest {
     /// The largest peak resident set among the `serve` processes, read before they
     /// were stopped; `None` for the in-process no-op server.
     pub serve_memory: Option<Memory>,
+    /// Where the CPU went in the measured period, when it could be read.
+    pub cpu: Option<CpuUse>,
 }
 
 impl Ingest {
-    /// The figures of `load`, with the servers' memory.
-    pub fn new(load: &LoadResult, serve_memory: Option<Memory>) -> Ingest {
+    /// The figures of `load`, with the servers' memory and the CPU use.
+    pub fn new(load: &LoadResult, serve_memory: Option<Memory>, cpu: Option<CpuUse>) -> Ingest {
         Ingest {
             requests_per_second: load.requests_per_second(),
             p50_ms: load.latency_ms(0.5),
@@ -65,6 +68,7 @@ impl Ingest {
             failed: load.non_2xx + load.transport_errors,
             first_failure: load.first_failure.clone(),
             serve_memory,
+            cpu,
         }
     }
 }
@@ -208,6 +212,29 @@ fn not_measured<T>(phase: &Phase<T>) -> String {
     }
 }
 
+/// Where the CPU went: `busy` of `cores` cores, and whose.
+pub fn cpu_figure(c: &CpuUse) -> String {
+    let postgres = c
+        .postgres
+        .map_or(String::new(), |p| format!(", PostgreSQL backends {p:.2}"));
+    format!(
+        "{:.2} of {:.0} cores busy: bench process {:.2}, serve {:.2}{postgres}, others {:.2}",
+        c.busy, c.cores, c.bench, c.serves, c.rest
+    )
+}
+
+/// The CPU row that follows an ingest row, when the use was read.
+fn push_cpu(out: &mut Vec<Row>, phase: &Phase<Ingest>) {
+    if let Some(c) = phase.done().and_then(|i| i.cpu) {
+        out.push(row(
+            "  CPU while measured",
+            cpu_figure(&c),
+            "—",
+            Met::NotApplicable,
+        ));
+    }
+}
+
 /// An ingest row: the figure, held to "every request answered 2xx".
 fn ingest_row(measure: String, phase: &Phase<Ingest>) -> Row {
     match phase {
@@ -252,11 +279,13 @@ pub fn rows(f: &Figures) -> Vec<Row> {
     no_op.goal = "—".into();
     no_op.met = Met::NotApplicable;
     out.push(no_op);
+    push_cpu(&mut out, &f.noop);
 
     out.push(ingest_row(
         "durable ingest, SQLite, 1 serve".into(),
         &f.sqlite,
     ));
+    push_cpu(&mut out, &f.sqlite);
     let goal = format!("≥ {SQLITE_RATIO_GOAL}×");
     out.push(match (f.sqlite.done(), noop) {
         (Some(s), Some(n)) => match ratio(s.requests_per_second, n) {
@@ -289,11 +318,11 @@ pub fn rows(f: &Figures) -> Vec<Row> {
     for (i, phase) in f.postgres.iter().enumerate() {
         let n = i + 1;
         let plural = if n == 1 { "" } else { "s" };
-        let mut r = ingest_row(
+        out.push(ingest_row(
             format!("durable ingest, PostgreSQL, {n} serve{plural}"),
             phase,
-        );
-        out.push(r.clone());
+        ));
+        push_cpu(&mut out, phase);
         if n == 1 {
             let figure = match (phase.done(), noop) {
                 (Some(p), Some(n)) => {
@@ -310,7 +339,7 @@ pub fn rows(f: &Figures) -> Vec<Row> {
             continue;
         }
         let goal = format!("≥ {:.1}× 1 serve", SCALING_GOAL_PER_REPLICA * n as f64);
-        r = match (phase.done(), one) {
+        let r = match (phase.done(), one) {
             (Some(p), Some(one)) => {
                 let (factor, met) = scaling(n, p.requests_per_second, one);
                 let figure = factor.map_or("—".into(), |x| format!("{x:.2}× 1 serve"));

@@ -18,6 +18,7 @@ fn ingest(rps: f64, failed: u64, peak_mb: u64) -> Phase<Ingest> {
             peak_bytes: peak_mb * 1_000_000,
             current_bytes: 0,
         }),
+        cpu: None,
     })
 }
 
@@ -136,6 +137,30 @@ fn the_tables_line_up_and_escape_pipes() {
     let md = report::markdown(&rows);
     assert!(md.contains("| a | 1 \\| 2 | — | — |"), "{md}");
     assert!(md.contains("| longer measure | 3 | ≥ 1 | yes |"), "{md}");
+}
+
+#[test]
+fn the_cpu_use_of_a_run_follows_its_row() {
+    let mut f = figures();
+    if let Phase::Done(i) = &mut f.sqlite {
+        i.cpu = Some(super::cpu::CpuUse {
+            cores: 2.0,
+            busy: 1.97,
+            bench: 0.81,
+            serves: 1.02,
+            rest: 0.14,
+        });
+    }
+    let rows = report::rows(&f);
+    let at = rows
+        .iter()
+        .position(|r| r.measure == "durable ingest, SQLite, 1 serve")
+        .expect("the SQLite row");
+    assert_eq!(
+        rows[at + 1].figure,
+        "1.97 of 2 cores busy: bench process 0.81, serve 1.02, others 0.14"
+    );
+    assert_eq!(rows.iter().filter(|r| r.measure.contains("CPU")).count(), 1);
 }
 
 #[test]

@@ -57,6 +57,10 @@ pub struct BenchArgs {
     /// Also write the table as Markdown to this file (for docs/performance.md).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// The `latchkey` binary started as `serve` [default: this one]; to measure another
+    /// build with this load generator.
+    #[arg(long, value_name = "FILE")]
+    pub serve_exe: Option<PathBuf>,
     /// Keep the `serve` children's logs in this directory (created if missing); by
     /// default they are written to a temporary directory removed at the end.
     #[arg(long, value_name = "DIR")]
@@ -73,7 +77,12 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let options = BenchOptions {
-        exe: std::env::current_exe().context("finding the latchkey binary to run as serve")?,
+        exe: match args.serve_exe {
+            Some(exe) => exe,
+            None => {
+                std::env::current_exe().context("finding the latchkey binary to run as serve")?
+            }
+        },
         property: args.property,
         load: LoadSpec {
             concurrency: usize::from(args.concurrency),
