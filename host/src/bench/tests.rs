@@ -148,6 +148,7 @@ fn the_cpu_use_of_a_run_follows_its_row() {
             busy: 1.97,
             bench: 0.81,
             serves: 1.02,
+            postgres: None,
             rest: 0.14,
         });
     }
@@ -160,7 +161,20 @@ fn the_cpu_use_of_a_run_follows_its_row() {
         rows[at + 1].figure,
         "1.97 of 2 cores busy: bench process 0.81, serve 1.02, others 0.14"
     );
-    assert_eq!(rows.iter().filter(|r| r.measure.contains("CPU")).count(), 1);
+    assert_eq!(rows.iter().filter(|r| r.measure.contains("CPU while")).count(), 1);
+    if let Phase::Done(i) = &mut f.postgres[0] {
+        i.cpu = Some(super::cpu::CpuUse {
+            cores: 2.0,
+            busy: 2.0,
+            bench: 0.1,
+            serves: 0.5,
+            postgres: Some(0.9),
+            rest: 0.5,
+        });
+    }
+    let rows = report::rows(&f);
+    assert!(rows.iter().any(|r| r.figure
+        == "2.00 of 2 cores busy: bench process 0.10, serve 0.50, PostgreSQL backends 0.90, others 0.50"));
 }
 
 #[test]
