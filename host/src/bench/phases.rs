@@ -372,7 +372,9 @@ async fn replay(setup: &Setup<'_>, bookings: &Path) -> anyhow::Result<ReplayFigu
     };
     say(&format!(
         "  {} bookings in {:.1} s, {} violations",
-        figures.bookings, figures.wall_secs, figures.violations
+        grouped(figures.bookings as f64),
+        figures.wall_secs,
+        figures.violations
     ));
     Ok(figures)
 }

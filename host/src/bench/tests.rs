@@ -161,7 +161,12 @@ fn the_cpu_use_of_a_run_follows_its_row() {
         rows[at + 1].figure,
         "1.97 of 2 cores busy: bench process 0.81, serve 1.02, others 0.14"
     );
-    assert_eq!(rows.iter().filter(|r| r.measure.contains("CPU while")).count(), 1);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.measure.contains("CPU while"))
+            .count(),
+        1
+    );
     if let Phase::Done(i) = &mut f.postgres[0] {
         i.cpu = Some(super::cpu::CpuUse {
             cores: 2.0,
