@@ -17,17 +17,20 @@
 //! During each measured load period [`cpu`] records where the machine's CPU went: this
 //! process (the load generator), the `serve` children, and the rest (PostgreSQL).
 //!
-//! [`report`] holds the goals and prints the table. A phase that fails is reported and
+//! [`figures`] holds what was measured, [`report`] the goals and the rows that hold
+//! each figure to its goal, [`table`] prints them. A phase that fails is reported and
 //! the others still run.
 
 pub mod child;
 pub mod cpu;
+pub mod figures;
 pub mod load;
 pub mod noop;
 pub mod pg;
 mod phases;
 pub mod report;
 pub mod rss;
+pub mod table;
 
 #[cfg(test)]
 mod tests;

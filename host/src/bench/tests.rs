@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
+use super::figures::{self, Figures, Ingest, Phase, ReplayFigures, RuleFigures};
 use super::load::LoadSpec;
-use super::report::{self, Figures, Ingest, Met, Phase, ReplayFigures, Row, RuleFigures};
+use super::report;
 use super::rss::Memory;
+use super::table::{self, Met, Row};
 
 fn ingest(rps: f64, failed: u64, peak_mb: u64) -> Phase<Ingest> {
     Phase::Done(Ingest {
@@ -86,7 +88,7 @@ fn every_goal_is_judged_from_the_figures() {
         find(&rows, "rule evaluations").figure,
         "40,000 /s (25.0 µs each)"
     );
-    assert!(!report::any_failed(&figures()));
+    assert!(!figures::any_failed(&figures()));
 }
 
 #[test]
@@ -105,8 +107,8 @@ fn failed_requests_and_phases_are_reported_not_hidden() {
         ("failed (see below)", Met::NotApplicable)
     );
     assert_eq!(find(&rows, "scaling, 2 serves").figure, "not measured");
-    assert!(report::any_failed(&f));
-    let failures = report::failures(&f);
+    assert!(figures::any_failed(&f));
+    let failures = figures::failures(&f);
     assert_eq!(failures.len(), 2, "{failures:?}");
     assert!(failures[0].starts_with("SQLite ingest: 7 requests not answered 2xx"));
 }
@@ -127,14 +129,14 @@ fn the_tables_line_up_and_escape_pipes() {
             met: Met::Yes,
         },
     ];
-    let text = report::text(&rows);
+    let text = table::text(&rows);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4);
     // The figure column starts at the same character on every line.
     let at = |l: &str, what: &str| l.find(what).map(|b| l[..b].chars().count());
     assert_eq!(at(lines[0], "figure"), at(lines[2], "1 | 2"));
     assert_eq!(at(lines[0], "figure"), at(lines[3], "3"));
-    let md = report::markdown(&rows);
+    let md = table::markdown(&rows);
     assert!(md.contains("| a | 1 \\| 2 | — | — |"), "{md}");
     assert!(md.contains("| longer measure | 3 | ≥ 1 | yes |"), "{md}");
 }

@@ -7,8 +7,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use crate::bench::figures;
 use crate::bench::load::LoadSpec;
-use crate::bench::report::{self, Met};
+use crate::bench::report;
+use crate::bench::table::{self, Met};
 use crate::bench::{self as bench, BenchOptions};
 
 /// Flags of `latchkey bench`.
@@ -95,8 +97,8 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         bookings: (!args.skip_replay).then_some(args.bookings),
         logs: args.logs,
     };
-    let figures = tokio::select! {
-        figures = bench::run(&options) => figures?,
+    let measured = tokio::select! {
+        measured = bench::run(&options) => measured?,
         () = interrupted() => {
             // The run is dropped by now, and with it every `serve` child (killed and
             // reaped). Exit at once: a replay's thread would keep the runtime alive.
@@ -104,12 +106,12 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             std::process::exit(130);
         }
     };
-    let rows = report::rows(&figures);
+    let rows = report::rows(&measured);
     println!();
-    print!("{}", report::text(&rows));
-    let failures = report::failures(&figures);
+    print!("{}", table::text(&rows));
+    let failures = figures::failures(&measured);
     if let Some(path) = &args.markdown {
-        let mut md = report::markdown(&rows);
+        let mut md = table::markdown(&rows);
         if !failures.is_empty() {
             md.push_str("\nFailures:\n\n");
             for f in &failures {
@@ -130,7 +132,7 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     for f in &failures {
         eprintln!("\nerror: {f}");
     }
-    Ok(if report::any_failed(&figures) {
+    Ok(if figures::any_failed(&measured) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
