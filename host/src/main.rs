@@ -12,7 +12,7 @@ async fn main() -> ExitCode {
     // A replay raises thousands of expected alerts (offline PINs that cannot be revoked);
     // its report counts them, so its log shows only errors unless RUST_LOG asks for more.
     let default = match cli.command {
-        Command::Replay(_) => "error",
+        Command::Replay(_) | Command::Bench(_) => "error",
         _ => "info,sqlx=warn",
     };
     // The service's log is read by machines; a command's, by the person who ran it.

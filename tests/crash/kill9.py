@@ -35,7 +35,6 @@ import hashlib
 import hmac
 import json
 import os
-import queue
 import random
 import re
 import shutil
@@ -1025,6 +1024,7 @@ def scenario_replicas(ctx: Ctx) -> Report:
     db = PgDb(f"latchkey_crash_replicas_{os.getpid()}")
     db.create()
     services = [Service(f"replica-{i + 1}", ctx.binary, db.url, prop.dir, work) for i in range(ctx.args.replicas)]
+    passed = False
     try:
         key = start_services(services)
         chains = make_workload(ctx.args.webhooks, ctx.rng, f"{ctx.args.seed}r", ctx.args.full_workload)
@@ -1034,7 +1034,9 @@ def scenario_replicas(ctx: Ctx) -> Report:
         sender.start(chains)
         try:
             chaos_kills(services, sender, ctx.rng, kills)
-            return settle_and_check(ctx, "replicas", prop, db, services, sender, sink, key, {}, started)
+            r = settle_and_check(ctx, "replicas", prop, db, services, sender, sink, key, {}, started)
+            passed = r.total() == 0
+            return r
         finally:
             sender.stop.set()
     finally:
@@ -1042,8 +1044,15 @@ def scenario_replicas(ctx: Ctx) -> Report:
             s.stop()
         if sink:
             sink.close()
-        if not ctx.args.keep:
-            db.drop()
+        drop_unless_kept(ctx, db, passed)
+
+
+def drop_unless_kept(ctx: Ctx, db: PgDb, passed: bool) -> None:
+    if passed and not ctx.args.keep:
+        db.drop()
+    else:
+        log(f"kept PostgreSQL database {db.name} (drop it with: psql -h {PG_HOST} -U {PG_USER} "
+            f"-c 'DROP DATABASE \"{db.name}\" WITH (FORCE)')")
 
 
 def wait_pg_unused() -> None:
@@ -1152,6 +1161,7 @@ def scenario_db_restart(ctx: Ctx) -> Report:
     db.create()
     svc = Service("serve", ctx.binary, db.url, prop.dir, work)
     probe = None
+    passed = False
     try:
         key = start_services([svc])
         chains = make_workload(ctx.args.webhooks, ctx.rng, f"{ctx.args.seed}d", ctx.args.full_workload)
@@ -1165,10 +1175,12 @@ def scenario_db_restart(ctx: Ctx) -> Report:
             for point, how in ((0.3, "stop"), (0.7, "restart")):
                 sender.wait_acked(point * sender.total)
                 notes.append(outage(svc, sender, probe, ctx.args.outage_hold, how, pre))
-            return settle_and_check(ctx, "db-restart", prop, db, [svc], sender, sink, key,
-                                    {"outages": len(notes),
-                                     "readyz 503": sum(1 for s in probe.samples if s[2] == 503)},
-                                    started, pre)
+            r = settle_and_check(ctx, "db-restart", prop, db, [svc], sender, sink, key,
+                                 {"outages": len(notes),
+                                  "readyz 503": sum(1 for s in probe.samples if s[2] == 503)},
+                                 started, pre)
+            passed = r.total() == 0
+            return r
         finally:
             sender.stop.set()
     finally:
@@ -1180,8 +1192,7 @@ def scenario_db_restart(ctx: Ctx) -> Report:
         if not pg_ready():
             log("PostgreSQL is down: starting it")
             pg_ctl("start")
-        if not ctx.args.keep:
-            db.drop()
+        drop_unless_kept(ctx, db, passed)
 
 
 SCENARIOS = {"sqlite": scenario_sqlite, "replicas": scenario_replicas, "db-restart": scenario_db_restart}
@@ -1191,7 +1202,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
-    ap.add_argument("--binary", default="target/release/latchkey", help="relative to the repository root")
+    ap.add_argument("--binary", default="target/release/latchkey", help="the latchkey binary (relative paths from the repository root)")
     ap.add_argument("--webhooks", type=int, default=300, help="deliveries per scenario (about)")
     ap.add_argument("--seed", type=int, default=None, help="drives the workload and the kill points")
     ap.add_argument("--kills", type=int, default=0, help="kills per scenario (default: 3 to 5 at random)")

@@ -2,6 +2,7 @@
 
 mod access;
 mod admin;
+mod bench;
 mod credentials;
 mod monitoring;
 mod replay;
@@ -62,6 +63,12 @@ pub enum Command {
     /// Store and list lock-cloud account credentials (sealed with LATCHKEY_CREDENTIALS_KEY).
     #[command(subcommand)]
     Credentials(credentials::CredentialsCommand),
+    /// Measure the service on this machine: a table of figures against their goals.
+    ///
+    /// Durable webhook ingest on SQLite and PostgreSQL (req/s, p50 and p99 in ms) against a
+    /// no-op handler, 1 to 3 replicas on PostgreSQL, rule evaluations/s, the resort replay
+    /// (s), peak memory (MB). Exits 1 only when a measurement fails, not on unmet goals.
+    Bench(bench::BenchArgs),
 }
 
 /// Where the state lives: shared by commands that read a running service's database.
@@ -93,5 +100,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Credentials(cmd) => credentials::run(cmd).await,
         Command::Keys(cmd) => access::keys(cmd).await,
         Command::Users(cmd) => access::users(cmd).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 pub struct ScratchDatabase {
     /// The new database, as the service opens it.
     pub database: Database,
+    url: String,
     server: String,
     name: String,
 }
@@ -55,9 +56,15 @@ impl ScratchDatabase {
         url.set_path(&format!("/{name}"));
         Ok(ScratchDatabase {
             database: Database::Postgres(url.to_string()),
+            url: url.to_string(),
             server: server_url.to_owned(),
             name,
         })
+    }
+
+    /// The new database's URL.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// Drops the database, closing whatever connections are still open to it.
