@@ -242,7 +242,6 @@ async fn metrics_count_webhooks_rules_jobs_provider_calls_and_alerts() {
     assert!(delta("latchkey_alerts_raised_total", &[("kind", "battery_low")]) >= 1.0);
 }
 
-
 #[tokio::test]
 async fn readyz_needs_every_embedded_migration_and_healthz_needs_nothing() {
     let app = TestApp::spawn(NOW).await;

@@ -166,9 +166,15 @@ async fn one_queued_job_per_key_moves_earlier_and_a_running_one_may_have_a_succe
             .await
             .expect("successor");
         // The running job fails and would retry at 350; the queued successor covers it.
-        requeue(&mut conn, running.id, Timestamp(350), "boom", Timestamp(300))
-            .await
-            .expect("requeue");
+        requeue(
+            &mut conn,
+            running.id,
+            Timestamp(350),
+            "boom",
+            Timestamp(300),
+        )
+        .await
+        .expect("requeue");
         let next = claim(&mut conn, 350).await.expect("due at 350");
         assert_ne!(next.id, running.id, "{name}: folded into its successor");
         assert!(
@@ -199,7 +205,7 @@ async fn replicas_claiming_side_by_side_take_every_job_exactly_once() {
             let pool = pool.clone();
             workers.spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(job) = claim(&mut *pool.acquire().await.expect("conn"), 10).await {
+                while let Some(job) = claim(&mut pool.acquire().await.expect("conn"), 10).await {
                     mine.push(job.id);
                     tokio::task::yield_now().await;
                 }
@@ -270,9 +276,14 @@ async fn text_sorts_byte_wise_on_both_stores_so_cursors_page_alike() {
     for (name, pools) in stores.each() {
         let mut conn = pools[0].acquire().await.expect("conn");
         for (n, key) in ["b", "B", "a", "_x", "Z1", "z"].iter().enumerate() {
-            enqueue(&mut conn, &ws(), &job(key, i64::try_from(n).expect("n")), Timestamp(0))
-                .await
-                .expect("enqueue");
+            enqueue(
+                &mut conn,
+                &ws(),
+                &job(key, i64::try_from(n).expect("n")),
+                Timestamp(0),
+            )
+            .await
+            .expect("enqueue");
         }
         let keys: Vec<String> =
             sqlx::query_scalar("SELECT dedupe_key FROM jobs ORDER BY dedupe_key")

@@ -15,8 +15,6 @@ use super::cpu::{self, CpuUse};
 use super::figures::{Figures, Ingest, Phase, ReplayFigures, RuleFigures};
 use super::load::{self, Webhooks};
 use super::noop::NoopServer;
-use crate::store::Database;
-use crate::store::scratch::ScratchDatabase;
 use super::report::{cpu_figure, grouped};
 use super::rss::{self, Memory};
 use crate::catalog::{CatalogFile, SourceForm};
@@ -24,6 +22,8 @@ use crate::replay::clouds::ProviderMix;
 use crate::replay::driver::{self, ReplayOptions};
 use crate::replay::reenio::ReplaySource;
 use crate::rule_loader::RuleLoader;
+use crate::store::Database;
+use crate::store::scratch::ScratchDatabase;
 
 /// Progress, on standard error.
 fn say(what: &str) {

@@ -76,7 +76,12 @@ pub enum Command {
 pub struct StoreArgs {
     /// Database: a SQLite file (created if missing), or a PostgreSQL server as
     /// `postgres://user:password@host:port/database`.
-    #[arg(long, env = "DATABASE_URL", default_value = "latchkey.db", value_name = "FILE|URL")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "latchkey.db",
+        value_name = "FILE|URL"
+    )]
     pub database: store::Database,
     /// Property directory (holds property.toml).
     #[arg(long, env = "LATCHKEY_PROPERTY", default_value = "examples/hotel")]

@@ -31,7 +31,12 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     /// Database: a SQLite file (created if missing), or a PostgreSQL server as
     /// `postgres://user:password@host:port/database`, which several replicas can share.
-    #[arg(long, env = "DATABASE_URL", default_value = "latchkey.db", value_name = "FILE|URL")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "latchkey.db",
+        value_name = "FILE|URL"
+    )]
     pub database: store::Database,
     /// Property directory (holds property.toml and points at the rule).
     #[arg(long, env = "LATCHKEY_PROPERTY", default_value = "examples/hotel")]
@@ -110,14 +115,17 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     tracing::info!(workspace = %catalog.workspace, locks = catalog.locks.len(), rule = %catalog.rule_path.display(), "property loaded");
-    let cache = args.wasm_cache.clone().unwrap_or_else(|| match &args.database {
-        store::Database::Sqlite(path) => {
-            let mut name = path.clone().into_os_string();
-            name.push(".wasm-cache");
-            PathBuf::from(name)
-        }
-        store::Database::Postgres(_) => PathBuf::from("latchkey.wasm-cache"),
-    });
+    let cache = args
+        .wasm_cache
+        .clone()
+        .unwrap_or_else(|| match &args.database {
+            store::Database::Sqlite(path) => {
+                let mut name = path.clone().into_os_string();
+                name.push(".wasm-cache");
+                PathBuf::from(name)
+            }
+            store::Database::Postgres(_) => PathBuf::from("latchkey.wasm-cache"),
+        });
     let cache = std::path::absolute(&cache)
         .with_context(|| format!("plugin cache directory {}", cache.display()))?;
     let rules = RuleLoader::new(RuleLimits::default(), Some(cache));

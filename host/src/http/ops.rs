@@ -147,7 +147,10 @@ async fn check_migrations(pool: &store::Pool) -> Result<Migrations, String> {
     let mut recorded = std::collections::HashMap::new();
     for row in rows {
         let version: i64 = row.try_get("version").map_err(|e| e.to_string())?;
-        let success = row.try_get::<i64, _>("success").map_err(|e| e.to_string())? != 0;
+        let success = row
+            .try_get::<i64, _>("success")
+            .map_err(|e| e.to_string())?
+            != 0;
         let checksum: Vec<u8> = row.try_get("checksum").map_err(|e| e.to_string())?;
         recorded.insert(version, (success, checksum));
     }

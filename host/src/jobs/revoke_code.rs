@@ -11,8 +11,8 @@ use super::JobError;
 use super::code_target::{CodeTarget, marker};
 use crate::app::App;
 use crate::providers::ProviderError;
-use crate::store::{codes, reservations};
 use crate::store::jobs::{self as queue, ClaimedJob};
+use crate::store::{codes, reservations};
 
 pub(super) async fn run(
     app: &App,

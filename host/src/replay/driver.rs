@@ -35,9 +35,9 @@ use super::oracle::{
     ViolationKind,
 };
 use super::reenio::{ReenioDelivery, ReplaySource};
+use super::replicas::Replicas;
 use super::shadow::{Comparison, Shadowed};
 use super::timeline::{PlannedWebhook, timeline};
-use super::replicas::Replicas;
 use crate::app::AppConfig;
 use crate::catalog::{Catalog, CatalogFile, LockEntry};
 use crate::clock::{Clock, SimClock};
@@ -342,7 +342,11 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         settle(&service, &clock, delivery.deliver_at).await?;
         clock.advance_to(delivery.deliver_at);
         let sent = match reenio.as_mut() {
-            Some(reenio) => reenio.deliver(service.next_routes(), &delivery.webhook).await?,
+            Some(reenio) => {
+                reenio
+                    .deliver(service.next_routes(), &delivery.webhook)
+                    .await?
+            }
             None => Some((
                 deliver(
                     service.next_routes(),

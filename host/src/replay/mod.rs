@@ -32,8 +32,8 @@ pub mod faults;
 pub mod guests;
 pub mod inventory;
 pub mod oracle;
-pub mod replicas;
 pub mod reenio;
+pub mod replicas;
 pub mod shadow;
 pub mod timeline;
 

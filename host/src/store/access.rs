@@ -203,7 +203,8 @@ pub async fn touch_key(conn: &mut Conn, id: i64, now: Timestamp) -> Result<()> {
 /// # Errors
 /// Database errors.
 pub async fn list_keys(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<KeyRow>> {
-    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 ORDER BY id DESC");
+    let sql =
+        format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 ORDER BY id DESC");
     let rows: Vec<KeyTuple> = sqlx::query_as(&sql)
         .bind(ws.as_str())
         .fetch_all(&mut *conn)

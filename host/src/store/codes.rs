@@ -337,7 +337,10 @@ impl CodeStatus {
             CodeStatus::Pending => "state = 'pending'".into(),
             CodeStatus::Active => format!("state = 'active' AND ends_at > {}", p.next()),
             CodeStatus::Expired => {
-                format!("(state = 'expired' OR (state = 'active' AND ends_at <= {}))", p.next())
+                format!(
+                    "(state = 'expired' OR (state = 'active' AND ends_at <= {}))",
+                    p.next()
+                )
             }
             CodeStatus::Revoked => "state IN ('revoking', 'revoked')".into(),
             CodeStatus::Failed => "state = 'failed'".into(),

@@ -114,12 +114,13 @@ pub async fn list(conn: &mut Conn, ws: &WorkspaceId) -> Result<Vec<CredentialsIn
 
 /// Deletes the credentials of `account`; returns whether there were any.
 pub async fn delete(conn: &mut Conn, ws: &WorkspaceId, account: &str) -> Result<bool> {
-    let done =
-        sqlx::query("DELETE FROM provider_credentials WHERE workspace_id = $1 AND account_key = $2")
-            .bind(ws.as_str())
-            .bind(account)
-            .execute(&mut *conn)
-            .await?;
+    let done = sqlx::query(
+        "DELETE FROM provider_credentials WHERE workspace_id = $1 AND account_key = $2",
+    )
+    .bind(ws.as_str())
+    .bind(account)
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() > 0)
 }
 

@@ -262,10 +262,8 @@ async fn open_sqlite(path: &Path, durability: Durability) -> Result<Pool> {
 /// `path` as the path part of a `sqlite://` URL: `%`, `?` and `#` escaped, since the
 /// driver decodes the path and splits the parameters at the first `?`.
 fn url_path(path: &Path) -> String {
-    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-        .add(b'%')
-        .add(b'?')
-        .add(b'#');
+    const ESCAPED: &percent_encoding::AsciiSet =
+        &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
     percent_encoding::utf8_percent_encode(&path.to_string_lossy(), ESCAPED).to_string()
 }
 
@@ -311,7 +309,9 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for IntBool {
     fn decode(
         value: sqlx::any::AnyValueRef<'r>,
     ) -> std::result::Result<Self, sqlx::error::BoxDynError> {
-        Ok(IntBool(<i64 as sqlx::Decode<sqlx::Any>>::decode(value)? != 0))
+        Ok(IntBool(
+            <i64 as sqlx::Decode<sqlx::Any>>::decode(value)? != 0,
+        ))
     }
 }
 
@@ -372,7 +372,9 @@ mod tests {
 
     #[test]
     fn a_password_never_reaches_a_log_line() {
-        let db: Database = "postgres://latchkey:hunter2@db/latchkey".parse().unwrap();
+        let db: Database = "postgres://latchkey:hunter2@db/latchkey"
+            .parse()
+            .expect("a URL");
         assert_eq!(db.to_string(), "postgres://latchkey:***@db/latchkey");
         assert!(!format!("{db:?}").contains("hunter2"));
     }
@@ -386,6 +388,9 @@ mod tests {
 
     #[test]
     fn odd_file_names_survive_the_url() {
-        assert_eq!(url_path(Path::new("/tmp/a?b#c%d.db")), "/tmp/a%3Fb%23c%25d.db");
+        assert_eq!(
+            url_path(Path::new("/tmp/a?b#c%d.db")),
+            "/tmp/a%3Fb%23c%25d.db"
+        );
     }
 }
