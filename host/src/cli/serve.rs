@@ -11,6 +11,7 @@ use clap::Args;
 use latchkey_engine::rules::RuleLimits;
 use tokio::net::TcpListener;
 
+use super::StoreArgs;
 use crate::app::{App, AppConfig};
 use crate::catalog::{Catalog, CatalogFile};
 use crate::clock::{Clock, SystemClock};
@@ -29,18 +30,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Database: a SQLite file (created if missing), or a PostgreSQL server as
-    /// `postgres://user:password@host:port/database`, which several replicas can share.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "latchkey.db",
-        value_name = "FILE|URL"
-    )]
-    pub database: store::Database,
-    /// Property directory (holds property.toml and points at the rule).
-    #[arg(long, env = "LATCHKEY_PROPERTY", default_value = "examples/hotel")]
-    pub property: PathBuf,
+    /// Where the state lives and which property is served. Several replicas can share
+    /// one PostgreSQL database.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Directory for compiled plugins, so a restart does not compile them again
     /// [default: beside the database, as DATABASE.wasm-cache].
     #[arg(long, env = "LATCHKEY_WASM_CACHE")]
@@ -108,8 +101,8 @@ pub(super) async fn load_catalog(
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (catalog, providers, _simulator) = load_catalog(
-        &args.property,
-        &args.database,
+        &args.store.property,
+        &args.store.database,
         clock.clone(),
         std::process::id().into(),
     )
@@ -118,7 +111,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let cache = args
         .wasm_cache
         .clone()
-        .unwrap_or_else(|| match &args.database {
+        .unwrap_or_else(|| match &args.store.database {
             store::Database::Sqlite(path) => {
                 let mut name = path.clone().into_os_string();
                 name.push(".wasm-cache");
@@ -134,7 +127,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         std::env::var(name).ok()
     })?);
     let config = AppConfig {
-        database: args.database.clone(),
+        database: args.store.database.clone(),
         durability: Durability::Full,
         catalog,
         clock,
@@ -147,12 +140,12 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let app = App::build(config)
         .await
-        .with_context(|| format!("opening {}", args.database))?;
+        .with_context(|| format!("opening {}", args.store.database))?;
     bootstrap_admin(&app, args.listen).await?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
-    tracing::info!(listen = %args.listen, database = %args.database, "latchkey is serving");
+    tracing::info!(listen = %args.listen, database = %args.store.database, "latchkey is serving");
     let sync_every = (args.sync_every > 0).then(|| Duration::from_secs(args.sync_every));
     crate::server::serve(app, listener, sync_every, shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
