@@ -101,7 +101,7 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     let measured = tokio::select! {
         measured = bench::run(&options) => measured?,
-        () = interrupted() => {
+        () = super::serve::shutdown_signal() => {
             // The run is dropped by now, and with it every `serve` child (killed and
             // reaped). Exit at once: a replay's thread would keep the runtime alive.
             eprintln!("bench: interrupted");
@@ -139,24 +139,4 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Ctrl-C or SIGTERM.
-async fn interrupted() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => {
-            if r.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
-        () = term => {}
-    }
 }
