@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::locks::assignment::Assignments;
 use crate::notify::Notifier;
-use crate::plugins::{self, ActiveRule};
+use crate::plugins::{self, ActiveRule, CurrentRule};
 use crate::providers::Providers;
 use crate::rule_loader::RuleLoader;
 use crate::store::{self, Durability};
@@ -95,6 +95,33 @@ impl std::fmt::Debug for App {
     }
 }
 
+impl AppState {
+    /// Brings this process's copies of what admins change at run time (the active rule,
+    /// the lock branch assignments) up to the revisions on record, and returns the rule to
+    /// plan with. Call it with the connection (or transaction) the plan reads through.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn refresh(&self, conn: &mut store::Conn) -> Result<CurrentRule> {
+        let ws = &self.catalog.workspace;
+        let at = store::revisions::get(conn, ws).await?;
+        self.assignments
+            .refresh(conn, &self.catalog, at.assignments)
+            .await?;
+        plugins::refresh(&self.rule, conn, ws, &self.rules, at.rule).await
+    }
+
+    /// [`AppState::refresh`] on a connection of its own, for answers that show the active
+    /// rule or a branch outside a transaction.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn refresh_now(&self) -> Result<CurrentRule> {
+        let mut conn = self.pool.acquire().await?;
+        self.refresh(&mut conn).await
+    }
+}
+
 impl App {
     /// Opens the database (migrating it) and assembles the state.
     ///
@@ -103,16 +130,8 @@ impl App {
     pub async fn build(config: AppConfig) -> Result<App> {
         let pool = store::open(&config.database, config.durability).await?;
         let rule = ActiveRule::new(config.rule, config.catalog.rule_path.display().to_string());
-        let mut conn = pool.acquire().await?;
-        if let Some((plugin, source)) =
-            plugins::restore(&mut conn, &config.catalog.workspace, &config.rules).await?
-        {
-            rule.set(plugin, source);
-        }
-        let recorded = store::assignments::load(&mut conn, &config.catalog.workspace).await?;
-        let assignments = Assignments::new(&config.catalog, recorded);
-        drop(conn);
-        Ok(App(Arc::new(AppState {
+        let assignments = Assignments::new(&config.catalog);
+        let app = App(Arc::new(AppState {
             pool,
             catalog: config.catalog,
             assignments,
@@ -128,7 +147,12 @@ impl App {
             jobs_waiting: Notify::new(),
             notifier: config.notifier,
             gate: Gate::new(config.access),
-        })))
+        }));
+        // Loaded now so that a stored rule that no longer loads is logged at start.
+        let mut conn = app.pool.acquire().await?;
+        app.refresh(&mut conn).await?;
+        drop(conn);
+        Ok(app)
     }
 
     /// Runs every job that is due now, including jobs that become due now as a result.

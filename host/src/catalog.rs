@@ -74,9 +74,11 @@ pub struct LockEntry {
     /// Resources a private door belongs to.
     #[serde(default)]
     pub resources: Vec<ResourceId>,
-    /// Provider key; `simulator` by default.
-    #[serde(default = "default_provider")]
-    pub provider: String,
+    /// Provider key: an account's `key`, or `simulator`. May be left out only for a lock
+    /// with a `simulator` profile; a lock with neither is a configuration error, so a typo
+    /// never leaves guests with PINs on a simulated lock that opens nothing.
+    #[serde(default)]
+    pub provider: Option<String>,
     /// The provider's device id; defaults to the lock id.
     #[serde(default)]
     pub device: Option<String>,
@@ -86,10 +88,6 @@ pub struct LockEntry {
     /// How to use the door, told to guests with their PIN ("press ✓ after the code").
     #[serde(default)]
     pub instructions: Option<String>,
-}
-
-fn default_provider() -> String {
-    "simulator".into()
 }
 
 /// Which webhook form a source speaks (see [`crate::sources`]).
@@ -342,19 +340,31 @@ impl CatalogFile {
                 instructions.insert(entry.id.clone(), text);
             }
             let device = entry.device.clone().unwrap_or_else(|| entry.id.to_string());
+            let provider_key = match (entry.provider, entry.simulator) {
+                (Some(key), _) => key,
+                (None, Some(_)) => "simulator".to_owned(),
+                (None, None) => {
+                    return Err(Error::Config(format!(
+                        "lock `{}` has no `provider`: name its lock cloud's account \
+                         (`provider = \"<account key>\"`), or give it a simulated behaviour \
+                         (`simulator = \"online\"`)",
+                        entry.id
+                    )));
+                }
+            };
             if let Some(profile) = entry.simulator {
                 simulator.add_lock(&device, profile);
             }
-            let provider = providers.get(&entry.provider).ok_or_else(|| {
+            let provider = providers.get(&provider_key).ok_or_else(|| {
                 Error::Config(format!(
-                    "lock `{}`: unknown provider `{}`",
-                    entry.id, entry.provider
+                    "lock `{}`: unknown provider `{provider_key}`",
+                    entry.id
                 ))
             })?;
             let capabilities = provider.capabilities(&device).ok_or_else(|| {
                 Error::Config(format!(
-                    "lock `{}`: provider `{}` knows no device `{device}`",
-                    entry.id, entry.provider
+                    "lock `{}`: provider `{provider_key}` knows no device `{device}`",
+                    entry.id
                 ))
             })?;
             if let Some(b) = &entry.branch
@@ -384,7 +394,7 @@ impl CatalogFile {
             locks.push(Lock {
                 id: entry.id,
                 name: entry.name,
-                provider: entry.provider,
+                provider: provider_key,
                 device: Some(device),
                 door: entry.door,
                 branch: entry.branch,

@@ -173,7 +173,7 @@ fn seam_lock(id: &str, device: &str) -> LockEntry {
         door: DoorKind::Shared,
         branch: None,
         resources: Vec::new(),
-        provider: "seam-main".into(),
+        provider: Some("seam-main".into()),
         device: Some(device.into()),
         simulator: None,
     }
@@ -311,6 +311,21 @@ async fn credentials_set_through_the_api_connect_the_account_and_resolve_its_loc
         .to_string();
     assert!(
         error.contains("provider `seam-main` knows no device `no-such-device`"),
+        "{error}"
+    );
+
+    // A lock with neither a provider nor a simulated behaviour is refused by name: it is
+    // not put on the simulator, where its PINs would open nothing.
+    let mut file = s.file.clone();
+    let mut typo = seam_lock("lobby", "lobby-device");
+    typo.provider = None;
+    file.locks.push(typo);
+    let error = file
+        .resolve(&hotel_dir(), &providers, &simulator)
+        .expect_err("a lock without a provider")
+        .to_string();
+    assert!(
+        error.contains("lock `lobby` has no `provider`"),
         "{error}"
     );
 }

@@ -96,23 +96,38 @@ pub struct TestDatabase {
     scratch: Option<ScratchDatabase>,
 }
 
+/// The PostgreSQL server tests that need one use when [`POSTGRES_ENV`] names none.
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
 impl TestDatabase {
     /// A SQLite file in `dir`, or a scratch database on the server [`POSTGRES_ENV`] names.
     pub async fn new(dir: &Path) -> TestDatabase {
         match std::env::var(POSTGRES_ENV) {
-            Ok(server) if !server.is_empty() => {
-                let scratch = ScratchDatabase::create(&server, "test")
-                    .await
-                    .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={server}: {e}"));
-                TestDatabase {
-                    database: scratch.database.clone(),
-                    scratch: Some(scratch),
-                }
-            }
+            Ok(server) if !server.is_empty() => TestDatabase::on_server(&server).await,
             _ => TestDatabase {
                 database: Database::Sqlite(dir.join("latchkey.db")),
                 scratch: None,
             },
+        }
+    }
+
+    /// A scratch database on the server [`POSTGRES_ENV`] names, or on
+    /// [`DEFAULT_POSTGRES`]: for tests of replicas, which only PostgreSQL serves.
+    pub async fn postgres() -> TestDatabase {
+        let server = std::env::var(POSTGRES_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_POSTGRES.to_owned());
+        TestDatabase::on_server(&server).await
+    }
+
+    async fn on_server(server: &str) -> TestDatabase {
+        let scratch = ScratchDatabase::create(server, "test")
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {server} (set {POSTGRES_ENV}): {e}"));
+        TestDatabase {
+            database: scratch.database.clone(),
+            scratch: Some(scratch),
         }
     }
 }
@@ -233,6 +248,26 @@ impl TestApp {
         more: Vec<(&str, Arc<dyn Provider>)>,
     ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
+        let database = TestDatabase::new(dir.path()).await;
+        TestApp::spawn_on(dir, database, clock, rule, edit, more).await
+    }
+
+    /// The example hotel, the clock at `now`, on a scratch PostgreSQL database whatever
+    /// [`POSTGRES_ENV`] says: the first of several replicas (see [`TestApp::replica`]).
+    pub async fn spawn_on_postgres(now: &str) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = TestDatabase::postgres().await;
+        TestApp::spawn_on(dir, database, SimClock::new(at(now)), None, |_| {}, Vec::new()).await
+    }
+
+    async fn spawn_on(
+        dir: tempfile::TempDir,
+        database: TestDatabase,
+        clock: SimClock,
+        rule: Option<&str>,
+        edit: impl FnOnce(&mut CatalogFile),
+        more: Vec<(&str, Arc<dyn Provider>)>,
+    ) -> TestApp {
         let simulator = Simulator::new(Arc::new(clock.clone()), 42);
         let shared_clock: Arc<dyn Clock> = Arc::new(clock.clone());
         let providers = more
@@ -253,7 +288,6 @@ impl TestApp {
             .resolve(&hotel_dir(), &providers, &simulator)
             .expect("example property resolves");
         let capture = Capture::new();
-        let database = TestDatabase::new(dir.path()).await;
         let app = build(
             dir.path(),
             &database.database,
@@ -320,6 +354,29 @@ impl TestApp {
             database,
             next_id,
             admin_key,
+        }
+    }
+
+    /// Another replica of the service on this app's database, as a second `serve` would
+    /// be: a process state of its own (rule loader and plugin cache, caches of the admin
+    /// state, job worker), sharing only the database, the clock, the (simulated) locks and
+    /// what guests are told. Replicas are for PostgreSQL ([`TestApp::spawn_on_postgres`]).
+    pub async fn replica(&self) -> Replica {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let app = build(
+            dir.path(),
+            &self.database.database,
+            &self.catalog,
+            &self.clock,
+            &self.providers,
+            &self.capture,
+        )
+        .await;
+        Replica {
+            router: latchkey_host::http::router(app.clone()),
+            app,
+            admin_key: self.admin_key.clone(),
+            _dir: dir,
         }
     }
 
@@ -431,6 +488,49 @@ impl TestApp {
     }
 }
 
+/// A second replica of a [`TestApp`] (see [`TestApp::replica`]). Dropped before the
+/// test app, whose database it uses.
+pub struct Replica {
+    pub app: App,
+    pub router: Router,
+    admin_key: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Replica {
+    /// Sends a request through this replica's router as the test admin.
+    pub async fn request(&self, mut request: Request<Body>) -> Reply {
+        let bearer = format!("Bearer {}", self.admin_key);
+        request
+            .headers_mut()
+            .insert("authorization", bearer.parse().expect("header value"));
+        reply_of(&self.router, request).await
+    }
+
+    /// Posts `body` to this replica's `demo` source as `webhook_id`, signed now.
+    pub async fn send_as(&self, webhook_id: &str, body: &Value) -> Reply {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let now = self.app.clock.now();
+        let sig = signature::sign(DEMO_SECRET, webhook_id, now, &bytes).expect("sign");
+        reply_of(
+            &self.router,
+            Request::post("/v1/hooks/demo")
+                .header("content-type", "application/json")
+                .header("webhook-id", webhook_id)
+                .header("webhook-timestamp", now.unix().to_string())
+                .header("webhook-signature", sig)
+                .body(Body::from(bytes))
+                .expect("request"),
+        )
+        .await
+    }
+
+    /// Runs every job due now on this replica's worker.
+    pub async fn run_jobs(&self) {
+        self.app.run_due_jobs().await.expect("jobs run");
+    }
+}
+
 /// A canonical event for reservation `id`.
 pub fn event(
     kind: &str,
@@ -489,7 +589,7 @@ pub fn room_101_door(id: &str, provider: &str, device: &str) -> latchkey_host::c
         door: latchkey_engine::DoorKind::Private,
         branch: Some(latchkey_engine::BranchId::parse("main").expect("valid id")),
         resources: vec![latchkey_engine::ResourceId::parse("101").expect("valid id")],
-        provider: provider.into(),
+        provider: Some(provider.into()),
         device: Some(device.into()),
         simulator: None,
     }

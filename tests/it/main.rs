@@ -25,6 +25,7 @@ mod provider_hooks;
 mod reenio;
 mod reenio_api;
 mod replay;
+mod replicas;
 mod reservations;
 mod roles;
 mod rule_failures;

@@ -52,7 +52,7 @@ async fn spawn() -> Hooks {
                 .iter_mut()
                 .find(|l| l.id.as_str() == lock)
                 .expect("example lock");
-            entry.provider = account.into();
+            entry.provider = Some(account.into());
             entry.device = Some(device.into());
             entry.simulator = None;
         }

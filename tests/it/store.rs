@@ -17,9 +17,7 @@ use latchkey_host::store::jobs::{
 use latchkey_host::store::scratch::ScratchDatabase;
 use latchkey_host::store::{self, Backend, Conn, Database, Durability, Pool};
 
-use crate::harness::POSTGRES_ENV;
-
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use crate::harness::{DEFAULT_POSTGRES, POSTGRES_ENV};
 
 /// One database of each kind, each opened (and migrated) by `replicas` pools as that many
 /// processes would.

@@ -91,6 +91,7 @@ async fn show(
 ) -> Result<Json<Assignment>, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     let id = lock_of(&app, &lock).map_err(at)?;
+    app.refresh_now().await.map_err(at)?;
     app.assignments.get(&id).map(Json).ok_or_else(|| {
         at(Error::NotFound {
             what: "lock",

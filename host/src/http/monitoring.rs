@@ -42,6 +42,7 @@ async fn list_locks(
 ) -> Result<Json<Value>, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+    app.refresh(&mut conn).await.map_err(at)?;
     let statuses = monitoring::statuses(&mut conn, &app.catalog.workspace)
         .await
         .map_err(at)?;

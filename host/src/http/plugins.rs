@@ -237,7 +237,7 @@ async fn show_rule(
 ) -> Result<Json<RuleSource>, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     workspace_of(&app, &workspace).map_err(at)?;
-    Ok(Json(app.rule.source()))
+    Ok(Json(app.refresh_now().await.map_err(at)?.source))
 }
 
 /// Activates a plugin version (`{\"plugin\", \"version\"}`) and re-plans the open reservations.
@@ -265,7 +265,7 @@ async fn activate(
     plugins::activate(&app, &ws, &plugin, version)
         .await
         .map_err(at)?;
-    Ok(Json(app.rule.source()))
+    Ok(Json(app.rule.cached().source))
 }
 
 /// Goes back to the property's rule file and re-plans the open reservations.
@@ -285,7 +285,7 @@ async fn deactivate(
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     let ws = workspace_of(&app, &workspace).map_err(at)?;
     plugins::deactivate(&app, &ws).await.map_err(at)?;
-    Ok(Json(app.rule.source()))
+    Ok(Json(app.refresh_now().await.map_err(at)?.source))
 }
 
 /// The plugins (all, or the one named), each with its versions and their users.

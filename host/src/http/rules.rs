@@ -287,7 +287,7 @@ async fn list(
     })
     .await
     .map_err(at)?;
-    let mut active = active_view(app.rule.source());
+    let mut active = active_view(app.refresh_now().await.map_err(at)?.source);
     active.source = match active.kind {
         // Read as the rule loader did at start; a file edited since is shown as it is now.
         "file"
@@ -334,6 +334,7 @@ async fn show(
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     let (version, source) = stored_version(&app, &id).await.map_err(at)?;
     let valid = compile(&app, source.clone()).await.map_err(at)?.is_ok();
+    app.refresh_now().await.map_err(at)?;
     Ok(Json(VersionWithSource {
         version: version_view(&app, version, valid),
         source,
@@ -391,7 +392,7 @@ async fn activate(
         .await
         .map_err(at)?;
     Ok(Json(Activated {
-        active: active_view(app.rule.source()),
+        active: active_view(app.rule.cached().source),
     }))
 }
 
@@ -402,6 +403,8 @@ async fn run_dry(app: &App, request: DryRunIn) -> Result<DryRunOut> {
         reservation,
         input,
     } = request;
+    // The rule and the assignments on record, whichever replica changed them last.
+    let current = app.refresh_now().await?;
     let (rule, origin): (Arc<dyn Rule>, &str) = match (source, version) {
         (Some(_), Some(_)) => {
             return Err(invalid("/version", "give `source` or `version`, not both"));
@@ -419,7 +422,7 @@ async fn run_dry(app: &App, request: DryRunIn) -> Result<DryRunOut> {
                 .map_err(|e| refused_at("/version", &e))?;
             (Arc::new(rule), "/version")
         }
-        (None, None) => (app.rule.current(), ""),
+        (None, None) => (current.rule, ""),
     };
     let input = match (reservation, input) {
         (Some(_), Some(_)) => {
@@ -540,8 +543,7 @@ fn not_found(id: &str) -> Error {
 }
 
 fn version_view(app: &App, version: RuleVersion, valid: bool) -> VersionView {
-    let active =
-        matches!(app.rule.source(), RuleSource::Rhai { version: v, .. } if v == version.id);
+    let active = matches!(app.rule.cached().source, RuleSource::Rhai { version: v, .. } if v == version.id);
     VersionView {
         id: version.id,
         created_at: version.created_at,

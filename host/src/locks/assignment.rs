@@ -21,6 +21,7 @@ use crate::catalog::{Catalog, concerns};
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
 use crate::store::assignments::{self as stored, AssignmentRow};
+use crate::store::revisions::{self, Topic};
 use crate::store::{Conn, codes, reservations};
 
 /// Where a lock's effective branch comes from.
@@ -49,107 +50,123 @@ pub struct Assignment {
     pub updated_at: Option<Timestamp>,
 }
 
-/// The effective branch of every configured lock, loaded at start and changed only by
-/// [`assign`]. Reads never wait on the database, so the reconciler and the alert code can
-/// ask on every evaluation.
+/// This process's copy of every configured lock's effective branch. The database is the
+/// truth: the copy is reloaded whenever the assignment revision on record differs from
+/// the one it was loaded at ([`Assignments::refresh`], called before every plan and every
+/// answer that shows a branch), so a lock assigned through any replica is planned for by
+/// all. Reads between refreshes never wait on the database.
 #[derive(Debug)]
 pub struct Assignments {
-    by_lock: RwLock<HashMap<LockId, Assignment>>,
-    /// Serialises changes (assignments and regenerations), so that two requests never
-    /// interleave their plans.
+    current: RwLock<(HashMap<LockId, Assignment>, Option<i64>)>,
+    /// Serialises this process's changes (assignments and regenerations), so that two of
+    /// its requests never interleave their plans.
     pub(crate) changing: tokio::sync::Mutex<()>,
 }
 
 impl Assignments {
-    /// The catalog's branches, overridden by the assignments on record. A recorded lock
-    /// the catalog no longer has is ignored; a recorded branch it no longer has leaves the
-    /// lock unassigned (and is logged), so no lock opens for a branch that was removed.
-    pub fn new(catalog: &Catalog, recorded: Vec<AssignmentRow>) -> Assignments {
-        let mut by_lock: HashMap<LockId, Assignment> = catalog
-            .locks
-            .iter()
-            .map(|l| {
-                let a = Assignment {
-                    lock: l.id.clone(),
-                    branch: l.branch.clone(),
-                    origin: Origin::Property,
-                    updated_at: None,
-                };
-                (l.id.clone(), a)
-            })
-            .collect();
-        for row in recorded {
-            let Some(slot) = by_lock.get_mut(&row.lock) else {
-                continue;
-            };
-            let branch = match row.branch {
-                Some(b) if catalog.branch(&b).is_none() => {
-                    tracing::warn!(lock = %row.lock, branch = %b, "assigned branch no longer exists; the lock is unassigned");
-                    None
-                }
-                b => b,
-            };
-            *slot = Assignment {
-                lock: row.lock,
-                branch,
-                origin: Origin::Api,
-                updated_at: Some(row.updated_at),
-            };
-        }
+    /// The property file's branches, at no revision: the first [`Assignments::refresh`]
+    /// loads the assignments on record.
+    pub fn new(catalog: &Catalog) -> Assignments {
         Assignments {
-            by_lock: RwLock::new(by_lock),
+            current: RwLock::new((effective_branches(catalog, Vec::new()), None)),
             changing: tokio::sync::Mutex::new(()),
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<LockId, Assignment>> {
+    /// Reloads the assignments of the catalog's workspace when `revision` (the assignment
+    /// revision just read from the database) differs from the one the copy was loaded at.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when a stored id no longer parses; database errors.
+    pub async fn refresh(&self, conn: &mut Conn, catalog: &Catalog, revision: i64) -> Result<()> {
+        if self.read().1 == Some(revision) {
+            return Ok(());
+        }
+        // Read after the revision: what is loaded is at least as new as the revision kept.
+        let recorded = stored::load(conn, &catalog.workspace).await?;
+        let map = effective_branches(catalog, recorded);
+        let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+        // Two loads racing leave the newer one.
+        if current.1.is_none_or(|at| at <= revision) {
+            *current = (map, Some(revision));
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, (HashMap<LockId, Assignment>, Option<i64>)> {
         // A panicking writer leaves a whole map behind: its data is still usable.
-        self.by_lock.read().unwrap_or_else(|p| p.into_inner())
+        self.current.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The lock's effective assignment; `None` for a lock the catalog does not have.
     pub fn get(&self, lock: &LockId) -> Option<Assignment> {
-        self.read().get(lock).cloned()
+        self.read().0.get(lock).cloned()
     }
 
     /// The lock's effective branch; `None` when unassigned or unknown.
     pub fn branch_of(&self, lock: &LockId) -> Option<BranchId> {
-        self.read().get(lock).and_then(|a| a.branch.clone())
+        self.read().0.get(lock).and_then(|a| a.branch.clone())
     }
 
     /// True when the lock belongs to a branch. An unassigned (or unknown) lock gets no codes
     /// and must raise no alerts.
     pub fn is_assigned(&self, lock: &LockId) -> bool {
-        self.read().get(lock).is_some_and(|a| a.branch.is_some())
+        self.read().0.get(lock).is_some_and(|a| a.branch.is_some())
     }
 
     /// `locks` as the rule must see them: each with its effective branch, unassigned ones
     /// removed.
     pub fn effective(&self, locks: Vec<Lock>) -> Vec<Lock> {
-        let map = self.read();
+        let current = self.read();
         locks
             .into_iter()
             .filter_map(|mut l| {
-                l.branch = map.get(&l.id).and_then(|a| a.branch.clone());
+                l.branch = current.0.get(&l.id).and_then(|a| a.branch.clone());
                 l.branch.is_some().then_some(l)
             })
             .collect()
     }
+}
 
-    /// Puts `a` in place and returns what it replaced.
-    fn put(&self, a: Assignment) -> Option<Assignment> {
-        let mut map = self.by_lock.write().unwrap_or_else(|p| p.into_inner());
-        map.insert(a.lock.clone(), a)
-    }
-
-    /// Undoes a [`Assignments::put`] whose transaction did not commit.
-    fn restore(&self, lock: &LockId, old: Option<Assignment>) {
-        let mut map = self.by_lock.write().unwrap_or_else(|p| p.into_inner());
-        match old {
-            Some(old) => map.insert(lock.clone(), old),
-            None => map.remove(lock),
+/// The catalog's branches, overridden by the assignments on record. A recorded lock the
+/// catalog no longer has is ignored; a recorded branch it no longer has leaves the lock
+/// unassigned (and is logged), so no lock opens for a branch that was removed.
+fn effective_branches(
+    catalog: &Catalog,
+    recorded: Vec<AssignmentRow>,
+) -> HashMap<LockId, Assignment> {
+    let mut by_lock: HashMap<LockId, Assignment> = catalog
+        .locks
+        .iter()
+        .map(|l| {
+            let a = Assignment {
+                lock: l.id.clone(),
+                branch: l.branch.clone(),
+                origin: Origin::Property,
+                updated_at: None,
+            };
+            (l.id.clone(), a)
+        })
+        .collect();
+    for row in recorded {
+        let Some(slot) = by_lock.get_mut(&row.lock) else {
+            continue;
+        };
+        let branch = match row.branch {
+            Some(b) if catalog.branch(&b).is_none() => {
+                tracing::warn!(lock = %row.lock, branch = %b, "assigned branch no longer exists; the lock is unassigned");
+                None
+            }
+            b => b,
+        };
+        *slot = Assignment {
+            lock: row.lock,
+            branch,
+            origin: Origin::Api,
+            updated_at: Some(row.updated_at),
         };
     }
+    by_lock
 }
 
 /// What `PUT /v1/locks/{lock}/branch` answers: the new assignment, the branch before, and
@@ -166,8 +183,8 @@ pub struct AssignOutcome {
 }
 
 /// Assigns `lock` to `branch` (`None`: unassigns it), and queues a reconcile of every
-/// reservation the lock may concern, in one transaction; the in-memory view changes with
-/// the commit. Assigning the branch a lock already has records it without re-planning.
+/// reservation the lock may concern, in one transaction that also bumps the assignment
+/// revision, so every replica reloads its copy before it plans again. Assigning the branch a lock already has records it without re-planning.
 ///
 /// # Errors
 /// [`Error::NotFound`] for a lock not in the catalog; [`Error::Invalid`] (pointer
@@ -191,9 +208,10 @@ pub async fn assign(
         });
     }
     let _one_at_a_time = app.assignments.changing.lock().await;
-    let previous = app.assignments.branch_of(lock_id);
     let now = app.clock.now();
     let mut tx = app.pool.begin().await?;
+    app.refresh(&mut tx).await?;
+    let previous = app.assignments.branch_of(lock_id);
     stored::set(&mut tx, ws, lock_id, branch.as_ref(), now).await?;
     let ids = if previous == branch {
         Vec::new()
@@ -212,13 +230,8 @@ pub async fn assign(
         origin: Origin::Api,
         updated_at: Some(now),
     };
-    // In force before the commit: with the pool's single connection no reconcile can read
-    // the database between the commit and this, and a failed commit puts it back.
-    let old = app.assignments.put(assignment.clone());
-    if let Err(e) = tx.commit().await {
-        app.assignments.restore(lock_id, old);
-        return Err(e.into());
-    }
+    revisions::bump(&mut tx, ws, Topic::Assignments).await?;
+    tx.commit().await?;
     if !ids.is_empty() {
         app.jobs_waiting.notify_one();
     }
@@ -342,6 +355,13 @@ mod tests {
         }
     }
 
+    fn with_records(catalog: &Catalog, recorded: Vec<AssignmentRow>) -> Assignments {
+        Assignments {
+            current: RwLock::new((effective_branches(catalog, recorded), Some(1))),
+            changing: tokio::sync::Mutex::new(()),
+        }
+    }
+
     fn id(s: &str) -> LockId {
         LockId::parse(s).expect("id")
     }
@@ -353,7 +373,7 @@ mod tests {
             lock("b", None),
             lock("c", Some("main")),
         ]);
-        let a = Assignments::new(
+        let a = with_records(
             &c,
             vec![
                 row("a", None),
@@ -382,7 +402,7 @@ mod tests {
     #[test]
     fn a_recorded_branch_that_no_longer_exists_leaves_the_lock_unassigned() {
         let c = catalog(vec![lock("a", Some("main"))]);
-        let a = Assignments::new(&c, vec![row("a", Some("demolished"))]);
+        let a = with_records(&c, vec![row("a", Some("demolished"))]);
         assert!(!a.is_assigned(&id("a")));
     }
 
@@ -393,7 +413,7 @@ mod tests {
             lock("b", None),
             lock("c", Some("main")),
         ]);
-        let a = Assignments::new(&c, vec![row("a", None), row("b", Some("annex"))]);
+        let a = with_records(&c, vec![row("a", None), row("b", Some("annex"))]);
         let seen = a.effective(c.locks.clone());
         let view: Vec<(String, Option<String>)> = seen
             .iter()
@@ -406,21 +426,5 @@ mod tests {
                 ("c".to_owned(), Some("main".to_owned())),
             ]
         );
-    }
-
-    #[test]
-    fn a_failed_commit_puts_the_old_assignment_back() {
-        let c = catalog(vec![lock("a", Some("main"))]);
-        let a = Assignments::new(&c, Vec::new());
-        let old = a.put(Assignment {
-            lock: id("a"),
-            branch: None,
-            origin: Origin::Api,
-            updated_at: Some(Timestamp(5)),
-        });
-        assert!(!a.is_assigned(&id("a")));
-        a.restore(&id("a"), old);
-        assert_eq!(a.get(&id("a")).map(|x| x.origin), Some(Origin::Property));
-        assert!(a.is_assigned(&id("a")));
     }
 }

@@ -76,6 +76,7 @@ pub async fn regenerate(app: &AppState, lock_id: &LockId) -> Result<RegenerateSu
         id: lock_id.to_string(),
     })?;
     let _one_at_a_time = app.assignments.changing.lock().await;
+    app.refresh_now().await?;
     if !app.assignments.is_assigned(lock_id) {
         return Err(Error::Conflict(format!(
             "lock `{lock_id}` is not assigned to a branch: it holds no codes to regenerate"

@@ -49,6 +49,7 @@ pub struct SyncReport {
 /// # Errors
 /// Database errors only; provider failures are recorded per lock.
 pub async fn sync(app: &AppState) -> Result<SyncReport> {
+    app.refresh_now().await?;
     let mut report = SyncReport::default();
     for lock in &app.catalog.locks {
         sync_assigned(app, lock, &mut report).await?;
@@ -65,6 +66,7 @@ pub async fn sync(app: &AppState) -> Result<SyncReport> {
 pub async fn sync_lock_now(app: &AppState, id: &latchkey_engine::LockId) -> Result<SyncReport> {
     let mut report = SyncReport::default();
     if let Some(lock) = app.catalog.lock(id) {
+        app.refresh_now().await?;
         sync_assigned(app, lock, &mut report).await?;
     }
     Ok(report)

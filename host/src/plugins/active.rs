@@ -37,54 +37,79 @@ pub enum RuleSource {
     },
 }
 
-/// The workspace's current rule, swapped whole when a plugin or a Rhai version is
-/// activated, or a plugin deactivated;
-/// evaluations already running finish with the rule they started with.
+/// The rule a plan uses, with where it comes from.
+#[derive(Clone)]
+pub struct CurrentRule {
+    /// The compiled rule.
+    pub rule: Arc<dyn Rule>,
+    /// Where it comes from.
+    pub source: RuleSource,
+}
+
+/// This process's copy of the workspace's active rule: the database is the truth
+/// (`workspace_rules`, `workspace_rule_versions`), and the copy is reloaded whenever the
+/// rule revision on record differs from the one it was loaded at (see
+/// [`super::refresh`]), so every replica plans with the rule activated last, whichever
+/// replica served the activation. Evaluations already running finish with the rule they
+/// started with.
 pub struct ActiveRule {
-    file: (Arc<dyn Rule>, RuleSource),
-    current: RwLock<(Arc<dyn Rule>, RuleSource)>,
-    /// Serializes activations, so the rule in memory is the one committed last.
+    file: CurrentRule,
+    current: RwLock<(CurrentRule, Option<i64>)>,
+    /// Serializes this process's activations, so that its own requests never interleave.
     pub(super) changing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for ActiveRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ActiveRule")
-            .field("source", &self.source())
+            .field("source", &self.read().0.source)
+            .field("revision", &self.read().1)
             .finish_non_exhaustive()
     }
 }
 
 impl ActiveRule {
-    /// Starts with the property's rule file.
+    /// Starts with the property's rule file, at no revision: the first
+    /// [`super::refresh`] loads what the database says.
     pub fn new(file: Arc<dyn Rule>, path: String) -> ActiveRule {
-        let file = (file, RuleSource::File { path });
+        let file = CurrentRule {
+            rule: file,
+            source: RuleSource::File { path },
+        };
         ActiveRule {
-            current: RwLock::new(file.clone()),
+            current: RwLock::new((file.clone(), None)),
             file,
             changing: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// The rule to evaluate now.
-    pub fn current(&self) -> Arc<dyn Rule> {
-        Arc::clone(&self.read().0)
+    /// The rule as last loaded. Planning goes through [`super::refresh`] instead, which
+    /// checks the revision on record first.
+    pub fn cached(&self) -> CurrentRule {
+        self.read().0.clone()
     }
 
-    /// Where the current rule comes from.
-    pub fn source(&self) -> RuleSource {
-        self.read().1.clone()
+    /// The revision the copy was loaded at; `None` before the first load.
+    pub(super) fn revision(&self) -> Option<i64> {
+        self.read().1
     }
 
-    pub(crate) fn set(&self, rule: Arc<dyn Rule>, source: RuleSource) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = (rule, source);
+    /// Puts `rule`, loaded at `revision`, in place, unless a newer revision already is:
+    /// two loads racing leave the newer one.
+    pub(super) fn set(&self, rule: CurrentRule, revision: i64) -> CurrentRule {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.1.is_none_or(|at| at <= revision) {
+            *current = (rule, Some(revision));
+        }
+        current.0.clone()
     }
 
-    pub(super) fn reset_to_file(&self) {
-        self.set(Arc::clone(&self.file.0), self.file.1.clone());
+    /// The property's rule file.
+    pub(super) fn file(&self) -> CurrentRule {
+        self.file.clone()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, (Arc<dyn Rule>, RuleSource)> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, (CurrentRule, Option<i64>)> {
         // Written whole in one assignment: never half-updated, even after a panic.
         self.current.read().unwrap_or_else(PoisonError::into_inner)
     }

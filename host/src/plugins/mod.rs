@@ -27,8 +27,9 @@ use crate::jobs::{self, JobSpec};
 use crate::rule_loader::RuleLoader;
 use crate::store::plugins::{self as stored, Activation, PluginVersion};
 use crate::store::rule_versions::{self, RuleActivation, RuleVersion};
+use crate::store::revisions::{self, Topic};
 use crate::store::{Conn, reservations};
-pub use active::{ActiveRule, RuleSource};
+pub use active::{ActiveRule, CurrentRule, RuleSource};
 
 /// Largest component accepted, in bytes (10 MiB).
 pub const MAX_COMPONENT_BYTES: usize = 10 * 1024 * 1024;
@@ -134,9 +135,13 @@ pub async fn activate(
     // The rule activated last is the one a restart restores.
     rule_versions::deactivate(&mut tx, ws).await?;
     let replanned = replan_open(&mut tx, ws, app.clock.now()).await?;
+    let revision = revisions::bump(&mut tx, ws, Topic::Rule).await?;
     tx.commit().await?;
-    app.rule
-        .set(Arc::new(rule), plugin_source(&activation, &record));
+    let current = CurrentRule {
+        rule: Arc::new(rule),
+        source: plugin_source(&activation, &record),
+    };
+    app.rule.set(current, revision.rule);
     tracing::info!(workspace = %ws, plugin = name, version, replanned, "plugin activated");
     Ok(activation)
 }
@@ -154,10 +159,11 @@ pub async fn deactivate(app: &AppState, ws: &WorkspaceId) -> Result<bool> {
         stored::deactivate(&mut tx, ws).await? | rule_versions::deactivate(&mut tx, ws).await?;
     if was_active {
         let replanned = replan_open(&mut tx, ws, app.clock.now()).await?;
+        let revision = revisions::bump(&mut tx, ws, Topic::Rule).await?;
+        tx.commit().await?;
+        app.rule.set(app.rule.file(), revision.rule);
         tracing::info!(workspace = %ws, replanned, "plugin deactivated; planning with the rule file");
     }
-    tx.commit().await?;
-    app.rule.reset_to_file();
     Ok(was_active)
 }
 
@@ -188,15 +194,41 @@ pub async fn delete(app: &AppState, name: &str, version: Option<i64>) -> Result<
     Ok(())
 }
 
-/// The rule `ws` plans with at start: the plugin version or the Rhai version activated
-/// last, compiled (a plugin from the on-disk cache when warm), or `None` for the
-/// property's rule file. A stored version that no longer loads becomes a rule that fails
+/// The rule `ws` plans with now, as the database says: `active`'s copy when it was
+/// loaded at `revision` (the rule revision just read from the database), else reloaded
+/// (see [`restore`]) and kept. Called before every plan and every answer that shows the
+/// active rule, so a rule activated through any replica is the one used once its
+/// activation was acknowledged.
+///
+/// # Errors
+/// Database errors.
+pub async fn refresh(
+    active: &ActiveRule,
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    loader: &RuleLoader,
+    revision: i64,
+) -> Result<CurrentRule> {
+    if active.revision() == Some(revision) {
+        return Ok(active.cached());
+    }
+    // Read after the revision: what is loaded is at least as new as the revision kept.
+    let current = match restore(conn, ws, loader).await? {
+        Some((rule, source)) => CurrentRule { rule, source },
+        None => active.file(),
+    };
+    Ok(active.set(current, revision))
+}
+
+/// The rule on record for `ws`: the plugin version or the Rhai version activated last,
+/// compiled (a plugin from the on-disk cache when warm), or `None` for the property's
+/// rule file. A stored version that no longer loads becomes a rule that fails
 /// every evaluation with the reason, so nothing is planned with a rule the admin did not
 /// choose.
 ///
 /// # Errors
 /// Database errors.
-pub(crate) async fn restore(
+async fn restore(
     conn: &mut Conn,
     ws: &WorkspaceId,
     loader: &RuleLoader,
@@ -284,9 +316,13 @@ pub async fn activate_rhai(app: &AppState, ws: &WorkspaceId, id: i64, by: &str) 
     // The rule activated last is the one a restart restores.
     stored::deactivate(&mut tx, ws).await?;
     let replanned = replan_open(&mut tx, ws, app.clock.now()).await?;
+    let revision = revisions::bump(&mut tx, ws, Topic::Rule).await?;
     tx.commit().await?;
-    app.rule
-        .set(Arc::new(rule), rhai_source(&activation, &record));
+    let current = CurrentRule {
+        rule: Arc::new(rule),
+        source: rhai_source(&activation, &record),
+    };
+    app.rule.set(current, revision.rule);
     tracing::info!(workspace = %ws, version = id, replanned, "rule version activated");
     Ok(())
 }

@@ -34,12 +34,13 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
         return Ok(());
     };
     let now = app.clock.now();
+    // The rule and assignments on record, whichever replica changed them last.
+    let current = app.refresh(conn).await?;
     let input = rule_input(app, &row, now);
-    let rule = app.rule.current();
     let started = std::time::Instant::now();
-    let evaluated = rules::evaluate(rule.as_ref(), &input, app.rules.limits());
+    let evaluated = rules::evaluate(current.rule.as_ref(), &input, app.rules.limits());
     metrics::rule_evaluated(
-        RuleRuntime::of(&app.rule.source()),
+        RuleRuntime::of(&current.source),
         evaluated.is_ok(),
         started.elapsed(),
     );

@@ -467,9 +467,11 @@ fn add_rooms(
             door: DoorKind::Private,
             branch: Some(branch.clone()),
             resources: vec![room.resource.clone()],
-            provider: placed
-                .as_ref()
-                .map_or_else(|| "simulator".to_owned(), |(key, _)| key.clone()),
+            provider: Some(
+                placed
+                    .as_ref()
+                    .map_or_else(|| "simulator".to_owned(), |(key, _)| key.clone()),
+            ),
             simulator: match &placed {
                 Some((key, _)) if key != "simulator" => None,
                 _ => Some(profiles[i % profiles.len()]),

@@ -106,6 +106,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, name: &str) -> Result<()
     let now = app.clock.now();
     let id = owner(name).map_err(Error::Internal)?;
     let row = staff::get(conn, ws, name).await?;
+    app.refresh(conn).await?;
     let mut grants = Vec::new();
     let mut window_ends = None;
     let mut pin = None;

@@ -24,6 +24,7 @@ pub mod notifications;
 pub mod plugins;
 pub mod reenio;
 pub mod reservations;
+pub mod revisions;
 pub mod rule_versions;
 pub mod scratch;
 pub mod source_versions;
