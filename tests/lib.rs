@@ -1,5 +1,5 @@
 //! Support for the black-box tests in `it/`: plugins built from source for `wasm32-wasip2`
-//! (`rustup target add wasm32-wasip2`), once per test run.
+//! (`rustup target add wasm32-wasip2`), once per test process.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,11 +41,30 @@ fn fixture(artifact: &str) -> PathBuf {
     hostile.with_file_name(format!("{artifact}.wasm"))
 }
 
+/// The `--target-dir` for the plugin in `dir`, given explicitly so that the path read is
+/// the path cargo wrote. With `CARGO_TARGET_DIR` set, `wasm-plugins/` in the test binary's
+/// target directory (`<target>/<profile>/deps/it-…`): the variable may be relative to a
+/// directory this process does not know. Otherwise the plugin's own `target/`, where its
+/// README and the rule benchmark look.
+fn target_dir(dir: &Path) -> Result<PathBuf, String> {
+    if std::env::var_os("CARGO_TARGET_DIR").is_none_or(|v| v.is_empty()) {
+        return Ok(dir.join("target"));
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the test binary: {e}"))?;
+    exe.ancestors()
+        .nth(3)
+        .map(|target| target.join("wasm-plugins"))
+        .ok_or_else(|| format!("{} is not in a cargo target directory", exe.display()))
+}
+
 fn built(cell: &OnceLock<Result<PathBuf, String>>, dir: &str, artifact: &str) -> PathBuf {
     let result = cell.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let target = target_dir(&dir)?;
         let out = Command::new(env!("CARGO"))
             .args(["build", "--release", "--target", "wasm32-wasip2", "--quiet"])
+            .arg("--target-dir")
+            .arg(&target)
             .current_dir(&dir)
             .output()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
@@ -56,7 +75,7 @@ fn built(cell: &OnceLock<Result<PathBuf, String>>, dir: &str, artifact: &str) ->
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        Ok(dir.join(format!("target/wasm32-wasip2/release/{artifact}.wasm")))
+        Ok(target.join(format!("wasm32-wasip2/release/{artifact}.wasm")))
     });
     match result {
         Ok(path) => path.clone(),

@@ -71,81 +71,106 @@ fn broken_rule(dir: &tempfile::TempDir, from: &str, to: &str) -> PathBuf {
     path
 }
 
-#[test]
-fn resort_bookings_replay_with_no_violations() {
-    let report = replay(resort_csv(), None, FaultSpec::none());
-    println!("resort replay, no faults: {:?}", report.counts);
-    assert!(report.counts.bookings >= 9_999);
-    assert_eq!(
-        report.counts.webhooks_acknowledged,
-        report.counts.webhooks_sent
-    );
-    assert!(report.counts.codes_created > 10_000, "{:?}", report.counts);
-    assert!(report.violations.is_empty(), "{}", summary(&report));
-}
+/// The whole resort, once each way. `.ci/run` prints these reports' figures and runs the
+/// integration suite a second time (on PostgreSQL) without this module, whose replays do
+/// not use the test store.
+mod resort {
+    use std::path::Path;
 
-#[test]
-fn resort_bookings_replay_under_default_faults_with_no_violations() {
-    let report = replay(resort_csv(), None, FaultSpec::default_mix());
-    println!("resort replay, default faults: {:?}", report.counts);
-    assert!(
-        report.counts.restarts > 0,
-        "the fault mix restarts the service"
-    );
-    assert!(
-        report.counts.webhooks_sent > report.counts.bookings * 3,
-        "duplicates and redeliveries were sent"
-    );
-    assert!(report.violations.is_empty(), "{}", summary(&report));
-}
+    use super::*;
 
-/// The whole resort with its room locks spread over the simulator and the four contract
-/// fakes, reached by the real clients over loopback; the oracle asks each fake's lock
-/// model what the door held.
-#[test]
-fn resort_bookings_replay_across_the_lock_clouds_with_no_violations() {
-    let report = replay_comparing(
-        resort_csv(),
-        None,
-        None,
-        FaultSpec::none(),
-        ProviderMix::Fakes,
-    );
-    println!("resort replay across the clouds: {:?}", report.counts);
-    assert_eq!(
-        report.counts.webhooks_acknowledged,
-        report.counts.webhooks_sent
-    );
-    assert!(report.counts.codes_created > 10_000, "{:?}", report.counts);
-    assert!(report.violations.is_empty(), "{}", summary(&report));
-}
+    /// Checks what `latchkey replay` checks before its exit status, after writing the
+    /// report to `<target>/tmp/replay-{name}.json` for `.ci/run`.
+    fn check(report: &Report, name: &str) {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("replay-{name}.json"));
+        std::fs::write(
+            &path,
+            serde_json::to_vec_pretty(report).expect("report serializes"),
+        )
+        .expect("write the report");
+        assert!(report.violations.is_empty(), "{}", summary(report));
+        assert_eq!(
+            report.counts.repeated_creates, 0,
+            "a provider call was repeated for one idempotency marker"
+        );
+    }
 
-/// The whole resort planned by the example plugin, with `default.rhai` evaluated beside
-/// it on every rule input: the same plan every time, and no violations.
-#[test]
-fn the_example_plugin_plans_every_resort_event_like_the_default_rule() {
-    let report = replay_comparing(
-        resort_csv(),
-        Some(latchkey_tests::example_plugin()),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/default.rhai")),
-        FaultSpec::none(),
-        ProviderMix::Simulator,
-    );
-    let comparison = report
-        .comparison
-        .as_ref()
-        .expect("a comparison was asked for");
-    println!(
-        "resort replay with the plugin: {:?}; compared: {} inputs",
-        report.counts, comparison.evaluations
-    );
-    assert!(
-        comparison.evaluations as usize >= report.counts.bookings,
-        "every event was planned by both rules: {comparison:?}"
-    );
-    assert_eq!(comparison.differing, 0, "{:?}", comparison.examples);
-    assert!(report.counts.codes_created > 10_000, "{:?}", report.counts);
-    assert!(report.violations.is_empty(), "{}", summary(&report));
+    #[test]
+    fn resort_bookings_replay_with_no_violations() {
+        let report = replay(resort_csv(), None, FaultSpec::none());
+        println!("resort replay, no faults: {:?}", report.counts);
+        check(&report, "none");
+        assert!(report.counts.bookings >= 9_999);
+        assert_eq!(
+            report.counts.webhooks_acknowledged,
+            report.counts.webhooks_sent
+        );
+        assert!(report.counts.codes_created > 10_000, "{:?}", report.counts);
+    }
+
+    #[test]
+    fn resort_bookings_replay_under_default_faults_with_no_violations() {
+        let report = replay(resort_csv(), None, FaultSpec::default_mix());
+        println!("resort replay, default faults: {:?}", report.counts);
+        check(&report, "default");
+        assert!(
+            report.counts.restarts > 0,
+            "the fault mix restarts the service"
+        );
+        assert!(
+            report.counts.webhooks_sent > report.counts.bookings * 3,
+            "duplicates and redeliveries were sent"
+        );
+    }
+
+    /// The whole resort with its room locks spread over the simulator and the four contract
+    /// fakes, reached by the real clients over loopback; the oracle asks each fake's lock
+    /// model what the door held.
+    #[test]
+    fn resort_bookings_replay_across_the_lock_clouds_with_no_violations() {
+        let report = replay_comparing(
+            resort_csv(),
+            None,
+            None,
+            FaultSpec::none(),
+            ProviderMix::Fakes,
+        );
+        println!("resort replay across the clouds: {:?}", report.counts);
+        check(&report, "fakes");
+        assert_eq!(
+            report.counts.webhooks_acknowledged,
+            report.counts.webhooks_sent
+        );
+        assert!(report.counts.codes_created > 10_000, "{:?}", report.counts);
+    }
+
+    /// The whole resort planned by the example plugin, with `default.rhai` evaluated beside
+    /// it on every rule input: the same plan every time, and no violations.
+    #[test]
+    fn the_example_plugin_plans_every_resort_event_like_the_default_rule() {
+        let report = replay_comparing(
+            resort_csv(),
+            Some(latchkey_tests::example_plugin()),
+            Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../rules/default.rhai")),
+            FaultSpec::none(),
+            ProviderMix::Simulator,
+        );
+        check(&report, "plugin");
+        let comparison = report
+            .comparison
+            .as_ref()
+            .expect("a comparison was asked for");
+        println!(
+            "resort replay with the plugin: {:?}; compared: {} inputs",
+            report.counts, comparison.evaluations
+        );
+        assert!(
+            comparison.evaluations as usize >= report.counts.bookings,
+            "every event was planned by both rules: {comparison:?}"
+        );
+        assert_eq!(comparison.differing, 0, "{:?}", comparison.examples);
+        assert!(report.counts.codes_created > 10_000, "{:?}", report.counts);
+    }
 }
 
 #[test]

@@ -160,10 +160,16 @@ pub fn run_blocking(opts: ReplayOptions) -> anyhow::Result<Report> {
     let thread = std::thread::Builder::new()
         .name("replay".into())
         .spawn(move || {
-            // Concurrent replays (the test suite runs two) take cores in turn.
+            // Concurrent replays take cores in turn: those of one process by this counter,
+            // those of cargo-nextest's processes (one per test) by the slot it gives each.
             static NEXT_CORE: AtomicUsize = AtomicUsize::new(0);
+            let slot = std::env::var("NEXTEST_TEST_GLOBAL_SLOT")
+                .ok()
+                .and_then(|s| s.parse::<usize>().ok())
+                .unwrap_or(0);
             if let Some(ids) = core_affinity::get_core_ids().filter(|ids| !ids.is_empty()) {
-                let core = ids[NEXT_CORE.fetch_add(1, Ordering::Relaxed) % ids.len()];
+                let turn = NEXT_CORE.fetch_add(1, Ordering::Relaxed) + slot;
+                let core = ids[turn % ids.len()];
                 core_affinity::set_for_current(core);
             }
             let runtime = tokio::runtime::Builder::new_current_thread()
