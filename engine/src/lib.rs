@@ -1,7 +1,7 @@
 //! Latchkey's engine: the domain model and the sandboxed rule runtimes.
 //!
-//! Nothing here touches the network or a database. The host (`latchkey-host`) owns all
-//! effects; the engine only answers "which grants should exist for this reservation now?".
+//! Nothing here touches the network or a database. The host (the crates under `host/`)
+//! owns all effects; the engine only answers "which grants should exist for this reservation now?".
 //!
 //! Time: every instant is a [`Timestamp`], whole seconds since the Unix epoch, UTC. Local
 //! times (check-in at 15:00 in Europe/Lisbon) are computed explicitly with [`time`].

@@ -1227,7 +1227,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, _on_signal)
     binary = (REPO / args.binary).resolve()
     if not binary.is_file():
-        print(f"no binary at {binary}: cargo build --release -p latchkey-host", file=sys.stderr)
+        print(f"no binary at {binary}: cargo build --release -p latchkey", file=sys.stderr)
         return 2
     if args.seed is None:
         args.seed = random.randrange(1_000_000)

@@ -10,25 +10,25 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use latchkey_engine::rules::RuleLimits;
 use latchkey_engine::{DoorKind, LockId};
-use latchkey_host::app::{App, AppConfig};
-use latchkey_host::catalog::{CatalogFile, LockEntry};
-use latchkey_host::clock::{Clock, SimClock};
-use latchkey_host::credentials::Kind;
-use latchkey_host::credentials::cipher::{self, Key};
-use latchkey_host::notify::Notifier;
-use latchkey_host::providers::accounts::{self, AccountEntry};
-use latchkey_host::providers::breaker::BreakerPolicy;
-use latchkey_host::providers::fakes::seam::{FakeDevice, SeamFake};
-use latchkey_host::providers::http::HttpSettings;
-use latchkey_host::providers::seam::Seam;
-use latchkey_host::providers::simulator::Simulator;
-use latchkey_host::providers::{Provider, Providers};
-use latchkey_host::rule_loader::RuleLoader;
-use latchkey_host::store::{self, Durability};
+use latchkey_service::app::{App, AppConfig};
+use latchkey_service::catalog::{CatalogFile, LockEntry};
+use latchkey_service::clock::{Clock, SimClock};
+use latchkey_service::credentials::Kind;
+use latchkey_service::credentials::cipher::{self, Key};
+use latchkey_service::notify::Notifier;
+use latchkey_service::providers::accounts::{self, AccountEntry};
+use latchkey_service::providers::breaker::BreakerPolicy;
+use latchkey_sim::clouds::seam::{FakeDevice, SeamFake};
+use latchkey_service::providers::http::HttpSettings;
+use latchkey_service::providers::seam::Seam;
+use latchkey_service::providers::simulator::Simulator;
+use latchkey_service::providers::{Provider, Providers};
+use latchkey_service::rule_loader::RuleLoader;
+use latchkey_service::store::{self, Durability};
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, at, hotel_dir, reply_of};
-use latchkey_host::auth::Role;
+use latchkey_service::auth::Role;
 
 /// The credentials key of every test in this binary (installed once for the process).
 const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
@@ -62,7 +62,7 @@ async fn setup() -> Setup {
         ],
         Arc::new(clock.clone()),
     );
-    let base_url = latchkey_host::providers::fakes::serve_loopback(fake.router())
+    let base_url = latchkey_sim::clouds::serve_loopback(fake.router())
         .await
         .expect("serve on loopback");
     let seam = AccountEntry {
@@ -105,7 +105,7 @@ async fn setup() -> Setup {
             .await
             .expect("accounts recorded");
     }
-    let router = latchkey_host::http::router(app.clone());
+    let router = latchkey_service::http::router(app.clone());
     let admin_key = crate::harness::create_key(&app, "test-admin", Role::Admin).await;
     Setup {
         app,
@@ -158,7 +158,7 @@ impl Setup {
     async fn connect(
         &self,
         entries: &[AccountEntry],
-    ) -> latchkey_host::Result<Vec<(String, Arc<dyn Provider>)>> {
+    ) -> latchkey_service::Result<Vec<(String, Arc<dyn Provider>)>> {
         let shared: Arc<dyn Clock> = Arc::new(self.clock.clone());
         let mut conn = self.app.pool.acquire().await.expect("connection");
         accounts::connect_all(&mut conn, &self.file.workspace, entries, &shared).await

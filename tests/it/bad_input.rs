@@ -3,8 +3,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_host::clock::Clock;
-use latchkey_host::sources::signature;
+use latchkey_service::clock::Clock;
+use latchkey_service::sources::signature;
 
 use crate::harness::{DEMO_SECRET, TestApp, assert_problem, event, paid_stay};
 

@@ -11,8 +11,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use latchkey_engine::{Branch, BranchId, Window};
-use latchkey_host::clock::SimClock;
-use latchkey_host::providers::simulator::{SIM_MAX_CODES, SimProfile};
+use latchkey_service::clock::SimClock;
+use latchkey_service::providers::simulator::{SIM_MAX_CODES, SimProfile};
 use tower::ServiceExt;
 
 use crate::harness::{TestApp, at, event, paid_stay};
@@ -161,7 +161,7 @@ async fn staged_hotel() -> TestApp {
     app.clock.advance_to(at("2026-11-22T10:05:00Z"));
     app.simulator.enter_pin("room-102", "987654");
     app.clock.advance_to(at("2026-11-22T10:10:00Z"));
-    latchkey_host::monitor::sync(&app.app)
+    latchkey_service::monitor::sync(&app.app)
         .await
         .expect("first sync");
     app

@@ -3,8 +3,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_host::clock::Clock as _;
-use latchkey_host::notify::channels::Outgoing;
+use latchkey_service::clock::Clock as _;
+use latchkey_service::notify::channels::Outgoing;
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, TestApp};

@@ -3,8 +3,8 @@
 //! the path and a Rhai transform; bad deliveries get problem+json and change nothing.
 
 use axum::http::StatusCode;
-use latchkey_host::clock::Clock;
-use latchkey_host::sources::signature::hmac_sha256;
+use latchkey_service::clock::Clock;
+use latchkey_service::sources::signature::hmac_sha256;
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, TestApp, assert_invalid_at, assert_problem, at, post_raw, source};
@@ -48,7 +48,7 @@ fn transform(p) {
 
 async fn spawn() -> TestApp {
     TestApp::spawn_with(
-        latchkey_host::clock::SimClock::new(at(NOW)),
+        latchkey_service::clock::SimClock::new(at(NOW)),
         None,
         |file| {
             file.sources.push(source(json!({

@@ -10,20 +10,20 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use latchkey_engine::Timestamp;
 use latchkey_engine::rules::RuleLimits;
-use latchkey_host::app::{App, AppConfig};
-use latchkey_host::catalog::{Catalog, CatalogFile};
-use latchkey_host::clock::{Clock, SimClock};
-use latchkey_host::notify::Notifier;
-use latchkey_host::notify::channels::Sender;
-use latchkey_host::notify::channels::capture::Capture;
-use latchkey_host::notify::settings::SMS_TOKEN_ENV;
-use latchkey_host::providers::breaker::BreakerPolicy;
-use latchkey_host::providers::simulator::Simulator;
-use latchkey_host::providers::{Provider, Providers};
-use latchkey_host::rule_loader::RuleLoader;
-use latchkey_host::sources::signature;
-use latchkey_host::store::scratch::ScratchDatabase;
-use latchkey_host::store::{Database, Durability};
+use latchkey_service::app::{App, AppConfig};
+use latchkey_service::catalog::{Catalog, CatalogFile};
+use latchkey_service::clock::{Clock, SimClock};
+use latchkey_service::notify::Notifier;
+use latchkey_service::notify::channels::Sender;
+use latchkey_sim::capture::Capture;
+use latchkey_service::notify::settings::SMS_TOKEN_ENV;
+use latchkey_service::providers::breaker::BreakerPolicy;
+use latchkey_service::providers::simulator::Simulator;
+use latchkey_service::providers::{Provider, Providers};
+use latchkey_service::rule_loader::RuleLoader;
+use latchkey_service::sources::signature;
+use latchkey_sim::scratch::ScratchDatabase;
+use latchkey_service::store::{Database, Durability};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -175,9 +175,9 @@ pub fn admin_key(app: &TestApp) -> String {
 }
 
 /// Creates an API key of `role` named `name` in the example workspace.
-pub async fn create_key(app: &App, name: &str, role: latchkey_host::auth::Role) -> String {
+pub async fn create_key(app: &App, name: &str, role: latchkey_service::auth::Role) -> String {
     let mut conn = app.pool.acquire().await.expect("connection");
-    latchkey_host::auth::keys::create(
+    latchkey_service::auth::keys::create(
         &mut conn,
         &app.catalog.workspace,
         name,
@@ -297,8 +297,8 @@ impl TestApp {
             &capture,
         )
         .await;
-        let router = latchkey_host::http::router(app.clone());
-        let admin_key = create_key(&app, "test-admin", latchkey_host::auth::Role::Admin).await;
+        let router = latchkey_service::http::router(app.clone());
+        let admin_key = create_key(&app, "test-admin", latchkey_service::auth::Role::Admin).await;
         TestApp {
             app,
             router,
@@ -341,7 +341,7 @@ impl TestApp {
             &capture,
         )
         .await;
-        let router = latchkey_host::http::router(app.clone());
+        let router = latchkey_service::http::router(app.clone());
         TestApp {
             app,
             router,
@@ -373,7 +373,7 @@ impl TestApp {
         )
         .await;
         Replica {
-            router: latchkey_host::http::router(app.clone()),
+            router: latchkey_service::http::router(app.clone()),
             app,
             admin_key: self.admin_key.clone(),
             _dir: dir,
@@ -581,8 +581,8 @@ pub fn cancelled_stay() -> Value {
 
 /// A private door of room 101 in branch `main`, on `provider`'s `device`: for tests that
 /// put a lock cloud's lock in the example hotel.
-pub fn room_101_door(id: &str, provider: &str, device: &str) -> latchkey_host::catalog::LockEntry {
-    latchkey_host::catalog::LockEntry {
+pub fn room_101_door(id: &str, provider: &str, device: &str) -> latchkey_service::catalog::LockEntry {
+    latchkey_service::catalog::LockEntry {
         instructions: None,
         id: latchkey_engine::LockId::parse(id).expect("valid id"),
         name: id.into(),
@@ -638,6 +638,6 @@ pub async fn post_raw(
 }
 
 /// A webhook source from its `property.toml` table, written as JSON.
-pub fn source(entry: Value) -> latchkey_host::catalog::SourceEntry {
+pub fn source(entry: Value) -> latchkey_service::catalog::SourceEntry {
     serde_json::from_value(entry).expect("a valid source entry")
 }

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use latchkey_engine::Timestamp;
-use latchkey_host::clock::Clock;
+use latchkey_service::clock::Clock;
 use serde_json::json;
 
 use crate::harness::{TestApp, at, source};
@@ -72,7 +72,7 @@ fn calendar(events: &[String]) -> String {
 
 async fn spawn(url: &str) -> TestApp {
     let app = TestApp::spawn_with(
-        latchkey_host::clock::SimClock::new(at(NOW)),
+        latchkey_service::clock::SimClock::new(at(NOW)),
         None,
         |file| {
             file.sources.push(source(json!({
@@ -83,7 +83,7 @@ async fn spawn(url: &str) -> TestApp {
         Vec::new(),
     )
     .await;
-    latchkey_host::sources::ical::poll::schedule_all(&app.app)
+    latchkey_service::sources::ical::poll::schedule_all(&app.app)
         .await
         .expect("scheduled");
     app

@@ -9,12 +9,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use latchkey_engine::{Connectivity, Pin, Timestamp, Window, WindowPrecision};
-use latchkey_host::clock::{Clock, SimClock};
-use latchkey_host::providers::fakes::igloohome::{self as fake, FakeLock, IgloohomeFake};
-use latchkey_host::providers::http::HttpSettings;
-use latchkey_host::providers::igloohome::{Igloohome, IgloohomeCredentials};
-use latchkey_host::providers::segment::HeldCodes;
-use latchkey_host::providers::{
+use latchkey_service::clock::{Clock, SimClock};
+use latchkey_sim::clouds::igloohome::{self as fake, FakeLock, IgloohomeFake};
+use latchkey_service::providers::http::HttpSettings;
+use latchkey_service::providers::igloohome::{Igloohome, IgloohomeCredentials};
+use latchkey_service::providers::segment::HeldCodes;
+use latchkey_service::providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
 use serde_json::{Value, json};
@@ -55,7 +55,7 @@ async fn cloud() -> Cloud {
         },
     ];
     let fake = IgloohomeFake::new(CLIENT_ID, CLIENT_SECRET, locks, Arc::new(clock.clone()));
-    let url = latchkey_host::providers::fakes::serve_loopback(fake.router())
+    let url = latchkey_sim::clouds::serve_loopback(fake.router())
         .await
         .expect("loopback");
     Cloud { fake, clock, url }

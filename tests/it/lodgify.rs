@@ -3,7 +3,7 @@
 //! bad deliveries get problem+json and change nothing.
 
 use axum::http::StatusCode;
-use latchkey_host::sources::signature::{DigestEncoding, hmac_sha256};
+use latchkey_service::sources::signature::{DigestEncoding, hmac_sha256};
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, TestApp, assert_invalid_at, assert_problem, at, post_raw, source};
@@ -15,7 +15,7 @@ const ID: &str = "lodgify:8471203";
 
 async fn spawn() -> TestApp {
     TestApp::spawn_with(
-        latchkey_host::clock::SimClock::new(at(NOW)),
+        latchkey_service::clock::SimClock::new(at(NOW)),
         None,
         |file| {
             file.sources.push(source(json!({

@@ -5,8 +5,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_host::clock::Clock;
-use latchkey_host::notify::channels::Outgoing;
+use latchkey_service::clock::Clock;
+use latchkey_service::notify::channels::Outgoing;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, at};

@@ -12,11 +12,11 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use latchkey_host::catalog::CatalogFile;
-use latchkey_host::clock::{Clock, SimClock};
-use latchkey_host::notify::fakes::twilio::TwilioFake;
-use latchkey_host::notify::settings::{CallbackSettings, EmailSettings, SmsSettings};
-use latchkey_host::providers::fakes::serve_loopback;
+use latchkey_service::catalog::CatalogFile;
+use latchkey_service::clock::{Clock, SimClock};
+use latchkey_sim::twilio::TwilioFake;
+use latchkey_service::notify::settings::{CallbackSettings, EmailSettings, SmsSettings};
+use latchkey_sim::clouds::serve_loopback;
 use serde_json::{Value, json};
 
 use crate::harness::{SMS_AUTH_TOKEN, TestApp, at};
@@ -414,7 +414,7 @@ async fn callbacks_are_signed_events_with_the_pin_retried_after_retry_after() {
         (h.clock.now().unix() - signed_at) < 900,
         "signed when sent, not when decided"
     );
-    latchkey_host::sources::signature::verify(
+    latchkey_service::sources::signature::verify(
         CALLBACK_SECRET,
         headers,
         body.as_bytes(),
@@ -506,7 +506,7 @@ async fn an_endpoint_failing_for_five_days_is_disabled() {
 async fn callbacks_to_loopback_are_refused_unless_allowed() {
     let receiver = Receiver::default();
     let url = receiver.serve().await;
-    let literal = latchkey_host::notify::channels::callback::Callback::new(&callback(&url, false))
+    let literal = latchkey_service::notify::channels::callback::Callback::new(&callback(&url, false))
         .expect_err("127.0.0.1 is refused when configured");
     assert!(
         literal.to_string().contains("not a public address"),

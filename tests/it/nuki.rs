@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use latchkey_engine::{Pin, Timestamp, Window};
-use latchkey_host::clock::{Clock, SimClock};
-use latchkey_host::providers::fakes::nuki::{FakeSmartlock, NukiFake};
-use latchkey_host::providers::http::HttpSettings;
-use latchkey_host::providers::nuki::Nuki;
-use latchkey_host::providers::{
+use latchkey_service::clock::{Clock, SimClock};
+use latchkey_sim::clouds::nuki::{FakeSmartlock, NukiFake};
+use latchkey_service::providers::http::HttpSettings;
+use latchkey_service::providers::nuki::Nuki;
+use latchkey_service::providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
 use serde_json::Value;

@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_host::catalog::CatalogFile;
-use latchkey_host::clock::{Clock, SimClock};
-use latchkey_host::credentials::Secret;
-use latchkey_host::sources::reenio::fake::ReenioFake;
-use latchkey_host::sources::reenio::wire::{CustomerDetail, CustomerRef, ReservationDetail};
-use latchkey_host::store::reenio::{self as deliveries, DeliveryState};
+use latchkey_service::catalog::CatalogFile;
+use latchkey_service::clock::{Clock, SimClock};
+use latchkey_service::credentials::Secret;
+use latchkey_sim::reenio::ReenioFake;
+use latchkey_service::sources::reenio::wire::{CustomerDetail, CustomerRef, ReservationDetail};
+use latchkey_service::store::reenio::{self as deliveries, DeliveryState};
 use serde_json::Value;
 
 use crate::harness::{TestApp, at, reply_of};

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use latchkey_host::clock::SimClock;
-use latchkey_host::credentials::Secret;
-use latchkey_host::providers::ProviderError;
-use latchkey_host::sources::reenio::client::{ClientSettings, ReenioClient};
-use latchkey_host::sources::reenio::fake::ReenioFake;
+use latchkey_service::clock::SimClock;
+use latchkey_service::credentials::Secret;
+use latchkey_service::providers::ProviderError;
+use latchkey_service::sources::reenio::client::{ClientSettings, ReenioClient};
+use latchkey_sim::reenio::ReenioFake;
 
 use crate::harness::at;
 use crate::reenio::{API_KEY, RESERVATION, put_stay};
@@ -91,8 +91,8 @@ async fn the_client_reads_details_and_maps_reenios_refusals() {
 
 #[test]
 fn resort_bookings_replay_through_reenio_with_no_violations() {
-    use latchkey_host::replay::driver::{self, ReplayOptions};
-    use latchkey_host::replay::reenio::ReplaySource;
+    use latchkey_replay::driver::{self, ReplayOptions};
+    use latchkey_replay::reenio::ReplaySource;
 
     let bookings = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/data/hotel_bookings_resort.csv");
@@ -101,7 +101,7 @@ fn resort_bookings_replay_through_reenio_with_no_violations() {
         property: crate::harness::hotel_dir(),
         rules: None,
         compare_with: None,
-        faults: latchkey_host::replay::faults::FaultSpec::none(),
+        faults: latchkey_replay::faults::FaultSpec::none(),
         seed: 1,
         database: None,
         replicas: 1,

@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use latchkey_host::replay::clouds::ProviderMix;
-use latchkey_host::replay::driver::{self, ReplayOptions, Report};
-use latchkey_host::replay::faults::FaultSpec;
-use latchkey_host::replay::oracle::{Acked, ViolationKind};
+use latchkey_replay::clouds::ProviderMix;
+use latchkey_replay::driver::{self, ReplayOptions, Report};
+use latchkey_replay::faults::FaultSpec;
+use latchkey_replay::oracle::{Acked, ViolationKind};
 
-use latchkey_host::clock::Clock;
+use latchkey_service::clock::Clock;
 
 use crate::harness::{TestApp, at, hotel_dir, paid_stay};
 
@@ -224,10 +224,10 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
     let models = std::collections::HashMap::from([(
         "simulator".to_owned(),
         std::sync::Arc::new(app.simulator.clone())
-            as std::sync::Arc<dyn latchkey_host::providers::segment::HeldCodes>,
+            as std::sync::Arc<dyn latchkey_service::providers::segment::HeldCodes>,
     )]);
     // The guest was told their PIN (the harness captures the messages).
-    let told = latchkey_host::replay::guests::told(&app.capture);
+    let told = latchkey_replay::guests::told(&app.capture);
     let api_key = crate::harness::admin_key(&app);
     let judge = || {
         driver::judge(

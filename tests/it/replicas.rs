@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_host::notify::NoticeKind;
+use latchkey_service::notify::NoticeKind;
 use latchkey_engine::rules::Channel;
 use serde_json::{Value, json};
 

@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_host::auth::Role;
+use latchkey_service::auth::Role;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, assert_problem, create_key};

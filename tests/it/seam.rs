@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use latchkey_engine::{Connectivity, Pin, Timestamp, Window, WindowPrecision};
-use latchkey_host::clock::{Clock, SimClock};
-use latchkey_host::providers::fakes::seam::{FakeDevice, SeamFake, start};
-use latchkey_host::providers::http::HttpSettings;
-use latchkey_host::providers::seam::Seam;
-use latchkey_host::providers::segment::HeldCodes;
-use latchkey_host::providers::{
+use latchkey_service::clock::{Clock, SimClock};
+use latchkey_sim::clouds::seam::{FakeDevice, SeamFake, start};
+use latchkey_service::providers::http::HttpSettings;
+use latchkey_service::providers::seam::Seam;
+use latchkey_service::providers::segment::HeldCodes;
+use latchkey_service::providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
 
@@ -50,7 +50,7 @@ async fn cloud_on(clock: SimClock) -> Cloud {
         ],
         Arc::new(clock.clone()),
     );
-    let base_url = latchkey_host::providers::fakes::serve_loopback(fake.router())
+    let base_url = latchkey_sim::clouds::serve_loopback(fake.router())
         .await
         .expect("serve on loopback");
     Cloud {

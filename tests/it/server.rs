@@ -1,7 +1,7 @@
 //! The service as `serve` runs it: a real socket, and the job worker acting on its own.
 
-use latchkey_host::clock::Clock;
-use latchkey_host::sources::signature;
+use latchkey_service::clock::Clock;
+use latchkey_service::sources::signature;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -13,7 +13,7 @@ async fn over_a_real_socket_the_worker_puts_the_code_on_the_lock_by_itself() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(latchkey_host::server::serve(
+    let server = tokio::spawn(latchkey_service::server::serve(
         app.app.clone(),
         listener,
         None,

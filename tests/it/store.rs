@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use latchkey_engine::{Timestamp, WorkspaceId};
-use latchkey_host::store::jobs::{
+use latchkey_service::store::jobs::{
     ClaimedJob, NewJob, claim_due, complete, enqueue, next_due, requeue,
 };
-use latchkey_host::store::scratch::ScratchDatabase;
-use latchkey_host::store::{self, Backend, Conn, Database, Durability, Pool};
+use latchkey_sim::scratch::ScratchDatabase;
+use latchkey_service::store::{self, Backend, Conn, Database, Durability, Pool};
 
 use crate::harness::{DEFAULT_POSTGRES, POSTGRES_ENV};
 

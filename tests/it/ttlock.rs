@@ -11,13 +11,13 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use latchkey_engine::{Connectivity, Pin, Timestamp, Window, WindowPrecision};
-use latchkey_host::clock::{Clock, SimClock};
-use latchkey_host::providers::fakes::serve_loopback;
-use latchkey_host::providers::fakes::ttlock::{self, FakeAccount, FakeLock, TtLockFake};
-use latchkey_host::providers::http::HttpSettings;
-use latchkey_host::providers::segment::HeldCodes;
-use latchkey_host::providers::ttlock::{TtLock, password_md5};
-use latchkey_host::providers::{
+use latchkey_service::clock::{Clock, SimClock};
+use latchkey_sim::clouds::serve_loopback;
+use latchkey_sim::clouds::ttlock::{self, FakeAccount, FakeLock, TtLockFake};
+use latchkey_service::providers::http::HttpSettings;
+use latchkey_service::providers::segment::HeldCodes;
+use latchkey_service::providers::ttlock::{TtLock, password_md5};
+use latchkey_service::providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
 use serde_json::Value;

@@ -1,0 +1,478 @@
+//! The workspace's facts: its property, branches, resources, locks, webhook sources and
+//! rule, loaded from a property directory (`examples/hotel/` by default).
+//!
+//! `property.toml` in that directory is the single file an admin edits; see
+//! `examples/hotel/property.toml` for every key. Lock capabilities are not written there:
+//! each lock's provider declares them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use latchkey_engine::rules::{RuleEvent, RuleInput};
+use latchkey_engine::{
+    Branch, BranchId, DoorKind, Lock, LockId, Property, Reservation, Resource, ResourceId,
+    Timestamp, WorkspaceId,
+};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::notify::settings::NotificationSettings;
+use crate::providers::Providers;
+use crate::providers::simulator::{SimProfile, Simulator};
+
+/// `property.toml`, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogFile {
+    /// The workspace these facts belong to.
+    pub workspace: WorkspaceId,
+    /// Path of the rule script, relative to the property directory.
+    pub rules: PathBuf,
+    /// The property.
+    pub property: Property,
+    /// Its branches.
+    #[serde(default)]
+    pub branches: Vec<Branch>,
+    /// Bookable resources.
+    #[serde(default)]
+    pub resources: Vec<Resource>,
+    /// Locks.
+    #[serde(default)]
+    pub locks: Vec<LockEntry>,
+    /// Lock-cloud accounts (no secrets: their credentials are stored sealed, see
+    /// [`crate::providers::accounts`]); a lock's `provider` names one by its `key`.
+    #[serde(default)]
+    pub accounts: Vec<crate::providers::accounts::AccountEntry>,
+    /// Webhook sources.
+    #[serde(default)]
+    pub sources: Vec<SourceEntry>,
+    /// Lock-provider webhooks (`POST /v1/provider-hooks/{account}`).
+    #[serde(default)]
+    pub provider_hooks: Vec<ProviderHookEntry>,
+    /// Guest notifications: locale, templates, channels.
+    #[serde(default)]
+    pub notifications: NotificationSettings,
+    /// Settings for `latchkey replay`, which reads them itself (`latchkey-replay`): the
+    /// service keeps the table as written.
+    #[serde(default)]
+    pub replay: toml::Table,
+}
+
+/// A lock as configured; capabilities come from its provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockEntry {
+    /// Lock identifier.
+    pub id: LockId,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Private or shared door.
+    pub door: DoorKind,
+    /// Branch, or none for an unassigned lock.
+    #[serde(default)]
+    pub branch: Option<BranchId>,
+    /// Resources a private door belongs to.
+    #[serde(default)]
+    pub resources: Vec<ResourceId>,
+    /// Provider key: an account's `key`, or `simulator`. May be left out only for a lock
+    /// with a `simulator` profile; a lock with neither is a configuration error, so a typo
+    /// never leaves guests with PINs on a simulated lock that opens nothing.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// The provider's device id; defaults to the lock id.
+    #[serde(default)]
+    pub device: Option<String>,
+    /// For simulator locks: how the lock behaves.
+    #[serde(default)]
+    pub simulator: Option<SimProfile>,
+    /// How to use the door, told to guests with their PIN ("press ✓ after the code").
+    #[serde(default)]
+    pub instructions: Option<String>,
+}
+
+/// Which webhook form a source speaks (see [`crate::sources`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceForm {
+    /// Latchkey's own form: Standard Webhooks around the full reservation state.
+    #[default]
+    Canonical,
+    /// reenio's custom-message webhooks: ids only, the reservation fetched from its API.
+    Reenio,
+    /// Lodgify's booking webhooks, signed with `ms-signature`.
+    Lodgify,
+    /// Any JSON, mapped by field paths or a Rhai transform.
+    Generic,
+    /// A calendar feed polled on a schedule.
+    Ical,
+}
+
+impl SourceForm {
+    /// The name written in `property.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceForm::Canonical => "canonical",
+            SourceForm::Reenio => "reenio",
+            SourceForm::Lodgify => "lodgify",
+            SourceForm::Generic => "generic",
+            SourceForm::Ical => "ical",
+        }
+    }
+}
+
+/// A webhook source: where a platform posts (`POST /v1/hooks/{name}`), in which form, and
+/// how its deliveries are authenticated. The form's own settings sit in the table named
+/// after it (`[sources.reenio]`, ...).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceEntry {
+    /// The `{source}` segment of `POST /v1/hooks/{source}`.
+    pub name: String,
+    /// The form; `canonical` when not given.
+    #[serde(default)]
+    pub form: SourceForm,
+    /// Canonical form: the Standard Webhooks signing secret, `whsec_` followed by base64.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Settings of the `reenio` form.
+    #[serde(default)]
+    pub reenio: Option<crate::sources::reenio::ReenioSettings>,
+    /// Settings of the `lodgify` form.
+    #[serde(default)]
+    pub lodgify: Option<crate::sources::lodgify::LodgifySettings>,
+    /// Settings of the `generic` form.
+    #[serde(default)]
+    pub generic: Option<crate::sources::generic::GenericSettings>,
+    /// Settings of the `ical` form.
+    #[serde(default)]
+    pub ical: Option<crate::sources::ical::IcalSettings>,
+}
+
+impl std::fmt::Debug for SourceEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every form's settings redact their own secrets in Debug.
+        f.debug_struct("SourceEntry")
+            .field("name", &self.name)
+            .field("form", &self.form)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("reenio", &self.reenio)
+            .field("lodgify", &self.lodgify)
+            .field("generic", &self.generic)
+            .field("ical", &self.ical)
+            .finish()
+    }
+}
+
+impl SourceEntry {
+    /// Checks that the source carries what its form needs.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the source and the missing key.
+    pub fn check(&self) -> Result<()> {
+        let missing = |key: &str| {
+            Error::Config(format!(
+                "source `{}` ({} form) needs `{key}`",
+                self.name,
+                self.form.as_str()
+            ))
+        };
+        match self.form {
+            SourceForm::Canonical if self.secret.is_none() => Err(missing("secret")),
+            SourceForm::Reenio => match &self.reenio {
+                Some(settings) => settings.check(&self.name),
+                None => Err(missing("[sources.reenio]")),
+            },
+            SourceForm::Lodgify if self.lodgify.is_none() => Err(missing("[sources.lodgify]")),
+            SourceForm::Generic if self.generic.is_none() => Err(missing("[sources.generic]")),
+            SourceForm::Ical if self.ical.is_none() => Err(missing("[sources.ical]")),
+            _ => self.check_settings(),
+        }
+    }
+
+    /// Checks the form's own settings (paths, transform, URL).
+    fn check_settings(&self) -> Result<()> {
+        let at = |e: String| {
+            Error::Config(format!(
+                "source `{}`, [sources.{}]: {e}",
+                self.name,
+                self.form.as_str()
+            ))
+        };
+        match (self.form, &self.generic, &self.ical) {
+            (SourceForm::Generic, Some(generic), _) => generic.check(&self.name).map_err(at),
+            (SourceForm::Ical, _, Some(ical)) => ical.check().map_err(at),
+            (SourceForm::Lodgify, _, _)
+                if self.lodgify.as_ref().is_some_and(|l| l.secret.is_empty()) =>
+            {
+                Err(at("`secret` is empty".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The canonical form's signing secret.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the source has none (checked at load, so a bug here).
+    pub fn canonical_secret(&self) -> Result<&str> {
+        self.secret
+            .as_deref()
+            .ok_or_else(|| Error::Config(format!("source `{}` has no `secret`", self.name)))
+    }
+}
+
+/// Which vendor scheme a provider webhook speaks (lock-providers.md §1.8, §2.8, §4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderHookKind {
+    /// Nuki decentral webhook: JSON, `X-Nuki-Signature-SHA256` = hex HMAC-SHA256 of the body.
+    Nuki,
+    /// TTLock callback: form-encoded and unsigned, so the URL carries the secret.
+    Ttlock,
+    /// Seam through Svix: JSON, `svix-*` headers, Standard Webhooks signing.
+    Seam,
+}
+
+/// A lock-provider webhook endpoint: `POST /v1/provider-hooks/{account}` (TTLock:
+/// `/v1/provider-hooks/{account}/{secret}`). Its events concern the locks whose `provider`
+/// is `account`, matched on their `device`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderHookEntry {
+    /// The provider key (account) the events belong to, as in a lock's `provider`.
+    pub account: String,
+    /// The vendor's delivery scheme.
+    pub kind: ProviderHookKind,
+    /// Nuki: the decentral webhook `secret`; Seam: `whsec_…`; TTLock: a long random
+    /// URL token (TTLock signs nothing).
+    pub secret: String,
+}
+
+impl std::fmt::Debug for ProviderHookEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderHookEntry")
+            .field("account", &self.account)
+            .field("kind", &self.kind)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The loaded facts, with capabilities resolved and the rule's source read.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Workspace.
+    pub workspace: WorkspaceId,
+    /// Property.
+    pub property: Property,
+    /// Branches.
+    pub branches: Vec<Branch>,
+    /// Resources.
+    pub resources: Vec<Resource>,
+    /// Locks with their providers' capabilities.
+    pub locks: Vec<Lock>,
+    /// Webhook sources.
+    pub sources: Vec<SourceEntry>,
+    /// Lock-provider webhook endpoints.
+    pub provider_hooks: Vec<ProviderHookEntry>,
+    /// The rule file (`.rhai` or `.wasm`); see [`crate::rule_loader::RuleLoader::file`].
+    pub rule_path: PathBuf,
+    /// Guest notifications, with the templates directory resolved against the property
+    /// directory.
+    pub notifications: NotificationSettings,
+    /// Door instructions for guests, by lock.
+    pub instructions: HashMap<LockId, String>,
+}
+
+impl CatalogFile {
+    /// Reads `dir/property.toml`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the file and the offending key.
+    pub fn load(dir: &Path) -> Result<CatalogFile> {
+        let path = dir.join("property.toml");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// Registers simulator locks with `simulator`, asks each lock's provider for its
+    /// capabilities, and checks references between the entries.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unknown provider or device, a lock naming an unknown branch
+    /// or resource, or a duplicate id.
+    pub fn resolve(
+        self,
+        dir: &Path,
+        providers: &Providers,
+        simulator: &Simulator,
+    ) -> Result<Catalog> {
+        let mut locks = Vec::with_capacity(self.locks.len());
+        let mut instructions = HashMap::new();
+        for entry in self.locks {
+            if let Some(text) = entry.instructions.clone() {
+                instructions.insert(entry.id.clone(), text);
+            }
+            let device = entry.device.clone().unwrap_or_else(|| entry.id.to_string());
+            let provider_key = match (entry.provider, entry.simulator) {
+                (Some(key), _) => key,
+                (None, Some(_)) => "simulator".to_owned(),
+                (None, None) => {
+                    return Err(Error::Config(format!(
+                        "lock `{}` has no `provider`: name its lock cloud's account \
+                         (`provider = \"<account key>\"`), or give it a simulated behaviour \
+                         (`simulator = \"online\"`)",
+                        entry.id
+                    )));
+                }
+            };
+            if let Some(profile) = entry.simulator {
+                simulator.add_lock(&device, profile);
+            }
+            let provider = providers.get(&provider_key).ok_or_else(|| {
+                Error::Config(format!(
+                    "lock `{}`: unknown provider `{provider_key}`",
+                    entry.id
+                ))
+            })?;
+            let capabilities = provider.capabilities(&device).ok_or_else(|| {
+                Error::Config(format!(
+                    "lock `{}`: provider `{provider_key}` knows no device `{device}`",
+                    entry.id
+                ))
+            })?;
+            if let Some(b) = &entry.branch
+                && !self.branches.iter().any(|x| &x.id == b)
+            {
+                return Err(Error::Config(format!(
+                    "lock `{}`: unknown branch `{b}`",
+                    entry.id
+                )));
+            }
+            if let Some(r) = entry
+                .resources
+                .iter()
+                .find(|r| !self.resources.iter().any(|x| &x.id == *r))
+            {
+                return Err(Error::Config(format!(
+                    "lock `{}`: unknown resource `{r}`",
+                    entry.id
+                )));
+            }
+            if locks.iter().any(|l: &Lock| l.id == entry.id) {
+                return Err(Error::Config(format!(
+                    "lock `{}` is declared twice",
+                    entry.id
+                )));
+            }
+            locks.push(Lock {
+                id: entry.id,
+                name: entry.name,
+                provider: provider_key,
+                device: Some(device),
+                door: entry.door,
+                branch: entry.branch,
+                resources: entry.resources,
+                capabilities,
+            });
+        }
+        for source in &self.sources {
+            source.check()?;
+        }
+        let rule_path = dir.join(&self.rules);
+        let mut notifications = self.notifications;
+        notifications.templates = notifications.templates.map(|t| dir.join(t));
+        Ok(Catalog {
+            workspace: self.workspace,
+            property: self.property,
+            branches: self.branches,
+            resources: self.resources,
+            locks,
+            sources: self.sources,
+            provider_hooks: self.provider_hooks,
+            rule_path,
+            notifications,
+            instructions,
+        })
+    }
+}
+
+/// Whether `lock` may concern a stay in `resources`: a shared door always, a private door
+/// when it belongs to one of them (what [`Catalog::locks_for`] keeps).
+pub fn concerns(lock: &Lock, resources: &[ResourceId]) -> bool {
+    lock.door == DoorKind::Shared || lock.resources.iter().any(|r| resources.contains(r))
+}
+
+impl Catalog {
+    /// The lock with this id.
+    pub fn lock(&self, id: &LockId) -> Option<&Lock> {
+        self.locks.iter().find(|l| &l.id == id)
+    }
+
+    /// The guests' instructions for the door of `lock`, if any.
+    pub fn door_instructions(&self, lock: &LockId) -> Option<&str> {
+        self.instructions.get(lock).map(String::as_str)
+    }
+
+    /// The webhook source with this name.
+    pub fn source(&self, name: &str) -> Option<&SourceEntry> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The provider webhook endpoint of `account`.
+    pub fn provider_hook(&self, account: &str) -> Option<&ProviderHookEntry> {
+        self.provider_hooks.iter().find(|h| h.account == account)
+    }
+
+    /// The locks a provider event about `device` on `account` concerns.
+    pub fn locks_on_device(&self, account: &str, device: &str) -> Vec<&Lock> {
+        self.locks
+            .iter()
+            .filter(|l| l.provider == account && l.device.as_deref() == Some(device))
+            .collect()
+    }
+
+    /// The locks that may concern a stay in `resources`: every shared door and the private
+    /// doors of those resources. Rules see only these, which keeps their input small.
+    pub fn locks_for(&self, resources: &[ResourceId]) -> Vec<Lock> {
+        self.locks
+            .iter()
+            .filter(|l| concerns(l, resources))
+            .cloned()
+            .collect()
+    }
+
+    /// The branch with this id.
+    pub fn branch(&self, id: &BranchId) -> Option<&Branch> {
+        self.branches.iter().find(|b| &b.id == id)
+    }
+
+    /// What a rule receives for `reservation` at `now`: the property, the reservation's
+    /// resources, and the locks that may concern them.
+    pub fn rule_input(
+        &self,
+        reservation: Reservation,
+        event: RuleEvent,
+        now: Timestamp,
+    ) -> RuleInput {
+        RuleInput {
+            event,
+            resources: self.resources_in(&reservation.resources),
+            locks: self.locks_for(&reservation.resources),
+            reservation,
+            property: self.property.clone(),
+            now,
+        }
+    }
+
+    /// The resources among `ids` that the catalog knows.
+    pub fn resources_in(&self, ids: &[ResourceId]) -> Vec<Resource> {
+        self.resources
+            .iter()
+            .filter(|r| ids.contains(&r.id))
+            .cloned()
+            .collect()
+    }
+}

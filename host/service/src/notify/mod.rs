@@ -1,0 +1,183 @@
+//! Telling guests: a rule asks for notifications with its plan ([`Notify`]); the host
+//! decides when, writes each message to an outbox in the same transaction as the state
+//! change that caused it, and a durable job sends it.
+//!
+//! When ([`decide`]):
+//! - **issued**: once every code of the reservation is confirmed on its lock (no code
+//!   pending), never a PIN that is not there yet;
+//! - **changed**: whenever, with no code pending, a door's PIN or window differs from what
+//!   the guest was last told, or a door was added (room move, date change, regenerated
+//!   PINs); not after check-out;
+//! - **revoked**: when the plan withdraws every grant from a guest who was told something,
+//!   if the rule asks for it (`on_revoke`).
+//!
+//! Each decision takes the reservation's next sequence number; its messages (one per
+//! channel) carry the idempotency key `{workspace}:{reservation}:{seq}:{channel}`, sent as
+//! the e-mail's Message-ID and the callback's `webhook-id`. A duplicate webhook or a
+//! re-run of the reconciler finds nothing new to tell, so it queues nothing; a message
+//! whose channel fails is retried with backoff and jitter for about three days
+//! ([`SEND_POLICY`]); a message still queued when a newer one on its channel exists is
+//! dropped as superseded, so a guest never gets an older PIN after a newer one. A callback
+//! endpoint that has failed for [`DISABLE_CALLBACK_AFTER_SECS`] is disabled with an alert,
+//! and at once on 410 Gone.
+
+pub mod channels;
+pub mod decide;
+pub mod settings;
+pub mod sheet;
+pub mod ssrf;
+pub mod templates;
+
+use std::sync::Arc;
+
+use latchkey_engine::Guest;
+use latchkey_engine::rules::Channel;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::jobs::retry::RetryPolicy;
+use channels::Senders;
+use channels::callback::Callback;
+use channels::email::Email;
+use channels::sms::Sms;
+use settings::{NotificationSettings, SMS_TOKEN_ENV, SMTP_URL_ENV};
+use templates::Templates;
+
+pub use latchkey_engine::rules::Notify;
+
+/// How a message send is retried: 30 s doubling to 6 h, 21 attempts over about 2.9 days.
+pub const SEND_POLICY: RetryPolicy = RetryPolicy {
+    base_secs: 30,
+    cap_secs: 6 * 3600,
+    max_attempts: Some(21),
+};
+
+/// Seconds of continuous failure after which a callback endpoint is disabled (5 days).
+pub const DISABLE_CALLBACK_AFTER_SECS: i64 = 5 * 86_400;
+
+/// Which message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// The first message with the guest's PINs.
+    Issued,
+    /// A door's PIN or window changed, or a door was added.
+    Changed,
+    /// The guest's access was withdrawn.
+    Revoked,
+}
+
+impl NoticeKind {
+    /// Every kind.
+    pub const ALL: [NoticeKind; 3] = [NoticeKind::Issued, NoticeKind::Changed, NoticeKind::Revoked];
+
+    /// The stored name, also the callback event's suffix (`access_code.issued`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Issued => "issued",
+            NoticeKind::Changed => "changed",
+            NoticeKind::Revoked => "revoked",
+        }
+    }
+
+    /// Parses [`NoticeKind::as_str`].
+    pub fn parse(s: &str) -> Option<NoticeKind> {
+        NoticeKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Everything the host needs to tell guests: the templates and the configured channels.
+#[derive(Debug)]
+pub struct Notifier {
+    /// Message texts.
+    pub templates: Templates,
+    /// The channels that are configured.
+    pub senders: Senders,
+    /// The platform's callback URL: the recipient of callback messages.
+    pub callback_url: Option<String>,
+}
+
+impl Notifier {
+    /// Templates and channels from `[notifications]` (as resolved by the catalog, the
+    /// templates directory made absolute), with secrets looked up by `secret` (the
+    /// environment in `serve`). E-mail needs `from` and an SMTP URL (from the file or
+    /// [`SMTP_URL_ENV`]); SMS needs [`SMS_TOKEN_ENV`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming what is missing or malformed.
+    pub fn from_settings(
+        settings: &NotificationSettings,
+        secret: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Notifier> {
+        let templates = Templates::load(
+            settings.templates.as_deref(),
+            settings.locale.as_deref().unwrap_or("en"),
+        )?;
+        let mut senders = Senders::default();
+        if let Some(email) = &settings.email {
+            let url = secret(SMTP_URL_ENV)
+                .or_else(|| email.smtp_url.clone())
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "[notifications.email] needs smtp_url, or {SMTP_URL_ENV} in the environment"
+                    ))
+                })?;
+            senders.email = Some(Arc::new(Email::new(&url, &email.from)?));
+        }
+        if let Some(sms) = &settings.sms {
+            let token = secret(SMS_TOKEN_ENV).ok_or_else(|| {
+                Error::Config(format!(
+                    "[notifications.sms] needs the gateway's auth token in {SMS_TOKEN_ENV}"
+                ))
+            })?;
+            senders.sms = Some(Arc::new(Sms::new(sms, &token)?));
+        }
+        let mut callback_url = None;
+        if let Some(callback) = &settings.callback {
+            let sender = Callback::new(callback)?;
+            callback_url = Some(sender.url().to_owned());
+            senders.callback = Some(Arc::new(sender));
+        }
+        Ok(Notifier {
+            templates,
+            senders,
+            callback_url,
+        })
+    }
+
+    /// Built-in templates in English and no channel: every message is recorded as
+    /// skipped (tests and tools that tell nobody).
+    ///
+    /// # Errors
+    /// Never in practice: the built-in templates are checked by the tests.
+    pub fn silent() -> Result<Notifier> {
+        Ok(Notifier {
+            templates: Templates::load(None, "en")?,
+            senders: Senders::default(),
+            callback_url: None,
+        })
+    }
+
+    /// Where a message on `channel` goes for `guest`, or why it cannot go.
+    pub fn recipient(&self, channel: Channel, guest: &Guest) -> Result<String, &'static str> {
+        if self.senders.get(channel).is_none() {
+            return Err(match channel {
+                Channel::Email => "e-mail is not configured ([notifications.email])",
+                Channel::Sms => "text messages are not configured ([notifications.sms])",
+                Channel::Callback => {
+                    "no callback endpoint is configured ([notifications.callback])"
+                }
+            });
+        }
+        let found = match channel {
+            Channel::Email => guest.email.clone(),
+            Channel::Sms => guest.phone.clone(),
+            Channel::Callback => self.callback_url.clone(),
+        };
+        found.filter(|r| !r.trim().is_empty()).ok_or(match channel {
+            Channel::Email => "the guest has no e-mail address",
+            Channel::Sms => "the guest has no phone number",
+            Channel::Callback => "no callback endpoint is configured ([notifications.callback])",
+        })
+    }
+}

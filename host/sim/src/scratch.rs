@@ -1,0 +1,82 @@
+//! Throw-away PostgreSQL databases for replays, benchmarks and tests: each run gets an
+//! empty database of its own on a shared server, dropped when the run is over.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use latchkey_service::store::Database;
+use latchkey_service::error::{Error, Result};
+
+/// An empty database created on a PostgreSQL server; [`ScratchDatabase::drop_database`]
+/// removes it (a run that dies leaves it behind, named `latchkey_<purpose>_<pid>_<n>`).
+#[derive(Debug)]
+pub struct ScratchDatabase {
+    /// The new database, as the service opens it.
+    pub database: Database,
+    url: String,
+    server: String,
+    name: String,
+}
+
+impl ScratchDatabase {
+    /// Creates `latchkey_<purpose>_<pid>_<n>` on the server of `server_url` (any database
+    /// of that server the user may connect to, such as `postgres://postgres@127.0.0.1/postgres`).
+    ///
+    /// # Errors
+    /// [`Error::Database`] when the server cannot be reached or refuses `CREATE DATABASE`;
+    /// [`Error::BadRequest`] when `server_url` is not a PostgreSQL URL.
+    pub async fn create(server_url: &str, purpose: &str) -> Result<ScratchDatabase> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let mut url = url::Url::parse(server_url)
+            .map_err(|e| Error::BadRequest(format!("`{server_url}` is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err(Error::BadRequest(format!(
+                "`{url}` is not a postgres:// URL"
+            )));
+        }
+        let purpose: String = purpose
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let name = format!(
+            "latchkey_{purpose}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = PgConnection::connect(server_url).await?;
+        // A name made of [a-z0-9_] only: quoting it is enough.
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str())
+            .await?;
+        admin
+            .execute(format!("CREATE DATABASE \"{name}\"").as_str())
+            .await?;
+        admin.close().await?;
+        url.set_path(&format!("/{name}"));
+        Ok(ScratchDatabase {
+            database: Database::Postgres(url.to_string()),
+            url: url.to_string(),
+            server: server_url.to_owned(),
+            name,
+        })
+    }
+
+    /// The new database's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Drops the database, closing whatever connections are still open to it.
+    ///
+    /// # Errors
+    /// [`Error::Database`] when the server cannot be reached.
+    pub async fn drop_database(self) -> Result<()> {
+        let mut admin = PgConnection::connect(&self.server).await?;
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name).as_str())
+            .await?;
+        admin.close().await?;
+        Ok(())
+    }
+}

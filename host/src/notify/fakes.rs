@@ -1,4 +1,0 @@
-//! Contract fakes of the services guests are told through, served on loopback for tests:
-//! a Twilio-compatible Messages API.
-
-pub mod twilio;
