@@ -8,27 +8,28 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::rules::RuleLimits;
 use latchkey_engine::{DoorKind, LockId};
+use latchkey_providers::accounts::AccountEntry;
+use latchkey_providers::breaker::BreakerPolicy;
+use latchkey_providers::credentials::Kind;
+use latchkey_providers::http::HttpSettings;
+use latchkey_providers::seam::Seam;
+use latchkey_providers::simulator::Simulator;
+use latchkey_providers::{Provider, Providers};
 use latchkey_service::app::{App, AppConfig};
 use latchkey_service::catalog::{CatalogFile, LockEntry};
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_service::credentials::Kind;
+use latchkey_service::credentials::accounts;
 use latchkey_service::credentials::cipher::{self, Key};
 use latchkey_service::notify::Notifier;
-use latchkey_service::providers::accounts::{self, AccountEntry};
-use latchkey_service::providers::breaker::BreakerPolicy;
-use latchkey_sim::clouds::seam::{FakeDevice, SeamFake};
-use latchkey_service::providers::http::HttpSettings;
-use latchkey_service::providers::seam::Seam;
-use latchkey_service::providers::simulator::Simulator;
-use latchkey_service::providers::{Provider, Providers};
 use latchkey_service::rule_loader::RuleLoader;
-use latchkey_service::store::{self, Durability};
+use latchkey_sim::clouds::seam::{FakeDevice, SeamFake};
+use latchkey_store::{self as store, Durability};
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, at, hotel_dir, reply_of};
-use latchkey_service::auth::Role;
+use latchkey_engine::Role;
 
 /// The credentials key of every test in this binary (installed once for the process).
 const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
@@ -324,10 +325,7 @@ async fn credentials_set_through_the_api_connect_the_account_and_resolve_its_loc
         .resolve(&hotel_dir(), &providers, &simulator)
         .expect_err("a lock without a provider")
         .to_string();
-    assert!(
-        error.contains("lock `lobby` has no `provider`"),
-        "{error}"
-    );
+    assert!(error.contains("lock `lobby` has no `provider`"), "{error}");
 }
 
 #[tokio::test]
@@ -414,7 +412,7 @@ async fn stored_credentials_only_open_for_their_account_and_kind() {
             &mut conn,
             &s.file.workspace,
             "seam-annex",
-            Kind::Seam,
+            Kind::Seam.as_str(),
             &row.sealed,
             s.clock.now(),
         )

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_service::clock::Clock;
+use latchkey_engine::clock::Clock;
 use latchkey_service::sources::signature;
 
 use crate::harness::{DEMO_SECRET, TestApp, assert_problem, event, paid_stay};

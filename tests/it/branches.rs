@@ -103,8 +103,8 @@ async fn a_lock_unassigned_in_the_property_file_gets_no_codes_while_the_others_d
     );
 }
 
-fn harness_clock() -> latchkey_service::clock::SimClock {
-    latchkey_service::clock::SimClock::new(at(NOW))
+fn harness_clock() -> latchkey_engine::clock::SimClock {
+    latchkey_engine::clock::SimClock::new(at(NOW))
 }
 
 #[tokio::test]

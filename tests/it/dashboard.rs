@@ -10,9 +10,9 @@ use std::process::Command;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
+use latchkey_engine::clock::SimClock;
 use latchkey_engine::{Branch, BranchId, Window};
-use latchkey_service::clock::SimClock;
-use latchkey_service::providers::simulator::{SIM_MAX_CODES, SimProfile};
+use latchkey_providers::simulator::{SIM_MAX_CODES, SimProfile};
 use tower::ServiceExt;
 
 use crate::harness::{TestApp, at, event, paid_stay};

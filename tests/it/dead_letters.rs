@@ -14,7 +14,7 @@ async fn a_refused_code_becomes_a_dead_letter_with_an_alert_and_can_be_retried()
         starts_at: crate::harness::at("2026-11-01T00:00:00Z"),
         ends_at: crate::harness::at("2026-11-02T00:00:00Z"),
     };
-    for n in 0..latchkey_service::providers::simulator::SIM_MAX_CODES {
+    for n in 0..latchkey_providers::simulator::SIM_MAX_CODES {
         app.simulator
             .put_foreign_code("room-101", &format!("{:06}", 300_000 + n), window);
     }

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_service::clock::Clock as _;
+use latchkey_engine::clock::Clock as _;
 use latchkey_service::notify::channels::Outgoing;
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 //! the path and a Rhai transform; bad deliveries get problem+json and change nothing.
 
 use axum::http::StatusCode;
-use latchkey_service::clock::Clock;
+use latchkey_engine::clock::Clock;
 use latchkey_service::sources::signature::hmac_sha256;
 use serde_json::{Value, json};
 
@@ -48,7 +48,7 @@ fn transform(p) {
 
 async fn spawn() -> TestApp {
     TestApp::spawn_with(
-        latchkey_service::clock::SimClock::new(at(NOW)),
+        latchkey_engine::clock::SimClock::new(at(NOW)),
         None,
         |file| {
             file.sources.push(source(json!({

@@ -9,21 +9,21 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use latchkey_engine::Timestamp;
+use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::rules::RuleLimits;
+use latchkey_providers::breaker::BreakerPolicy;
+use latchkey_providers::simulator::Simulator;
+use latchkey_providers::{Provider, Providers};
 use latchkey_service::app::{App, AppConfig};
 use latchkey_service::catalog::{Catalog, CatalogFile};
-use latchkey_service::clock::{Clock, SimClock};
 use latchkey_service::notify::Notifier;
 use latchkey_service::notify::channels::Sender;
-use latchkey_sim::capture::Capture;
 use latchkey_service::notify::settings::SMS_TOKEN_ENV;
-use latchkey_service::providers::breaker::BreakerPolicy;
-use latchkey_service::providers::simulator::Simulator;
-use latchkey_service::providers::{Provider, Providers};
 use latchkey_service::rule_loader::RuleLoader;
 use latchkey_service::sources::signature;
+use latchkey_sim::capture::Capture;
 use latchkey_sim::scratch::ScratchDatabase;
-use latchkey_service::store::{Database, Durability};
+use latchkey_store::{Database, Durability};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -175,7 +175,7 @@ pub fn admin_key(app: &TestApp) -> String {
 }
 
 /// Creates an API key of `role` named `name` in the example workspace.
-pub async fn create_key(app: &App, name: &str, role: latchkey_service::auth::Role) -> String {
+pub async fn create_key(app: &App, name: &str, role: latchkey_engine::Role) -> String {
     let mut conn = app.pool.acquire().await.expect("connection");
     latchkey_service::auth::keys::create(
         &mut conn,
@@ -257,7 +257,15 @@ impl TestApp {
     pub async fn spawn_on_postgres(now: &str) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = TestDatabase::postgres().await;
-        TestApp::spawn_on(dir, database, SimClock::new(at(now)), None, |_| {}, Vec::new()).await
+        TestApp::spawn_on(
+            dir,
+            database,
+            SimClock::new(at(now)),
+            None,
+            |_| {},
+            Vec::new(),
+        )
+        .await
     }
 
     async fn spawn_on(
@@ -298,7 +306,7 @@ impl TestApp {
         )
         .await;
         let router = latchkey_service::http::router(app.clone());
-        let admin_key = create_key(&app, "test-admin", latchkey_service::auth::Role::Admin).await;
+        let admin_key = create_key(&app, "test-admin", latchkey_engine::Role::Admin).await;
         TestApp {
             app,
             router,
@@ -581,7 +589,11 @@ pub fn cancelled_stay() -> Value {
 
 /// A private door of room 101 in branch `main`, on `provider`'s `device`: for tests that
 /// put a lock cloud's lock in the example hotel.
-pub fn room_101_door(id: &str, provider: &str, device: &str) -> latchkey_service::catalog::LockEntry {
+pub fn room_101_door(
+    id: &str,
+    provider: &str,
+    device: &str,
+) -> latchkey_service::catalog::LockEntry {
     latchkey_service::catalog::LockEntry {
         instructions: None,
         id: latchkey_engine::LockId::parse(id).expect("valid id"),

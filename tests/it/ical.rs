@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use latchkey_engine::Timestamp;
-use latchkey_service::clock::Clock;
+use latchkey_engine::clock::Clock;
 use serde_json::json;
 
 use crate::harness::{TestApp, at, source};
@@ -72,7 +72,7 @@ fn calendar(events: &[String]) -> String {
 
 async fn spawn(url: &str) -> TestApp {
     let app = TestApp::spawn_with(
-        latchkey_service::clock::SimClock::new(at(NOW)),
+        latchkey_engine::clock::SimClock::new(at(NOW)),
         None,
         |file| {
             file.sources.push(source(json!({

@@ -8,15 +8,15 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
+use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::{Connectivity, Pin, Timestamp, Window, WindowPrecision};
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_sim::clouds::igloohome::{self as fake, FakeLock, IgloohomeFake};
-use latchkey_service::providers::http::HttpSettings;
-use latchkey_service::providers::igloohome::{Igloohome, IgloohomeCredentials};
-use latchkey_service::providers::segment::HeldCodes;
-use latchkey_service::providers::{
+use latchkey_providers::http::HttpSettings;
+use latchkey_providers::igloohome::{Igloohome, IgloohomeCredentials};
+use latchkey_providers::segment::HeldCodes;
+use latchkey_providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
+use latchkey_sim::clouds::igloohome::{self as fake, FakeLock, IgloohomeFake};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 

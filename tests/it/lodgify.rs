@@ -15,7 +15,7 @@ const ID: &str = "lodgify:8471203";
 
 async fn spawn() -> TestApp {
     TestApp::spawn_with(
-        latchkey_service::clock::SimClock::new(at(NOW)),
+        latchkey_engine::clock::SimClock::new(at(NOW)),
         None,
         |file| {
             file.sources.push(source(json!({

@@ -5,8 +5,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use latchkey_engine::clock::Clock;
 use latchkey_engine::{Timestamp, Window};
-use latchkey_service::clock::Clock;
 use serde_json::Value;
 
 use crate::harness::{Reply, TestApp, at, paid_stay};
@@ -173,7 +173,7 @@ async fn a_door_opened_by_a_code_latchkey_never_issued_is_an_incident() {
 
 #[tokio::test]
 async fn an_unassigned_lock_is_not_synced_and_raises_nothing() {
-    let clock = latchkey_service::clock::SimClock::new(at("2026-11-22T10:00:00Z"));
+    let clock = latchkey_engine::clock::SimClock::new(at("2026-11-22T10:00:00Z"));
     let app = TestApp::spawn_with(
         clock,
         None,

@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_service::clock::Clock;
+use latchkey_engine::clock::Clock;
 use latchkey_service::notify::channels::Outgoing;
 use serde_json::{Value, json};
 

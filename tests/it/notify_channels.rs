@@ -12,11 +12,11 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
+use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_service::catalog::CatalogFile;
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_sim::twilio::TwilioFake;
 use latchkey_service::notify::settings::{CallbackSettings, EmailSettings, SmsSettings};
 use latchkey_sim::clouds::serve_loopback;
+use latchkey_sim::twilio::TwilioFake;
 use serde_json::{Value, json};
 
 use crate::harness::{SMS_AUTH_TOKEN, TestApp, at};
@@ -506,8 +506,9 @@ async fn an_endpoint_failing_for_five_days_is_disabled() {
 async fn callbacks_to_loopback_are_refused_unless_allowed() {
     let receiver = Receiver::default();
     let url = receiver.serve().await;
-    let literal = latchkey_service::notify::channels::callback::Callback::new(&callback(&url, false))
-        .expect_err("127.0.0.1 is refused when configured");
+    let literal =
+        latchkey_service::notify::channels::callback::Callback::new(&callback(&url, false))
+            .expect_err("127.0.0.1 is refused when configured");
     assert!(
         literal.to_string().contains("not a public address"),
         "{literal}"

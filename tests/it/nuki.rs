@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::{Pin, Timestamp, Window};
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_sim::clouds::nuki::{FakeSmartlock, NukiFake};
-use latchkey_service::providers::http::HttpSettings;
-use latchkey_service::providers::nuki::Nuki;
-use latchkey_service::providers::{
+use latchkey_providers::http::HttpSettings;
+use latchkey_providers::nuki::Nuki;
+use latchkey_providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
+use latchkey_sim::clouds::nuki::{FakeSmartlock, NukiFake};
 use serde_json::Value;
 
 use crate::harness::{TestApp, at, cancelled_stay, paid_stay, room_101_door};

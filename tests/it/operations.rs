@@ -13,8 +13,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use latchkey_engine::Window;
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_service::providers::simulator::{SimProfile, Simulator};
+use latchkey_engine::clock::{Clock, SimClock};
+use latchkey_providers::simulator::{SimProfile, Simulator};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -158,7 +158,9 @@ async fn metrics_count_webhooks_rules_jobs_provider_calls_and_alerts() {
     app.advance_to(now.plus(600)).await;
     // Read from the lock itself: the reservation's view needs credentials.
     assert_eq!(sim.history(DOOR).len(), 1, "one code on the door");
-    let synced = latchkey_service::monitor::sync(&app.app).await.expect("sync");
+    let synced = latchkey_service::monitor::sync(&app.app)
+        .await
+        .expect("sync");
     assert!(synced.alerts_raised >= 1, "{synced:?}");
 
     let after = scrape(&app).await;

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::{Timestamp, Window};
+use latchkey_providers::Provider;
+use latchkey_providers::simulator::{SimProfile, Simulator};
 use latchkey_service::catalog::{CatalogFile, ProviderHookEntry, ProviderHookKind};
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_service::providers::Provider;
-use latchkey_service::providers::simulator::{SimProfile, Simulator};
 use latchkey_service::sources::signature;
 use serde_json::{Value, json};
 

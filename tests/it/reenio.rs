@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use latchkey_engine::clock::{Clock, SimClock};
+use latchkey_providers::credentials::Secret;
 use latchkey_service::catalog::CatalogFile;
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_service::credentials::Secret;
-use latchkey_sim::reenio::ReenioFake;
 use latchkey_service::sources::reenio::wire::{CustomerDetail, CustomerRef, ReservationDetail};
-use latchkey_service::store::reenio::{self as deliveries, DeliveryState};
+use latchkey_sim::reenio::ReenioFake;
+use latchkey_store::reenio::{self as deliveries, DeliveryState};
 use serde_json::Value;
 
 use crate::harness::{TestApp, at, reply_of};

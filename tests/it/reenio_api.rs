@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use latchkey_service::clock::SimClock;
-use latchkey_service::credentials::Secret;
-use latchkey_service::providers::ProviderError;
+use latchkey_engine::clock::SimClock;
+use latchkey_providers::ProviderError;
+use latchkey_providers::credentials::Secret;
 use latchkey_service::sources::reenio::client::{ClientSettings, ReenioClient};
 use latchkey_sim::reenio::ReenioFake;
 

@@ -8,7 +8,7 @@ use latchkey_replay::driver::{self, ReplayOptions, Report};
 use latchkey_replay::faults::FaultSpec;
 use latchkey_replay::oracle::{Acked, ViolationKind};
 
-use latchkey_service::clock::Clock;
+use latchkey_engine::clock::Clock;
 
 use crate::harness::{TestApp, at, hotel_dir, paid_stay};
 
@@ -224,7 +224,7 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
     let models = std::collections::HashMap::from([(
         "simulator".to_owned(),
         std::sync::Arc::new(app.simulator.clone())
-            as std::sync::Arc<dyn latchkey_service::providers::segment::HeldCodes>,
+            as std::sync::Arc<dyn latchkey_providers::segment::HeldCodes>,
     )]);
     // The guest was told their PIN (the harness captures the messages).
     let told = latchkey_replay::guests::told(&app.capture);

@@ -4,8 +4,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_service::notify::NoticeKind;
 use latchkey_engine::rules::Channel;
+use latchkey_store::notifications::NoticeKind;
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, TestApp, event};
@@ -49,9 +49,15 @@ async fn a_rule_activated_through_one_replica_plans_every_stay_on_both() {
     let b = a.replica().await;
     // Each replica plans once with the property's rule first, so both hold it in memory:
     // the state in which a replica used to keep planning with it.
-    accepted(&a.send_as("warm-a", &event("paid", "W-A", "paid", "101", IN, OUT, 1)).await);
+    accepted(
+        &a.send_as("warm-a", &event("paid", "W-A", "paid", "101", IN, OUT, 1))
+            .await,
+    );
     a.run_jobs().await;
-    accepted(&b.send_as("warm-b", &event("paid", "W-B", "paid", "102", IN, OUT, 1)).await);
+    accepted(
+        &b.send_as("warm-b", &event("paid", "W-B", "paid", "102", IN, OUT, 1))
+            .await,
+    );
     b.run_jobs().await;
     assert_eq!(
         locks_with_codes(&a, "W-B").await,
@@ -65,7 +71,11 @@ async fn a_rule_activated_through_one_replica_plans_every_stay_on_both() {
         1,
     );
     let uploaded = a
-        .request(json_request("POST", "/v1/rules", &json!({ "source": room_only })))
+        .request(json_request(
+            "POST",
+            "/v1/rules",
+            &json!({ "source": room_only }),
+        ))
         .await;
     assert_eq!(uploaded.status, StatusCode::CREATED, "{:?}", uploaded.body);
     let version = uploaded.body["id"].as_i64().expect("a version id");
@@ -112,10 +122,15 @@ async fn a_rule_activated_through_one_replica_plans_every_stay_on_both() {
 async fn a_lock_assigned_through_one_replica_gets_codes_planned_by_the_other() {
     let a = TestApp::spawn_on_postgres(NOW).await;
     let b = a.replica().await;
-    accepted(&b.send_as("msg-1", &event("paid", "R-1", "paid", "101", IN, OUT, 1)).await);
+    accepted(
+        &b.send_as("msg-1", &event("paid", "R-1", "paid", "101", IN, OUT, 1))
+            .await,
+    );
     b.run_jobs().await;
     assert!(
-        !locks_with_codes(&a, "R-1").await.contains(&"spa".to_owned()),
+        !locks_with_codes(&a, "R-1")
+            .await
+            .contains(&"spa".to_owned()),
         "the spa is not assigned to a branch yet"
     );
 
@@ -141,21 +156,36 @@ async fn a_lock_assigned_through_one_replica_gets_codes_planned_by_the_other() {
     // plans a new stay with it too.
     b.run_jobs().await;
     assert!(
-        locks_with_codes(&a, "R-1").await.contains(&"spa".to_owned()),
+        locks_with_codes(&a, "R-1")
+            .await
+            .contains(&"spa".to_owned()),
         "{:?}",
         locks_with_codes(&a, "R-1").await
     );
-    accepted(&a.send_as("msg-2", &event("paid", "R-2", "paid", "102", IN, OUT, 1)).await);
+    accepted(
+        &a.send_as("msg-2", &event("paid", "R-2", "paid", "102", IN, OUT, 1))
+            .await,
+    );
     b.run_jobs().await;
-    assert!(locks_with_codes(&a, "R-2").await.contains(&"spa".to_owned()));
+    assert!(
+        locks_with_codes(&a, "R-2")
+            .await
+            .contains(&"spa".to_owned())
+    );
 }
 
 #[tokio::test]
 async fn a_regeneration_through_one_replica_tells_each_guest_once() {
     let a = TestApp::spawn_on_postgres(NOW).await;
     let b = a.replica().await;
-    accepted(&a.send_as("msg-1", &event("paid", "R-1", "paid", "101", IN, OUT, 1)).await);
-    accepted(&b.send_as("msg-2", &event("paid", "R-2", "paid", "201", IN, OUT, 1)).await);
+    accepted(
+        &a.send_as("msg-1", &event("paid", "R-1", "paid", "101", IN, OUT, 1))
+            .await,
+    );
+    accepted(
+        &b.send_as("msg-2", &event("paid", "R-2", "paid", "201", IN, OUT, 1))
+            .await,
+    );
     a.run_jobs().await;
     b.run_jobs().await;
     let changed_emails = |id: &str| {

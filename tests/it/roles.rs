@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_service::auth::Role;
+use latchkey_engine::Role;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, assert_problem, create_key};

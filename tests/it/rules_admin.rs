@@ -4,8 +4,8 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use latchkey_service::clock::Clock as _;
-use latchkey_service::store;
+use latchkey_engine::clock::Clock as _;
+use latchkey_store as store;
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, TestApp, assert_invalid_at, assert_problem, event, paid_stay};

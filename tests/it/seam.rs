@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::{Connectivity, Pin, Timestamp, Window, WindowPrecision};
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_sim::clouds::seam::{FakeDevice, SeamFake, start};
-use latchkey_service::providers::http::HttpSettings;
-use latchkey_service::providers::seam::Seam;
-use latchkey_service::providers::segment::HeldCodes;
-use latchkey_service::providers::{
+use latchkey_providers::http::HttpSettings;
+use latchkey_providers::seam::Seam;
+use latchkey_providers::segment::HeldCodes;
+use latchkey_providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
+use latchkey_sim::clouds::seam::{FakeDevice, SeamFake, start};
 
 use crate::harness::{TestApp, at, cancelled_stay, paid_stay, room_101_door};
 

@@ -1,6 +1,6 @@
 //! The service as `serve` runs it: a real socket, and the job worker acting on its own.
 
-use latchkey_service::clock::Clock;
+use latchkey_engine::clock::Clock;
 use latchkey_service::sources::signature;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use latchkey_engine::Timestamp;
-use latchkey_service::clock::Clock as _;
+use latchkey_engine::clock::Clock as _;
 use serde_json::{Value, json};
 
 use crate::harness::{DEMO_SECRET, Reply, TestApp, assert_invalid_at, assert_problem, event};

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use latchkey_engine::Timestamp;
-use latchkey_service::clock::Clock;
+use latchkey_engine::clock::Clock;
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, TestApp, at};

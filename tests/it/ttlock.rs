@@ -10,16 +10,16 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
+use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::{Connectivity, Pin, Timestamp, Window, WindowPrecision};
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_sim::clouds::serve_loopback;
-use latchkey_sim::clouds::ttlock::{self, FakeAccount, FakeLock, TtLockFake};
-use latchkey_service::providers::http::HttpSettings;
-use latchkey_service::providers::segment::HeldCodes;
-use latchkey_service::providers::ttlock::{TtLock, password_md5};
-use latchkey_service::providers::{
+use latchkey_providers::http::HttpSettings;
+use latchkey_providers::segment::HeldCodes;
+use latchkey_providers::ttlock::{TtLock, password_md5};
+use latchkey_providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
+use latchkey_sim::clouds::serve_loopback;
+use latchkey_sim::clouds::ttlock::{self, FakeAccount, FakeLock, TtLockFake};
 use serde_json::Value;
 use tower::ServiceExt;
 

@@ -6,6 +6,7 @@
 //! *grants* (desired access: lock + window); the host makes each grant real as an
 //! *access code* (a PIN on the lock).
 
+mod access;
 mod code;
 mod grant;
 mod ids;
@@ -13,6 +14,7 @@ mod lock;
 mod property;
 mod reservation;
 
+pub use access::Role;
 pub use code::{AccessCode, CodeState};
 pub use grant::{CredentialKind, Grant, Window};
 pub use ids::{BranchId, LockId, PropertyId, ReservationId, ResourceId, WorkspaceId};

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::ValueEnum;
 
-use latchkey_service::clock::Clock;
+use latchkey_engine::clock::Clock;
+use latchkey_providers::segment::HeldCodes;
+use latchkey_providers::simulator::Simulator;
+use latchkey_providers::{Provider, Providers};
 use latchkey_sim::clouds::{igloohome, nuki::NukiFake, seam, ttlock};
-use latchkey_service::providers::segment::HeldCodes;
-use latchkey_service::providers::simulator::Simulator;
-use latchkey_service::providers::{Provider, Providers};
 
 /// Which clouds the replay's room locks live in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

@@ -39,18 +39,18 @@ use super::reenio::{ReenioDelivery, ReplaySource};
 use super::replicas::Replicas;
 use super::shadow::{Comparison, Shadowed};
 use super::timeline::{PlannedWebhook, timeline};
+use latchkey_engine::clock::{Clock, SimClock};
+use latchkey_providers::breaker::BreakerPolicy;
+use latchkey_providers::segment::HeldCodes;
+use latchkey_providers::simulator::{SimFaults, Simulator};
 use latchkey_service::app::AppConfig;
 use latchkey_service::catalog::{Catalog, CatalogFile, LockEntry};
-use latchkey_service::clock::{Clock, SimClock};
-use latchkey_sim::capture::Capture;
-use latchkey_service::providers::breaker::BreakerPolicy;
-use latchkey_service::providers::segment::HeldCodes;
-use latchkey_service::providers::simulator::{SimFaults, Simulator};
 use latchkey_service::rule_loader::RuleLoader;
 use latchkey_service::sources::canonical::CanonicalEvent;
 use latchkey_service::sources::signature;
+use latchkey_sim::capture::Capture;
 use latchkey_sim::scratch::ScratchDatabase;
-use latchkey_service::store::{Backend, Database, Durability, codes, jobs as queue};
+use latchkey_store::{Backend, Database, Durability, codes, jobs as queue};
 
 /// What to replay, and how.
 #[derive(Debug, Clone)]
@@ -326,7 +326,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     let api_key = {
         let app = service.primary();
         let mut conn = app.pool.acquire().await?;
-        let role = latchkey_service::auth::Role::Admin;
+        let role = latchkey_engine::Role::Admin;
         latchkey_service::auth::keys::create(
             &mut conn,
             &catalog.workspace,
@@ -446,8 +446,7 @@ fn add_rooms(
     clouds: &Clouds,
     mix: ProviderMix,
 ) -> anyhow::Result<()> {
-    let settings = ReplaySettings::from_table(&file.replay)
-        .context("[replay] in property.toml")?;
+    let settings = ReplaySettings::from_table(&file.replay).context("[replay] in property.toml")?;
     let branch = match &settings.branch {
         Some(b) => b.clone(),
         None => file

@@ -41,12 +41,14 @@ use tower::ServiceExt;
 
 use super::inventory::Room;
 use super::timeline::PlannedWebhook;
+use latchkey_engine::clock::Clock;
 use latchkey_service::catalog::{Catalog, CatalogFile, SourceForm};
-use latchkey_service::clock::Clock;
 use latchkey_service::sources::reenio::client::ReenioClient;
-use latchkey_sim::reenio::ReenioFake;
 use latchkey_service::sources::reenio::snapshot::reservation_id;
-use latchkey_service::sources::reenio::wire::{CustomerDetail, CustomerRef, ReenioState, ReservationDetail};
+use latchkey_service::sources::reenio::wire::{
+    CustomerDetail, CustomerRef, ReenioState, ReservationDetail,
+};
+use latchkey_sim::reenio::ReenioFake;
 
 /// How the replay's bookings reach the service.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -231,7 +233,10 @@ impl ReenioDelivery {
         };
         let request = Request::post(format!("/v1/hooks/{}", self.source))
             .header("content-type", "application/json")
-            .header(latchkey_service::sources::reenio::DEFAULT_HEADER, &self.secret)
+            .header(
+                latchkey_service::sources::reenio::DEFAULT_HEADER,
+                &self.secret,
+            )
             .header(latchkey_service::sources::reenio::HOOK_HEADER, hook)
             .body(Body::from(body))?;
         let status = routes.clone().oneshot(request).await?.status();

@@ -3,7 +3,7 @@
 //! reads it.
 
 use latchkey_engine::BranchId;
-use latchkey_service::providers::simulator::SimProfile;
+use latchkey_providers::simulator::SimProfile;
 use serde::Deserialize;
 
 /// `[replay]`, as written.

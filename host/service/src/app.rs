@@ -14,14 +14,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::middleware::{AccessSettings, Gate};
 use crate::catalog::Catalog;
-use crate::clock::Clock;
 use crate::error::Result;
 use crate::locks::assignment::Assignments;
 use crate::notify::Notifier;
 use crate::plugins::{self, ActiveRule, CurrentRule};
-use crate::providers::Providers;
 use crate::rule_loader::RuleLoader;
-use crate::store::{self, Durability};
+use latchkey_engine::clock::Clock;
+use latchkey_providers::Providers;
+use latchkey_store::{self as store, Durability};
 
 /// What [`App::build`] needs.
 #[derive(Debug)]
@@ -174,7 +174,7 @@ impl App {
     /// Database errors.
     pub async fn next_job_at(&self) -> Result<Option<Timestamp>> {
         let mut conn = self.pool.acquire().await?;
-        store::jobs::next_due(&mut conn).await
+        Ok(store::jobs::next_due(&mut conn).await?)
     }
 
     /// The job worker for `serve`: runs due jobs, then sleeps until the next one is due, a

@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::notify::settings::NotificationSettings;
-use crate::providers::Providers;
-use crate::providers::simulator::{SimProfile, Simulator};
+use latchkey_providers::Providers;
+use latchkey_providers::simulator::{SimProfile, Simulator};
 
 /// `property.toml`, as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,9 +40,9 @@ pub struct CatalogFile {
     #[serde(default)]
     pub locks: Vec<LockEntry>,
     /// Lock-cloud accounts (no secrets: their credentials are stored sealed, see
-    /// [`crate::providers::accounts`]); a lock's `provider` names one by its `key`.
+    /// [`latchkey_providers::accounts`]); a lock's `provider` names one by its `key`.
     #[serde(default)]
-    pub accounts: Vec<crate::providers::accounts::AccountEntry>,
+    pub accounts: Vec<latchkey_providers::accounts::AccountEntry>,
     /// Webhook sources.
     #[serde(default)]
     pub sources: Vec<SourceEntry>,

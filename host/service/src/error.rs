@@ -21,7 +21,7 @@ pub enum Error {
     #[error("the `{role}` role may not {action}")]
     Forbidden {
         /// The caller's role.
-        role: crate::auth::Role,
+        role: latchkey_engine::Role,
         /// What was refused, e.g. `administer the workspace`.
         action: &'static str,
     },
@@ -94,6 +94,27 @@ pub enum Error {
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl From<latchkey_store::error::Error> for Error {
+    fn from(e: latchkey_store::error::Error) -> Error {
+        use latchkey_store::error::Error as Store;
+        match e {
+            Store::Database(e) => Error::Database(e),
+            Store::Migrate(e) => Error::Migrate(e),
+            Store::Corrupt(what) => Error::Internal(what),
+            Store::Conflict(what) => Error::Conflict(what),
+        }
+    }
+}
+
+impl From<latchkey_engine::json::Invalid> for Error {
+    fn from(e: latchkey_engine::json::Invalid) -> Error {
+        Error::Invalid {
+            pointer: e.pointer,
+            detail: e.detail,
+        }
+    }
 }
 
 impl Error {

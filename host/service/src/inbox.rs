@@ -13,9 +13,9 @@ use crate::error::Result;
 use crate::jobs::{self, JobSpec};
 use crate::sources::canonical::CanonicalEvent;
 use crate::sources::mapped::{self, MappedEvent, Versioned};
-use crate::store::events::{self, NewEvent, Outcome};
-use crate::store::{Conn, reservations, source_versions};
 use crate::telemetry::metrics::{self, WebhookOutcome};
+use latchkey_store::events::{self, NewEvent, Outcome};
+use latchkey_store::{Conn, reservations, source_versions};
 
 /// What happened to a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

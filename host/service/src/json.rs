@@ -1,5 +1,5 @@
-//! Decoding JSON request bodies with a JSON Pointer (RFC 6901) to the first field at
-//! fault, for problem+json answers.
+//! Decoding JSON request bodies into the service's [`Error`], with a JSON Pointer
+//! (RFC 6901) to the first field at fault (see [`latchkey_engine::json`]).
 
 use serde::de::DeserializeOwned;
 
@@ -11,27 +11,5 @@ use crate::error::Error;
 /// [`Error::Invalid`] with the pointer to the first offending field (empty for the body
 /// as a whole) and serde's message.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let pointer = e
-            .path()
-            .iter()
-            .filter_map(|seg| match seg {
-                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
-                serde_path_to_error::Segment::Map { key } => {
-                    Some(key.replace('~', "~0").replace('/', "~1"))
-                }
-                _ => None,
-            })
-            .fold(String::new(), |acc, seg| format!("{acc}/{seg}"));
-        let field = if pointer.is_empty() {
-            "the body".to_owned()
-        } else {
-            format!("`{pointer}`")
-        };
-        Error::Invalid {
-            detail: format!("{field}: {}", e.inner()),
-            pointer,
-        }
-    })
+    latchkey_engine::json::decode(body).map_err(Error::from)
 }

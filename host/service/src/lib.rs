@@ -11,7 +11,6 @@
 pub mod app;
 pub mod auth;
 pub mod catalog;
-pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod http;
@@ -22,13 +21,11 @@ pub mod locks;
 pub mod monitor;
 pub mod notify;
 pub mod plugins;
-pub mod providers;
 pub mod reconcile;
 pub mod rule_loader;
 pub mod server;
 pub mod sources;
 pub mod staff;
-pub mod store;
 pub mod telemetry;
 
 pub use error::{Error, Result};

@@ -19,12 +19,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use latchkey_service::sources::reenio::client::{ClientSettings, REQUESTS_PER_MINUTE, ReenioClient};
-use latchkey_service::sources::reenio::wire::{CustomerDetail, ReservationDetail};
-use latchkey_service::clock::Clock;
-use latchkey_service::credentials::Secret;
-use latchkey_service::providers::ProviderError;
 use crate::clouds::faults::Faults;
+use latchkey_engine::clock::Clock;
+use latchkey_providers::ProviderError;
+use latchkey_providers::credentials::Secret;
+use latchkey_service::sources::reenio::client::{
+    ClientSettings, REQUESTS_PER_MINUTE, ReenioClient,
+};
+use latchkey_service::sources::reenio::wire::{CustomerDetail, ReservationDetail};
 
 /// The fake reenio account. Cheap to clone; clones share the account.
 #[derive(Clone)]

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::{Connection, Executor, PgConnection};
 
-use latchkey_service::store::Database;
 use latchkey_service::error::{Error, Result};
+use latchkey_store::Database;
 
 /// An empty database created on a PostgreSQL server; [`ScratchDatabase::drop_database`]
 /// removes it (a run that dies leaves it behind, named `latchkey_<purpose>_<pid>_<n>`).

@@ -11,8 +11,9 @@ use latchkey_engine::Timestamp;
 
 use super::StoreArgs;
 use super::admin::open;
-use latchkey_service::auth::{Role, keys, passwords};
-use latchkey_service::store::access;
+use latchkey_engine::Role;
+use latchkey_service::auth::{keys, passwords};
+use latchkey_store::access;
 
 /// `latchkey keys …`
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,7 @@ use latchkey_engine::{Timestamp, WorkspaceId};
 
 use super::StoreArgs;
 use latchkey_service::catalog::CatalogFile;
-use latchkey_service::store::{self, Durability, codes, events, jobs, reservations};
+use latchkey_store::{self as store, Durability, codes, events, jobs, reservations};
 
 /// `latchkey jobs …`
 #[derive(Debug, Subcommand)]
@@ -73,7 +73,9 @@ pub(super) async fn jobs(cmd: JobsCommand) -> anyhow::Result<ExitCode> {
         JobsCommand::Retry { id, store } => {
             let (pool, ws) = open(&store).await?;
             let now = Timestamp(chrono::Utc::now().timestamp());
-            if latchkey_service::jobs::retry_dead_letter(&mut *pool.acquire().await?, &ws, id, now).await? {
+            if latchkey_service::jobs::retry_dead_letter(&mut *pool.acquire().await?, &ws, id, now)
+                .await?
+            {
                 println!("job {id} queued again");
                 Ok(ExitCode::SUCCESS)
             } else {

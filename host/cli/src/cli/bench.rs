@@ -74,8 +74,8 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "off" | "" => None,
         url => {
             // Checked now, not after the SQLite runs.
-            match url.parse::<latchkey_service::store::Database>() {
-                Ok(latchkey_service::store::Database::Postgres(_)) => Some(url.to_owned()),
+            match url.parse::<latchkey_store::Database>() {
+                Ok(latchkey_store::Database::Postgres(_)) => Some(url.to_owned()),
                 _ => anyhow::bail!("--postgres must be a postgres:// URL or `off`"),
             }
         }

@@ -11,10 +11,10 @@ use latchkey_engine::Timestamp;
 use zeroize::Zeroizing;
 
 use super::StoreArgs;
+use latchkey_providers::credentials::Credentials;
 use latchkey_service::catalog::CatalogFile;
-use latchkey_service::credentials::Credentials;
 use latchkey_service::credentials::cipher::Key;
-use latchkey_service::store::{self, Durability};
+use latchkey_store::{self as store, Durability};
 
 /// Largest credentials file, in bytes.
 const MAX_FILE: u64 = 16 * 1024;
@@ -51,7 +51,7 @@ pub(super) async fn run(cmd: CredentialsCommand) -> anyhow::Result<ExitCode> {
 
 async fn set(key: &str, file: &std::path::Path, args: &StoreArgs) -> anyhow::Result<ExitCode> {
     let catalog = CatalogFile::load(&args.property)?;
-    latchkey_service::providers::accounts::validate(&catalog.accounts)?;
+    latchkey_providers::accounts::validate(&catalog.accounts)?;
     let Some(account) = catalog.accounts.iter().find(|a| a.key == key) else {
         let known: Vec<&str> = catalog.accounts.iter().map(|a| a.key.as_str()).collect();
         anyhow::bail!(
@@ -83,7 +83,7 @@ async fn set(key: &str, file: &std::path::Path, args: &StoreArgs) -> anyhow::Res
         &mut *pool.acquire().await?,
         &catalog.workspace,
         key,
-        credentials.kind(),
+        credentials.kind().as_str(),
         &sealed,
         now,
     )

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use latchkey_service::store;
+use latchkey_store as store;
 
 /// Latchkey: door access for guests' reservations.
 ///

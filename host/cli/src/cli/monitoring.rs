@@ -9,7 +9,7 @@ use latchkey_engine::Timestamp;
 
 use super::StoreArgs;
 use super::admin::open;
-use latchkey_service::store::{alerts, monitoring};
+use latchkey_store::{alerts, monitoring};
 
 /// Flags of `latchkey sync`.
 #[derive(Debug, Args)]

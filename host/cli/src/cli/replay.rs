@@ -44,7 +44,7 @@ pub struct ReplayArgs {
     /// replay on PostgreSQL: `postgres://user@host/db` names a server on which the replay
     /// creates a fresh database of its own, dropped at the end.
     #[arg(long, value_name = "FILE|URL")]
-    pub database: Option<latchkey_service::store::Database>,
+    pub database: Option<latchkey_store::Database>,
     /// Run this many service replicas on the shared database (PostgreSQL only); webhooks
     /// go to them in turn and their job workers run side by side.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]

@@ -12,17 +12,18 @@ use latchkey_engine::rules::RuleLimits;
 use tokio::net::TcpListener;
 
 use super::StoreArgs;
+use latchkey_engine::clock::{Clock, SystemClock};
+use latchkey_providers::Providers;
+use latchkey_providers::accounts;
+use latchkey_providers::breaker::BreakerPolicy;
+use latchkey_providers::simulator::Simulator;
 use latchkey_service::app::{App, AppConfig};
 use latchkey_service::catalog::{Catalog, CatalogFile};
-use latchkey_service::clock::{Clock, SystemClock};
+use latchkey_service::credentials::accounts as stored_accounts;
 use latchkey_service::notify::Notifier;
-use latchkey_service::providers::Providers;
-use latchkey_service::providers::accounts;
-use latchkey_service::providers::breaker::BreakerPolicy;
-use latchkey_service::providers::simulator::Simulator;
 use latchkey_service::rule_loader::RuleLoader;
-use latchkey_service::store::{self, Durability};
 use latchkey_service::telemetry::LogFormat;
+use latchkey_store::{self as store, Durability};
 
 /// Flags of `latchkey serve`.
 #[derive(Debug, Args)]
@@ -60,7 +61,7 @@ pub struct ServeArgs {
 ///
 /// # Errors
 /// A missing or invalid property.toml; an account that cannot be connected, named, with
-/// what to do (see [`accounts::connect_all`]): its locks are never dropped silently.
+/// what to do (see [`stored_accounts::connect_all`]): its locks are never dropped silently.
 pub(super) async fn load_catalog(
     dir: &Path,
     database: &store::Database,
@@ -79,9 +80,9 @@ pub(super) async fn load_catalog(
             .await
             .with_context(|| format!("opening {database}"))?;
         let mut conn = pool.acquire().await?;
-        accounts::register(&mut conn, &file.workspace, &file.accounts).await?;
+        stored_accounts::register(&mut conn, &file.workspace, &file.accounts).await?;
         let connected =
-            accounts::connect_all(&mut conn, &file.workspace, &file.accounts, &clock).await;
+            stored_accounts::connect_all(&mut conn, &file.workspace, &file.accounts, &clock).await;
         drop(conn);
         pool.close().await;
         connected?
@@ -178,14 +179,14 @@ pub(super) async fn shutdown_signal() {
 async fn bootstrap_admin(app: &App, listen: std::net::SocketAddr) -> anyhow::Result<()> {
     let mut conn = app.pool.acquire().await?;
     let ws = &app.catalog.workspace;
-    if latchkey_service::store::access::has_admin(&mut conn, ws).await? {
+    if latchkey_store::access::has_admin(&mut conn, ws).await? {
         return Ok(());
     }
     let created = latchkey_service::auth::keys::create(
         &mut conn,
         ws,
         "first-admin",
-        latchkey_service::auth::Role::Admin,
+        latchkey_engine::Role::Admin,
         "bootstrap",
         app.clock.now(),
     )

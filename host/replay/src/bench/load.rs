@@ -17,7 +17,7 @@ use latchkey_engine::{
     Guest, Reservation, ReservationId, ReservationStatus, ResourceId, Timestamp,
 };
 
-use latchkey_service::clock::{Clock, SystemClock};
+use latchkey_engine::clock::{Clock, SystemClock};
 use latchkey_service::sources::canonical::CanonicalEvent;
 use latchkey_service::sources::signature;
 

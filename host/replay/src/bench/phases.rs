@@ -17,13 +17,13 @@ use super::load::{self, Webhooks};
 use super::noop::NoopServer;
 use super::report::{cpu_figure, grouped};
 use super::rss::{self, Memory};
-use latchkey_service::catalog::{CatalogFile, SourceForm};
 use crate::clouds::ProviderMix;
 use crate::driver::{self, ReplayOptions};
 use crate::reenio::ReplaySource;
+use latchkey_service::catalog::{CatalogFile, SourceForm};
 use latchkey_service::rule_loader::RuleLoader;
-use latchkey_service::store::Database;
 use latchkey_sim::scratch::ScratchDatabase;
+use latchkey_store::Database;
 
 /// Progress, on standard error.
 fn say(what: &str) {

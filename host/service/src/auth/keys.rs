@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::Role;
 use crate::error::{Error, Result};
-use crate::store::Conn;
-use crate::store::access::{self, KeyRow};
+use latchkey_store::Conn;
+use latchkey_store::access::{self, KeyRow};
 
 /// Every key starts with this, so secret scanners and people can tell one.
 pub const KEY_PREFIX: &str = "lk_";

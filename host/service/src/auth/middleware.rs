@@ -16,8 +16,8 @@ use super::sessions::{self, CSRF_HEADER};
 use super::{Caller, Credential};
 use crate::app::App;
 use crate::error::{Error, ErrorAt, Result};
-use crate::store::access::SessionRow;
-use crate::store::{access, audit};
+use latchkey_store::access::SessionRow;
+use latchkey_store::{access, audit};
 
 /// The admin API's limits.
 #[derive(Debug, Clone, Copy)]
@@ -198,7 +198,7 @@ async fn begin_audit(
     now: Timestamp,
 ) -> Result<i64> {
     let mut conn = app.pool.acquire().await?;
-    audit::begin(
+    let id = audit::begin(
         &mut conn,
         &app.catalog.workspace,
         &audit::NewEntry {
@@ -210,10 +210,11 @@ async fn begin_audit(
         },
         now,
     )
-    .await
+    .await?;
+    Ok(id)
 }
 
 async fn finish_audit(app: &App, id: i64, status: u16) -> Result<()> {
     let mut conn = app.pool.acquire().await?;
-    audit::finish(&mut conn, id, status).await
+    Ok(audit::finish(&mut conn, id, status).await?)
 }

@@ -13,8 +13,8 @@ use utoipa::ToSchema;
 use super::keys::{digest, random_token};
 use super::{Caller, Credential, Role, passwords};
 use crate::error::{Error, Result};
-use crate::store::Conn;
-use crate::store::access::{self, SessionOwner, SessionRow};
+use latchkey_store::Conn;
+use latchkey_store::access::{self, SessionOwner, SessionRow};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "latchkey_session";

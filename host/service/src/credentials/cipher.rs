@@ -7,6 +7,7 @@
 //! The key is read only when credentials are sealed or opened: a service with no
 //! `[[accounts]]` never needs it.
 
+use latchkey_store::credentials::Sealed;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -63,24 +64,6 @@ pub struct Key(Zeroizing<[u8; 32]>);
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Key(<redacted>)")
-    }
-}
-
-/// A sealed value as stored: the nonce and the ciphertext with its 16-byte tag.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sealed {
-    /// The nonce, [`NONCE_LEN`] bytes.
-    pub nonce: Vec<u8>,
-    /// Ciphertext followed by the Poly1305 tag.
-    pub ciphertext: Vec<u8>,
-}
-
-impl std::fmt::Debug for Sealed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sealed")
-            .field("nonce_len", &self.nonce.len())
-            .field("ciphertext_len", &self.ciphertext.len())
-            .finish()
     }
 }
 

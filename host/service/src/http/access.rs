@@ -19,10 +19,11 @@ use super::extract::{Path, Query};
 use crate::app::App;
 use crate::auth::permission::Administer;
 use crate::auth::sessions::{self, SessionView, SignIn};
-use crate::auth::{Authorized, Caller, Credential, Role, keys, passwords};
+use crate::auth::{Authorized, Caller, Credential, keys, passwords};
 use crate::error::{Error, ErrorAt, Problem};
-use crate::store::access::{self, KeyRow, SessionRow, UserRow};
-use crate::store::audit::{self, AuditEntry};
+use latchkey_engine::Role;
+use latchkey_store::access::{self, KeyRow, SessionRow, UserRow};
+use latchkey_store::audit::{self, AuditEntry};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -108,7 +109,7 @@ async fn sign_out(
         let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
         access::delete_session(&mut conn, &keys::digest(token))
             .await
-            .map_err(at(&uri))?;
+            .map_err(|e| at(&uri)(e.into()))?;
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -152,7 +153,7 @@ async fn list_keys(
     let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
     let keys = access::list_keys(&mut conn, &app.catalog.workspace)
         .await
-        .map_err(at(&uri))?;
+        .map_err(|e| at(&uri)(e.into()))?;
     Ok(Json(KeyList { keys }))
 }
 
@@ -221,7 +222,7 @@ async fn revoke_key(
     let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
     access::revoke_key(&mut conn, &app.catalog.workspace, id, app.clock.now())
         .await
-        .map_err(at(&uri))?
+        .map_err(|e| at(&uri)(e.into()))?
         .map(Json)
         .ok_or_else(|| {
             at(&uri)(Error::NotFound {
@@ -259,7 +260,7 @@ async fn list_users(
     let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
     let users = access::list_users(&mut conn, &app.catalog.workspace)
         .await
-        .map_err(at(&uri))?;
+        .map_err(|e| at(&uri)(e.into()))?;
     Ok(Json(UserList { users }))
 }
 
@@ -305,7 +306,7 @@ async fn put_user(
         app.clock.now(),
     )
     .await
-    .map_err(at(&uri))?;
+    .map_err(|e| at(&uri)(e.into()))?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -329,7 +330,7 @@ async fn delete_user(
     let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
     if access::delete_user(&mut conn, &app.catalog.workspace, &username)
         .await
-        .map_err(at(&uri))?
+        .map_err(|e| at(&uri)(e.into()))?
     {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -378,7 +379,7 @@ async fn list_audit(
     let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
     let entries = audit::list(&mut conn, &app.catalog.workspace, page.cursor, limit)
         .await
-        .map_err(at(&uri))?;
+        .map_err(|e| at(&uri)(e.into()))?;
     let next_cursor = (entries.len() as i64 == limit)
         .then(|| entries.last().map(|e| e.id))
         .flatten();

@@ -25,10 +25,10 @@ use super::extract::Path;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
-use crate::credentials::Credentials;
 use crate::credentials::cipher::Key;
 use crate::error::{Error, ErrorAt, Problem};
-use crate::store;
+use latchkey_providers::credentials::Credentials;
+use latchkey_store as store;
 
 /// Largest credentials body, in bytes.
 const MAX_BODY: usize = 16 * 1024;
@@ -69,7 +69,7 @@ async fn list(
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
     let rows = store::credentials::accounts(&mut conn, &app.catalog.workspace)
         .await
-        .map_err(at)?;
+        .map_err(|e| at(e.into()))?;
     let views: Vec<AccountView> = rows
         .into_iter()
         .map(|row| AccountView {
@@ -111,7 +111,7 @@ async fn set_credentials(
         let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
         store::credentials::account(&mut conn, ws, &key)
             .await
-            .map_err(at)?
+            .map_err(|e| at(e.into()))?
             .ok_or_else(|| {
                 at(Error::NotFound {
                     what: "account",
@@ -121,7 +121,7 @@ async fn set_credentials(
     };
     require_media_type(&headers, is_json, "application/json").map_err(at)?;
     let body = read_limited(&headers, body, MAX_BODY).await.map_err(at)?;
-    let credentials = Credentials::from_json(&body).map_err(at)?;
+    let credentials = Credentials::from_json(&body).map_err(|e| at(e.into()))?;
     if credentials.kind().as_str() != account.kind {
         return Err(at(Error::Invalid {
             pointer: "/kind".into(),
@@ -141,12 +141,12 @@ async fn set_credentials(
         &mut conn,
         ws,
         &key,
-        credentials.kind(),
+        credentials.kind().as_str(),
         &sealed,
         app.clock.now(),
     )
     .await
-    .map_err(at)?;
+    .map_err(|e| at(e.into()))?;
     tracing::info!(account = %key, kind = %credentials.kind(), "provider credentials stored");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
 use crate::error::{Error, ErrorAt, Problem};
-use crate::store::alerts::{self, AlertRow};
+use latchkey_store::alerts::{self, AlertRow};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -48,7 +48,7 @@ async fn list(
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
     let mut alerts = alerts::list(&mut conn, &app.catalog.workspace)
         .await
-        .map_err(at)?;
+        .map_err(|e| at(e.into()))?;
     if query.open == Some(true) {
         alerts.retain(|a| a.acknowledged_at.is_none());
     }
@@ -73,7 +73,7 @@ async fn acknowledge(
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
     alerts::acknowledge(&mut conn, &app.catalog.workspace, id, app.clock.now())
         .await
-        .map_err(at)?
+        .map_err(|e| at(e.into()))?
         .map(Json)
         .ok_or_else(|| {
             at(Error::NotFound {

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::ReadFrontDesk;
 use crate::error::{Error, ErrorAt, Problem};
-use crate::store::codes::{self, CodeFilter, CodeStatus};
+use latchkey_store::codes::{self, CodeFilter, CodeStatus};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list))
@@ -104,7 +104,7 @@ async fn list(
         limit,
     )
     .await
-    .map_err(at)?;
+    .map_err(|e| at(e.into()))?;
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.code.id))
         .flatten();

@@ -18,11 +18,11 @@ use axum::routing::post;
 use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
 use crate::catalog::{SourceEntry, SourceForm};
-use crate::credentials::Secret;
 use crate::error::{Error, ErrorAt};
 use crate::inbox::{self, Accepted};
 use crate::sources::{canonical, lodgify, mapped, signature};
 use crate::telemetry::metrics::{self, WebhookOutcome};
+use latchkey_providers::credentials::Secret;
 
 /// Largest accepted webhook body, in bytes (256 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

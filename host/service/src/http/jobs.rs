@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{Administer, ReadFrontDesk};
 use crate::error::{Error, ErrorAt, Problem};
-use crate::store::jobs::{self, DeadJob};
+use latchkey_store::jobs::{self, DeadJob};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -44,7 +44,7 @@ async fn dead(
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
     let dead_letters = jobs::dead(&mut conn, &app.catalog.workspace)
         .await
-        .map_err(at)?;
+        .map_err(|e| at(e.into()))?;
     Ok(Json(DeadLetters { dead_letters }))
 }
 

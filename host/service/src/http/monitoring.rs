@@ -15,7 +15,7 @@ use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
 use crate::error::{Error, ErrorAt, Problem};
 use crate::monitor;
-use crate::store::monitoring;
+use latchkey_store::monitoring;
 
 /// Most activity entries one `GET /v1/locks/{lock}/activity` returns.
 const MAX_ACTIVITY: i64 = 500;
@@ -45,7 +45,7 @@ async fn list_locks(
     app.refresh(&mut conn).await.map_err(at)?;
     let statuses = monitoring::statuses(&mut conn, &app.catalog.workspace)
         .await
-        .map_err(at)?;
+        .map_err(|e| at(e.into()))?;
     let locks: Vec<Value> = app
         .catalog
         .locks
@@ -121,6 +121,6 @@ async fn lock_activity(
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
     let entries = monitoring::activity(&mut conn, &app.catalog.workspace, &id, limit)
         .await
-        .map_err(at)?;
+        .map_err(|e| at(e.into()))?;
     Ok(Json(json!({ "lock": id, "activity": entries })))
 }

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::App;
-use crate::store::{self, Backend};
+use latchkey_store::{self as store, Backend};
 
 /// How long `/readyz` waits for the database, in seconds, before calling it unreachable
 /// (a pool at its limit would otherwise hold the probe for the pool's own timeout).

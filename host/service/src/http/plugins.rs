@@ -27,7 +27,7 @@ use crate::auth::Authorized;
 use crate::auth::permission::{Administer, ManagePlugins};
 use crate::error::{Error, ErrorAt, Problem, Result};
 use crate::plugins::{self, MAX_COMPONENT_BYTES, RuleSource};
-use crate::store::plugins::{self as stored, PluginVersion};
+use latchkey_store::plugins::{self as stored, PluginVersion};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()

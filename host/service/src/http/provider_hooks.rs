@@ -38,7 +38,7 @@ use crate::error::{Error, ErrorAt};
 use crate::jobs::{self, JobSpec};
 use crate::monitor;
 use crate::sources::signature;
-use crate::store::codes;
+use latchkey_store::codes;
 
 /// Largest accepted provider webhook body, in bytes (256 KiB; TTLock batches log records).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

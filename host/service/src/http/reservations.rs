@@ -15,10 +15,10 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadReservations};
 use crate::error::{Error, ErrorAt, Problem, Result};
-use crate::store::codes::{self, CodeRow};
-use crate::store::events::{self, EventRow};
-use crate::store::notifications::{self, Message};
-use crate::store::reservations;
+use latchkey_store::codes::{self, CodeRow};
+use latchkey_store::events::{self, EventRow};
+use latchkey_store::notifications::{self, Message};
+use latchkey_store::reservations;
 
 /// A reservation as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,7 +95,7 @@ async fn search(
         limit,
     )
     .await
-    .map_err(at)?;
+    .map_err(|e| at(e.into()))?;
     let next_cursor = (found.len() as i64 == limit)
         .then(|| found.last().map(|r| r.id.to_string()))
         .flatten();

@@ -31,8 +31,8 @@ use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::error::{Error, ErrorAt, Problem, Result};
 use crate::plugins::{self, RuleSource};
-use crate::store::reservations;
-use crate::store::rule_versions::{self, RuleVersion};
+use latchkey_store::reservations;
+use latchkey_store::rule_versions::{self, RuleVersion};
 
 /// Largest rule source accepted, in bytes (256 KiB).
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
@@ -242,7 +242,7 @@ async fn upload(
         app.clock.now(),
     )
     .await
-    .map_err(at)?;
+    .map_err(|e| at(e.into()))?;
     tracing::info!(workspace = %ws, version = stored.id, by = auth.caller.actor, "rule version stored");
     let location = format!("/v1/rules/{}", stored.id);
     let view = VersionWithSource {
@@ -272,7 +272,7 @@ async fn list(
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
     let stored = rule_versions::list(&mut conn, &app.catalog.workspace)
         .await
-        .map_err(at)?;
+        .map_err(|e| at(e.into()))?;
     drop(conn);
     let limits = app.rules.limits().clone();
     // Compiling every version takes a while for long histories: off the async workers.
@@ -543,7 +543,8 @@ fn not_found(id: &str) -> Error {
 }
 
 fn version_view(app: &App, version: RuleVersion, valid: bool) -> VersionView {
-    let active = matches!(app.rule.cached().source, RuleSource::Rhai { version: v, .. } if v == version.id);
+    let active =
+        matches!(app.rule.cached().source, RuleSource::Rhai { version: v, .. } if v == version.id);
     VersionView {
         id: version.id,
         created_at: version.created_at,

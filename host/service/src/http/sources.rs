@@ -30,10 +30,11 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::catalog::{SourceEntry, SourceForm};
-use crate::credentials::Secret;
-use crate::credentials::cipher::{Key, KeyError, Sealed};
+use crate::credentials::cipher::{Key, KeyError};
 use crate::error::{Error, ErrorAt, Problem, Result};
-use crate::store::sources::{self as stored, SecretInfo, StoredSecret, StoredSecretInput};
+use latchkey_providers::credentials::Secret;
+use latchkey_store::credentials::Sealed;
+use latchkey_store::sources::{self as stored, SecretInfo, StoredSecret, StoredSecretInput};
 
 /// Default overlap of a rotation, in seconds (one day).
 pub const DEFAULT_OVERLAP_SECS: u64 = 86_400;
@@ -174,10 +175,13 @@ async fn list(
         .collect();
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
     let now = app.clock.now();
-    for source in stored::list(&mut conn, ws).await.map_err(at)? {
+    for source in stored::list(&mut conn, ws)
+        .await
+        .map_err(|e| at(e.into()))?
+    {
         let secrets = stored::live_info(&mut conn, ws, &source.name, now)
             .await
-            .map_err(at)?;
+            .map_err(|e| at(e.into()))?;
         sources.push(SourceView {
             url: Some(hook_url(&source.name)),
             form: form_of(&source.form).map_err(at)?.as_str(),
@@ -220,7 +224,7 @@ async fn create(
     let mut tx = app.pool.begin().await.map_err(|e| at(e.into()))?;
     if !stored::create(&mut tx, ws, &name, FORM.as_str(), &auth.caller.actor, now)
         .await
-        .map_err(at)?
+        .map_err(|e| at(e.into()))?
     {
         return Err(at(exists(&name, "the API")));
     }
@@ -293,12 +297,16 @@ async fn rotate(
     let expires_at = now.plus(i64::try_from(overlap).unwrap_or(0));
     let secret = new_secret().map_err(at)?;
     let mut tx = app.pool.begin().await.map_err(|e| at(e.into()))?;
-    if stored::get(&mut tx, ws, &name).await.map_err(at)?.is_none() {
+    if stored::get(&mut tx, ws, &name)
+        .await
+        .map_err(|e| at(e.into()))?
+        .is_none()
+    {
         return Err(at(Error::UnknownSource(name)));
     }
     stored::expire_live(&mut tx, ws, &name, expires_at, now)
         .await
-        .map_err(at)?;
+        .map_err(|e| at(e.into()))?;
     store_secret(&mut tx, ws, &name, &secret, now)
         .await
         .map_err(at)?;
@@ -419,7 +427,7 @@ fn sealing_context(name: &str) -> String {
 /// Stores `secret` as `name`'s current secret: sealed when the credentials key is set,
 /// in clear when it is not (the embedded defaults).
 async fn store_secret(
-    conn: &mut crate::store::Conn,
+    conn: &mut latchkey_store::Conn,
     ws: &WorkspaceId,
     name: &str,
     secret: &Secret,
@@ -436,14 +444,14 @@ async fn store_secret(
                 secret: &sealed.ciphertext,
                 nonce: Some(&sealed.nonce),
             };
-            stored::add_secret(conn, ws, name, &prefix, &input, now).await
+            Ok(stored::add_secret(conn, ws, name, &prefix, &input, now).await?)
         }
         Err(KeyError::Missing) => {
             let input = StoredSecretInput {
                 secret: plain,
                 nonce: None,
             };
-            stored::add_secret(conn, ws, name, &prefix, &input, now).await
+            Ok(stored::add_secret(conn, ws, name, &prefix, &input, now).await?)
         }
         // A key set but malformed must not silently store secrets in clear.
         Err(e @ KeyError::Invalid(_)) => Err(Error::Config(e.to_string())),

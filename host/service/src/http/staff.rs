@@ -15,7 +15,7 @@ use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::error::{Error, ErrorAt, Problem};
 use crate::staff::admin::{self, StaffCodeSpec, StaffCodeView};
-use crate::store::staff;
+use latchkey_store::staff;
 
 /// Largest staff code definition, in bytes.
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -37,7 +37,7 @@ async fn list(
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
     let codes = staff::list(&mut conn, &app.catalog.workspace)
         .await
-        .map_err(at)?;
+        .map_err(|e| at(e.into()))?;
     Ok(Json(json!({ "staff_codes": codes })))
 }
 

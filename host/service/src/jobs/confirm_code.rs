@@ -3,8 +3,8 @@
 use super::JobError;
 use super::code_target::{Change, Expect, finish_with_receipt, pending_target};
 use crate::app::App;
-use crate::providers::ReceiptStatus;
-use crate::store::jobs::ClaimedJob;
+use latchkey_providers::ReceiptStatus;
+use latchkey_store::jobs::ClaimedJob;
 
 pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), JobError> {
     let Some(target) = pending_target(app, job, code, Expect::OnLock).await? else {

@@ -6,10 +6,10 @@
 use super::JobError;
 use super::code_target::{Change, CodeTarget, Expect, finish_with_receipt, pending_target};
 use crate::app::App;
-use crate::providers::ProviderError;
 use crate::reconcile::pins;
-use crate::store::codes;
-use crate::store::jobs::ClaimedJob;
+use latchkey_providers::ProviderError;
+use latchkey_store::codes;
+use latchkey_store::jobs::ClaimedJob;
 
 pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), JobError> {
     let Some(target) = pending_target(app, job, code, Expect::NotOnLock).await? else {

@@ -17,9 +17,9 @@ use crate::inbox::{self, Accepted};
 use crate::sources::mapped::MappedEvent;
 use crate::sources::reenio::wire::ReenioState;
 use crate::sources::reenio::{ReenioSettings, snapshot, triggers};
-use crate::store::jobs::ClaimedJob;
-use crate::store::reenio::{self as deliveries, DeliveryState, PendingDelivery};
-use crate::store::reservations;
+use latchkey_store::jobs::ClaimedJob;
+use latchkey_store::reenio::{self as deliveries, DeliveryState, PendingDelivery};
+use latchkey_store::reservations;
 
 /// What the fetch found.
 enum Fetched {

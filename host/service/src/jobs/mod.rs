@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::providers::ProviderError;
-use crate::store::alerts::{self, AlertKind, NewAlert};
-use crate::store::jobs::{self as queue, ClaimedJob, NewJob};
-use crate::store::{Conn, codes};
 use crate::telemetry::metrics::{self, JobState};
+use latchkey_providers::ProviderError;
+use latchkey_store::alerts::{self, AlertKind, NewAlert};
+use latchkey_store::jobs::{self as queue, ClaimedJob, NewJob};
+use latchkey_store::{Conn, codes};
 use retry::RetryPolicy;
 
 /// How long a claimed job is leased, in seconds; a worker that dies frees it after this.
@@ -173,7 +173,7 @@ pub async fn enqueue(
         payload,
         run_at,
     };
-    queue::enqueue(conn, ws, &job, now).await
+    Ok(queue::enqueue(conn, ws, &job, now).await?)
 }
 
 /// Moves the queued job of `spec`, if there is one, to run at `now`: a provider webhook
@@ -224,11 +224,11 @@ pub async fn retry_dead_letter(
             codes::transition(conn, code, &[CodeState::Failed], CodeState::Pending, now).await?;
         }
         Ok(JobSpec::SendNotification { id }) => {
-            crate::store::notifications::reopen(conn, id).await?;
+            latchkey_store::notifications::reopen(conn, id).await?;
         }
         _ => {}
     }
-    queue::retry_dead(conn, ws, id, now).await
+    Ok(queue::retry_dead(conn, ws, id, now).await?)
 }
 
 /// Why a job did not finish.
@@ -253,6 +253,12 @@ pub enum JobError {
 impl From<sqlx::Error> for JobError {
     fn from(e: sqlx::Error) -> Self {
         JobError::Store(Error::Database(e))
+    }
+}
+
+impl From<latchkey_store::error::Error> for JobError {
+    fn from(e: latchkey_store::error::Error) -> Self {
+        JobError::Store(e.into())
     }
 }
 
@@ -381,10 +387,10 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
                 }
                 JobSpec::SendNotification { id } => {
                     let detail = format!("gave up after {} attempts: {message}", job.attempts);
-                    crate::store::notifications::finish(
+                    latchkey_store::notifications::finish(
                         &mut tx,
                         *id,
-                        crate::store::notifications::MessageState::Failed,
+                        latchkey_store::notifications::MessageState::Failed,
                         Some(&detail),
                         now,
                     )

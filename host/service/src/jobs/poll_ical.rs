@@ -6,7 +6,7 @@ use super::{JobError, JobSpec};
 use crate::app::App;
 use crate::catalog::SourceForm;
 use crate::sources::ical::poll;
-use crate::store::jobs::{self as queue, ClaimedJob};
+use latchkey_store::jobs::{self as queue, ClaimedJob};
 
 pub(super) async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(), JobError> {
     let settings = app

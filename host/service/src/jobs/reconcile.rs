@@ -5,7 +5,7 @@ use latchkey_engine::ReservationId;
 
 use super::JobError;
 use crate::app::App;
-use crate::store::jobs::{self as queue, ClaimedJob};
+use latchkey_store::jobs::{self as queue, ClaimedJob};
 
 pub(super) async fn run(
     app: &App,

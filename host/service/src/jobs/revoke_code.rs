@@ -10,9 +10,9 @@ use latchkey_engine::CodeState;
 use super::JobError;
 use super::code_target::{CodeTarget, marker};
 use crate::app::App;
-use crate::providers::ProviderError;
-use crate::store::jobs::{self as queue, ClaimedJob};
-use crate::store::{codes, reservations};
+use latchkey_providers::ProviderError;
+use latchkey_store::jobs::{self as queue, ClaimedJob};
+use latchkey_store::{codes, reservations};
 
 pub(super) async fn run(
     app: &App,

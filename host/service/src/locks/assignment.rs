@@ -20,9 +20,9 @@ use crate::app::AppState;
 use crate::catalog::{Catalog, concerns};
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
-use crate::store::assignments::{self as stored, AssignmentRow};
-use crate::store::revisions::{self, Topic};
-use crate::store::{Conn, codes, reservations};
+use latchkey_store::assignments::{self as stored, AssignmentRow};
+use latchkey_store::revisions::{self, Topic};
+use latchkey_store::{Conn, codes, reservations};
 
 /// Where a lock's effective branch comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

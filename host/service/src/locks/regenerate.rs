@@ -24,8 +24,8 @@ use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
 use crate::reconcile::{self, pins};
-use crate::store::Conn;
-use crate::store::codes::{self, CodeRow, NewCode};
+use latchkey_store::Conn;
+use latchkey_store::codes::{self, CodeRow, NewCode};
 
 /// One reservation's new code on the lock: a guest to tell their new PIN.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -3,8 +3,8 @@
 
 use latchkey_engine::Timestamp;
 
-use crate::providers::{AccessMethod, ActivityEntry, BatteryLevel, LockAction};
-use crate::store::monitoring::CodeOnLock;
+use latchkey_providers::{AccessMethod, ActivityEntry, BatteryLevel, LockAction};
+use latchkey_store::monitoring::CodeOnLock;
 
 /// Seconds a lock must stay offline before it is alerted: clouds report brief drops
 /// (a bridge reconnecting) that need nobody.

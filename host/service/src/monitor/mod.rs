@@ -19,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, AppState};
 use crate::error::{Error, Result};
-use crate::providers::{ActivityEntry, BatteryLevel, LockStatus, ProviderError};
-use crate::store::alerts::{self, AlertKind, NewAlert};
-use crate::store::monitoring::{self, ActivityRow, LockStatusRow};
 use judge::Initiator;
+use latchkey_providers::{ActivityEntry, BatteryLevel, LockStatus, ProviderError};
+use latchkey_store::alerts::{self, AlertKind, NewAlert};
+use latchkey_store::monitoring::{self, ActivityRow, LockStatusRow};
 
 /// How far back the first sync of a lock reads its activity log, in seconds.
 pub const FIRST_LOOKBACK_SECS: i64 = 24 * 3600;
@@ -288,7 +288,7 @@ fn outside_grant<'a>(
     lock: &'a Lock,
     e: &ActivityEntry,
     initiator: Initiator,
-    code: Option<&'a crate::store::monitoring::CodeOnLock>,
+    code: Option<&'a latchkey_store::monitoring::CodeOnLock>,
 ) -> NewAlert<'a> {
     let who = match (code, initiator) {
         (Some(c), _) => format!(
@@ -339,7 +339,7 @@ async fn record_failure(app: &AppState, lock: &Lock, message: &str) -> Result<()
         });
     row.error = Some(message.to_owned());
     row.checked_at = now.unix();
-    monitoring::put_status(&mut conn, ws, &row).await
+    Ok(monitoring::put_status(&mut conn, ws, &row).await?)
 }
 
 /// The serde name of a unit enum variant (`unlock`, `keypad`, …).

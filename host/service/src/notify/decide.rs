@@ -5,14 +5,17 @@
 use latchkey_engine::rules::Plan;
 use latchkey_engine::{ReservationId, ReservationStatus};
 
-use super::NoticeKind;
-use super::sheet::{self, Door};
+use super::sheet;
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
-use crate::store::notifications::{self as outbox, Content, GuestNotice, MessageState, NewMessage};
-use crate::store::reservations::{self, ReservationRow};
-use crate::store::{Conn, codes};
+use latchkey_store::notifications::Door;
+use latchkey_store::notifications::NoticeKind;
+use latchkey_store::notifications::{
+    self as outbox, Content, GuestNotice, MessageState, NewMessage,
+};
+use latchkey_store::reservations::{self, ReservationRow};
+use latchkey_store::{Conn, codes};
 
 /// After the reconciler planned `plan` for `row`: records the rule's notification request
 /// and decides what to tell (`plan` may have withdrawn every grant).

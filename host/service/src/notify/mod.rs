@@ -32,7 +32,6 @@ use std::sync::Arc;
 
 use latchkey_engine::Guest;
 use latchkey_engine::rules::Channel;
-use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::jobs::retry::RetryPolicy;
@@ -54,37 +53,6 @@ pub const SEND_POLICY: RetryPolicy = RetryPolicy {
 
 /// Seconds of continuous failure after which a callback endpoint is disabled (5 days).
 pub const DISABLE_CALLBACK_AFTER_SECS: i64 = 5 * 86_400;
-
-/// Which message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKind {
-    /// The first message with the guest's PINs.
-    Issued,
-    /// A door's PIN or window changed, or a door was added.
-    Changed,
-    /// The guest's access was withdrawn.
-    Revoked,
-}
-
-impl NoticeKind {
-    /// Every kind.
-    pub const ALL: [NoticeKind; 3] = [NoticeKind::Issued, NoticeKind::Changed, NoticeKind::Revoked];
-
-    /// The stored name, also the callback event's suffix (`access_code.issued`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeKind::Issued => "issued",
-            NoticeKind::Changed => "changed",
-            NoticeKind::Revoked => "revoked",
-        }
-    }
-
-    /// Parses [`NoticeKind::as_str`].
-    pub fn parse(s: &str) -> Option<NoticeKind> {
-        NoticeKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
 
 /// Everything the host needs to tell guests: the templates and the configured channels.
 #[derive(Debug)]

@@ -6,30 +6,11 @@ use std::collections::HashSet;
 
 use chrono::TimeZone;
 use chrono_tz::Tz;
-use latchkey_engine::{CodeState, Connectivity, LockId, Timestamp, Window};
-use serde::{Deserialize, Serialize};
+use latchkey_engine::{CodeState, Connectivity, Timestamp};
 
 use crate::catalog::Catalog;
-use crate::store::codes::CodeRow;
-
-/// One door as the guest is told it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Door {
-    /// The lock.
-    pub lock: LockId,
-    /// Its name for guests, e.g. "Main entrance".
-    pub name: String,
-    /// The PIN the lock holds for the guest.
-    pub pin: String,
-    /// When the PIN opens the door (UTC; the guest's entitlement, which the lock may
-    /// round outward to its precision).
-    pub window: Window,
-    /// An offline PIN: it must be used for the first time within 24 h of its start.
-    pub offline: bool,
-    /// How to use the door, from the lock's `instructions` in `property.toml`.
-    #[serde(default)]
-    pub instructions: Option<String>,
-}
+use latchkey_store::codes::CodeRow;
+use latchkey_store::notifications::Door;
 
 /// The doors a reservation's codes open as confirmed now, sorted by lock; `None` while any
 /// of its codes is pending (a PIN or window is about to change on a lock, so telling now
@@ -99,6 +80,7 @@ pub fn local_time(at: Timestamp, tz: Tz) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use latchkey_engine::{LockId, Window};
 
     fn door(lock: &str, pin: &str, start: i64) -> Door {
         Door {

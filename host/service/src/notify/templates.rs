@@ -1,5 +1,5 @@
 //! Message texts from minijinja templates, per locale: English, Czech, Spanish and
-//! Portuguese are built in (`host/templates/notify/{locale}/`), and a workspace may
+//! Portuguese are built in (`host/service/templates/notify/{locale}/`), and a workspace may
 //! override any of them, or add a locale, from a directory laid out the same way.
 //!
 //! Each locale has three templates: `subject.j2` (the e-mail subject), `email.j2` (the
@@ -18,9 +18,10 @@ use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::NoticeKind;
-use super::sheet::{Door, local_time};
+use super::sheet::local_time;
 use crate::error::{Error, Result};
+use latchkey_store::notifications::Door;
+use latchkey_store::notifications::NoticeKind;
 
 /// The locales shipped with Latchkey.
 pub const BUILT_IN_LOCALES: [&str; 4] = ["en", "cs", "es", "pt"];

@@ -25,11 +25,11 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
 use crate::rule_loader::RuleLoader;
-use crate::store::plugins::{self as stored, Activation, PluginVersion};
-use crate::store::rule_versions::{self, RuleActivation, RuleVersion};
-use crate::store::revisions::{self, Topic};
-use crate::store::{Conn, reservations};
 pub use active::{ActiveRule, CurrentRule, RuleSource};
+use latchkey_store::plugins::{self as stored, Activation, PluginVersion};
+use latchkey_store::revisions::{self, Topic};
+use latchkey_store::rule_versions::{self, RuleActivation, RuleVersion};
+use latchkey_store::{Conn, reservations};
 
 /// Largest component accepted, in bytes (10 MiB).
 pub const MAX_COMPONENT_BYTES: usize = 10 * 1024 * 1024;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use latchkey_engine::{Capabilities, CodeState, Grant, LockId, Timestamp, Window};
 
-use crate::store::codes::CodeRow;
+use latchkey_store::codes::CodeRow;
 
 /// One change to make.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,12 +13,12 @@ use latchkey_engine::{CodeState, LockId, ReservationId, Timestamp};
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
-use crate::store::alerts::{AlertKind, NewAlert};
-use crate::store::codes::{self, NewCode};
-use crate::store::reservations::ReservationRow;
-use crate::store::{Conn, events, reservations};
 use crate::telemetry::metrics::{self, RuleRuntime};
 use diff::Action;
+use latchkey_store::alerts::{AlertKind, NewAlert};
+use latchkey_store::codes::{self, NewCode};
+use latchkey_store::reservations::ReservationRow;
+use latchkey_store::{Conn, events, reservations};
 
 /// Reconciles reservation `id` inside the caller's transaction `conn`.
 ///
@@ -244,6 +244,6 @@ pub async fn raise_unrevocable(
             row.code.lock, row.code.reservation
         ),
     };
-    crate::store::alerts::raise(conn, &app.catalog.workspace, &alert, app.clock.now()).await?;
-    codes::mark_unrevocable(conn, code).await
+    latchkey_store::alerts::raise(conn, &app.catalog.workspace, &alert, app.clock.now()).await?;
+    Ok(codes::mark_unrevocable(conn, code).await?)
 }

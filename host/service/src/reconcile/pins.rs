@@ -8,7 +8,7 @@ use rand::Rng;
 use rand::rngs::StdRng;
 
 use crate::error::{Error, Result};
-use crate::store::{Conn, codes};
+use latchkey_store::{Conn, codes};
 
 /// Attempts at a random PIN before giving up (the space is 10^6 or so, a lock holds at
 /// most a few thousand codes, so this is never reached in practice).

@@ -24,7 +24,7 @@ use latchkey_engine::{Reservation, ReservationStatus};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::store::source_versions::VersionRecord;
+use latchkey_store::source_versions::VersionRecord;
 
 /// A reservation state mapped from a payload, before it has a version.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
 use crate::reconcile::pins::is_guessable;
-use crate::store::codes::{self, CodeRow};
-use crate::store::staff::{self, StaffCodeRow};
+use latchkey_store::codes::{self, CodeRow};
+use latchkey_store::staff::{self, StaffCodeRow};
 
 /// Longest staff code name.
 pub const MAX_NAME_LEN: usize = 40;

@@ -20,7 +20,7 @@ use latchkey_engine::{Grant, LockId, ReservationId, Timestamp, Window};
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
-use crate::store::{Conn, staff};
+use latchkey_store::{Conn, staff};
 
 /// Prefix of the owner id of a staff code's access codes.
 pub const OWNER_PREFIX: &str = "staff:";

@@ -13,8 +13,8 @@ use axum::http::StatusCode;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::plugins::RuleSource;
-use crate::providers::ProviderError;
-use crate::store::alerts::AlertKind;
+use latchkey_providers::metered::{PROVIDER_CALL_SECONDS, PROVIDER_CALLS};
+use latchkey_store::alerts::ALERTS_RAISED;
 
 /// Counter: deliveries the inbox handled, by `source` and `outcome`
 /// ([`WebhookOutcome`]). Polled feeds (iCal, reenio fetches) count under their source too.
@@ -30,17 +30,6 @@ pub const RULE_EVALUATION_SECONDS: &str = "latchkey_rule_evaluation_duration_sec
 /// Counter: job runs by `kind` (`create_code`, `reconcile`, …) and how each run ended,
 /// `state` ([`JobState`]).
 pub const JOB_RUNS: &str = "latchkey_job_runs_total";
-/// Counter: calls that reached a lock provider, by `provider` (its key: `simulator`,
-/// `nuki`, …), `operation` (`create_code`, `lock_status`, …) and `outcome` (`ok`, or the
-/// error: `unavailable`, `timeout`, `rate_limited`, `pin_conflict`, `not_found`,
-/// `unsupported`, `rejected`). Calls refused by an open circuit never reach the provider
-/// and are not counted.
-pub const PROVIDER_CALLS: &str = "latchkey_provider_calls_total";
-/// Histogram: how long a provider call took, in seconds, by `provider` and `operation`.
-pub const PROVIDER_CALL_SECONDS: &str = "latchkey_provider_call_duration_seconds";
-/// Counter: alerts raised by `kind` (`lock_offline`, `dead_letter`, …); an alert raised
-/// again under the same key is not counted twice.
-pub const ALERTS_RAISED: &str = "latchkey_alerts_raised_total";
 
 /// Upper bounds of the latency histograms' buckets, in seconds: from a Rhai rule's tenth
 /// of a millisecond to a lock cloud's 30 s timeout.
@@ -225,48 +214,6 @@ impl JobState {
 /// Counts a run of a job of `kind` that ended in `state`.
 pub fn job_ran(kind: &str, state: JobState) {
     metrics::counter!(JOB_RUNS, "kind" => kind.to_owned(), "state" => state.as_str()).increment(1);
-}
-
-/// The `outcome` label of a provider call's result.
-pub fn provider_outcome<T>(result: &Result<T, ProviderError>) -> &'static str {
-    match result {
-        Ok(_) => "ok",
-        Err(ProviderError::Unavailable(_)) => "unavailable",
-        Err(ProviderError::Timeout) => "timeout",
-        Err(ProviderError::RateLimited(_)) => "rate_limited",
-        Err(ProviderError::PinConflict) => "pin_conflict",
-        Err(ProviderError::NotFound(_)) => "not_found",
-        Err(ProviderError::Unsupported(_)) => "unsupported",
-        Err(ProviderError::Rejected(_)) => "rejected",
-    }
-}
-
-/// Records a call to `provider`'s `operation` that took `elapsed` and ended in `outcome`
-/// ([`provider_outcome`]).
-pub fn provider_called(
-    provider: &str,
-    operation: &'static str,
-    outcome: &'static str,
-    elapsed: Duration,
-) {
-    metrics::counter!(
-        PROVIDER_CALLS,
-        "provider" => provider.to_owned(),
-        "operation" => operation,
-        "outcome" => outcome
-    )
-    .increment(1);
-    metrics::histogram!(
-        PROVIDER_CALL_SECONDS,
-        "provider" => provider.to_owned(),
-        "operation" => operation
-    )
-    .record(elapsed.as_secs_f64());
-}
-
-/// Counts a newly raised alert of `kind`.
-pub fn alert_raised(kind: AlertKind) {
-    metrics::counter!(ALERTS_RAISED, "kind" => kind.as_str()).increment(1);
 }
 
 #[cfg(test)]

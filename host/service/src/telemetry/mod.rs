@@ -6,7 +6,6 @@
 //! (`/v1/hooks/{source}/{secret}`), never as sent, since some sources carry their secret
 //! in the path.
 
-pub mod metered;
 pub mod metrics;
 
 use axum::Router;

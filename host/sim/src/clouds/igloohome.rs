@@ -46,10 +46,10 @@ use sha2::{Digest, Sha256};
 
 use super::faults::{Failure, Faults};
 use super::model::{Change, HeldCode, LockModel};
-use latchkey_service::clock::Clock;
-use latchkey_service::providers::ProviderError;
-use latchkey_service::providers::igloohome::{Igloohome, IgloohomeCredentials};
-use latchkey_service::providers::segment::{CodeSegment, HeldCodes};
+use latchkey_engine::clock::Clock;
+use latchkey_providers::ProviderError;
+use latchkey_providers::igloohome::{Igloohome, IgloohomeCredentials};
+use latchkey_providers::segment::{CodeSegment, HeldCodes};
 
 /// Seconds of model time a bridge job takes to reach an online lock, by default.
 pub const DEFAULT_JOB_SECS: i64 = 5;

@@ -30,15 +30,17 @@ pub async fn serve_loopback(router: axum::Router) -> std::io::Result<String> {
 /// 10 s timeout. `cloud` names the fake in the error.
 ///
 /// # Errors
-/// [`latchkey_service::providers::ProviderError::Unavailable`] when no loopback port can be bound.
+/// [`latchkey_providers::ProviderError::Unavailable`] when no loopback port can be bound.
 pub async fn serve_for_replay(
     router: axum::Router,
     cloud: &str,
-) -> Result<latchkey_service::providers::http::HttpSettings, latchkey_service::providers::ProviderError> {
+) -> Result<latchkey_providers::http::HttpSettings, latchkey_providers::ProviderError> {
     let base_url = serve_loopback(router).await.map_err(|e| {
-        latchkey_service::providers::ProviderError::Unavailable(format!("cannot serve the {cloud} fake: {e}"))
+        latchkey_providers::ProviderError::Unavailable(format!(
+            "cannot serve the {cloud} fake: {e}"
+        ))
     })?;
-    Ok(latchkey_service::providers::http::HttpSettings {
+    Ok(latchkey_providers::http::HttpSettings {
         base_url,
         timeout: std::time::Duration::from_secs(10),
         requests_per_second: None,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use latchkey_engine::{Pin, Timestamp, Window};
 
-use latchkey_service::providers::segment::CodeSegment;
+use latchkey_providers::segment::CodeSegment;
 
 /// A code as it should be on the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,7 +205,7 @@ impl LockModel {
             .unwrap_or_default()
     }
 
-    /// Every code `device` has held, oldest first (see [`latchkey_service::providers::segment`]).
+    /// Every code `device` has held, oldest first (see [`latchkey_providers::segment`]).
     pub fn history(&self, device: &str) -> Vec<CodeSegment> {
         self.locks
             .get(device)

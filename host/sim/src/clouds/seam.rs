@@ -50,10 +50,10 @@ use serde_json::{Value, json};
 
 use super::faults::Faults;
 use super::model::{Change, HeldCode, LockModel};
-use latchkey_service::clock::Clock;
-use latchkey_service::providers::ProviderError;
-use latchkey_service::providers::seam::Seam;
-use latchkey_service::providers::segment::{CodeSegment, HeldCodes};
+use latchkey_engine::clock::Clock;
+use latchkey_providers::ProviderError;
+use latchkey_providers::seam::Seam;
+use latchkey_providers::segment::{CodeSegment, HeldCodes};
 
 /// Seconds a change takes to reach an online lock, by default.
 pub const DEFAULT_CONFIRM_SECS: i64 = 5;

@@ -52,10 +52,10 @@ use serde_json::{Value, json};
 
 use super::faults::Faults;
 use super::model::{Change, HeldCode, LockModel};
-use latchkey_service::clock::Clock;
-use latchkey_service::providers::ProviderError;
-use latchkey_service::providers::segment::{CodeSegment, HeldCodes};
-use latchkey_service::providers::ttlock::{TtLock, TtLockCredentials, password_md5};
+use latchkey_engine::clock::Clock;
+use latchkey_providers::ProviderError;
+use latchkey_providers::segment::{CodeSegment, HeldCodes};
+use latchkey_providers::ttlock::{TtLock, TtLockCredentials, password_md5};
 
 /// Seconds an access token lives by default (90 days, as TTLock issues them).
 pub const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 7_776_000;

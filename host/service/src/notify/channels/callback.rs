@@ -20,8 +20,8 @@ use super::{Delivered, Outgoing, SendError, Sender};
 use crate::error::{Error, Result};
 use crate::notify::settings::CallbackSettings;
 use crate::notify::ssrf;
-use crate::providers::http::{HttpSettings, ProviderHttp};
 use crate::sources::signature;
+use latchkey_providers::http::{HttpSettings, ProviderHttp};
 
 /// Seconds a platform has to answer a callback.
 const TIMEOUT_SECS: u64 = 15;
@@ -128,7 +128,7 @@ impl Callback {
     }
 
     fn body(m: &Outgoing) -> Result<Vec<u8>, SendError> {
-        let revoked = m.kind == crate::notify::NoticeKind::Revoked;
+        let revoked = m.kind == latchkey_store::notifications::NoticeKind::Revoked;
         let event = Event {
             kind: format!("access_code.{}", m.kind.as_str()),
             timestamp: m.at.to_rfc3339(),

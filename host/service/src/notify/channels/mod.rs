@@ -1,6 +1,6 @@
 //! The channels a message goes out on, behind one trait: [`email`] (SMTP), [`sms`] (a
 //! Twilio-compatible Messages API), [`callback`] (a Standard Webhooks callback to the
-//! booking platform), and [`capture`] (kept in memory, for replays and tests).
+//! booking platform); replays and tests keep messages in memory with `latchkey_sim::capture`.
 
 pub mod callback;
 pub mod email;
@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use latchkey_engine::rules::Channel;
 use latchkey_engine::{ReservationId, Timestamp};
 
-use super::NoticeKind;
 use super::templates::Rendered;
-use crate::store::notifications::Content;
+use latchkey_store::notifications::Content;
+use latchkey_store::notifications::NoticeKind;
 
 /// A message ready to go: rendered, with its structured content for the channels that
 /// carry data (the callback).

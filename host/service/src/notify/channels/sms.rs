@@ -17,8 +17,8 @@ use serde::Deserialize;
 use super::{Delivered, Outgoing, SendError, Sender};
 use crate::error::{Error, Result};
 use crate::notify::settings::SmsSettings;
-use crate::providers::ProviderError;
-use crate::providers::http::{HttpSettings, ProviderHttp};
+use latchkey_providers::ProviderError;
+use latchkey_providers::http::{HttpSettings, ProviderHttp};
 
 /// Sends through one account.
 pub struct Sms {

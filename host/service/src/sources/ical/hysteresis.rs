@@ -5,19 +5,7 @@
 use latchkey_engine::Timestamp;
 
 use super::parse::{FeedStay, Fetched};
-
-/// A stay the feed listed before, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Known {
-    /// Its `UID`.
-    pub uid: String,
-    /// Its check-out on record (UTC).
-    pub check_out: Timestamp,
-    /// Consecutive successful, non-empty fetches without it.
-    pub missing: u32,
-    /// Whether its cancellation was accepted.
-    pub cancelled: bool,
-}
+use latchkey_store::feeds::Known;
 
 /// What to do after a fetch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use crate::catalog::SourceForm;
 use crate::error::Result;
 use crate::inbox;
 use crate::jobs::{self, JobSpec};
-use crate::providers::http::{HttpSettings, ProviderHttp};
 use crate::sources::mapped::MappedEvent;
-use crate::store::{feeds, reservations};
+use latchkey_providers::http::{HttpSettings, ProviderHttp};
+use latchkey_store::{feeds, reservations};
 
 /// What one poll did, for logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -118,7 +118,12 @@ async fn fetch(settings: &IcalSettings) -> Result<String, String> {
 
 /// Hands listed stays and cancellations to the inbox, then records the feed's state. Each
 /// step is idempotent, so a poll cut short is completed by the next one.
-async fn apply(app: &App, source: &str, known: &[hysteresis::Known], d: Decision) -> Result<()> {
+async fn apply(
+    app: &App,
+    source: &str,
+    known: &[latchkey_store::feeds::Known],
+    d: Decision,
+) -> Result<()> {
     let ws = &app.catalog.workspace;
     for stay in &d.listed {
         let kind = if known.iter().any(|k| k.uid == stay.uid && !k.cancelled) {

@@ -13,7 +13,7 @@ use super::wire::WebhookBody;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::jobs::{self, JobSpec};
-use crate::store::reenio::{self as deliveries, DeliveryState, NewDelivery};
+use latchkey_store::reenio::{self as deliveries, DeliveryState, NewDelivery};
 
 /// Seconds within which an identical body from the same hook counts as a retry.
 pub const DUPLICATE_WINDOW_SECS: i64 = 300;

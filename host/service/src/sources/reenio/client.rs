@@ -16,9 +16,9 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
 
 use super::wire::{CustomerDetail, ReservationDetail};
-use crate::credentials::Secret;
-use crate::providers::ProviderError;
-use crate::providers::http::{HttpSettings, ProviderHttp};
+use latchkey_providers::ProviderError;
+use latchkey_providers::credentials::Secret;
+use latchkey_providers::http::{HttpSettings, ProviderHttp};
 
 /// reenio's published limit, requests per minute per account (RA).
 pub const REQUESTS_PER_MINUTE: u32 = 200;

@@ -43,9 +43,9 @@ use std::sync::{Arc, OnceLock};
 use latchkey_engine::ResourceId;
 use serde::Deserialize;
 
-use crate::credentials::Secret;
 use crate::error::Error;
 use client::ReenioClient;
+use latchkey_providers::credentials::Secret;
 use triggers::TriggerTarget;
 
 /// The header carrying the shared secret when the settings name none.

@@ -1,0 +1,418 @@
+//! Access codes on record.
+
+use latchkey_engine::{
+    AccessCode, CodeState, LockId, Pin, ReservationId, Timestamp, Window, WorkspaceId,
+};
+use serde::Serialize;
+
+use super::Conn;
+use crate::error::{Error, Result};
+
+/// An access code with the bookkeeping the reconciler needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeRow {
+    /// The code.
+    #[serde(flatten)]
+    pub code: AccessCode,
+    /// The code this one replaces, on locks that cannot change a code in place.
+    pub replaces: Option<i64>,
+    /// An unrevocable alert was raised for it.
+    pub unrevocable: bool,
+}
+
+type RawRow = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+);
+
+const COLUMNS: &str = "id, reservation_id, lock_id, pin, starts_at, ends_at, lock_starts_at, lock_ends_at, state, provider_ref, replaces, unrevocable";
+
+fn from_raw(r: RawRow) -> Result<CodeRow> {
+    let (
+        id,
+        reservation,
+        lock,
+        pin,
+        starts,
+        ends,
+        lock_starts,
+        lock_ends,
+        state,
+        provider_ref,
+        replaces,
+        unrevocable,
+    ) = r;
+    Ok(CodeRow {
+        code: AccessCode {
+            id,
+            reservation: ReservationId::parse(reservation).map_err(Error::Corrupt)?,
+            lock: LockId::parse(lock).map_err(Error::Corrupt)?,
+            pin: pin.map(Pin::new),
+            window: Window {
+                starts_at: Timestamp(starts),
+                ends_at: Timestamp(ends),
+            },
+            lock_window: lock_starts.zip(lock_ends).map(|(s, e)| Window {
+                starts_at: Timestamp(s),
+                ends_at: Timestamp(e),
+            }),
+            state: CodeState::parse(&state)
+                .ok_or_else(|| Error::Corrupt(format!("code {id} has state `{state}`")))?,
+            provider_ref,
+        },
+        replaces,
+        unrevocable: unrevocable != 0,
+    })
+}
+
+/// Every code of a reservation, oldest first.
+pub async fn for_reservation(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    reservation: &str,
+) -> Result<Vec<CodeRow>> {
+    let rows = sqlx::query_as::<_, RawRow>(&format!(
+        "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = $1 AND reservation_id = $2 ORDER BY id"
+    ))
+    .bind(ws.as_str())
+    .bind(reservation)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_raw).collect()
+}
+
+/// One code.
+pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<CodeRow>> {
+    let row = sqlx::query_as::<_, RawRow>(&format!(
+        "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = $1 AND id = $2"
+    ))
+    .bind(ws.as_str())
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(from_raw).transpose()
+}
+
+/// A code to put on a lock.
+#[derive(Debug)]
+pub struct NewCode<'a> {
+    /// The reservation.
+    pub reservation: &'a ReservationId,
+    /// The lock.
+    pub lock: &'a LockId,
+    /// The PIN, when Latchkey chooses it.
+    pub pin: Option<&'a Pin>,
+    /// The desired window.
+    pub window: Window,
+    /// The code it replaces.
+    pub replaces: Option<i64>,
+}
+
+/// Records a new `pending` code and returns its id.
+pub async fn insert(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    c: &NewCode<'_>,
+    now: Timestamp,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "INSERT INTO access_codes (workspace_id, reservation_id, lock_id, pin, starts_at, ends_at, state, replaces, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9) RETURNING id",
+    )
+    .bind(ws.as_str())
+    .bind(c.reservation.as_str())
+    .bind(c.lock.as_str())
+    .bind(c.pin.map(Pin::as_str))
+    .bind(c.window.starts_at.unix())
+    .bind(c.window.ends_at.unix())
+    .bind(c.replaces)
+    .bind(now.unix())
+    .bind(now.unix())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Sets a new desired window and marks the code `pending` until the lock has it.
+pub async fn set_window(conn: &mut Conn, id: i64, window: Window, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE access_codes SET starts_at = $1, ends_at = $2, state = 'pending', updated_at = $3 WHERE id = $4")
+        .bind(window.starts_at.unix())
+        .bind(window.ends_at.unix())
+        .bind(now.unix())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves the code to `to`, only if it is in one of `from`. Returns whether it moved.
+pub async fn transition(
+    conn: &mut Conn,
+    id: i64,
+    from: &[CodeState],
+    to: CodeState,
+    now: Timestamp,
+) -> Result<bool> {
+    let states: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let placeholders = super::Placeholders::after(3).list(states.len());
+    let sql = format!(
+        "UPDATE access_codes SET state = $1, updated_at = $2 WHERE id = $3 AND state IN ({placeholders})"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(to.as_str())
+        .bind(now.unix())
+        .bind(id);
+    for s in states {
+        q = q.bind(s);
+    }
+    Ok(q.execute(&mut *conn).await?.rows_affected() > 0)
+}
+
+/// What the provider answered about a code.
+#[derive(Debug)]
+pub struct Receipt<'a> {
+    /// The provider's reference.
+    pub reference: &'a str,
+    /// The PIN on the lock.
+    pub pin: &'a Pin,
+    /// The window the lock enforces.
+    pub lock_window: Window,
+    /// The lock has the code: a `pending` code becomes `active`.
+    pub confirmed: bool,
+    /// The answer applied a change of window in place (counted in `updates`).
+    pub updated: bool,
+}
+
+/// Records a provider's answer in one statement, activating a pending code the lock has
+/// confirmed.
+pub async fn record_receipt(
+    conn: &mut Conn,
+    id: i64,
+    r: &Receipt<'_>,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE access_codes SET provider_ref = $1, pin = $2, lock_starts_at = $3, lock_ends_at = $4, updated_at = $5,
+            state = CASE WHEN $6 AND state = 'pending' THEN 'active' ELSE state END,
+            updates = updates + $7
+         WHERE id = $8",
+    )
+    .bind(r.reference)
+    .bind(r.pin.as_str())
+    .bind(r.lock_window.starts_at.unix())
+    .bind(r.lock_window.ends_at.unix())
+    .bind(now.unix())
+    .bind(r.confirmed)
+    .bind(i64::from(r.updated))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Totals over a workspace's codes, for reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct CodeTotals {
+    /// Codes a provider accepted.
+    pub created: i64,
+    /// Changes of window applied in place.
+    pub updated: i64,
+    /// Codes revoked (confirmed by the provider).
+    pub revoked: i64,
+}
+
+/// Totals over the workspace's codes.
+pub async fn totals(conn: &mut Conn, ws: &WorkspaceId) -> Result<CodeTotals> {
+    Ok(sqlx::query_as::<_, CodeTotals>(
+        "SELECT COUNT(provider_ref) AS created, CAST(COALESCE(SUM(updates), 0) AS BIGINT) AS updated,
+                CAST(COALESCE(SUM(CASE WHEN state = 'revoked' THEN 1 ELSE 0 END), 0) AS BIGINT) AS revoked
+         FROM access_codes WHERE workspace_id = $1",
+    )
+    .bind(ws.as_str())
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Changes the PIN of a code not yet on its lock.
+pub async fn set_pin(conn: &mut Conn, id: i64, pin: &Pin) -> Result<()> {
+    sqlx::query("UPDATE access_codes SET pin = $1 WHERE id = $2")
+        .bind(pin.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Notes that the code could not be revoked and an alert was raised.
+pub async fn mark_unrevocable(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("UPDATE access_codes SET unrevocable = 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// True when another live code on `lock` uses `pin`.
+pub async fn pin_in_use(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    lock: &LockId,
+    pin: &Pin,
+    except: Option<i64>,
+) -> Result<bool> {
+    let n = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM access_codes
+         WHERE workspace_id = $1 AND lock_id = $2 AND pin = $3 AND state IN ('pending', 'active', 'revoking') AND id <> $4",
+    )
+    .bind(ws.as_str())
+    .bind(lock.as_str())
+    .bind(pin.as_str())
+    .bind(except.unwrap_or(-1))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// The live (`pending` or `active`) codes on `lock`, oldest first: what regenerating the
+/// lock's PINs replaces, and whose reservations an assignment change re-plans.
+pub async fn live_on_lock(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    lock: &LockId,
+) -> Result<Vec<CodeRow>> {
+    let rows = sqlx::query_as::<_, RawRow>(&format!(
+        "SELECT {COLUMNS} FROM access_codes
+         WHERE workspace_id = $1 AND lock_id = $2 AND state IN ('pending', 'active') ORDER BY id"
+    ))
+    .bind(ws.as_str())
+    .bind(lock.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_raw).collect()
+}
+
+/// How the front desk sees a code: its state, and whether its window is over.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeStatus {
+    /// Being put on (or changed on) its lock.
+    Pending,
+    /// On its lock, its window not over.
+    Active,
+    /// Its window is over.
+    Expired,
+    /// Being deleted, or deleted, from its lock.
+    Revoked,
+    /// The provider refused it for good.
+    Failed,
+}
+
+impl CodeStatus {
+    /// The status of a code in `state` whose window ends at `ends_at`, at `now`.
+    pub fn of(state: CodeState, ends_at: Timestamp, now: Timestamp) -> CodeStatus {
+        match state {
+            CodeState::Pending => CodeStatus::Pending,
+            CodeState::Active if ends_at > now => CodeStatus::Active,
+            CodeState::Active | CodeState::Expired => CodeStatus::Expired,
+            CodeState::Revoking | CodeState::Revoked => CodeStatus::Revoked,
+            CodeState::Failed => CodeStatus::Failed,
+        }
+    }
+
+    /// The SQL condition selecting codes of this status, with `now` (when the status
+    /// depends on it) at the next placeholder of `p`.
+    fn condition(self, p: &mut super::Placeholders) -> String {
+        match self {
+            CodeStatus::Pending => "state = 'pending'".into(),
+            CodeStatus::Active => format!("state = 'active' AND ends_at > {}", p.next()),
+            CodeStatus::Expired => {
+                format!(
+                    "(state = 'expired' OR (state = 'active' AND ends_at <= {}))",
+                    p.next()
+                )
+            }
+            CodeStatus::Revoked => "state IN ('revoking', 'revoked')".into(),
+            CodeStatus::Failed => "state = 'failed'".into(),
+        }
+    }
+}
+
+/// Which codes [`search`] returns; every field narrows.
+#[derive(Debug, Clone, Default)]
+pub struct CodeFilter {
+    /// Of this status.
+    pub status: Option<CodeStatus>,
+    /// On this lock.
+    pub lock: Option<String>,
+    /// Of this reservation (or staff code owner, `staff:{name}`).
+    pub reservation: Option<String>,
+    /// Whose window ends after this instant, Unix seconds UTC.
+    pub from: Option<i64>,
+    /// Whose window starts before this instant, Unix seconds UTC.
+    pub to: Option<i64>,
+}
+
+/// Up to `limit` codes matching `filter` with ids below `before`, newest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn search(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    filter: &CodeFilter,
+    now: Timestamp,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<CodeRow>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM access_codes WHERE workspace_id = $1 AND id < $2");
+    let mut p = super::Placeholders::after(2);
+    if let Some(status) = filter.status {
+        sql.push_str(" AND ");
+        sql.push_str(&status.condition(&mut p));
+    }
+    for (value, column) in [
+        (filter.lock.is_some(), "lock_id ="),
+        (filter.reservation.is_some(), "reservation_id ="),
+        (filter.from.is_some(), "ends_at >"),
+        (filter.to.is_some(), "starts_at <"),
+    ] {
+        if value {
+            sql.push_str(&format!(" AND {column} {}", p.next()));
+        }
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", p.next()));
+    let mut query = sqlx::query_as::<_, RawRow>(&sql)
+        .bind(ws.as_str())
+        .bind(before.unwrap_or(i64::MAX));
+    if matches!(
+        filter.status,
+        Some(CodeStatus::Active | CodeStatus::Expired)
+    ) {
+        query = query.bind(now.0);
+    }
+    if let Some(lock) = &filter.lock {
+        query = query.bind(lock);
+    }
+    if let Some(reservation) = &filter.reservation {
+        query = query.bind(reservation);
+    }
+    if let Some(from) = filter.from {
+        query = query.bind(from);
+    }
+    if let Some(to) = filter.to {
+        query = query.bind(to);
+    }
+    let rows = query.bind(limit).fetch_all(&mut *conn).await?;
+    rows.into_iter().map(from_raw).collect()
+}

@@ -1,0 +1,22 @@
+//! The store's errors: the database's own, or a row that no longer reads as the model
+//! (an id that does not parse, an unknown name): never input from a caller.
+
+/// What went wrong reading or writing the state.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database failed, or refused the statement.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A value on record does not read as the model: the database was written otherwise.
+    #[error("state on record does not read: {0}")]
+    Corrupt(String),
+    /// The change conflicts with the state on record (a name already taken).
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// Shorthand for store results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
