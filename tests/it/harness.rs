@@ -429,19 +429,23 @@ impl TestApp {
         webhook_id: &str,
         body: &Value,
     ) -> Reply {
-        let bytes = serde_json::to_vec(body).expect("json");
-        let now = self.clock.now();
-        let sig = signature::sign(secret, webhook_id, now, &bytes).expect("sign");
-        self.request(
-            Request::post(format!("/v1/hooks/{source}"))
-                .header("content-type", "application/json")
-                .header("webhook-id", webhook_id)
-                .header("webhook-timestamp", now.unix().to_string())
-                .header("webhook-signature", sig)
-                .body(Body::from(bytes))
-                .expect("request"),
-        )
-        .await
+        let request = signed_webhook(source, secret, webhook_id, self.clock.now(), body);
+        self.request(request).await
+    }
+
+    /// The locks reservation `id` holds a live (not revoked) code on, sorted.
+    pub async fn locks_with_codes(&self, id: &str) -> Vec<String> {
+        let view = self.reservation(id).await;
+        let mut locks: Vec<String> = view["codes"]
+            .as_array()
+            .expect("codes")
+            .iter()
+            .filter(|c| !matches!(c["state"].as_str(), Some("revoked" | "revoking")))
+            .filter_map(|c| c["lock"].as_str().map(str::to_owned))
+            .collect();
+        locks.sort();
+        locks.dedup();
+        locks
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -517,26 +521,34 @@ impl Replica {
 
     /// Posts `body` to this replica's `demo` source as `webhook_id`, signed now.
     pub async fn send_as(&self, webhook_id: &str, body: &Value) -> Reply {
-        let bytes = serde_json::to_vec(body).expect("json");
-        let now = self.app.clock.now();
-        let sig = signature::sign(DEMO_SECRET, webhook_id, now, &bytes).expect("sign");
-        reply_of(
-            &self.router,
-            Request::post("/v1/hooks/demo")
-                .header("content-type", "application/json")
-                .header("webhook-id", webhook_id)
-                .header("webhook-timestamp", now.unix().to_string())
-                .header("webhook-signature", sig)
-                .body(Body::from(bytes))
-                .expect("request"),
-        )
-        .await
+        let request = signed_webhook("demo", DEMO_SECRET, webhook_id, self.app.clock.now(), body);
+        self.request(request).await
     }
 
     /// Runs every job due now on this replica's worker.
     pub async fn run_jobs(&self) {
         self.app.run_due_jobs().await.expect("jobs run");
     }
+}
+
+/// `POST /v1/hooks/{source}` with `body`, signed at `now` with `secret` as `webhook_id`
+/// (Standard Webhooks).
+pub fn signed_webhook(
+    source: &str,
+    secret: &str,
+    webhook_id: &str,
+    now: Timestamp,
+    body: &Value,
+) -> Request<Body> {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let sig = signature::sign(secret, webhook_id, now, &bytes).expect("sign");
+    Request::post(format!("/v1/hooks/{source}"))
+        .header("content-type", "application/json")
+        .header("webhook-id", webhook_id)
+        .header("webhook-timestamp", now.unix().to_string())
+        .header("webhook-signature", sig)
+        .body(Body::from(bytes))
+        .expect("request")
 }
 
 /// A canonical event for reservation `id`.

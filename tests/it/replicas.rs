@@ -24,21 +24,6 @@ fn json_request(method: &str, path: &str, body: &Value) -> Request<Body> {
         .expect("request")
 }
 
-/// The locks reservation `id` holds a live (not revoked) code on, sorted.
-async fn locks_with_codes(app: &TestApp, id: &str) -> Vec<String> {
-    let view = app.reservation(id).await;
-    let mut locks: Vec<String> = view["codes"]
-        .as_array()
-        .expect("codes")
-        .iter()
-        .filter(|c| !matches!(c["state"].as_str(), Some("revoked" | "revoking")))
-        .filter_map(|c| c["lock"].as_str().map(str::to_owned))
-        .collect();
-    locks.sort();
-    locks.dedup();
-    locks
-}
-
 fn accepted(reply: &Reply) {
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{:?}", reply.body);
 }
@@ -60,7 +45,7 @@ async fn a_rule_activated_through_one_replica_plans_every_stay_on_both() {
     );
     b.run_jobs().await;
     assert_eq!(
-        locks_with_codes(&a, "W-B").await,
+        a.locks_with_codes("W-B").await,
         ["main-entrance", "pool", "room-102"],
         "the property's rule opens the shared doors"
     );
@@ -111,7 +96,7 @@ async fn a_rule_activated_through_one_replica_plans_every_stay_on_both() {
             a.run_jobs().await;
         }
         assert_eq!(
-            locks_with_codes(&a, &id).await,
+            a.locks_with_codes(&id).await,
             [format!("room-{}", ROOMS[i % 3])],
             "{id} is planned with the activated rule: its room only"
         );
@@ -128,9 +113,7 @@ async fn a_lock_assigned_through_one_replica_gets_codes_planned_by_the_other() {
     );
     b.run_jobs().await;
     assert!(
-        !locks_with_codes(&a, "R-1")
-            .await
-            .contains(&"spa".to_owned()),
+        !a.locks_with_codes("R-1").await.contains(&"spa".to_owned()),
         "the spa is not assigned to a branch yet"
     );
 
@@ -156,22 +139,16 @@ async fn a_lock_assigned_through_one_replica_gets_codes_planned_by_the_other() {
     // plans a new stay with it too.
     b.run_jobs().await;
     assert!(
-        locks_with_codes(&a, "R-1")
-            .await
-            .contains(&"spa".to_owned()),
+        a.locks_with_codes("R-1").await.contains(&"spa".to_owned()),
         "{:?}",
-        locks_with_codes(&a, "R-1").await
+        a.locks_with_codes("R-1").await
     );
     accepted(
         &a.send_as("msg-2", &event("paid", "R-2", "paid", "102", IN, OUT, 1))
             .await,
     );
     b.run_jobs().await;
-    assert!(
-        locks_with_codes(&a, "R-2")
-            .await
-            .contains(&"spa".to_owned())
-    );
+    assert!(a.locks_with_codes("R-2").await.contains(&"spa".to_owned()));
 }
 
 #[tokio::test]

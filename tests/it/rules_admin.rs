@@ -54,22 +54,6 @@ fn room_only_rule() -> String {
     rule
 }
 
-/// The locks reservation `id` has a live (not revoked) code on, sorted.
-async fn locks_with_codes(app: &TestApp, id: &str) -> Vec<String> {
-    let reply = admin_get(app, &format!("/v1/reservations/{id}")).await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    let mut locks: Vec<String> = reply.body["codes"]
-        .as_array()
-        .expect("codes")
-        .iter()
-        .filter(|c| !matches!(c["state"].as_str(), Some("revoked" | "revoking")))
-        .filter_map(|c| c["lock"].as_str().map(str::to_owned))
-        .collect();
-    locks.sort();
-    locks.dedup();
-    locks
-}
-
 async fn upload(app: &TestApp, source: &str) -> i64 {
     let reply = admin_post(app, "/v1/rules", &json!({ "source": source })).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
@@ -184,7 +168,7 @@ async fn an_activated_version_plans_new_webhooks_keeps_its_history_and_survives_
     assert_eq!(app.send(&paid_stay()).await.status, StatusCode::ACCEPTED);
     app.run_jobs().await;
     assert_eq!(
-        locks_with_codes(&app, "R-1").await,
+        app.locks_with_codes("R-1").await,
         ["main-entrance", "pool", "room-101"]
     );
 
@@ -200,14 +184,14 @@ async fn an_activated_version_plans_new_webhooks_keeps_its_history_and_survives_
     // An open reservation is re-planned; a new webhook plans with the version.
     app.run_jobs().await;
     assert_eq!(
-        locks_with_codes(&app, "R-1").await,
+        app.locks_with_codes("R-1").await,
         ["pool", "room-101"],
         "the pool gate is offline: its code cannot be revoked"
     );
     let second = event("paid", "R-2", "paid", "102", IN, OUT, 1);
     assert_eq!(app.send(&second).await.status, StatusCode::ACCEPTED);
     app.run_jobs().await;
-    assert_eq!(locks_with_codes(&app, "R-2").await, ["room-102"]);
+    assert_eq!(app.locks_with_codes("R-2").await, ["room-102"]);
 
     let rules = admin_get(&app, "/v1/rules").await;
     let versions = rules.body["versions"].as_array().expect("versions");
@@ -222,14 +206,14 @@ async fn an_activated_version_plans_new_webhooks_keeps_its_history_and_survives_
     let third = event("paid", "R-3", "paid", "201", IN, OUT, 1);
     assert_eq!(app.send(&third).await.status, StatusCode::ACCEPTED);
     app.run_jobs().await;
-    assert_eq!(locks_with_codes(&app, "R-3").await, ["room-201"]);
+    assert_eq!(app.locks_with_codes("R-3").await, ["room-201"]);
 
     // Back to the first version: shared doors again, for new and open reservations.
     let back = admin_post(&app, &format!("/v1/rules/{v1}/activate"), &json!({})).await;
     assert_eq!(back.body["active"]["version"], v1);
     app.run_jobs().await;
     assert_eq!(
-        locks_with_codes(&app, "R-3").await,
+        app.locks_with_codes("R-3").await,
         ["main-entrance", "pool", "room-201"]
     );
     assert_problem(

@@ -313,7 +313,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         rule: Arc::clone(&rule),
         rules: loader.clone(),
         notifier: Arc::clone(&notifier),
-        access: latchkey_service::auth::middleware::AccessSettings::unlimited(),
+        access: latchkey_service::auth::gate::AccessSettings::unlimited(),
     };
     anyhow::ensure!(
         opts.replicas <= 1 || database.backend() == Backend::Postgres,

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::middleware::{AccessSettings, Gate};
+use crate::auth::gate::{AccessSettings, Gate};
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::locks::assignment::Assignments;

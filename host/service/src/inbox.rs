@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::error::Result;
-use crate::jobs::{self, JobSpec};
+use crate::queue::{self, JobSpec};
 use crate::sources::canonical::CanonicalEvent;
 use crate::sources::mapped::{self, MappedEvent, Versioned};
 use crate::telemetry::metrics::{self, WebhookOutcome};
@@ -161,7 +161,7 @@ async fn store(
         return Ok(Accepted::Duplicate);
     };
     if applied {
-        jobs::enqueue(
+        queue::enqueue(
             tx,
             ws,
             &JobSpec::Reconcile {

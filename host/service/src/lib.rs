@@ -21,6 +21,7 @@ pub mod locks;
 pub mod monitor;
 pub mod notify;
 pub mod plugins;
+pub mod queue;
 pub mod reconcile;
 pub mod rule_loader;
 pub mod server;

@@ -1,6 +1,6 @@
 //! Who is calling the admin API, and what they may do.
 //!
-//! Authentication happens once per request in [`middleware::authenticate`]: an API key
+//! Authentication happens once per request in the authentication middleware (`http::authenticate`): an API key
 //! (`Authorization: Bearer lk_…`) or a dashboard session cookie becomes a [`Caller`] in
 //! the request's extensions; a request with neither goes on as anonymous, so webhook
 //! routes (authenticated by their source's signature) and the public operations routes
@@ -13,8 +13,8 @@
 //! acknowledges alerts; `partner` uploads plugins; `platform` reads the reservations it
 //! sent (its webhooks are authenticated by their signatures, not by a key).
 
+pub mod gate;
 pub mod keys;
-pub mod middleware;
 pub mod passwords;
 pub mod permission;
 pub mod sessions;
@@ -39,7 +39,7 @@ pub enum Credential {
 }
 
 /// An authenticated caller, put in the request's extensions by
-/// [`middleware::authenticate`].
+/// the authentication middleware (`http::authenticate`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// Who, as the audit log names them: `key:<name>` or `user:<username>`.

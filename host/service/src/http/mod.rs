@@ -2,13 +2,14 @@
 //! description (`#[utoipa::path]` on every handler), gathered into one OpenAPI 3.1
 //! document served at `/v1/openapi.json`, with Swagger UI at `/v1/docs`.
 //!
-//! Two groups: the API proper, behind [`crate::auth::middleware::authenticate`] (keys,
+//! Two groups: the API proper, behind [`authenticate::authenticate`] (keys,
 //! sessions, the rate limit, CSRF, the audit log), and the routes that authenticate
 //! otherwise or not at all (webhooks by signature; health, readiness, metrics).
 
 mod access;
 mod accounts;
 mod alerts;
+mod authenticate;
 mod body;
 mod codes;
 mod extract;
@@ -37,8 +38,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::App;
-use crate::auth::middleware::authenticate;
 use crate::error::{Error, ErrorAt};
+use authenticate::authenticate;
 
 /// The router serving every route, for `serve`, `replay` and tests alike.
 pub fn router(app: App) -> Router {

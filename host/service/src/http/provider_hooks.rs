@@ -35,8 +35,8 @@ use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
 use crate::catalog::{ProviderHookEntry, ProviderHookKind};
 use crate::error::{Error, ErrorAt};
-use crate::jobs::{self, JobSpec};
 use crate::monitor;
+use crate::queue::{self, JobSpec};
 use crate::sources::signature;
 use latchkey_store::codes;
 
@@ -454,7 +454,7 @@ async fn confirm_now(app: &App, locks: &[LockId]) -> Result<usize, Error> {
                 continue;
             }
             let spec = JobSpec::ConfirmCode { code: row.code.id };
-            moved += usize::from(jobs::bring_forward(&mut tx, ws, &spec, now).await?);
+            moved += usize::from(queue::bring_forward(&mut tx, ws, &spec, now).await?);
         }
     }
     tx.commit().await?;

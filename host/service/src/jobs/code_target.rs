@@ -187,7 +187,7 @@ async fn apply_receipt(
         Ok(())
     } else {
         let confirm = JobSpec::ConfirmCode { code: id };
-        super::enqueue(
+        crate::queue::enqueue(
             conn,
             &app.catalog.workspace,
             &confirm,
@@ -217,7 +217,7 @@ async fn clear_replaced(app: &App, conn: &mut Conn, row: &CodeRow) -> Result<(),
             code: old,
             cleanup: false,
         };
-        super::enqueue(conn, &app.catalog.workspace, &revoke, now, now).await?;
+        crate::queue::enqueue(conn, &app.catalog.workspace, &revoke, now, now).await?;
     }
     Ok(())
 }

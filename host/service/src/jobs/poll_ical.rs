@@ -28,7 +28,7 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(),
     let spec = JobSpec::PollIcal {
         source: source.to_owned(),
     };
-    super::enqueue(&mut tx, &app.catalog.workspace, &spec, next, now).await?;
+    crate::queue::enqueue(&mut tx, &app.catalog.workspace, &spec, next, now).await?;
     queue::complete(&mut tx, job.id).await?;
     tx.commit().await?;
     Ok(())

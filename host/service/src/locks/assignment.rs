@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::catalog::{Catalog, concerns};
 use crate::error::{Error, Result};
-use crate::jobs::{self, JobSpec};
+use crate::queue::{self, JobSpec};
 use latchkey_store::assignments::{self as stored, AssignmentRow};
 use latchkey_store::revisions::{self, Topic};
 use latchkey_store::{Conn, codes, reservations};
@@ -222,7 +222,7 @@ pub async fn assign(
         let spec = JobSpec::Reconcile {
             reservation: reservation.clone(),
         };
-        jobs::enqueue(&mut tx, ws, &spec, now, now).await?;
+        queue::enqueue(&mut tx, ws, &spec, now, now).await?;
     }
     let assignment = Assignment {
         lock: lock_id.clone(),

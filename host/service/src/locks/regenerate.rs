@@ -22,7 +22,7 @@ use serde::Serialize;
 use super::assignment::concerned;
 use crate::app::AppState;
 use crate::error::{Error, Result};
-use crate::jobs::{self, JobSpec};
+use crate::queue::{self, JobSpec};
 use crate::reconcile::{self, pins};
 use latchkey_store::Conn;
 use latchkey_store::codes::{self, CodeRow, NewCode};
@@ -160,7 +160,7 @@ async fn replace(
         replaces: Some(old.code.id),
     };
     let code = codes::insert(conn, ws, &new, now).await?;
-    jobs::enqueue(conn, ws, &JobSpec::CreateCode { code }, now, now).await?;
+    queue::enqueue(conn, ws, &JobSpec::CreateCode { code }, now, now).await?;
     Ok(code)
 }
 

@@ -1,6 +1,6 @@
 //! Deciding what to tell a guest, inside the transaction that changed their access: the
 //! reconciler's (a new plan) or a code job's (a lock confirmed a code). The decision only
-//! writes the outbox; [`crate::jobs`] sends.
+//! writes the outbox; the `send_notification` job sends.
 
 use latchkey_engine::rules::Plan;
 use latchkey_engine::{ReservationId, ReservationStatus};
@@ -8,7 +8,7 @@ use latchkey_engine::{ReservationId, ReservationStatus};
 use super::sheet;
 use crate::app::AppState;
 use crate::error::{Error, Result};
-use crate::jobs::{self, JobSpec};
+use crate::queue::{self, JobSpec};
 use latchkey_store::notifications::Door;
 use latchkey_store::notifications::NoticeKind;
 use latchkey_store::notifications::{
@@ -199,7 +199,7 @@ async fn queue(
         };
         tracing::debug!(reservation = %row.state.id, kind = kind.as_str(), channel = channel.as_str(), state = state.as_str(), "guest message decided");
         if state == MessageState::Queued {
-            jobs::enqueue(conn, ws, &JobSpec::SendNotification { id }, now, now).await?;
+            queue::enqueue(conn, ws, &JobSpec::SendNotification { id }, now, now).await?;
         }
     }
     Ok(())

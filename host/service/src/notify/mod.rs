@@ -16,7 +16,7 @@
 //! the e-mail's Message-ID and the callback's `webhook-id`. A duplicate webhook or a
 //! re-run of the reconciler finds nothing new to tell, so it queues nothing; a message
 //! whose channel fails is retried with backoff and jitter for about three days
-//! ([`SEND_POLICY`]); a message still queued when a newer one on its channel exists is
+//! ([`crate::queue::SEND_POLICY`]); a message still queued when a newer one on its channel exists is
 //! dropped as superseded, so a guest never gets an older PIN after a newer one. A callback
 //! endpoint that has failed for [`DISABLE_CALLBACK_AFTER_SECS`] is disabled with an alert,
 //! and at once on 410 Gone.
@@ -34,7 +34,6 @@ use latchkey_engine::Guest;
 use latchkey_engine::rules::Channel;
 
 use crate::error::{Error, Result};
-use crate::jobs::retry::RetryPolicy;
 use channels::Senders;
 use channels::callback::Callback;
 use channels::email::Email;
@@ -43,13 +42,6 @@ use settings::{NotificationSettings, SMS_TOKEN_ENV, SMTP_URL_ENV};
 use templates::Templates;
 
 pub use latchkey_engine::rules::Notify;
-
-/// How a message send is retried: 30 s doubling to 6 h, 21 attempts over about 2.9 days.
-pub const SEND_POLICY: RetryPolicy = RetryPolicy {
-    base_secs: 30,
-    cap_secs: 6 * 3600,
-    max_attempts: Some(21),
-};
 
 /// Seconds of continuous failure after which a callback endpoint is disabled (5 days).
 pub const DISABLE_CALLBACK_AFTER_SECS: i64 = 5 * 86_400;

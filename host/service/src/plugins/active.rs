@@ -6,6 +6,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use latchkey_engine::rules::{Plan, Rule, RuleError, RuleInput};
 use serde::Serialize;
 
+use crate::telemetry::metrics::RuleRuntime;
+
 /// Which rule a workspace plans with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -35,6 +37,20 @@ pub enum RuleSource {
         /// When activated, Unix seconds UTC.
         activated_at: i64,
     },
+}
+
+impl RuleSource {
+    /// The runtime this rule runs on, as the metrics label it: plugins are WebAssembly;
+    /// a rule file is known by its extension, as `RuleLoader::file` loads it.
+    pub fn runtime(&self) -> RuleRuntime {
+        match self {
+            RuleSource::Plugin { .. } => RuleRuntime::Wasm,
+            RuleSource::Rhai { .. } => RuleRuntime::Rhai,
+            RuleSource::File { path } if path.ends_with(".rhai") => RuleRuntime::Rhai,
+            RuleSource::File { path } if path.ends_with(".wasm") => RuleRuntime::Wasm,
+            RuleSource::File { .. } => RuleRuntime::Native,
+        }
+    }
 }
 
 /// The rule a plan uses, with where it comes from.
@@ -124,5 +140,28 @@ pub(super) struct Unloadable(pub(super) String);
 impl Rule for Unloadable {
     fn plan(&self, _input: &RuleInput) -> Result<Plan, RuleError> {
         Err(RuleError::Compile(self.0.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_runtime_is_known_by_its_source() {
+        let file = |path: &str| RuleSource::File { path: path.into() };
+        assert_eq!(
+            file("examples/hotel/rule.rhai").runtime(),
+            RuleRuntime::Rhai
+        );
+        assert_eq!(file("plugin.wasm").runtime(), RuleRuntime::Wasm);
+        assert_eq!(file("built-in").runtime(), RuleRuntime::Native);
+        let plugin = RuleSource::Plugin {
+            name: "p".into(),
+            version: 1,
+            sha256: String::new(),
+            activated_at: 0,
+        };
+        assert_eq!(plugin.runtime().as_str(), "wasm");
     }
 }

@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::jobs::{self, JobSpec};
+use crate::queue::{self, JobSpec};
 use crate::rule_loader::RuleLoader;
 pub use active::{ActiveRule, CurrentRule, RuleSource};
 use latchkey_store::plugins::{self as stored, Activation, PluginVersion};
@@ -349,7 +349,7 @@ async fn replan_open(conn: &mut Conn, ws: &WorkspaceId, now: Timestamp) -> Resul
     let ids = reservations::open_ids(conn, ws).await?;
     for id in &ids {
         let reservation = ReservationId::parse(id.as_str()).map_err(Error::Internal)?;
-        jobs::enqueue(conn, ws, &JobSpec::Reconcile { reservation }, now, now).await?;
+        queue::enqueue(conn, ws, &JobSpec::Reconcile { reservation }, now, now).await?;
     }
     Ok(ids.len())
 }

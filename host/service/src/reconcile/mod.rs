@@ -12,8 +12,8 @@ use latchkey_engine::{CodeState, LockId, ReservationId, Timestamp};
 
 use crate::app::AppState;
 use crate::error::{Error, Result};
-use crate::jobs::{self, JobSpec};
-use crate::telemetry::metrics::{self, RuleRuntime};
+use crate::queue::{self, JobSpec};
+use crate::telemetry::metrics;
 use diff::Action;
 use latchkey_store::alerts::{AlertKind, NewAlert};
 use latchkey_store::codes::{self, NewCode};
@@ -40,7 +40,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
     let started = std::time::Instant::now();
     let evaluated = rules::evaluate(current.rule.as_ref(), &input, app.rules.limits());
     metrics::rule_evaluated(
-        RuleRuntime::of(&current.source),
+        current.source.runtime(),
         evaluated.is_ok(),
         started.elapsed(),
     );
@@ -67,7 +67,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
     }
     crate::notify::decide::after_plan(app, conn, &row, &plan).await?;
     if let Some(at) = wake_at {
-        jobs::enqueue(
+        queue::enqueue(
             conn,
             ws,
             &JobSpec::Reconcile {
@@ -129,7 +129,7 @@ pub async fn apply(
             }
             Action::Update { code, window } => {
                 codes::set_window(conn, code, window, now).await?;
-                jobs::enqueue(conn, ws, &JobSpec::UpdateCode { code }, now, now).await?;
+                queue::enqueue(conn, ws, &JobSpec::UpdateCode { code }, now, now).await?;
             }
             Action::Revoke { code } => {
                 codes::transition(
@@ -140,7 +140,7 @@ pub async fn apply(
                     now,
                 )
                 .await?;
-                jobs::enqueue(
+                queue::enqueue(
                     conn,
                     ws,
                     &JobSpec::RevokeCode {
@@ -162,7 +162,7 @@ pub async fn apply(
                 )
                 .await?;
                 if cleanup {
-                    jobs::enqueue(
+                    queue::enqueue(
                         conn,
                         ws,
                         &JobSpec::RevokeCode {
@@ -217,7 +217,7 @@ async fn create(
         replaces,
     };
     let code = codes::insert(conn, ws, &new, now).await?;
-    jobs::enqueue(conn, ws, &JobSpec::CreateCode { code }, now, now).await
+    queue::enqueue(conn, ws, &JobSpec::CreateCode { code }, now, now).await
 }
 
 /// Raises the alarm for a code that should no longer open its door but cannot be revoked

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{Recurrence, owner};
 use crate::app::AppState;
 use crate::error::{Error, Result};
-use crate::jobs::{self, JobSpec};
+use crate::queue::{self, JobSpec};
 use crate::reconcile::pins::is_guessable;
 use latchkey_store::codes::{self, CodeRow};
 use latchkey_store::staff::{self, StaffCodeRow};
@@ -123,7 +123,7 @@ pub async fn put(app: &AppState, name: &str, spec: StaffCodeSpec) -> Result<Staf
     let spec = JobSpec::ReconcileStaff {
         name: name.to_owned(),
     };
-    jobs::enqueue(&mut tx, ws, &spec, now, now).await?;
+    queue::enqueue(&mut tx, ws, &spec, now, now).await?;
     tx.commit().await?;
     app.jobs_waiting.notify_one();
     let mut conn = app.pool.acquire().await?;
@@ -190,7 +190,7 @@ pub async fn delete(app: &AppState, name: &str) -> Result<()> {
     let spec = JobSpec::ReconcileStaff {
         name: name.to_owned(),
     };
-    jobs::enqueue(&mut tx, ws, &spec, now, now).await?;
+    queue::enqueue(&mut tx, ws, &spec, now, now).await?;
     tx.commit().await?;
     app.jobs_waiting.notify_one();
     Ok(())

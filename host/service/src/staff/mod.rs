@@ -19,7 +19,7 @@ use latchkey_engine::{Grant, LockId, ReservationId, Timestamp, Window};
 
 use crate::app::AppState;
 use crate::error::{Error, Result};
-use crate::jobs::{self, JobSpec};
+use crate::queue::{self, JobSpec};
 use latchkey_store::{Conn, staff};
 
 /// Prefix of the owner id of a staff code's access codes.
@@ -146,7 +146,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, name: &str) -> Result<()
         let spec = JobSpec::ReconcileStaff {
             name: name.to_owned(),
         };
-        jobs::enqueue(conn, ws, &spec, at.max(now), now).await?;
+        queue::enqueue(conn, ws, &spec, at.max(now), now).await?;
     }
     Ok(())
 }

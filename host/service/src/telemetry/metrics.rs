@@ -12,7 +12,6 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::plugins::RuleSource;
 use latchkey_providers::metered::{PROVIDER_CALL_SECONDS, PROVIDER_CALLS};
 use latchkey_store::alerts::ALERTS_RAISED;
 
@@ -158,18 +157,6 @@ pub enum RuleRuntime {
 }
 
 impl RuleRuntime {
-    /// The runtime of the rule `source` names: plugins are WebAssembly; a rule file is
-    /// known by its extension, as [`crate::rule_loader::RuleLoader::file`] loads it.
-    pub fn of(source: &RuleSource) -> RuleRuntime {
-        match source {
-            RuleSource::Plugin { .. } => RuleRuntime::Wasm,
-            RuleSource::Rhai { .. } => RuleRuntime::Rhai,
-            RuleSource::File { path } if path.ends_with(".rhai") => RuleRuntime::Rhai,
-            RuleSource::File { path } if path.ends_with(".wasm") => RuleRuntime::Wasm,
-            RuleSource::File { .. } => RuleRuntime::Native,
-        }
-    }
-
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -214,27 +201,4 @@ impl JobState {
 /// Counts a run of a job of `kind` that ended in `state`.
 pub fn job_ran(kind: &str, state: JobState) {
     metrics::counter!(JOB_RUNS, "kind" => kind.to_owned(), "state" => state.as_str()).increment(1);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_rule_runtime_is_known_by_its_source() {
-        let file = |path: &str| RuleSource::File { path: path.into() };
-        assert_eq!(
-            RuleRuntime::of(&file("examples/hotel/rule.rhai")),
-            RuleRuntime::Rhai
-        );
-        assert_eq!(RuleRuntime::of(&file("plugin.wasm")), RuleRuntime::Wasm);
-        assert_eq!(RuleRuntime::of(&file("built-in")), RuleRuntime::Native);
-        let plugin = RuleSource::Plugin {
-            name: "p".into(),
-            version: 1,
-            sha256: String::new(),
-            activated_at: 0,
-        };
-        assert_eq!(RuleRuntime::of(&plugin).as_str(), "wasm");
-    }
 }

@@ -14,7 +14,7 @@ use crate::app::App;
 use crate::catalog::SourceForm;
 use crate::error::Result;
 use crate::inbox;
-use crate::jobs::{self, JobSpec};
+use crate::queue::{self, JobSpec};
 use crate::sources::mapped::MappedEvent;
 use latchkey_providers::http::{HttpSettings, ProviderHttp};
 use latchkey_store::{feeds, reservations};
@@ -49,7 +49,7 @@ pub async fn schedule_all(app: &App) -> Result<()> {
         let spec = JobSpec::PollIcal {
             source: source.name.clone(),
         };
-        jobs::enqueue(&mut conn, &app.catalog.workspace, &spec, now, now).await?;
+        queue::enqueue(&mut conn, &app.catalog.workspace, &spec, now, now).await?;
     }
     drop(conn);
     app.jobs_waiting.notify_one();

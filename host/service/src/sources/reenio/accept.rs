@@ -12,7 +12,7 @@ use super::triggers::TriggerTarget;
 use super::wire::WebhookBody;
 use crate::app::App;
 use crate::error::{Error, Result};
-use crate::jobs::{self, JobSpec};
+use crate::queue::{self, JobSpec};
 use latchkey_store::reenio::{self as deliveries, DeliveryState, NewDelivery};
 
 /// Seconds within which an identical body from the same hook counts as a retry.
@@ -91,7 +91,7 @@ pub async fn accept(
             source: source.to_owned(),
             reservation,
         };
-        jobs::enqueue(&mut tx, ws, &spec, now, now).await?;
+        queue::enqueue(&mut tx, ws, &spec, now, now).await?;
     }
     tx.commit().await?;
     if ignored {

@@ -2,13 +2,13 @@
 //! the admin REST API the reservation is then fetched from (`platforms.md` §1, §5).
 //!
 //! The flow:
-//! 1. `POST /v1/hooks/{source}` (see `crate::http::hooks_reenio`): the setup probe `{}` is
+//! 1. `POST /v1/hooks/{source}` (the `hooks_reenio` route): the setup probe `{}` is
 //!    answered `200 REENIO` with no side effect; any other body needs the secret header
 //!    (constant-time compare, one or two secrets for rotation, 401 otherwise), is parsed
 //!    ([`wire::WebhookBody`]), stored raw in `reenio_deliveries` and answered
 //!    `200 text/plain REENIO`, with a `fetch_reenio` job enqueued in the same transaction.
 //!    No API call is made before answering: reenio's sender timeout is unknown (§1.4).
-//! 2. The job (`crate::jobs`) fetches `GET /reservation/detail/{id}` and
+//! 2. The `fetch_reenio` job fetches `GET /reservation/detail/{id}` and
 //!    `GET /customer/detail/{id}` through [`client::ReenioClient`] (200 requests a minute,
 //!    `Retry-After` honoured), builds a canonical snapshot ([`snapshot`]) and hands it to
 //!    [`crate::inbox::accept`] once per stored delivery. The reconciler plans from that
