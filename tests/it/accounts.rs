@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use latchkey_engine::Role;
 use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::rules::RuleLimits;
 use latchkey_engine::{DoorKind, LockId};
@@ -29,7 +30,6 @@ use latchkey_store::{self as store, Durability};
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, at, hotel_dir, reply_of};
-use latchkey_engine::Role;
 
 /// The credentials key of every test in this binary (installed once for the process).
 const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";

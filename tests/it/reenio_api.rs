@@ -110,6 +110,13 @@ fn resort_bookings_replay_through_reenio_with_no_violations() {
         source: ReplaySource::Reenio,
     })
     .expect("replay runs");
+    // `.ci/run` prints this report's figures beside the other replays'.
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay-reenio.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec_pretty(&report).expect("report serializes"),
+    )
+    .expect("write the report");
     let c = &report.counts;
     assert!(c.bookings >= 9_999);
     assert_eq!(c.webhooks_rejected, 0);

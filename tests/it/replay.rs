@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
+use latchkey_engine::clock::Clock;
 use latchkey_replay::clouds::ProviderMix;
 use latchkey_replay::driver::{self, ReplayOptions, Report};
 use latchkey_replay::faults::FaultSpec;
 use latchkey_replay::oracle::{Acked, ViolationKind};
-
-use latchkey_engine::clock::Clock;
 
 use crate::harness::{TestApp, at, hotel_dir, paid_stay};
 

@@ -5,8 +5,9 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, Command, run};
 use latchkey_service::telemetry::{LogFormat, init_logging};
+
+use cli::{Cli, Command, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {

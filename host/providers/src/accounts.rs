@@ -20,6 +20,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use latchkey_engine::clock::Clock;
 use serde::Deserialize;
 
 use super::http::HttpSettings;
@@ -29,7 +30,6 @@ use super::seam::Seam;
 use super::ttlock::{TtLock, TtLockCredentials};
 use super::{Provider, ProviderError};
 use crate::credentials::{Credentials, Kind};
-use latchkey_engine::clock::Clock;
 
 /// Nuki Web API in production (lock-providers.md §1.1).
 pub const NUKI_BASE_URL: &str = "https://api.nuki.io";

@@ -15,12 +15,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
+use latchkey_engine::clock::Clock;
 use latchkey_engine::{Capabilities, Timestamp};
 
 use super::{
     ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockStatus, Provider, ProviderError,
 };
-use latchkey_engine::clock::Clock;
 
 /// When a circuit opens, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

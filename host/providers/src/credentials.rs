@@ -14,10 +14,9 @@
 //! The service stores them per workspace and account, sealed (an AEAD keyed from the
 //! environment: `latchkey_service::credentials::cipher`).
 
+use latchkey_engine::json::{self, Invalid};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
-
-use latchkey_engine::json::{self, Invalid};
 
 /// Which lock cloud an account belongs to (`kind` in property.toml's `[[accounts]]` and in
 /// the credentials JSON).

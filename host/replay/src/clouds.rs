@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
-
 use latchkey_engine::clock::Clock;
 use latchkey_providers::segment::HeldCodes;
 use latchkey_providers::simulator::Simulator;

@@ -7,7 +7,6 @@
 //! service is dropped without a graceful stop and rebuilt on the same database file, as
 //! after a crash; the simulated lock clouds live on, as real ones would.
 
-use crate::settings::ReplaySettings;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,8 +18,20 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::rules::RuleLimits;
 use latchkey_engine::{DoorKind, LockId, ReservationId, ResourceKind, Timestamp};
+use latchkey_providers::breaker::BreakerPolicy;
+use latchkey_providers::segment::HeldCodes;
+use latchkey_providers::simulator::{SimFaults, Simulator};
+use latchkey_service::app::AppConfig;
+use latchkey_service::catalog::{Catalog, CatalogFile, LockEntry};
+use latchkey_service::rule_loader::RuleLoader;
+use latchkey_service::sources::canonical::CanonicalEvent;
+use latchkey_service::sources::signature;
+use latchkey_sim::capture::Capture;
+use latchkey_sim::scratch::ScratchDatabase;
+use latchkey_store::{Backend, Database, Durability, codes, jobs as queue};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
@@ -39,18 +50,7 @@ use super::reenio::{ReenioDelivery, ReplaySource};
 use super::replicas::Replicas;
 use super::shadow::{Comparison, Shadowed};
 use super::timeline::{PlannedWebhook, timeline};
-use latchkey_engine::clock::{Clock, SimClock};
-use latchkey_providers::breaker::BreakerPolicy;
-use latchkey_providers::segment::HeldCodes;
-use latchkey_providers::simulator::{SimFaults, Simulator};
-use latchkey_service::app::AppConfig;
-use latchkey_service::catalog::{Catalog, CatalogFile, LockEntry};
-use latchkey_service::rule_loader::RuleLoader;
-use latchkey_service::sources::canonical::CanonicalEvent;
-use latchkey_service::sources::signature;
-use latchkey_sim::capture::Capture;
-use latchkey_sim::scratch::ScratchDatabase;
-use latchkey_store::{Backend, Database, Durability, codes, jobs as queue};
+use crate::settings::ReplaySettings;
 
 /// What to replay, and how.
 #[derive(Debug, Clone)]

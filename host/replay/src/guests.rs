@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use super::oracle::Told;
 use latchkey_service::catalog::Catalog;
 use latchkey_service::error::Result;
 use latchkey_service::notify::Notifier;
 use latchkey_service::notify::channels::Senders;
 use latchkey_service::notify::templates::Templates;
 use latchkey_sim::capture::Capture;
+
+use super::oracle::Told;
 
 /// The platform's callback endpoint in a replay (captured, never called).
 const REPLAY_CALLBACK_URL: &str = "https://platform.replay.invalid/latchkey";

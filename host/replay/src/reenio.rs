@@ -35,13 +35,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use clap::ValueEnum;
+use latchkey_engine::clock::Clock;
 use latchkey_engine::rules::EventType;
 use latchkey_engine::{Guest, Reservation, ReservationId, ReservationStatus, ResourceId};
-use tower::ServiceExt;
-
-use super::inventory::Room;
-use super::timeline::PlannedWebhook;
-use latchkey_engine::clock::Clock;
 use latchkey_service::catalog::{Catalog, CatalogFile, SourceForm};
 use latchkey_service::sources::reenio::client::ReenioClient;
 use latchkey_service::sources::reenio::snapshot::reservation_id;
@@ -49,6 +45,10 @@ use latchkey_service::sources::reenio::wire::{
     CustomerDetail, CustomerRef, ReenioState, ReservationDetail,
 };
 use latchkey_sim::reenio::ReenioFake;
+use tower::ServiceExt;
+
+use super::inventory::Room;
+use super::timeline::PlannedWebhook;
 
 /// How the replay's bookings reach the service.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

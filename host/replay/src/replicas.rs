@@ -5,10 +5,9 @@
 
 use anyhow::Context;
 use axum::Router;
-use tokio::task::JoinSet;
-
 use latchkey_service::app::{App, AppConfig};
 use latchkey_service::http::router;
+use tokio::task::JoinSet;
 
 /// The running replicas.
 pub struct Replicas {

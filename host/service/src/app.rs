@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use latchkey_engine::Timestamp;
+use latchkey_engine::clock::Clock;
 use latchkey_engine::rules::Rule;
+use latchkey_providers::Providers;
+use latchkey_store::{self as store, Durability};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::Notify;
@@ -19,9 +22,6 @@ use crate::locks::assignment::Assignments;
 use crate::notify::Notifier;
 use crate::plugins::{self, ActiveRule, CurrentRule};
 use crate::rule_loader::RuleLoader;
-use latchkey_engine::clock::Clock;
-use latchkey_providers::Providers;
-use latchkey_store::{self as store, Durability};
 
 /// What [`App::build`] needs.
 #[derive(Debug)]

@@ -13,12 +13,12 @@ use latchkey_engine::{
     Branch, BranchId, DoorKind, Lock, LockId, Property, Reservation, Resource, ResourceId,
     Timestamp, WorkspaceId,
 };
+use latchkey_providers::Providers;
+use latchkey_providers::simulator::{SimProfile, Simulator};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::notify::settings::NotificationSettings;
-use latchkey_providers::Providers;
-use latchkey_providers::simulator::{SimProfile, Simulator};
 
 /// `property.toml`, as written.
 #[derive(Debug, Clone, Deserialize)]

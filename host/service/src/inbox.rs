@@ -6,6 +6,8 @@
 //! cancellation stays final unless a newer version reinstates the reservation.
 
 use latchkey_engine::rules::RuleEvent;
+use latchkey_store::events::{self, NewEvent, Outcome};
+use latchkey_store::{Conn, reservations, source_versions};
 use serde::Serialize;
 
 use crate::app::App;
@@ -14,8 +16,6 @@ use crate::queue::{self, JobSpec};
 use crate::sources::canonical::CanonicalEvent;
 use crate::sources::mapped::{self, MappedEvent, Versioned};
 use crate::telemetry::metrics::{self, WebhookOutcome};
-use latchkey_store::events::{self, NewEvent, Outcome};
-use latchkey_store::{Conn, reservations, source_versions};
 
 /// What happened to a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-
 use latchkey_service::notify::channels::{Delivered, Outgoing, SendError, Sender};
 
 /// The messages sent, in order.

@@ -17,9 +17,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
-
-use crate::clouds::faults::Faults;
 use latchkey_engine::clock::Clock;
 use latchkey_providers::ProviderError;
 use latchkey_providers::credentials::Secret;
@@ -27,6 +24,9 @@ use latchkey_service::sources::reenio::client::{
     ClientSettings, REQUESTS_PER_MINUTE, ReenioClient,
 };
 use latchkey_service::sources::reenio::wire::{CustomerDetail, ReservationDetail};
+use serde_json::json;
+
+use crate::clouds::faults::Faults;
 
 /// The fake reenio account. Cheap to clone; clones share the account.
 #[derive(Clone)]

@@ -3,10 +3,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sqlx::{Connection, Executor, PgConnection};
-
 use latchkey_service::error::{Error, Result};
 use latchkey_store::Database;
+use sqlx::{Connection, Executor, PgConnection};
 
 /// An empty database created on a PostgreSQL server; [`ScratchDatabase::drop_database`]
 /// removes it (a run that dies leaves it behind, named `latchkey_<purpose>_<pid>_<n>`).

@@ -3,13 +3,13 @@
 //! hash and a session's CSRF token; keys and session tokens are looked up by their
 //! SHA-256 (see [`crate::auth::keys`]).
 
+use latchkey_engine::Role;
 use latchkey_engine::{Timestamp, WorkspaceId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Conn;
 use crate::error::{Error, Result};
-use latchkey_engine::Role;
 
 /// An API key as listed: never its secret.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1,13 +1,13 @@
 //! The audit log: every write made through the admin API, who made it and what came of
 //! it (table `audit_log`).
 
+use latchkey_engine::Role;
 use latchkey_engine::{Timestamp, WorkspaceId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Conn;
 use crate::error::Result;
-use latchkey_engine::Role;
 
 /// A write about to be made.
 #[derive(Debug)]

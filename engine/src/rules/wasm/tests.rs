@@ -1,5 +1,6 @@
-use super::*;
 use std::sync::Arc;
+
+use super::*;
 
 fn runtime() -> Arc<WasmRuntime> {
     WasmRuntime::new(WasmConfig::default()).expect("wasmtime starts")

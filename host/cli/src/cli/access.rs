@@ -7,13 +7,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
+use latchkey_engine::Role;
 use latchkey_engine::Timestamp;
+use latchkey_service::auth::{keys, passwords};
+use latchkey_store::access;
 
 use super::StoreArgs;
 use super::admin::open;
-use latchkey_engine::Role;
-use latchkey_service::auth::{keys, passwords};
-use latchkey_store::access;
 
 /// `latchkey keys …`
 #[derive(Debug, Subcommand)]

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use latchkey_engine::{Timestamp, WorkspaceId};
-
-use super::StoreArgs;
 use latchkey_service::catalog::CatalogFile;
 use latchkey_store::{self as store, Durability, codes, events, jobs, reservations};
+
+use super::StoreArgs;
 
 /// `latchkey jobs …`
 #[derive(Debug, Subcommand)]

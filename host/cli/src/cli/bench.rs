@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-
 use latchkey_replay::bench::figures;
 use latchkey_replay::bench::load::LoadSpec;
 use latchkey_replay::bench::report;

@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use latchkey_engine::Timestamp;
-use zeroize::Zeroizing;
-
-use super::StoreArgs;
 use latchkey_providers::credentials::Credentials;
 use latchkey_service::catalog::CatalogFile;
 use latchkey_service::credentials::cipher::Key;
 use latchkey_store::{self as store, Durability};
+use zeroize::Zeroizing;
+
+use super::StoreArgs;
 
 /// Largest credentials file, in bytes.
 const MAX_FILE: u64 = 16 * 1024;

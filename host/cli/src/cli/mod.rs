@@ -12,7 +12,6 @@ mod serve;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-
 use latchkey_store as store;
 
 /// Latchkey: door access for guests' reservations.

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use latchkey_engine::Timestamp;
+use latchkey_store::{alerts, monitoring};
 
 use super::StoreArgs;
 use super::admin::open;
-use latchkey_store::{alerts, monitoring};
 
 /// Flags of `latchkey sync`.
 #[derive(Debug, Args)]

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-
 use latchkey_replay::clouds::ProviderMix;
 use latchkey_replay::driver::{self, ReplayOptions};
 use latchkey_replay::faults::FaultSpec;

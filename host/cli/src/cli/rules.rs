@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use latchkey_engine::rules::{self, RuleInput, RuleLimits};
-
 use latchkey_service::rule_loader::RuleLoader;
 
 /// `latchkey rules …`

@@ -8,11 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use latchkey_engine::rules::RuleLimits;
-use tokio::net::TcpListener;
-
-use super::StoreArgs;
 use latchkey_engine::clock::{Clock, SystemClock};
+use latchkey_engine::rules::RuleLimits;
 use latchkey_providers::Providers;
 use latchkey_providers::accounts;
 use latchkey_providers::breaker::BreakerPolicy;
@@ -24,6 +21,9 @@ use latchkey_service::notify::Notifier;
 use latchkey_service::rule_loader::RuleLoader;
 use latchkey_service::telemetry::LogFormat;
 use latchkey_store::{self as store, Durability};
+use tokio::net::TcpListener;
+
+use super::StoreArgs;
 
 /// Flags of `latchkey serve`.
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
-use super::*;
 use latchkey_engine::clock::SimClock;
+
+use super::*;
 
 // Hour-aligned, so minute and hour rounding leave test windows unchanged.
 const T0: i64 = 1_460_001_600;

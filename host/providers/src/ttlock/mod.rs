@@ -44,6 +44,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
+use latchkey_engine::clock::{Clock, SystemClock};
 use latchkey_engine::{
     Capabilities, Connectivity, Pin, PinRules, Timestamp, Window, WindowPrecision,
 };
@@ -58,7 +59,6 @@ use super::{
     AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockAction, LockStatus,
     Provider, ProviderError, ReceiptStatus,
 };
-use latchkey_engine::clock::{Clock, SystemClock};
 use wire::{Created, GatewayList, LockItem, LockRecord, Page, Passcode, TokenAnswer};
 
 /// Seconds to wait after errcode 30006, which comes without `Retry-After`.

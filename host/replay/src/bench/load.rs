@@ -12,12 +12,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
+use latchkey_engine::clock::{Clock, SystemClock};
 use latchkey_engine::rules::EventType;
 use latchkey_engine::{
     Guest, Reservation, ReservationId, ReservationStatus, ResourceId, Timestamp,
 };
-
-use latchkey_engine::clock::{Clock, SystemClock};
 use latchkey_service::sources::canonical::CanonicalEvent;
 use latchkey_service::sources::signature;
 

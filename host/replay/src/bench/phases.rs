@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use latchkey_engine::ResourceId;
 use latchkey_engine::rules::{self, RuleInput, RuleLimits};
+use latchkey_service::catalog::{CatalogFile, SourceForm};
+use latchkey_service::rule_loader::RuleLoader;
+use latchkey_sim::scratch::ScratchDatabase;
+use latchkey_store::Database;
 
 use super::BenchOptions;
 use super::child::{ServeChild, ServeSpec};
@@ -20,10 +24,6 @@ use super::rss::{self, Memory};
 use crate::clouds::ProviderMix;
 use crate::driver::{self, ReplayOptions};
 use crate::reenio::ReplaySource;
-use latchkey_service::catalog::{CatalogFile, SourceForm};
-use latchkey_service::rule_loader::RuleLoader;
-use latchkey_sim::scratch::ScratchDatabase;
-use latchkey_store::Database;
 
 /// Progress, on standard error.
 fn say(what: &str) {

@@ -7,14 +7,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_engine::{Timestamp, WorkspaceId};
+use latchkey_store::Conn;
+use latchkey_store::access::{self, KeyRow};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 
 use super::Role;
 use crate::error::{Error, Result};
-use latchkey_store::Conn;
-use latchkey_store::access::{self, KeyRow};
 
 /// Every key starts with this, so secret scanners and people can tell one.
 pub const KEY_PREFIX: &str = "lk_";

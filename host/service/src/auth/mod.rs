@@ -23,9 +23,9 @@ use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use latchkey_engine::Role;
 
 use crate::error::{Error, ErrorAt};
-use latchkey_engine::Role;
 pub use permission::Permission;
 
 /// How the caller proved who they are.

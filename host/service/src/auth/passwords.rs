@@ -1,10 +1,11 @@
 //! Dashboard passwords: Argon2id with the `argon2` crate's default parameters (19 MiB,
 //! 2 passes), stored as PHC strings, so parameters can change without a migration.
 
+use std::sync::OnceLock;
+
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 

@@ -7,14 +7,14 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use latchkey_engine::{Timestamp, WorkspaceId};
+use latchkey_store::Conn;
+use latchkey_store::access::{self, SessionOwner, SessionRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::keys::{digest, random_token};
 use super::{Caller, Credential, Role, passwords};
 use crate::error::{Error, Result};
-use latchkey_store::Conn;
-use latchkey_store::access::{self, SessionOwner, SessionRow};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "latchkey_session";

@@ -9,10 +9,10 @@ use latchkey_engine::clock::Clock;
 use latchkey_providers::Provider;
 use latchkey_providers::accounts::{AccountEntry, connect, missing_credentials, validate};
 use latchkey_providers::credentials::Credentials;
+use latchkey_store::{self as store, Conn};
 
 use super::cipher::Key;
 use crate::error::{Error, Result};
-use latchkey_store::{self as store, Conn};
 
 /// Records `accounts` as the ones `ws` declares (what the API checks credentials
 /// against); see [`latchkey_store::credentials::record_accounts`].

@@ -7,13 +7,13 @@
 //! The key is read only when credentials are sealed or opened: a service with no
 //! `[[accounts]]` never needs it.
 
-use latchkey_store::credentials::Sealed;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
 use latchkey_engine::WorkspaceId;
+use latchkey_store::credentials::Sealed;
 use rand::TryRngCore as _;
 use zeroize::Zeroizing;
 

@@ -9,6 +9,9 @@
 use axum::extract::{Extension, OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
+use latchkey_engine::Role;
+use latchkey_store::access::{self, KeyRow, SessionRow, UserRow};
+use latchkey_store::audit::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -21,9 +24,6 @@ use crate::auth::permission::Administer;
 use crate::auth::sessions::{self, SessionView, SignIn};
 use crate::auth::{Authorized, Caller, Credential, keys, passwords};
 use crate::error::{Error, ErrorAt, Problem};
-use latchkey_engine::Role;
-use latchkey_store::access::{self, KeyRow, SessionRow, UserRow};
-use latchkey_store::audit::{self, AuditEntry};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()

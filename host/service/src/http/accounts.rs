@@ -15,6 +15,8 @@ use axum::body::Body;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
+use latchkey_providers::credentials::Credentials;
+use latchkey_store as store;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -27,8 +29,6 @@ use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::credentials::cipher::Key;
 use crate::error::{Error, ErrorAt, Problem};
-use latchkey_providers::credentials::Credentials;
-use latchkey_store as store;
 
 /// Largest credentials body, in bytes.
 const MAX_BODY: usize = 16 * 1024;

@@ -1,11 +1,6 @@
 //! Authentication of admin API requests, the per-key rate limit, the CSRF check of
 //! cookie writes, and the audit log of writes: one middleware, in that order.
 
-use crate::app::App;
-use crate::auth::keys::{KEY_PREFIX, digest};
-use crate::auth::sessions::{self, CSRF_HEADER};
-use crate::auth::{Caller, Credential};
-use crate::error::{Error, ErrorAt, Result};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
@@ -13,6 +8,12 @@ use axum::response::{IntoResponse, Response};
 use latchkey_engine::Timestamp;
 use latchkey_store::access::SessionRow;
 use latchkey_store::{access, audit};
+
+use crate::app::App;
+use crate::auth::keys::{KEY_PREFIX, digest};
+use crate::auth::sessions::{self, CSRF_HEADER};
+use crate::auth::{Caller, Credential};
+use crate::error::{Error, ErrorAt, Result};
 
 /// The middleware: see the module's documentation. Requests without credentials go on
 /// as anonymous; handlers refuse them with [`crate::auth::Authorized`].

@@ -2,6 +2,7 @@
 
 use axum::extract::{OriginalUri, State};
 use axum::response::Json;
+use latchkey_store::codes::{self, CodeFilter, CodeStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -12,7 +13,6 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::ReadFrontDesk;
 use crate::error::{Error, ErrorAt, Problem};
-use latchkey_store::codes::{self, CodeFilter, CodeStatus};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list))

@@ -14,6 +14,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
+use latchkey_providers::credentials::Secret;
 
 use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
@@ -22,7 +23,6 @@ use crate::error::{Error, ErrorAt};
 use crate::inbox::{self, Accepted};
 use crate::sources::{canonical, lodgify, mapped, signature};
 use crate::telemetry::metrics::{self, WebhookOutcome};
-use latchkey_providers::credentials::Secret;
 
 /// Largest accepted webhook body, in bytes (256 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -2,6 +2,7 @@
 
 use axum::extract::{OriginalUri, State};
 use axum::response::Json;
+use latchkey_store::jobs::{self, DeadJob};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -12,7 +13,6 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{Administer, ReadFrontDesk};
 use crate::error::{Error, ErrorAt, Problem};
-use latchkey_store::jobs::{self, DeadJob};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()

@@ -3,6 +3,7 @@
 use axum::extract::{OriginalUri, State};
 use axum::response::Json;
 use latchkey_engine::LockId;
+use latchkey_store::monitoring;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
@@ -15,7 +16,6 @@ use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
 use crate::error::{Error, ErrorAt, Problem};
 use crate::monitor;
-use latchkey_store::monitoring;
 
 /// Most activity entries one `GET /v1/locks/{lock}/activity` returns.
 const MAX_ACTIVITY: i64 = 500;

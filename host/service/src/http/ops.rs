@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json};
+use latchkey_store::{self as store, Backend};
 use serde::Serialize;
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -14,7 +15,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::App;
-use latchkey_store::{self as store, Backend};
 
 /// How long `/readyz` waits for the database, in seconds, before calling it unreachable
 /// (a pool at its limit would otherwise hold the probe for the pool's own timeout).

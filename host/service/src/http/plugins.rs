@@ -16,6 +16,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use latchkey_engine::WorkspaceId;
+use latchkey_store::plugins::{self as stored, PluginVersion};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -27,7 +28,6 @@ use crate::auth::Authorized;
 use crate::auth::permission::{Administer, ManagePlugins};
 use crate::error::{Error, ErrorAt, Problem, Result};
 use crate::plugins::{self, MAX_COMPONENT_BYTES, RuleSource};
-use latchkey_store::plugins::{self as stored, PluginVersion};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()

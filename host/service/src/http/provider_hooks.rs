@@ -28,6 +28,7 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 use latchkey_engine::{CodeState, LockId};
+use latchkey_store::codes;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -38,7 +39,6 @@ use crate::error::{Error, ErrorAt};
 use crate::monitor;
 use crate::queue::{self, JobSpec};
 use crate::sources::signature;
-use latchkey_store::codes;
 
 /// Largest accepted provider webhook body, in bytes (256 KiB; TTLock batches log records).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -5,6 +5,10 @@ use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::Json;
 use latchkey_engine::Reservation;
+use latchkey_store::codes::{self, CodeRow};
+use latchkey_store::events::{self, EventRow};
+use latchkey_store::notifications::{self, Message};
+use latchkey_store::reservations;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -15,10 +19,6 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadReservations};
 use crate::error::{Error, ErrorAt, Problem, Result};
-use latchkey_store::codes::{self, CodeRow};
-use latchkey_store::events::{self, EventRow};
-use latchkey_store::notifications::{self, Message};
-use latchkey_store::reservations;
 
 /// A reservation as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]

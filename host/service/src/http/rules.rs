@@ -19,6 +19,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use latchkey_engine::rules::rhai::RhaiRule;
 use latchkey_engine::rules::{self, Plan, Rule, RuleError, RuleInput};
+use latchkey_store::reservations;
+use latchkey_store::rule_versions::{self, RuleVersion};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -31,8 +33,6 @@ use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::error::{Error, ErrorAt, Problem, Result};
 use crate::plugins::{self, RuleSource};
-use latchkey_store::reservations;
-use latchkey_store::rule_versions::{self, RuleVersion};
 
 /// Largest rule source accepted, in bytes (256 KiB).
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024;

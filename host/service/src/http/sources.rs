@@ -19,6 +19,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use base64::Engine as _;
 use latchkey_engine::{Timestamp, WorkspaceId};
+use latchkey_providers::credentials::Secret;
+use latchkey_store::credentials::Sealed;
+use latchkey_store::sources::{self as stored, SecretInfo, StoredSecret, StoredSecretInput};
 use rand::TryRngCore as _;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -32,9 +35,6 @@ use crate::auth::permission::Administer;
 use crate::catalog::{SourceEntry, SourceForm};
 use crate::credentials::cipher::{Key, KeyError};
 use crate::error::{Error, ErrorAt, Problem, Result};
-use latchkey_providers::credentials::Secret;
-use latchkey_store::credentials::Sealed;
-use latchkey_store::sources::{self as stored, SecretInfo, StoredSecret, StoredSecretInput};
 
 /// Default overlap of a rotation, in seconds (one day).
 pub const DEFAULT_OVERLAP_SECS: u64 = 86_400;

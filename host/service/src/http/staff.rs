@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
+use latchkey_store::staff;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -15,7 +16,6 @@ use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::error::{Error, ErrorAt, Problem};
 use crate::staff::admin::{self, StaffCodeSpec, StaffCodeView};
-use latchkey_store::staff;
 
 /// Largest staff code definition, in bytes.
 const MAX_BODY_BYTES: usize = 16 * 1024;

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use latchkey_engine::{CodeState, Lock, Timestamp};
-
-use super::{JobError, JobSpec};
-use crate::app::App;
 use latchkey_providers::{CodeReceipt, CodeRequest, Provider, ReceiptStatus};
 use latchkey_store::codes::{self, CodeRow, Receipt};
 use latchkey_store::jobs::{self as queue, ClaimedJob};
 use latchkey_store::{Conn, reservations};
+
+use super::{JobError, JobSpec};
+use crate::app::App;
 
 /// Seconds after a `Pending` answer before the code is first read back.
 pub(super) const CONFIRM_AFTER_SECS: i64 = 30;

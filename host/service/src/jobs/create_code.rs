@@ -3,13 +3,14 @@
 //! Safe to repeat: after a failed attempt (possibly a lost response), the code is first
 //! looked up by its marker before it is created again.
 
+use latchkey_providers::ProviderError;
+use latchkey_store::codes;
+use latchkey_store::jobs::ClaimedJob;
+
 use super::JobError;
 use super::code_target::{Change, CodeTarget, Expect, finish_with_receipt, pending_target};
 use crate::app::App;
 use crate::reconcile::pins;
-use latchkey_providers::ProviderError;
-use latchkey_store::codes;
-use latchkey_store::jobs::ClaimedJob;
 
 pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), JobError> {
     let Some(target) = pending_target(app, job, code, Expect::NotOnLock).await? else {

@@ -10,6 +10,9 @@
 use latchkey_engine::Reservation;
 use latchkey_engine::ReservationStatus;
 use latchkey_engine::rules::EventType;
+use latchkey_store::jobs::ClaimedJob;
+use latchkey_store::reenio::{self as deliveries, DeliveryState, PendingDelivery};
+use latchkey_store::reservations;
 
 use super::JobError;
 use crate::app::App;
@@ -17,9 +20,6 @@ use crate::inbox::{self, Accepted};
 use crate::sources::mapped::MappedEvent;
 use crate::sources::reenio::wire::ReenioState;
 use crate::sources::reenio::{ReenioSettings, snapshot, triggers};
-use latchkey_store::jobs::ClaimedJob;
-use latchkey_store::reenio::{self as deliveries, DeliveryState, PendingDelivery};
-use latchkey_store::reservations;
 
 /// What the fetch found.
 enum Fetched {

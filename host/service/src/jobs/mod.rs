@@ -17,15 +17,15 @@ mod send_notification;
 mod update_code;
 
 use latchkey_engine::{Timestamp, WorkspaceId};
+use latchkey_providers::ProviderError;
+use latchkey_store::alerts::{self, AlertKind, NewAlert};
+use latchkey_store::jobs::{self as queue, ClaimedJob};
+use latchkey_store::{Conn, codes};
 
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::queue::JobSpec;
 use crate::telemetry::metrics::{self, JobState};
-use latchkey_providers::ProviderError;
-use latchkey_store::alerts::{self, AlertKind, NewAlert};
-use latchkey_store::jobs::{self as queue, ClaimedJob};
-use latchkey_store::{Conn, codes};
 
 /// How long a claimed job is leased, in seconds; a worker that dies frees it after this.
 pub const LEASE_SECS: i64 = 120;

@@ -2,11 +2,12 @@
 //! schedule the next poll. A failed fetch is not a job failure: it counts as a miss, so
 //! the schedule never stops and never backs off a feed that fails.
 
+use latchkey_store::jobs::{self as queue, ClaimedJob};
+
 use super::{JobError, JobSpec};
 use crate::app::App;
 use crate::catalog::SourceForm;
 use crate::sources::ical::poll;
-use latchkey_store::jobs::{self as queue, ClaimedJob};
 
 pub(super) async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(), JobError> {
     let settings = app

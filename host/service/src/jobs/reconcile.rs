@@ -2,10 +2,10 @@
 //! (after a webhook or a change, or at a scheduled instant).
 
 use latchkey_engine::ReservationId;
+use latchkey_store::jobs::{self as queue, ClaimedJob};
 
 use super::JobError;
 use crate::app::App;
-use latchkey_store::jobs::{self as queue, ClaimedJob};
 
 pub(super) async fn run(
     app: &App,

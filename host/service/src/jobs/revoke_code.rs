@@ -6,13 +6,13 @@
 //! record as active: a revocation that did not happen is never recorded.
 
 use latchkey_engine::CodeState;
+use latchkey_providers::ProviderError;
+use latchkey_store::jobs::{self as queue, ClaimedJob};
+use latchkey_store::{codes, reservations};
 
 use super::JobError;
 use super::code_target::{CodeTarget, marker};
 use crate::app::App;
-use latchkey_providers::ProviderError;
-use latchkey_store::jobs::{self as queue, ClaimedJob};
-use latchkey_store::{codes, reservations};
 
 pub(super) async fn run(
     app: &App,

@@ -6,16 +6,16 @@
 
 use latchkey_engine::ReservationId;
 use latchkey_engine::rules::Channel;
+use latchkey_store::alerts::{self, AlertKind, NewAlert};
+use latchkey_store::jobs::{self as queue, ClaimedJob};
+use latchkey_store::notifications::{self as outbox, Message, MessageState};
+use latchkey_store::{Conn, callbacks};
 
 use super::JobError;
 use crate::app::App;
 use crate::notify::DISABLE_CALLBACK_AFTER_SECS;
 use crate::notify::channels::{Outgoing, SendError};
 use crate::notify::templates::Subject;
-use latchkey_store::alerts::{self, AlertKind, NewAlert};
-use latchkey_store::jobs::{self as queue, ClaimedJob};
-use latchkey_store::notifications::{self as outbox, Message, MessageState};
-use latchkey_store::{Conn, callbacks};
 
 pub(super) async fn run(app: &App, job: &ClaimedJob, id: i64) -> Result<(), JobError> {
     let ws = &app.catalog.workspace;

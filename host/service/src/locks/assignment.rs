@@ -14,15 +14,15 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 
 use latchkey_engine::{BranchId, DoorKind, Lock, LockId, ReservationId, Timestamp};
+use latchkey_store::assignments::{self as stored, AssignmentRow};
+use latchkey_store::revisions::{self, Topic};
+use latchkey_store::{Conn, codes, reservations};
 use serde::Serialize;
 
 use crate::app::AppState;
 use crate::catalog::{Catalog, concerns};
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
-use latchkey_store::assignments::{self as stored, AssignmentRow};
-use latchkey_store::revisions::{self, Topic};
-use latchkey_store::{Conn, codes, reservations};
 
 /// Where a lock's effective branch comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

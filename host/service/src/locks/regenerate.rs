@@ -17,6 +17,8 @@
 use std::collections::HashSet;
 
 use latchkey_engine::{CodeState, Lock, LockId, ReservationId, Timestamp};
+use latchkey_store::Conn;
+use latchkey_store::codes::{self, CodeRow, NewCode};
 use serde::Serialize;
 
 use super::assignment::concerned;
@@ -24,8 +26,6 @@ use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
 use crate::reconcile::{self, pins};
-use latchkey_store::Conn;
-use latchkey_store::codes::{self, CodeRow, NewCode};
 
 /// One reservation's new code on the lock: a guest to tell their new PIN.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,7 +2,6 @@
 //! grant covers it, and when a status deserves an alert.
 
 use latchkey_engine::Timestamp;
-
 use latchkey_providers::{AccessMethod, ActivityEntry, BatteryLevel, LockAction};
 use latchkey_store::monitoring::CodeOnLock;
 

@@ -14,15 +14,15 @@ pub mod judge;
 use std::time::Duration;
 
 use latchkey_engine::{Connectivity, Lock, Timestamp};
+use latchkey_providers::{ActivityEntry, BatteryLevel, LockStatus, ProviderError};
+use latchkey_store::alerts::{self, AlertKind, NewAlert};
+use latchkey_store::monitoring::{self, ActivityRow, LockStatusRow};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, AppState};
 use crate::error::{Error, Result};
 use judge::Initiator;
-use latchkey_providers::{ActivityEntry, BatteryLevel, LockStatus, ProviderError};
-use latchkey_store::alerts::{self, AlertKind, NewAlert};
-use latchkey_store::monitoring::{self, ActivityRow, LockStatusRow};
 
 /// How far back the first sync of a lock reads its activity log, in seconds.
 pub const FIRST_LOOKBACK_SECS: i64 = 24 * 3600;

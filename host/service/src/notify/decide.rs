@@ -4,11 +4,6 @@
 
 use latchkey_engine::rules::Plan;
 use latchkey_engine::{ReservationId, ReservationStatus};
-
-use super::sheet;
-use crate::app::AppState;
-use crate::error::{Error, Result};
-use crate::queue::{self, JobSpec};
 use latchkey_store::notifications::Door;
 use latchkey_store::notifications::NoticeKind;
 use latchkey_store::notifications::{
@@ -16,6 +11,11 @@ use latchkey_store::notifications::{
 };
 use latchkey_store::reservations::{self, ReservationRow};
 use latchkey_store::{Conn, codes};
+
+use super::sheet;
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::queue::{self, JobSpec};
 
 /// After the reconciler planned `plan` for `row`: records the rule's notification request
 /// and decides what to tell (`plan` may have withdrawn every grant).

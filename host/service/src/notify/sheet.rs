@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use chrono::TimeZone;
 use chrono_tz::Tz;
 use latchkey_engine::{CodeState, Connectivity, Timestamp};
-
-use crate::catalog::Catalog;
 use latchkey_store::codes::CodeRow;
 use latchkey_store::notifications::Door;
+
+use crate::catalog::Catalog;
 
 /// The doors a reservation's codes open as confirmed now, sorted by lock; `None` while any
 /// of its codes is pending (a PIN or window is about to change on a lock, so telling now

@@ -13,6 +13,8 @@
 use std::path::Path;
 
 use chrono_tz::Tz;
+use latchkey_store::notifications::Door;
+use latchkey_store::notifications::NoticeKind;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior};
@@ -20,8 +22,6 @@ use serde::Serialize;
 
 use super::sheet::local_time;
 use crate::error::{Error, Result};
-use latchkey_store::notifications::Door;
-use latchkey_store::notifications::NoticeKind;
 
 /// The locales shipped with Latchkey.
 pub const BUILT_IN_LOCALES: [&str; 4] = ["en", "cs", "es", "pt"];

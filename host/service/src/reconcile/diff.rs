@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 
 use latchkey_engine::{Capabilities, CodeState, Grant, LockId, Timestamp, Window};
-
 use latchkey_store::codes::CodeRow;
 
 /// One change to make.

@@ -9,16 +9,16 @@ pub mod pins;
 
 use latchkey_engine::rules::{self, Plan, RuleInput};
 use latchkey_engine::{CodeState, LockId, ReservationId, Timestamp};
+use latchkey_store::alerts::{AlertKind, NewAlert};
+use latchkey_store::codes::{self, NewCode};
+use latchkey_store::reservations::ReservationRow;
+use latchkey_store::{Conn, events, reservations};
 
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
 use crate::telemetry::metrics;
 use diff::Action;
-use latchkey_store::alerts::{AlertKind, NewAlert};
-use latchkey_store::codes::{self, NewCode};
-use latchkey_store::reservations::ReservationRow;
-use latchkey_store::{Conn, events, reservations};
 
 /// Reconciles reservation `id` inside the caller's transaction `conn`.
 ///

@@ -4,11 +4,11 @@
 use std::sync::Mutex;
 
 use latchkey_engine::{Lock, Pin, WorkspaceId};
+use latchkey_store::{Conn, codes};
 use rand::Rng;
 use rand::rngs::StdRng;
 
 use crate::error::{Error, Result};
-use latchkey_store::{Conn, codes};
 
 /// Attempts at a random PIN before giving up (the space is 10^6 or so, a lock holds at
 /// most a few thousand codes, so this is never reached in practice).

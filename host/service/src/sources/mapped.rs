@@ -21,10 +21,10 @@
 
 use latchkey_engine::rules::EventType;
 use latchkey_engine::{Reservation, ReservationStatus};
+use latchkey_store::source_versions::VersionRecord;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use latchkey_store::source_versions::VersionRecord;
 
 /// A reservation state mapped from a payload, before it has a version.
 #[derive(Debug, Clone, PartialEq, Eq)]

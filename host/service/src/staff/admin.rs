@@ -2,6 +2,8 @@
 //! planned by a `reconcile_staff` job in the same transaction.
 
 use latchkey_engine::{LockId, Pin, Window};
+use latchkey_store::codes::{self, CodeRow};
+use latchkey_store::staff::{self, StaffCodeRow};
 use serde::{Deserialize, Serialize};
 
 use super::{Recurrence, owner};
@@ -9,8 +11,6 @@ use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
 use crate::reconcile::pins::is_guessable;
-use latchkey_store::codes::{self, CodeRow};
-use latchkey_store::staff::{self, StaffCodeRow};
 
 /// Longest staff code name.
 pub const MAX_NAME_LEN: usize = 40;

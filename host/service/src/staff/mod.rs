@@ -16,11 +16,11 @@ use std::str::FromStr;
 use chrono::TimeZone;
 use chrono_tz::Tz;
 use latchkey_engine::{Grant, LockId, ReservationId, Timestamp, Window};
+use latchkey_store::{Conn, staff};
 
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
-use latchkey_store::{Conn, staff};
 
 /// Prefix of the owner id of a staff code's access codes.
 pub const OWNER_PREFIX: &str = "staff:";

@@ -10,10 +10,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
 use latchkey_providers::metered::{PROVIDER_CALL_SECONDS, PROVIDER_CALLS};
 use latchkey_store::alerts::ALERTS_RAISED;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// Counter: deliveries the inbox handled, by `source` and `outcome`
 /// ([`WebhookOutcome`]). Polled feeds (iCal, reenio fetches) count under their source too.

@@ -40,16 +40,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
+use latchkey_engine::clock::Clock;
 use latchkey_engine::{Pin, Timestamp, Window};
+use latchkey_providers::ProviderError;
+use latchkey_providers::igloohome::{Igloohome, IgloohomeCredentials};
+use latchkey_providers::segment::{CodeSegment, HeldCodes};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::faults::{Failure, Faults};
 use super::model::{Change, HeldCode, LockModel};
-use latchkey_engine::clock::Clock;
-use latchkey_providers::ProviderError;
-use latchkey_providers::igloohome::{Igloohome, IgloohomeCredentials};
-use latchkey_providers::segment::{CodeSegment, HeldCodes};
 
 /// Seconds of model time a bridge job takes to reach an online lock, by default.
 pub const DEFAULT_JOB_SECS: i64 = 5;

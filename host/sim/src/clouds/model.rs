@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 
 use latchkey_engine::{Pin, Timestamp, Window};
-
 use latchkey_providers::segment::CodeSegment;
 
 /// A code as it should be on the lock.

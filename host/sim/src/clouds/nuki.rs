@@ -23,15 +23,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use latchkey_engine::clock::Clock;
 use latchkey_engine::{Pin, Timestamp, Window};
+use latchkey_providers::ProviderError;
+use latchkey_providers::nuki::Nuki;
+use latchkey_providers::segment::{CodeSegment, HeldCodes};
 use serde_json::{Value, json};
 
 use super::faults::Faults;
 use super::model::{Change as LockChange, HeldCode, LockModel};
-use latchkey_engine::clock::Clock;
-use latchkey_providers::ProviderError;
-use latchkey_providers::nuki::Nuki;
-use latchkey_providers::segment::{CodeSegment, HeldCodes};
 
 /// Seconds a change takes to reach an online lock, by default (Nuki's "fast sync").
 pub const DEFAULT_CONFIRM_SECS: i64 = 5;

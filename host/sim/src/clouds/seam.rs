@@ -45,15 +45,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use latchkey_engine::clock::Clock;
 use latchkey_engine::{Pin, Timestamp, Window, WindowPrecision};
+use latchkey_providers::ProviderError;
+use latchkey_providers::seam::Seam;
+use latchkey_providers::segment::{CodeSegment, HeldCodes};
 use serde_json::{Value, json};
 
 use super::faults::Faults;
 use super::model::{Change, HeldCode, LockModel};
-use latchkey_engine::clock::Clock;
-use latchkey_providers::ProviderError;
-use latchkey_providers::seam::Seam;
-use latchkey_providers::segment::{CodeSegment, HeldCodes};
 
 /// Seconds a change takes to reach an online lock, by default.
 pub const DEFAULT_CONFIRM_SECS: i64 = 5;

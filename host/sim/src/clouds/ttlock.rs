@@ -46,16 +46,16 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use latchkey_engine::clock::Clock;
 use latchkey_engine::{Pin, Timestamp, Window};
+use latchkey_providers::ProviderError;
+use latchkey_providers::segment::{CodeSegment, HeldCodes};
+use latchkey_providers::ttlock::{TtLock, TtLockCredentials, password_md5};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
 use super::faults::Faults;
 use super::model::{Change, HeldCode, LockModel};
-use latchkey_engine::clock::Clock;
-use latchkey_providers::ProviderError;
-use latchkey_providers::segment::{CodeSegment, HeldCodes};
-use latchkey_providers::ttlock::{TtLock, TtLockCredentials, password_md5};
 
 /// Seconds an access token lives by default (90 days, as TTLock issues them).
 pub const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 7_776_000;

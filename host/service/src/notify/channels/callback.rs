@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use latchkey_engine::Timestamp;
+use latchkey_providers::http::{HttpSettings, ProviderHttp};
 use serde::Serialize;
 
 use super::{Delivered, Outgoing, SendError, Sender};
@@ -21,7 +22,6 @@ use crate::error::{Error, Result};
 use crate::notify::settings::CallbackSettings;
 use crate::notify::ssrf;
 use crate::sources::signature;
-use latchkey_providers::http::{HttpSettings, ProviderHttp};
 
 /// Seconds a platform has to answer a callback.
 const TIMEOUT_SECS: u64 = 15;

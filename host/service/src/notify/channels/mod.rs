@@ -9,10 +9,10 @@ pub mod sms;
 use async_trait::async_trait;
 use latchkey_engine::rules::Channel;
 use latchkey_engine::{ReservationId, Timestamp};
-
-use super::templates::Rendered;
 use latchkey_store::notifications::Content;
 use latchkey_store::notifications::NoticeKind;
+
+use super::templates::Rendered;
 
 /// A message ready to go: rendered, with its structured content for the channels that
 /// carry data (the callback).

@@ -12,13 +12,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use latchkey_providers::ProviderError;
+use latchkey_providers::http::{HttpSettings, ProviderHttp};
 use serde::Deserialize;
 
 use super::{Delivered, Outgoing, SendError, Sender};
 use crate::error::{Error, Result};
 use crate::notify::settings::SmsSettings;
-use latchkey_providers::ProviderError;
-use latchkey_providers::http::{HttpSettings, ProviderHttp};
 
 /// Sends through one account.
 pub struct Sms {

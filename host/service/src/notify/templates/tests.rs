@@ -1,5 +1,6 @@
-use super::*;
 use latchkey_engine::{LockId, Timestamp, Window};
+
+use super::*;
 
 fn door(offline: bool) -> Door {
     Door {

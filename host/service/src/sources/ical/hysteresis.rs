@@ -3,9 +3,9 @@
 //! decision over the feed's state.
 
 use latchkey_engine::Timestamp;
+use latchkey_store::feeds::Known;
 
 use super::parse::{FeedStay, Fetched};
-use latchkey_store::feeds::Known;
 
 /// What to do after a fetch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use latchkey_engine::ReservationStatus;
 use latchkey_engine::rules::EventType;
+use latchkey_providers::http::{HttpSettings, ProviderHttp};
+use latchkey_store::{feeds, reservations};
 use serde_json::json;
 
 use super::IcalSettings;
@@ -16,8 +18,6 @@ use crate::error::Result;
 use crate::inbox;
 use crate::queue::{self, JobSpec};
 use crate::sources::mapped::MappedEvent;
-use latchkey_providers::http::{HttpSettings, ProviderHttp};
-use latchkey_store::{feeds, reservations};
 
 /// What one poll did, for logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

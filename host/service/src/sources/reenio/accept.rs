@@ -6,6 +6,7 @@
 //! answered alike and stored once. One that slips through is harmless, since the fetch
 //! plans from reenio's current state.
 
+use latchkey_store::reenio::{self as deliveries, DeliveryState, NewDelivery};
 use sha2::{Digest, Sha256};
 
 use super::triggers::TriggerTarget;
@@ -13,7 +14,6 @@ use super::wire::WebhookBody;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
-use latchkey_store::reenio::{self as deliveries, DeliveryState, NewDelivery};
 
 /// Seconds within which an identical body from the same hook counts as a retry.
 pub const DUPLICATE_WINDOW_SECS: i64 = 300;

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use axum::http::{StatusCode, header};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use serde::de::DeserializeOwned;
-
-use super::wire::{CustomerDetail, ReservationDetail};
 use latchkey_providers::ProviderError;
 use latchkey_providers::credentials::Secret;
 use latchkey_providers::http::{HttpSettings, ProviderHttp};
+use serde::de::DeserializeOwned;
+
+use super::wire::{CustomerDetail, ReservationDetail};
 
 /// reenio's published limit, requests per minute per account (RA).
 pub const REQUESTS_PER_MINUTE: u32 = 200;

@@ -41,11 +41,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use latchkey_engine::ResourceId;
+use latchkey_providers::credentials::Secret;
 use serde::Deserialize;
 
 use crate::error::Error;
 use client::ReenioClient;
-use latchkey_providers::credentials::Secret;
 use triggers::TriggerTarget;
 
 /// The header carrying the shared secret when the settings name none.
