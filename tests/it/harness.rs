@@ -455,7 +455,9 @@ impl TestApp {
 
     /// Runs every job due now.
     pub async fn run_jobs(&self) {
-        self.app.run_due_jobs().await.expect("jobs run");
+        latchkey_service::jobs::run_due(&self.app)
+            .await
+            .expect("jobs run");
     }
 
     /// Moves the clock to `until`, running every job at the instant it falls due.
@@ -527,7 +529,9 @@ impl Replica {
 
     /// Runs every job due now on this replica's worker.
     pub async fn run_jobs(&self) {
-        self.app.run_due_jobs().await.expect("jobs run");
+        latchkey_service::jobs::run_due(&self.app)
+            .await
+            .expect("jobs run");
     }
 }
 
@@ -662,6 +666,6 @@ pub async fn post_raw(
 }
 
 /// A webhook source from its `property.toml` table, written as JSON.
-pub fn source(entry: Value) -> latchkey_service::catalog::SourceEntry {
+pub fn source(entry: Value) -> latchkey_service::sources::SourceEntry {
     serde_json::from_value(entry).expect("a valid source entry")
 }

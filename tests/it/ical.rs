@@ -83,7 +83,7 @@ async fn spawn(url: &str) -> TestApp {
         Vec::new(),
     )
     .await;
-    latchkey_service::sources::ical::poll::schedule_all(&app.app)
+    latchkey_service::inbox::ical::schedule_all(&app.app)
         .await
         .expect("scheduled");
     app

@@ -160,7 +160,8 @@ async fn a_restart_restores_the_active_plugin_without_recompiling() {
     );
     let stats = app
         .app
-        .rules
+        .planner
+        .loader
         .wasm()
         .expect("runtime")
         .cache_stats()

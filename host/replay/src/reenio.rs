@@ -38,7 +38,8 @@ use clap::ValueEnum;
 use latchkey_engine::clock::Clock;
 use latchkey_engine::rules::EventType;
 use latchkey_engine::{Guest, Reservation, ReservationId, ReservationStatus, ResourceId};
-use latchkey_service::catalog::{Catalog, CatalogFile, SourceForm};
+use latchkey_service::catalog::{Catalog, CatalogFile};
+use latchkey_service::sources::SourceForm;
 use latchkey_service::sources::reenio::client::ReenioClient;
 use latchkey_service::sources::reenio::snapshot::reservation_id;
 use latchkey_service::sources::reenio::wire::{

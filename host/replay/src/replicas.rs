@@ -65,13 +65,13 @@ impl Replicas {
     /// A replica's database error.
     pub async fn run_due_jobs(&self) -> anyhow::Result<()> {
         if let [only] = self.apps.as_slice() {
-            only.run_due_jobs().await?;
+            latchkey_service::jobs::run_due(only).await?;
             return Ok(());
         }
         let mut workers = JoinSet::new();
         for app in &self.apps {
             let app = app.clone();
-            workers.spawn(async move { app.run_due_jobs().await });
+            workers.spawn(async move { latchkey_service::jobs::run_due(&app).await });
         }
         while let Some(done) = workers.join_next().await {
             done.context("a replica's worker panicked")??;

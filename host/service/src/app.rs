@@ -3,7 +3,6 @@
 
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use latchkey_engine::Timestamp;
 use latchkey_engine::clock::Clock;
@@ -13,14 +12,12 @@ use latchkey_store::{self as store, Durability};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use crate::auth::gate::{AccessSettings, Gate};
 use crate::catalog::Catalog;
 use crate::error::Result;
-use crate::locks::assignment::Assignments;
 use crate::notify::Notifier;
-use crate::plugins::{self, ActiveRule, CurrentRule};
+use crate::planner::{CurrentRule, Planner};
 use crate::rule_loader::RuleLoader;
 
 /// What [`App::build`] needs.
@@ -56,12 +53,8 @@ pub struct AppState {
     pub pool: store::Pool,
     /// The workspace's facts.
     pub catalog: Catalog,
-    /// Each lock's effective branch: the property file's, overridden through the API.
-    pub assignments: Assignments,
-    /// The rule the workspace plans with: an activated plugin, or the property's file.
-    pub rule: ActiveRule,
-    /// Compiles rules, and holds the rule limits.
-    pub rules: RuleLoader,
+    /// The rule and the lock branch assignments every plan reads.
+    pub planner: Planner,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Lock providers.
@@ -103,12 +96,7 @@ impl AppState {
     /// # Errors
     /// Database errors.
     pub async fn refresh(&self, conn: &mut store::Conn) -> Result<CurrentRule> {
-        let ws = &self.catalog.workspace;
-        let at = store::revisions::get(conn, ws).await?;
-        self.assignments
-            .refresh(conn, &self.catalog, at.assignments)
-            .await?;
-        plugins::refresh(&self.rule, conn, ws, &self.rules, at.rule).await
+        self.planner.refresh(conn, &self.catalog).await
     }
 
     /// [`AppState::refresh`] on a connection of its own, for answers that show the active
@@ -129,14 +117,11 @@ impl App {
     /// Database errors.
     pub async fn build(config: AppConfig) -> Result<App> {
         let pool = store::open(&config.database, config.durability).await?;
-        let rule = ActiveRule::new(config.rule, config.catalog.rule_path.display().to_string());
-        let assignments = Assignments::new(&config.catalog);
+        let planner = Planner::new(config.rule, &config.catalog, config.rules);
         let app = App(Arc::new(AppState {
             pool,
             catalog: config.catalog,
-            assignments,
-            rule,
-            rules: config.rules,
+            planner,
             clock: config.clock,
             providers: config.providers,
             rng: Mutex::new(
@@ -155,19 +140,6 @@ impl App {
         Ok(app)
     }
 
-    /// Runs every job that is due now, including jobs that become due now as a result.
-    /// Returns how many ran.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn run_due_jobs(&self) -> Result<usize> {
-        let mut ran = 0;
-        while crate::jobs::run_next(self).await? {
-            ran += 1;
-        }
-        Ok(ran)
-    }
-
     /// The earliest instant at which a job becomes due, if any.
     ///
     /// # Errors
@@ -175,29 +147,6 @@ impl App {
     pub async fn next_job_at(&self) -> Result<Option<Timestamp>> {
         let mut conn = self.pool.acquire().await?;
         Ok(store::jobs::next_due(&mut conn).await?)
-    }
-
-    /// The job worker for `serve`: runs due jobs, then sleeps until the next one is due, a
-    /// new one is enqueued, or a second passes, until `cancel` fires.
-    pub async fn work(&self, cancel: CancellationToken) {
-        while !cancel.is_cancelled() {
-            if let Err(e) = self.run_due_jobs().await {
-                tracing::error!(error = ?e, "job worker failed; retrying shortly");
-            }
-            let idle = match self.next_job_at().await {
-                Ok(Some(at)) => Duration::from_secs(
-                    u64::try_from(at.unix() - self.clock.now().unix())
-                        .unwrap_or(0)
-                        .min(1),
-                ),
-                _ => Duration::from_secs(1),
-            };
-            tokio::select! {
-                () = cancel.cancelled() => break,
-                () = self.jobs_waiting.notified() => {}
-                () = tokio::time::sleep(idle.max(Duration::from_millis(50))) => {}
-            }
-        }
     }
 
     /// Closes the database pool (a graceful stop; a crash simply drops the `App`).

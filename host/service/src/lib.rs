@@ -20,6 +20,8 @@ pub mod json;
 pub mod locks;
 pub mod monitor;
 pub mod notify;
+pub mod outbox;
+pub mod planner;
 pub mod plugins;
 pub mod queue;
 pub mod reconcile;

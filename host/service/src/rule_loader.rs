@@ -75,6 +75,21 @@ impl RuleLoader {
         Ok(self.wasm()?.load(bytes))
     }
 
+    /// [`RuleLoader::component`] on a blocking thread, for async callers: compiling a
+    /// component takes from milliseconds (cached) to seconds.
+    ///
+    /// # Errors
+    /// As [`RuleLoader::component`]; [`Error::Internal`] if the compilation panicked.
+    pub async fn compile_component(
+        &self,
+        bytes: bytes::Bytes,
+    ) -> Result<Result<WasmRule, LoadError>> {
+        let loader = self.clone();
+        tokio::task::spawn_blocking(move || loader.component(&bytes))
+            .await
+            .map_err(|e| Error::Internal(format!("plugin compilation panicked: {e}")))?
+    }
+
     /// The WebAssembly runtime, started on first use.
     ///
     /// # Errors

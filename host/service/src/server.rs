@@ -21,13 +21,13 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     // Calendar feeds are polled by durable jobs; the first poll of each is due now.
-    crate::sources::ical::poll::schedule_all(&app)
+    crate::inbox::ical::schedule_all(&app)
         .await
         .context("scheduling the calendar feeds")?;
     let cancel = CancellationToken::new();
     let worker = {
         let (app, cancel) = (app.clone(), cancel.clone());
-        tokio::spawn(async move { app.work(cancel).await })
+        tokio::spawn(async move { crate::jobs::work(&app, cancel).await })
     };
     let sync = sync_every.map(|every| {
         tokio::spawn(crate::monitor::run_every(

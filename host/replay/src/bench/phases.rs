@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use latchkey_engine::ResourceId;
 use latchkey_engine::rules::{self, RuleInput, RuleLimits};
-use latchkey_service::catalog::{CatalogFile, SourceForm};
+use latchkey_service::catalog::CatalogFile;
 use latchkey_service::rule_loader::RuleLoader;
+use latchkey_service::sources::SourceForm;
 use latchkey_sim::scratch::ScratchDatabase;
 use latchkey_store::Database;
 

@@ -18,9 +18,9 @@ use latchkey_providers::credentials::Secret;
 
 use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
-use crate::catalog::{SourceEntry, SourceForm};
 use crate::error::{Error, ErrorAt};
 use crate::inbox::{self, Accepted};
+use crate::sources::{SourceEntry, SourceForm};
 use crate::sources::{canonical, lodgify, mapped, signature};
 use crate::telemetry::metrics::{self, WebhookOutcome};
 

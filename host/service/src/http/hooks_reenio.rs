@@ -15,7 +15,7 @@ use super::body::{is_json, read_limited, require_media_type};
 use super::hooks::MAX_BODY_BYTES;
 use crate::app::App;
 use crate::error::Error;
-use crate::sources::reenio::accept::{self, Accepted};
+use crate::inbox::reenio::{self as accept, Accepted};
 use crate::sources::reenio::wire::{self, WebhookBody};
 use crate::sources::reenio::{DEFAULT_HOOK, HOOK_HEADER, ReenioSettings, triggers};
 

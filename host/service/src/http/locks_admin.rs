@@ -35,8 +35,9 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{Administer, OperateFrontDesk, ReadFrontDesk};
 use crate::error::{Error, ErrorAt, Problem};
-use crate::locks::assignment::{self, AssignOutcome, Assignment};
+use crate::locks::assignment::{self, AssignOutcome};
 use crate::locks::regenerate::{self, RegenerateSummary};
+use crate::planner::Assignment;
 
 /// Largest accepted body of `PUT /v1/locks/{lock}/branch`, in bytes.
 const MAX_BODY_BYTES: usize = 4096;
@@ -92,7 +93,7 @@ async fn show(
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     let id = lock_of(&app, &lock).map_err(at)?;
     app.refresh_now().await.map_err(at)?;
-    app.assignments.get(&id).map(Json).ok_or_else(|| {
+    app.planner.assignments.get(&id).map(Json).ok_or_else(|| {
         at(Error::NotFound {
             what: "lock",
             id: lock,

@@ -55,7 +55,7 @@ async fn list_locks(
                 "id": lock.id,
                 "name": lock.name,
                 "provider": lock.provider,
-                "branch": app.assignments.branch_of(&lock.id),
+                "branch": app.planner.assignments.branch_of(&lock.id),
                 "capabilities": lock.capabilities,
                 "status": statuses.iter().find(|s| s.lock_id == lock.id.as_str()),
             })

@@ -27,7 +27,8 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{Administer, ManagePlugins};
 use crate::error::{Error, ErrorAt, Problem, Result};
-use crate::plugins::{self, MAX_COMPONENT_BYTES, RuleSource};
+use crate::planner::RuleSource;
+use crate::plugins::{self, MAX_COMPONENT_BYTES};
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -265,7 +266,7 @@ async fn activate(
     plugins::activate(&app, &ws, &plugin, version)
         .await
         .map_err(at)?;
-    Ok(Json(app.rule.cached().source))
+    Ok(Json(app.planner.rule.cached().source))
 }
 
 /// Goes back to the property's rule file and re-plans the open reservations.

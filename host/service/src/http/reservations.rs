@@ -133,7 +133,7 @@ async fn resend(
 ) -> Result<(StatusCode, Json<Resent>), ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     let mut tx = app.pool.begin().await.map_err(|e| at(e.into()))?;
-    let messages = crate::notify::decide::resend(&app, &mut tx, &id)
+    let messages = crate::outbox::resend(&app, &mut tx, &id)
         .await
         .map_err(at)?;
     tx.commit().await.map_err(|e| at(e.into()))?;

@@ -32,7 +32,8 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::error::{Error, ErrorAt, Problem, Result};
-use crate::plugins::{self, RuleSource};
+use crate::planner::RuleSource;
+use crate::plugins;
 
 /// Largest rule source accepted, in bytes (256 KiB).
 pub const MAX_SOURCE_BYTES: usize = 256 * 1024;
@@ -274,7 +275,7 @@ async fn list(
         .await
         .map_err(|e| at(e.into()))?;
     drop(conn);
-    let limits = app.rules.limits().clone();
+    let limits = app.planner.loader.limits().clone();
     // Compiling every version takes a while for long histories: off the async workers.
     let checked = blocking(move || {
         stored
@@ -392,7 +393,7 @@ async fn activate(
         .await
         .map_err(at)?;
     Ok(Json(Activated {
-        active: active_view(app.rule.cached().source),
+        active: active_view(app.planner.rule.cached().source),
     }))
 }
 
@@ -441,7 +442,7 @@ async fn run_dry(app: &App, request: DryRunIn) -> Result<DryRunOut> {
             crate::reconcile::rule_input(app, &row, app.clock.now())
         }
     };
-    let limits = app.rules.limits().clone();
+    let limits = app.planner.loader.limits().clone();
     let (outcome, log, input) = blocking(move || {
         let (outcome, log) = rules::evaluate_with_log(rule.as_ref(), &input, &limits);
         (outcome, log, input)
@@ -463,7 +464,7 @@ async fn compile(app: &App, source: String) -> Result<Result<RhaiRule, CompileEr
             limit: MAX_SOURCE_BYTES,
         });
     }
-    let limits = app.rules.limits().clone();
+    let limits = app.planner.loader.limits().clone();
     blocking(move || RhaiRule::compile(&source, limits).map_err(|e| compile_error(&e))).await
 }
 
@@ -543,8 +544,7 @@ fn not_found(id: &str) -> Error {
 }
 
 fn version_view(app: &App, version: RuleVersion, valid: bool) -> VersionView {
-    let active =
-        matches!(app.rule.cached().source, RuleSource::Rhai { version: v, .. } if v == version.id);
+    let active = matches!(app.planner.rule.cached().source, RuleSource::Rhai { version: v, .. } if v == version.id);
     VersionView {
         id: version.id,
         created_at: version.created_at,

@@ -32,9 +32,9 @@ use super::body::{JsonBody, is_json, read_limited, require_media_type};
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
-use crate::catalog::{SourceEntry, SourceForm};
 use crate::credentials::cipher::{Key, KeyError};
 use crate::error::{Error, ErrorAt, Problem, Result};
+use crate::sources::{SourceEntry, SourceForm};
 
 /// Default overlap of a rotation, in seconds (one day).
 pub const DEFAULT_OVERLAP_SECS: u64 = 86_400;

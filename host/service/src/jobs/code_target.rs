@@ -183,7 +183,7 @@ async fn apply_receipt(
     if confirmed {
         clear_replaced(app, conn, &target.row).await?;
         // The lock holds the code now: the guest may be told.
-        crate::notify::decide::after_code_change(app, conn, &target.row.code.reservation).await?;
+        crate::outbox::after_code_change(app, conn, &target.row.code.reservation).await?;
         Ok(())
     } else {
         let confirm = JobSpec::ConfirmCode { code: id };

@@ -15,6 +15,9 @@ mod reconcile;
 mod revoke_code;
 mod send_notification;
 mod update_code;
+pub mod worker;
+
+pub use worker::{run_due, work};
 
 use latchkey_engine::{Timestamp, WorkspaceId};
 use latchkey_providers::ProviderError;
@@ -182,12 +185,8 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
                     .await?;
                     // The guest may now be told of the doors that did work.
                     if let Some(row) = codes::get(&mut tx, ws, *code).await? {
-                        crate::notify::decide::after_code_change(
-                            app,
-                            &mut tx,
-                            &row.code.reservation,
-                        )
-                        .await?;
+                        crate::outbox::after_code_change(app, &mut tx, &row.code.reservation)
+                            .await?;
                     }
                 }
                 JobSpec::SendNotification { id } => {

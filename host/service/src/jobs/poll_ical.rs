@@ -6,8 +6,8 @@ use latchkey_store::jobs::{self as queue, ClaimedJob};
 
 use super::{JobError, JobSpec};
 use crate::app::App;
-use crate::catalog::SourceForm;
-use crate::sources::ical::poll;
+use crate::inbox::ical as poll;
+use crate::sources::SourceForm;
 
 pub(super) async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(), JobError> {
     let settings = app

@@ -10,7 +10,7 @@
 //! get a new code. A lock that cannot revoke keeps honouring the old PIN until its window
 //! ends, which raises the usual `unrevocable` alert and is flagged in the summary.
 //!
-//! The guests are told their new PIN by [`crate::notify`] once the lock confirms the new
+//! The guests are told their new PIN by [`crate::outbox`] once the lock confirms the new
 //! code (a `changed` message, where the rule asks for messages); each [`Replacement`] in
 //! the answer is one such guest, and it is logged (ids only, never a PIN).
 
@@ -75,9 +75,9 @@ pub async fn regenerate(app: &AppState, lock_id: &LockId) -> Result<RegenerateSu
         what: "lock",
         id: lock_id.to_string(),
     })?;
-    let _one_at_a_time = app.assignments.changing.lock().await;
+    let _one_at_a_time = app.planner.assignments.changing.lock().await;
     app.refresh_now().await?;
-    if !app.assignments.is_assigned(lock_id) {
+    if !app.planner.assignments.is_assigned(lock_id) {
         return Err(Error::Conflict(format!(
             "lock `{lock_id}` is not assigned to a branch: it holds no codes to regenerate"
         )));

@@ -76,7 +76,7 @@ pub async fn sync_lock_now(app: &AppState, id: &latchkey_engine::LockId) -> Resu
 /// lock and counted, not returned.
 async fn sync_assigned(app: &AppState, lock: &Lock, report: &mut SyncReport) -> Result<()> {
     // An unassigned lock serves nobody: no codes, no alerts, no calls.
-    if !app.assignments.is_assigned(&lock.id) {
+    if !app.planner.assignments.is_assigned(&lock.id) {
         return Ok(());
     }
     report.locks += 1;

@@ -1,30 +1,12 @@
-//! Telling guests: a rule asks for notifications with its plan ([`Notify`]); the host
-//! decides when, writes each message to an outbox in the same transaction as the state
-//! change that caused it, and a durable job sends it.
-//!
-//! When ([`decide`]):
-//! - **issued**: once every code of the reservation is confirmed on its lock (no code
-//!   pending), never a PIN that is not there yet;
-//! - **changed**: whenever, with no code pending, a door's PIN or window differs from what
-//!   the guest was last told, or a door was added (room move, date change, regenerated
-//!   PINs); not after check-out;
-//! - **revoked**: when the plan withdraws every grant from a guest who was told something,
-//!   if the rule asks for it (`on_revoke`).
-//!
-//! Each decision takes the reservation's next sequence number; its messages (one per
-//! channel) carry the idempotency key `{workspace}:{reservation}:{seq}:{channel}`, sent as
-//! the e-mail's Message-ID and the callback's `webhook-id`. A duplicate webhook or a
-//! re-run of the reconciler finds nothing new to tell, so it queues nothing; a message
-//! whose channel fails is retried with backoff and jitter for about three days
-//! ([`crate::queue::SEND_POLICY`]); a message still queued when a newer one on its channel exists is
-//! dropped as superseded, so a guest never gets an older PIN after a newer one. A callback
-//! endpoint that has failed for [`DISABLE_CALLBACK_AFTER_SECS`] is disabled with an alert,
-//! and at once on 410 Gone.
+//! Telling guests, the means: message templates ([`templates`]), the channels that carry
+//! them (e-mail, SMS, the platform's signed callback: [`channels`]) and their settings
+//! ([`settings`]), assembled into a [`Notifier`]. What to tell whom and when is decided by
+//! the outbox (module `outbox`); the `send_notification` job sends. A callback endpoint that has
+//! failed for [`DISABLE_CALLBACK_AFTER_SECS`] is disabled with an alert, and at once on
+//! 410 Gone.
 
 pub mod channels;
-pub mod decide;
 pub mod settings;
-pub mod sheet;
 pub mod ssrf;
 pub mod templates;
 

@@ -12,7 +12,9 @@
 
 use std::path::Path;
 
+use chrono::TimeZone;
 use chrono_tz::Tz;
+use latchkey_engine::Timestamp;
 use latchkey_store::notifications::Door;
 use latchkey_store::notifications::NoticeKind;
 use minijinja::syntax::SyntaxConfig;
@@ -20,7 +22,6 @@ use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::sheet::local_time;
 use crate::error::{Error, Result};
 
 /// The locales shipped with Latchkey.
@@ -294,6 +295,17 @@ fn override_locales(dir: &Path) -> Result<Vec<String>> {
     }
     locales.sort();
     Ok(locales)
+}
+
+/// `at` as the property's wall clock, `YYYY-MM-DD HH:MM` (ISO 8601 order, which every
+/// shipped language reads).
+pub fn local_time(at: Timestamp, tz: Tz) -> String {
+    match tz.timestamp_opt(at.unix(), 0) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.format("%Y-%m-%d %H:%M").to_string()
+        }
+        chrono::LocalResult::None => at.to_rfc3339(),
+    }
 }
 
 #[cfg(test)]

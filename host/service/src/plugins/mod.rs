@@ -1,5 +1,6 @@
 //! Partner plugins: upload (validate, smoke-test, store an immutable version), activation
-//! per workspace, deletion, and restoring the active version at start; also the
+//! per workspace and deletion (the planner, [`crate::planner`], loads the version on
+//! record); also the
 //! activation of Rhai versions uploaded through `/v1/rules`, which takes a plugin's place
 //! (the one activated last wins).
 //!
@@ -8,13 +9,11 @@
 //! workspace's property within the rule limits. Activating or deactivating a plugin
 //! re-plans, through the durable queue, every reservation the change may concern.
 
-pub mod active;
-
 use std::sync::Arc;
 
 use latchkey_engine::rules::rhai::RhaiRule;
 use latchkey_engine::rules::wasm::{ContentHash, LoadError, WasmRule};
-use latchkey_engine::rules::{self, EventType, Rule, RuleEvent, RuleInput};
+use latchkey_engine::rules::{self, EventType, RuleEvent, RuleInput};
 use latchkey_engine::{
     Guest, Reservation, ReservationId, ReservationStatus, Timestamp, WorkspaceId,
 };
@@ -23,12 +22,12 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::planner::{CurrentRule, RuleSource};
 use crate::queue::{self, JobSpec};
 use crate::rule_loader::RuleLoader;
-pub use active::{ActiveRule, CurrentRule, RuleSource};
 use latchkey_store::plugins::{self as stored, Activation, PluginVersion};
 use latchkey_store::revisions::{self, Topic};
-use latchkey_store::rule_versions::{self, RuleActivation, RuleVersion};
+use latchkey_store::rule_versions;
 use latchkey_store::{Conn, reservations};
 
 /// Largest component accepted, in bytes (10 MiB).
@@ -80,11 +79,11 @@ pub async fn upload(app: &AppState, name: &str, bytes: bytes::Bytes) -> Result<U
         });
     }
     drop(conn);
-    let rule = compile(&app.rules, bytes.clone()).await?;
+    let rule = compile(&app.planner.loader, bytes.clone()).await?;
     smoke_test(
         rule,
         smoke_input(&app.catalog, app.clock.now())?,
-        &app.rules,
+        &app.planner.loader,
     )
     .await?;
     let mut tx = app.pool.begin().await?;
@@ -123,13 +122,13 @@ pub async fn activate(
     name: &str,
     version: i64,
 ) -> Result<Activation> {
-    let _one_at_a_time = app.rule.changing.lock().await;
+    let _one_at_a_time = app.planner.rule.changing.lock().await;
     let mut conn = app.pool.acquire().await?;
     let (record, bytes) = stored::get(&mut conn, name, version)
         .await?
         .ok_or_else(|| version_not_found(name, version))?;
     drop(conn);
-    let rule = compile(&app.rules, bytes.into()).await?;
+    let rule = compile(&app.planner.loader, bytes.into()).await?;
     let mut tx = app.pool.begin().await?;
     let activation = stored::activate(&mut tx, ws, name, version, app.clock.now()).await?;
     // The rule activated last is the one a restart restores.
@@ -139,9 +138,9 @@ pub async fn activate(
     tx.commit().await?;
     let current = CurrentRule {
         rule: Arc::new(rule),
-        source: plugin_source(&activation, &record),
+        source: RuleSource::plugin(&activation, &record),
     };
-    app.rule.set(current, revision.rule);
+    app.planner.rule.set(current, revision.rule);
     tracing::info!(workspace = %ws, plugin = name, version, replanned, "plugin activated");
     Ok(activation)
 }
@@ -152,7 +151,7 @@ pub async fn activate(
 /// # Errors
 /// Database errors.
 pub async fn deactivate(app: &AppState, ws: &WorkspaceId) -> Result<bool> {
-    let _one_at_a_time = app.rule.changing.lock().await;
+    let _one_at_a_time = app.planner.rule.changing.lock().await;
     let mut tx = app.pool.begin().await?;
     // Back to the file from an activated Rhai version too.
     let was_active =
@@ -161,7 +160,7 @@ pub async fn deactivate(app: &AppState, ws: &WorkspaceId) -> Result<bool> {
         let replanned = replan_open(&mut tx, ws, app.clock.now()).await?;
         let revision = revisions::bump(&mut tx, ws, Topic::Rule).await?;
         tx.commit().await?;
-        app.rule.set(app.rule.file(), revision.rule);
+        app.planner.rule.set(app.planner.rule.file(), revision.rule);
         tracing::info!(workspace = %ws, replanned, "plugin deactivated; planning with the rule file");
     }
     Ok(was_active)
@@ -173,7 +172,7 @@ pub async fn deactivate(app: &AppState, ws: &WorkspaceId) -> Result<bool> {
 /// [`Error::Conflict`] when a workspace plans with a version to delete;
 /// [`Error::NotFound`] when there is nothing to delete; database errors.
 pub async fn delete(app: &AppState, name: &str, version: Option<i64>) -> Result<()> {
-    let _one_at_a_time = app.rule.changing.lock().await;
+    let _one_at_a_time = app.planner.rule.changing.lock().await;
     let mut tx = app.pool.begin().await?;
     if let Some(user) = stored::users(&mut tx, name, version).await?.first() {
         return Err(Error::Conflict(format!(
@@ -194,102 +193,6 @@ pub async fn delete(app: &AppState, name: &str, version: Option<i64>) -> Result<
     Ok(())
 }
 
-/// The rule `ws` plans with now, as the database says: `active`'s copy when it was
-/// loaded at `revision` (the rule revision just read from the database), else reloaded
-/// (see [`restore`]) and kept. Called before every plan and every answer that shows the
-/// active rule, so a rule activated through any replica is the one used once its
-/// activation was acknowledged.
-///
-/// # Errors
-/// Database errors.
-pub async fn refresh(
-    active: &ActiveRule,
-    conn: &mut Conn,
-    ws: &WorkspaceId,
-    loader: &RuleLoader,
-    revision: i64,
-) -> Result<CurrentRule> {
-    if active.revision() == Some(revision) {
-        return Ok(active.cached());
-    }
-    // Read after the revision: what is loaded is at least as new as the revision kept.
-    let current = match restore(conn, ws, loader).await? {
-        Some((rule, source)) => CurrentRule { rule, source },
-        None => active.file(),
-    };
-    Ok(active.set(current, revision))
-}
-
-/// The rule on record for `ws`: the plugin version or the Rhai version activated last,
-/// compiled (a plugin from the on-disk cache when warm), or `None` for the property's
-/// rule file. A stored version that no longer loads becomes a rule that fails
-/// every evaluation with the reason, so nothing is planned with a rule the admin did not
-/// choose.
-///
-/// # Errors
-/// Database errors.
-async fn restore(
-    conn: &mut Conn,
-    ws: &WorkspaceId,
-    loader: &RuleLoader,
-) -> Result<Option<(Arc<dyn Rule>, RuleSource)>> {
-    let plugin = stored::active(conn, ws).await?;
-    let rhai = rule_versions::active(conn, ws).await?;
-    // Each activation removes the other kind's, so both are on record only in a database
-    // written otherwise; the later one wins then too.
-    if let Some(rhai) = rhai
-        && plugin
-            .as_ref()
-            .is_none_or(|p| p.activated_at <= rhai.activated_at)
-    {
-        return restore_rhai(conn, ws, loader, &rhai).await.map(Some);
-    }
-    let Some(activation) = plugin else {
-        return Ok(None);
-    };
-    let (record, bytes) = stored::get(conn, &activation.plugin, activation.version)
-        .await?
-        .ok_or_else(|| {
-            Error::Internal(format!(
-                "active plugin `{}` version {} is missing",
-                activation.plugin, activation.version
-            ))
-        })?;
-    let rule: Arc<dyn Rule> = match compile(loader, bytes.into()).await {
-        Ok(rule) => Arc::new(rule),
-        Err(e) => {
-            let reason = format!(
-                "active plugin `{}` version {} no longer loads: {e}",
-                activation.plugin, activation.version
-            );
-            tracing::error!(workspace = %ws, "{reason}");
-            Arc::new(active::Unloadable(reason))
-        }
-    };
-    Ok(Some((rule, plugin_source(&activation, &record))))
-}
-
-async fn restore_rhai(
-    conn: &mut Conn,
-    ws: &WorkspaceId,
-    loader: &RuleLoader,
-    activation: &RuleActivation,
-) -> Result<(Arc<dyn Rule>, RuleSource)> {
-    let id = activation.version_id;
-    let (record, source) = rule_versions::get(conn, ws, id)
-        .await?
-        .ok_or_else(|| Error::Internal(format!("active rule version {id} is missing")))?;
-    let rule: Arc<dyn Rule> = match RhaiRule::compile(&source, loader.limits().clone()) {
-        Ok(rule) => Arc::new(rule),
-        Err(e) => {
-            let reason = format!("active rule version {id} no longer compiles: {e}");
-            tracing::error!(workspace = %ws, "{reason}");
-            Arc::new(active::Unloadable(reason))
-        }
-    };
-    Ok((rule, rhai_source(activation, &record)))
-}
-
 /// Makes `ws` plan with the stored Rhai version `id` (activated by `by`), and re-plans
 /// its open reservations, as a plugin activation does.
 ///
@@ -297,7 +200,7 @@ async fn restore_rhai(
 /// [`Error::NotFound`] for an unknown version; [`Error::Conflict`] when the stored source
 /// no longer compiles under the current limits; database errors.
 pub async fn activate_rhai(app: &AppState, ws: &WorkspaceId, id: i64, by: &str) -> Result<()> {
-    let _one_at_a_time = app.rule.changing.lock().await;
+    let _one_at_a_time = app.planner.rule.changing.lock().await;
     let mut conn = app.pool.acquire().await?;
     let (record, source) = rule_versions::get(&mut conn, ws, id)
         .await?
@@ -306,7 +209,7 @@ pub async fn activate_rhai(app: &AppState, ws: &WorkspaceId, id: i64, by: &str) 
             id: id.to_string(),
         })?;
     drop(conn);
-    let limits = app.rules.limits().clone();
+    let limits = app.planner.loader.limits().clone();
     let rule = tokio::task::spawn_blocking(move || RhaiRule::compile(&source, limits))
         .await
         .map_err(|e| Error::Internal(format!("rule compilation panicked: {e}")))?
@@ -320,28 +223,11 @@ pub async fn activate_rhai(app: &AppState, ws: &WorkspaceId, id: i64, by: &str) 
     tx.commit().await?;
     let current = CurrentRule {
         rule: Arc::new(rule),
-        source: rhai_source(&activation, &record),
+        source: RuleSource::rhai(&activation, &record),
     };
-    app.rule.set(current, revision.rule);
+    app.planner.rule.set(current, revision.rule);
     tracing::info!(workspace = %ws, version = id, replanned, "rule version activated");
     Ok(())
-}
-
-fn rhai_source(activation: &RuleActivation, record: &RuleVersion) -> RuleSource {
-    RuleSource::Rhai {
-        version: record.id,
-        sha256: record.sha256.clone(),
-        activated_at: activation.activated_at,
-    }
-}
-
-fn plugin_source(activation: &Activation, record: &PluginVersion) -> RuleSource {
-    RuleSource::Plugin {
-        name: record.name.clone(),
-        version: record.version,
-        sha256: record.sha256.clone(),
-        activated_at: activation.activated_at,
-    }
 }
 
 /// Enqueues a reconcile of every reservation a new rule may plan differently.
@@ -356,11 +242,7 @@ async fn replan_open(conn: &mut Conn, ws: &WorkspaceId, now: Timestamp) -> Resul
 
 /// Compiles off the async threads: a cold compile takes a while.
 async fn compile(loader: &RuleLoader, bytes: bytes::Bytes) -> Result<WasmRule> {
-    let loader = loader.clone();
-    tokio::task::spawn_blocking(move || loader.component(&bytes))
-        .await
-        .map_err(|e| Error::Internal(format!("plugin compilation panicked: {e}")))??
-        .map_err(refused)
+    loader.compile_component(bytes).await?.map_err(refused)
 }
 
 /// Plans `input` with the new plugin under the usual limits.

@@ -38,7 +38,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
     let current = app.refresh(conn).await?;
     let input = rule_input(app, &row, now);
     let started = std::time::Instant::now();
-    let evaluated = rules::evaluate(current.rule.as_ref(), &input, app.rules.limits());
+    let evaluated = rules::evaluate(current.rule.as_ref(), &input, app.planner.loader.limits());
     metrics::rule_evaluated(
         current.source.runtime(),
         evaluated.is_ok(),
@@ -65,7 +65,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
     {
         reservations::set_pin(conn, ws, id, pin).await?;
     }
-    crate::notify::decide::after_plan(app, conn, &row, &plan).await?;
+    crate::outbox::after_plan(app, conn, &row, &plan).await?;
     if let Some(at) = wake_at {
         queue::enqueue(
             conn,
@@ -89,14 +89,15 @@ pub fn rule_input(app: &AppState, row: &ReservationRow, now: Timestamp) -> RuleI
         .catalog
         .rule_input(row.state.clone(), row.last_event.clone(), now);
     // The rule sees each lock's effective branch, and never an unassigned lock.
-    input.locks = app.assignments.effective(input.locks);
+    input.locks = app.planner.assignments.effective(input.locks);
     input
 }
 
 /// `plan` without grants on unassigned locks. Defence in depth: whatever the rule says,
 /// an unassigned lock gets no code (and the diff revokes the codes it has).
 pub fn only_assigned(app: &AppState, mut plan: Plan) -> Plan {
-    plan.grants.retain(|g| app.assignments.is_assigned(&g.lock));
+    plan.grants
+        .retain(|g| app.planner.assignments.is_assigned(&g.lock));
     plan
 }
 

@@ -3,7 +3,7 @@
 //!
 //! The canonical form carries a version the platform guarantees to grow; these forms do
 //! not, so the version on record is assigned here, per source and reservation, in the
-//! transaction that stores the event ([`crate::inbox::accept_mapped`]):
+//! transaction that stores the event (the inbox's `accept_mapped`):
 //!
 //! - the first state of a reservation gets the version after the one on record (1 when
 //!   there is none);

@@ -1,11 +1,12 @@
 //! Webhook forms a source can send, one module each: [`canonical`] (Standard Webhooks
 //! around the full reservation state), [`reenio`], [`lodgify`], [`generic`] and [`ical`].
 //! Each turns what its platform sends into canonical reservation states for the
-//! [`crate::inbox`]; [`signature`] holds the verifiers they share, [`mapped`] the
+//! inbox; [`signature`] holds the verifiers they share, [`mapped`] the
 //! versions of states mapped from a platform's own payload, and [`stay_times`] the
 //! reading of arrival and departure dates.
 
 pub mod canonical;
+pub mod entry;
 pub mod generic;
 pub mod ical;
 pub mod lodgify;
@@ -14,9 +15,11 @@ pub mod reenio;
 pub mod signature;
 pub mod stay_times;
 
+pub use entry::{SourceEntry, SourceForm};
+
 #[cfg(test)]
 mod examples {
-    use crate::catalog::SourceEntry;
+    use super::SourceEntry;
 
     /// The commented sources in `examples/hotel/property.toml` load and pass the checks
     /// `serve` makes, so the example cannot drift from the settings.

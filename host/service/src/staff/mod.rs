@@ -120,7 +120,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, name: &str) -> Result<()
                 .locks
                 .iter()
                 .filter_map(|l| LockId::parse(l.as_str()).ok())
-                .filter(|l| app.assignments.is_assigned(l))
+                .filter(|l| app.planner.assignments.is_assigned(l))
                 .map(|lock| Grant {
                     lock,
                     starts_at: w.starts_at,

@@ -176,3 +176,21 @@ fn a_broken_override_is_refused_at_load_naming_it() {
         "a default locale without templates"
     );
 }
+
+#[test]
+fn local_time_is_the_property_wall_clock_across_dst() {
+    let lisbon: Tz = "Europe/Lisbon".parse().expect("zone");
+    // 2026-03-29 01:00 UTC: Lisbon springs forward from 01:00 WET to 02:00 WEST.
+    assert_eq!(
+        local_time(Timestamp(1_774_745_999), lisbon),
+        "2026-03-29 00:59"
+    );
+    assert_eq!(
+        local_time(Timestamp(1_774_746_000), lisbon),
+        "2026-03-29 02:00"
+    );
+    assert_eq!(
+        local_time(Timestamp(1_795_532_400), lisbon),
+        "2026-11-24 15:00"
+    );
+}

@@ -6,7 +6,8 @@
 //! [`parse`]s it into stays keyed on `UID` (all-day events take the property's check-in
 //! and check-out times in its IANA zone; blocks are left out by summary) and hands each
 //! stay's state to the inbox, which stores a new version only when the mapped content
-//! changed: a date change keeps the `UID` and moves the window. [`hysteresis`] decides
+//! changed (the poll itself is the inbox's `ical` module): a date change keeps the `UID` and
+//! moves the window. [`hysteresis`] decides
 //! what disappearance means: one empty or failed fetch changes nothing; a `UID` missing
 //! from `misses` (default 2) consecutive successful, non-empty fetches, or `misses`
 //! consecutive empty or failed fetches, cancels. A stay whose check-out has passed is
@@ -15,7 +16,6 @@
 
 pub mod hysteresis;
 pub mod parse;
-pub mod poll;
 
 use latchkey_engine::{ReservationStatus, ResourceId};
 use serde::Deserialize;

@@ -6,12 +6,13 @@
 //!    answered `200 REENIO` with no side effect; any other body needs the secret header
 //!    (constant-time compare, one or two secrets for rotation, 401 otherwise), is parsed
 //!    ([`wire::WebhookBody`]), stored raw in `reenio_deliveries` and answered
-//!    `200 text/plain REENIO`, with a `fetch_reenio` job enqueued in the same transaction.
+//!    `200 text/plain REENIO`, with a `fetch_reenio` job enqueued in the same transaction
+//!    (the inbox's `reenio` module).
 //!    No API call is made before answering: reenio's sender timeout is unknown (§1.4).
 //! 2. The `fetch_reenio` job fetches `GET /reservation/detail/{id}` and
 //!    `GET /customer/detail/{id}` through [`client::ReenioClient`] (200 requests a minute,
 //!    `Retry-After` honoured), builds a canonical snapshot ([`snapshot`]) and hands it to
-//!    [`crate::inbox::accept`] once per stored delivery. The reconciler plans from that
+//!    the inbox (`accept`) once per stored delivery. The reconciler plans from that
 //!    fetched state, never from the order in which triggers came.
 //!
 //! Where the sources are silent we assume, and the contract fake (`latchkey_sim::reenio`) follows:
@@ -31,7 +32,6 @@
 //! The API key never sits in `property.toml`: [`ReenioSettings::api_key_env`] names the
 //! environment variable holding it, read when the first fetch needs the client.
 
-pub mod accept;
 pub mod client;
 pub mod snapshot;
 pub mod triggers;

@@ -10,7 +10,7 @@
 //! - guest: the customer detail's name, e-mail and phone (the reservation's customer name
 //!   when the detail is missing).
 //!
-//! Versions: reenio has none. A snapshot is handed to [`crate::inbox::accept_mapped`],
+//! Versions: reenio has none. A snapshot is handed to the inbox's `accept_mapped`,
 //! which keeps the version when the content is the same and takes the next one when
 //! anything changed ([`crate::sources::mapped`]), so versions only grow, a refetch of an
 //! unchanged reservation is recognised as such, and the newest fetch always wins.

@@ -9,11 +9,11 @@
 use latchkey_store::reenio::{self as deliveries, DeliveryState, NewDelivery};
 use sha2::{Digest, Sha256};
 
-use super::triggers::TriggerTarget;
-use super::wire::WebhookBody;
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
+use crate::sources::reenio::triggers::TriggerTarget;
+use crate::sources::reenio::wire::WebhookBody;
 
 /// Seconds within which an identical body from the same hook counts as a retry.
 pub const DUPLICATE_WINDOW_SECS: i64 = 300;

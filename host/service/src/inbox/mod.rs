@@ -4,6 +4,13 @@
 //! state current if it is newer than the one on record, and enqueues a reconcile. Out of
 //! order delivery is safe: an older version is stored as `stale` and changes nothing, so a
 //! cancellation stays final unless a newer version reinstates the reservation.
+//!
+//! Besides the events platforms push, two ways in store first and fetch later:
+//! [`reenio`] stores a reenio delivery (ids only) with the job that fetches its
+//! reservation, and [`ical`] polls a calendar feed and accepts the stays that changed.
+
+pub mod ical;
+pub mod reenio;
 
 use latchkey_engine::rules::RuleEvent;
 use latchkey_store::events::{self, NewEvent, Outcome};

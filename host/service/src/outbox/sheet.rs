@@ -4,8 +4,6 @@
 
 use std::collections::HashSet;
 
-use chrono::TimeZone;
-use chrono_tz::Tz;
 use latchkey_engine::{CodeState, Connectivity, Timestamp};
 use latchkey_store::codes::CodeRow;
 use latchkey_store::notifications::Door;
@@ -66,17 +64,6 @@ pub fn is_news(told: Option<&[Door]>, now: &[Door]) -> bool {
     })
 }
 
-/// `at` as the property's wall clock, `YYYY-MM-DD HH:MM` (ISO 8601 order, which every
-/// shipped language reads).
-pub fn local_time(at: Timestamp, tz: Tz) -> String {
-    match tz.timestamp_opt(at.unix(), 0) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
-            t.format("%Y-%m-%d %H:%M").to_string()
-        }
-        chrono::LocalResult::None => at.to_rfc3339(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,23 +99,5 @@ mod tests {
         assert!(is_news(Some(&told), &[door("room-101", "111111", 100)]));
         assert!(is_news(Some(&told), &[door("room-101", "583941", 200)]));
         assert!(is_news(Some(&told), &[door("room-102", "583941", 100)]));
-    }
-
-    #[test]
-    fn local_time_is_the_property_wall_clock_across_dst() {
-        let lisbon: Tz = "Europe/Lisbon".parse().expect("zone");
-        // 2026-03-29 01:00 UTC: Lisbon springs forward from 01:00 WET to 02:00 WEST.
-        assert_eq!(
-            local_time(Timestamp(1_774_745_999), lisbon),
-            "2026-03-29 00:59"
-        );
-        assert_eq!(
-            local_time(Timestamp(1_774_746_000), lisbon),
-            "2026-03-29 02:00"
-        );
-        assert_eq!(
-            local_time(Timestamp(1_795_532_400), lisbon),
-            "2026-11-24 15:00"
-        );
     }
 }

@@ -1,6 +1,27 @@
-//! Deciding what to tell a guest, inside the transaction that changed their access: the
-//! reconciler's (a new plan) or a code job's (a lock confirmed a code). The decision only
-//! writes the outbox; the `send_notification` job sends.
+//! Telling guests, the decisions: a rule asks for notifications with its plan
+//! ([`latchkey_engine::rules::Notify`]); the host
+//! decides when, writes each message to an outbox in the same transaction as the state
+//! change that caused it, and a durable job sends it.
+//!
+//! When:
+//! - **issued**: once every code of the reservation is confirmed on its lock (no code
+//!   pending), never a PIN that is not there yet;
+//! - **changed**: whenever, with no code pending, a door's PIN or window differs from what
+//!   the guest was last told, or a door was added (room move, date change, regenerated
+//!   PINs); not after check-out;
+//! - **revoked**: when the plan withdraws every grant from a guest who was told something,
+//!   if the rule asks for it (`on_revoke`).
+//!
+//! Each decision takes the reservation's next sequence number; its messages (one per
+//! channel) carry the idempotency key `{workspace}:{reservation}:{seq}:{channel}`, sent as
+//! the e-mail's Message-ID and the callback's `webhook-id`. A duplicate webhook or a
+//! re-run of the reconciler finds nothing new to tell, so it queues nothing; a message
+//! whose channel fails is retried with backoff and jitter for about three days
+//! ([`crate::queue::SEND_POLICY`]); a message still queued when a newer one on its channel exists is
+//! dropped as superseded, so a guest never gets an older PIN after a newer one. A callback
+//! endpoint that keeps failing is disabled ([`crate::notify::DISABLE_CALLBACK_AFTER_SECS`]).
+
+pub mod sheet;
 
 use latchkey_engine::rules::Plan;
 use latchkey_engine::{ReservationId, ReservationStatus};
@@ -12,7 +33,6 @@ use latchkey_store::notifications::{
 use latchkey_store::reservations::{self, ReservationRow};
 use latchkey_store::{Conn, codes};
 
-use super::sheet;
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};

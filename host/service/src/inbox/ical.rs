@@ -1,5 +1,5 @@
-//! One poll of a feed: fetch, parse, decide, and hand the outcome to the inbox; and the
-//! schedule `serve` starts.
+//! Calendar feeds (the `ical` form, [`crate::sources::ical`]): one poll of a feed (fetch,
+//! parse, decide, accept what changed), and the schedule `serve` starts.
 
 use std::time::Duration;
 
@@ -9,14 +9,13 @@ use latchkey_providers::http::{HttpSettings, ProviderHttp};
 use latchkey_store::{feeds, reservations};
 use serde_json::json;
 
-use super::IcalSettings;
-use super::hysteresis::{self, Decision};
-use super::parse::{self, Fetched};
 use crate::app::App;
-use crate::catalog::SourceForm;
 use crate::error::Result;
-use crate::inbox;
 use crate::queue::{self, JobSpec};
+use crate::sources::SourceForm;
+use crate::sources::ical::IcalSettings;
+use crate::sources::ical::hysteresis::{self, Decision};
+use crate::sources::ical::parse::{self, Fetched};
 use crate::sources::mapped::MappedEvent;
 
 /// What one poll did, for logs and tests.
@@ -138,7 +137,7 @@ async fn apply(
             state: stay.state.clone(),
             order: None,
         };
-        inbox::accept_mapped(app, source, None, &event, &raw.to_string()).await?;
+        super::accept_mapped(app, source, None, &event, &raw.to_string()).await?;
         let mut conn = app.pool.acquire().await?;
         feeds::listed(
             &mut conn,
@@ -183,7 +182,7 @@ async fn cancel(app: &App, source: &str, uid: &str) -> Result<()> {
             state,
             order: None,
         };
-        inbox::accept_mapped(app, source, None, &event, &raw.to_string()).await?;
+        super::accept_mapped(app, source, None, &event, &raw.to_string()).await?;
         tracing::info!(source, uid, reservation = %id, "stay left the feed: cancelled");
     }
     let mut conn = app.pool.acquire().await?;
