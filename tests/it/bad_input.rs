@@ -4,7 +4,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use latchkey_engine::clock::Clock;
-use latchkey_service::sources::signature;
+use latchkey_sources::signature;
 
 use crate::harness::{DEMO_SECRET, TestApp, assert_problem, event, paid_stay};
 

@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 use latchkey_engine::clock::Clock;
-use latchkey_service::sources::signature::hmac_sha256;
+use latchkey_sources::signature::hmac_sha256;
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, TestApp, assert_invalid_at, assert_problem, at, post_raw, source};

@@ -14,15 +14,15 @@ use latchkey_engine::rules::RuleLimits;
 use latchkey_providers::breaker::BreakerPolicy;
 use latchkey_providers::simulator::Simulator;
 use latchkey_providers::{Provider, Providers};
+use latchkey_replay::capture::Capture;
 use latchkey_service::app::{App, AppConfig};
 use latchkey_service::catalog::{Catalog, CatalogFile};
 use latchkey_service::notify::Notifier;
 use latchkey_service::notify::channels::Sender;
 use latchkey_service::notify::settings::SMS_TOKEN_ENV;
 use latchkey_service::rule_loader::RuleLoader;
-use latchkey_service::sources::signature;
-use latchkey_sim::capture::Capture;
 use latchkey_sim::scratch::ScratchDatabase;
+use latchkey_sources::signature;
 use latchkey_store::{Database, Durability};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -666,6 +666,6 @@ pub async fn post_raw(
 }
 
 /// A webhook source from its `property.toml` table, written as JSON.
-pub fn source(entry: Value) -> latchkey_service::sources::SourceEntry {
+pub fn source(entry: Value) -> latchkey_sources::SourceEntry {
     serde_json::from_value(entry).expect("a valid source entry")
 }

@@ -3,7 +3,7 @@
 //! bad deliveries get problem+json and change nothing.
 
 use axum::http::StatusCode;
-use latchkey_service::sources::signature::{DigestEncoding, hmac_sha256};
+use latchkey_sources::signature::{DigestEncoding, hmac_sha256};
 use serde_json::{Value, json};
 
 use crate::harness::{Reply, TestApp, assert_invalid_at, assert_problem, at, post_raw, source};

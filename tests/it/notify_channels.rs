@@ -414,7 +414,7 @@ async fn callbacks_are_signed_events_with_the_pin_retried_after_retry_after() {
         (h.clock.now().unix() - signed_at) < 900,
         "signed when sent, not when decided"
     );
-    latchkey_service::sources::signature::verify(
+    latchkey_sources::signature::verify(
         CALLBACK_SECRET,
         headers,
         body.as_bytes(),

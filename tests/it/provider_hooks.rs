@@ -15,7 +15,7 @@ use latchkey_engine::{Timestamp, Window};
 use latchkey_providers::Provider;
 use latchkey_providers::simulator::{SimProfile, Simulator};
 use latchkey_service::catalog::{CatalogFile, ProviderHookEntry, ProviderHookKind};
-use latchkey_service::sources::signature;
+use latchkey_sources::signature;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, at, event, reply_of};

@@ -10,8 +10,8 @@ use axum::http::{Request, StatusCode};
 use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_providers::credentials::Secret;
 use latchkey_service::catalog::CatalogFile;
-use latchkey_service::sources::reenio::wire::{CustomerDetail, CustomerRef, ReservationDetail};
 use latchkey_sim::reenio::ReenioFake;
+use latchkey_sources::reenio::wire::{CustomerDetail, CustomerRef, ReservationDetail};
 use latchkey_store::reenio::{self as deliveries, DeliveryState};
 use serde_json::Value;
 

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use latchkey_engine::clock::SimClock;
 use latchkey_providers::ProviderError;
 use latchkey_providers::credentials::Secret;
-use latchkey_service::sources::reenio::client::{ClientSettings, ReenioClient};
 use latchkey_sim::reenio::ReenioFake;
+use latchkey_sources::reenio::client::{ClientSettings, ReenioClient};
 
 use crate::harness::at;
 use crate::reenio::{API_KEY, RESERVATION, put_stay};

@@ -1,7 +1,7 @@
 //! The service as `serve` runs it: a real socket, and the job worker acting on its own.
 
 use latchkey_engine::clock::Clock;
-use latchkey_service::sources::signature;
+use latchkey_sources::signature;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::capture::Capture;
 use latchkey_service::catalog::Catalog;
 use latchkey_service::error::Result;
 use latchkey_service::notify::Notifier;
 use latchkey_service::notify::channels::Senders;
 use latchkey_service::notify::templates::Templates;
-use latchkey_sim::capture::Capture;
 
 use super::oracle::Told;
 

@@ -26,6 +26,7 @@
 //! in the property's IANA zone.
 
 pub mod bookings;
+pub mod capture;
 pub mod clouds;
 pub mod driver;
 pub mod faults;

@@ -39,13 +39,11 @@ use latchkey_engine::clock::Clock;
 use latchkey_engine::rules::EventType;
 use latchkey_engine::{Guest, Reservation, ReservationId, ReservationStatus, ResourceId};
 use latchkey_service::catalog::{Catalog, CatalogFile};
-use latchkey_service::sources::SourceForm;
-use latchkey_service::sources::reenio::client::ReenioClient;
-use latchkey_service::sources::reenio::snapshot::reservation_id;
-use latchkey_service::sources::reenio::wire::{
-    CustomerDetail, CustomerRef, ReenioState, ReservationDetail,
-};
 use latchkey_sim::reenio::ReenioFake;
+use latchkey_sources::SourceForm;
+use latchkey_sources::reenio::client::ReenioClient;
+use latchkey_sources::reenio::snapshot::reservation_id;
+use latchkey_sources::reenio::wire::{CustomerDetail, CustomerRef, ReenioState, ReservationDetail};
 use tower::ServiceExt;
 
 use super::inventory::Room;
@@ -230,15 +228,12 @@ impl ReenioDelivery {
         let hook = if w.webhook_id.ends_with(REMINDER_SUFFIX) {
             REMINDER_HOOK
         } else {
-            latchkey_service::sources::reenio::DEFAULT_HOOK
+            latchkey_sources::reenio::DEFAULT_HOOK
         };
         let request = Request::post(format!("/v1/hooks/{}", self.source))
             .header("content-type", "application/json")
-            .header(
-                latchkey_service::sources::reenio::DEFAULT_HEADER,
-                &self.secret,
-            )
-            .header(latchkey_service::sources::reenio::HOOK_HEADER, hook)
+            .header(latchkey_sources::reenio::DEFAULT_HEADER, &self.secret)
+            .header(latchkey_sources::reenio::HOOK_HEADER, hook)
             .body(Body::from(body))?;
         let status = routes.clone().oneshot(request).await?.status();
         let expected = self.expected(&replay_id, reenio_id)?;

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::notify::settings::NotificationSettings;
-use crate::sources::SourceEntry;
+use latchkey_sources::SourceEntry;
 
 /// `property.toml`, as written.
 #[derive(Debug, Clone, Deserialize)]

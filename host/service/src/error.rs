@@ -108,6 +108,17 @@ impl From<latchkey_store::error::Error> for Error {
     }
 }
 
+impl From<latchkey_sources::Error> for Error {
+    fn from(e: latchkey_sources::Error) -> Error {
+        use latchkey_sources::Error as Source;
+        match e {
+            Source::Unauthorized(why) => Error::Unauthorized(why),
+            Source::Invalid { pointer, detail } => Error::Invalid { pointer, detail },
+            Source::Config(what) => Error::Config(what),
+        }
+    }
+}
+
 impl From<latchkey_engine::json::Invalid> for Error {
     fn from(e: latchkey_engine::json::Invalid) -> Error {
         Error::Invalid {

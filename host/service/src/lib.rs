@@ -1,12 +1,17 @@
-//! The Latchkey service: webhooks in, rules, reconciler, durable jobs, lock providers.
+//! The Latchkey service: webhooks in, rules, reconciler, durable jobs, the admin API.
 //!
-//! Roles, one module each: [`http`] (routes, problem+json), [`sources`] (webhook forms and
-//! signatures), [`inbox`] (durable acceptance), [`reconcile`] (desired grants versus codes
-//! on record), [`notify`] (telling guests: outbox, templates, channels), [`plugins`]
-//! (partner rules as WebAssembly), [`jobs`] (the durable queue's handlers), [`providers`]
-//! (lock clouds and the simulator), [`store`] (SQLite and PostgreSQL). The tools that drive
-//! it live in crates of their own: `latchkey-sim` (contract fakes), `latchkey-replay`
-//! (replay and bench) and `latchkey` (the command). See `docs/architecture.md`.
+//! Roles, one module each, from the top: [`server`] and [`http`] (routes, problem+json);
+//! [`jobs`] (the durable queue's handlers and the worker); [`locks`], [`staff`],
+//! [`plugins`] and [`monitor`] (what admins and the desk do, and lock sync); [`reconcile`]
+//! (desired grants versus codes on record); [`inbox`] (durable acceptance); [`outbox`]
+//! (what to tell guests, when); [`app`] (the shared state); [`planner`] (the rule and the
+//! lock branch assignments every plan reads); [`catalog`] (the property file); [`notify`]
+//! (templates and channels); [`queue`], [`auth`], [`credentials`], [`telemetry`]. Below
+//! it: `latchkey-sources` (webhook forms), `latchkey-providers` (lock clouds and the
+//! simulator), `latchkey-store` (SQLite and PostgreSQL) and `latchkey-engine` (the pure
+//! model and rules). The tools that drive it live in crates of their own: `latchkey-sim`
+//! (contract fakes), `latchkey-replay` (replay and bench) and `latchkey` (the command).
+//! See `docs/architecture.md`.
 
 pub mod app;
 pub mod auth;
@@ -27,7 +32,6 @@ pub mod queue;
 pub mod reconcile;
 pub mod rule_loader;
 pub mod server;
-pub mod sources;
 pub mod staff;
 pub mod telemetry;
 

@@ -6,10 +6,8 @@
 //!   plan;
 //! - [`reenio`]: a contract fake of reenio's admin API;
 //! - [`twilio`]: a Twilio-compatible Messages API;
-//! - [`capture`]: a notification channel that keeps every message, the guests' inboxes;
 //! - [`scratch`]: throw-away PostgreSQL databases.
 
-pub mod capture;
 pub mod clouds;
 pub mod reenio;
 pub mod scratch;

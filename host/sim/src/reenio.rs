@@ -1,6 +1,6 @@
 //! A contract fake of reenio's admin API, served on loopback like the lock clouds' fakes
 //! (`crate::clouds`): the reservation and customer detail routes over a store
-//! that tests and the replay change, with the assumptions written in `latchkey_service::sources::reenio`'s docs.
+//! that tests and the replay change, with the assumptions written in `latchkey_sources::reenio`'s docs.
 //!
 //! What it enforces as reenio does (RA, platforms.md §1.5): `Authorization: Bearer` with
 //! the account's key (401 otherwise), at most 200 requests per minute (429 with
@@ -20,10 +20,8 @@ use axum::routing::get;
 use latchkey_engine::clock::Clock;
 use latchkey_providers::ProviderError;
 use latchkey_providers::credentials::Secret;
-use latchkey_service::sources::reenio::client::{
-    ClientSettings, REQUESTS_PER_MINUTE, ReenioClient,
-};
-use latchkey_service::sources::reenio::wire::{CustomerDetail, ReservationDetail};
+use latchkey_sources::reenio::client::{ClientSettings, REQUESTS_PER_MINUTE, ReenioClient};
+use latchkey_sources::reenio::wire::{CustomerDetail, ReservationDetail};
 use serde_json::json;
 
 use crate::clouds::faults::Faults;

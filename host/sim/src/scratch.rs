@@ -3,9 +3,26 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use latchkey_service::error::{Error, Result};
 use latchkey_store::Database;
 use sqlx::{Connection, Executor, PgConnection};
+
+/// Why a scratch database could not be made or dropped.
+#[derive(Debug, thiserror::Error)]
+pub enum ScratchError {
+    /// The server URL is not a `postgres://` URL.
+    #[error("`{url}` is not a postgres:// URL: {why}")]
+    NotPostgres {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The server could not be reached, or refused the statement.
+    #[error("PostgreSQL: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+type Result<T> = std::result::Result<T, ScratchError>;
 
 /// An empty database created on a PostgreSQL server; [`ScratchDatabase::drop_database`]
 /// removes it (a run that dies leaves it behind, named `latchkey_<purpose>_<pid>_<n>`).
@@ -23,16 +40,18 @@ impl ScratchDatabase {
     /// of that server the user may connect to, such as `postgres://postgres@127.0.0.1/postgres`).
     ///
     /// # Errors
-    /// [`Error::Database`] when the server cannot be reached or refuses `CREATE DATABASE`;
-    /// [`Error::BadRequest`] when `server_url` is not a PostgreSQL URL.
+    /// [`ScratchError::Database`] when the server cannot be reached or refuses
+    /// `CREATE DATABASE`; [`ScratchError::NotPostgres`] when `server_url` is not a
+    /// PostgreSQL URL.
     pub async fn create(server_url: &str, purpose: &str) -> Result<ScratchDatabase> {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let mut url = url::Url::parse(server_url)
-            .map_err(|e| Error::BadRequest(format!("`{server_url}` is not a URL: {e}")))?;
+        let not_postgres = |why: String| ScratchError::NotPostgres {
+            url: server_url.to_owned(),
+            why,
+        };
+        let mut url = url::Url::parse(server_url).map_err(|e| not_postgres(e.to_string()))?;
         if !matches!(url.scheme(), "postgres" | "postgresql") {
-            return Err(Error::BadRequest(format!(
-                "`{url}` is not a postgres:// URL"
-            )));
+            return Err(not_postgres(format!("the scheme is `{}`", url.scheme())));
         }
         let purpose: String = purpose
             .chars()
@@ -69,7 +88,7 @@ impl ScratchDatabase {
     /// Drops the database, closing whatever connections are still open to it.
     ///
     /// # Errors
-    /// [`Error::Database`] when the server cannot be reached.
+    /// [`ScratchError::Database`] when the server cannot be reached.
     pub async fn drop_database(self) -> Result<()> {
         let mut admin = PgConnection::connect(&self.server).await?;
         admin

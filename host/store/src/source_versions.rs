@@ -1,4 +1,4 @@
-//! The versions Latchkey assigns to mapped states (see [`crate::sources::mapped`]), per
+//! The versions Latchkey assigns to mapped states (see [`latchkey_sources::mapped`]), per
 //! source and reservation.
 
 use latchkey_engine::{Timestamp, WorkspaceId};

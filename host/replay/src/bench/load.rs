@@ -17,8 +17,8 @@ use latchkey_engine::rules::EventType;
 use latchkey_engine::{
     Guest, Reservation, ReservationId, ReservationStatus, ResourceId, Timestamp,
 };
-use latchkey_service::sources::canonical::CanonicalEvent;
-use latchkey_service::sources::signature;
+use latchkey_sources::canonical::CanonicalEvent;
+use latchkey_sources::signature;
 
 /// How hard and how long to load a server.
 #[derive(Debug, Clone, Copy)]

@@ -10,8 +10,8 @@ use latchkey_engine::ResourceId;
 use latchkey_engine::rules::{self, RuleInput, RuleLimits};
 use latchkey_service::catalog::CatalogFile;
 use latchkey_service::rule_loader::RuleLoader;
-use latchkey_service::sources::SourceForm;
 use latchkey_sim::scratch::ScratchDatabase;
+use latchkey_sources::SourceForm;
 use latchkey_store::Database;
 
 use super::BenchOptions;

@@ -20,9 +20,9 @@ use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
 use crate::error::{Error, ErrorAt};
 use crate::inbox::{self, Accepted};
-use crate::sources::{SourceEntry, SourceForm};
-use crate::sources::{canonical, lodgify, mapped, signature};
 use crate::telemetry::metrics::{self, WebhookOutcome};
+use latchkey_sources::{SourceEntry, SourceForm};
+use latchkey_sources::{canonical, lodgify, mapped, signature};
 
 /// Largest accepted webhook body, in bytes (256 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;

@@ -16,8 +16,8 @@ use super::hooks::MAX_BODY_BYTES;
 use crate::app::App;
 use crate::error::Error;
 use crate::inbox::reenio::{self as accept, Accepted};
-use crate::sources::reenio::wire::{self, WebhookBody};
-use crate::sources::reenio::{DEFAULT_HOOK, HOOK_HEADER, ReenioSettings, triggers};
+use latchkey_sources::reenio::wire::{self, WebhookBody};
+use latchkey_sources::reenio::{DEFAULT_HOOK, HOOK_HEADER, ReenioSettings, triggers};
 
 /// The body reenio requires of a successful answer (RW).
 const ACK_BODY: &str = "REENIO";

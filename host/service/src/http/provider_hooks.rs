@@ -38,7 +38,7 @@ use crate::catalog::{ProviderHookEntry, ProviderHookKind};
 use crate::error::{Error, ErrorAt};
 use crate::monitor;
 use crate::queue::{self, JobSpec};
-use crate::sources::signature;
+use latchkey_sources::signature;
 
 /// Largest accepted provider webhook body, in bytes (256 KiB; TTLock batches log records).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -225,7 +225,7 @@ fn verify_nuki(secret: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), Err
         .ok_or_else(|| Error::Unauthorized(format!("missing header `{NUKI_SIGNATURE}`")))?
         .to_str()
         .map_err(|_| Error::Unauthorized(format!("header `{NUKI_SIGNATURE}` is not ASCII")))?;
-    signature::verify_hmac_sha256_hex(secret, NUKI_SIGNATURE, given, body)
+    signature::verify_hmac_sha256_hex(secret, NUKI_SIGNATURE, given, body).map_err(Error::from)
 }
 
 fn invalid(pointer: &str, detail: impl Into<String>) -> Error {

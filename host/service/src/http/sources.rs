@@ -34,7 +34,7 @@ use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::credentials::cipher::{Key, KeyError};
 use crate::error::{Error, ErrorAt, Problem, Result};
-use crate::sources::{SourceEntry, SourceForm};
+use latchkey_sources::{SourceEntry, SourceForm};
 
 /// Default overlap of a rotation, in seconds (one day).
 pub const DEFAULT_OVERLAP_SECS: u64 = 86_400;

@@ -1,4 +1,4 @@
-//! Calendar feeds (the `ical` form, [`crate::sources::ical`]): one poll of a feed (fetch,
+//! Calendar feeds (the `ical` form, [`latchkey_sources::ical`]): one poll of a feed (fetch,
 //! parse, decide, accept what changed), and the schedule `serve` starts.
 
 use std::time::Duration;
@@ -12,11 +12,11 @@ use serde_json::json;
 use crate::app::App;
 use crate::error::Result;
 use crate::queue::{self, JobSpec};
-use crate::sources::SourceForm;
-use crate::sources::ical::IcalSettings;
-use crate::sources::ical::hysteresis::{self, Decision};
-use crate::sources::ical::parse::{self, Fetched};
-use crate::sources::mapped::MappedEvent;
+use latchkey_sources::SourceForm;
+use latchkey_sources::ical::IcalSettings;
+use latchkey_sources::ical::hysteresis::{self, Decision};
+use latchkey_sources::ical::parse::{self, Fetched};
+use latchkey_sources::mapped::MappedEvent;
 
 /// What one poll did, for logs and tests.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -128,7 +128,7 @@ async fn apply(
         let kind = if known.iter().any(|k| k.uid == stay.uid && !k.cancelled) {
             EventType::Modified
         } else {
-            crate::sources::mapped::event_for_status(stay.state.status)
+            latchkey_sources::mapped::event_for_status(stay.state.status)
         };
         let raw = json!({ "uid": stay.uid, "summary": stay.summary,
                           "check_in": stay.state.check_in, "check_out": stay.state.check_out });

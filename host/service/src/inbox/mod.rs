@@ -20,9 +20,9 @@ use serde::Serialize;
 use crate::app::App;
 use crate::error::Result;
 use crate::queue::{self, JobSpec};
-use crate::sources::canonical::CanonicalEvent;
-use crate::sources::mapped::{self, MappedEvent, Versioned};
 use crate::telemetry::metrics::{self, WebhookOutcome};
+use latchkey_sources::canonical::CanonicalEvent;
+use latchkey_sources::mapped::{self, MappedEvent, Versioned};
 
 /// What happened to a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

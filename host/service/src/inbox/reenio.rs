@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
-use crate::sources::reenio::triggers::TriggerTarget;
-use crate::sources::reenio::wire::WebhookBody;
+use latchkey_sources::reenio::triggers::TriggerTarget;
+use latchkey_sources::reenio::wire::WebhookBody;
 
 /// Seconds within which an identical body from the same hook counts as a retry.
 pub const DUPLICATE_WINDOW_SECS: i64 = 300;

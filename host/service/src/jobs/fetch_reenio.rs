@@ -17,9 +17,9 @@ use latchkey_store::reservations;
 use super::JobError;
 use crate::app::App;
 use crate::inbox::{self, Accepted};
-use crate::sources::mapped::MappedEvent;
-use crate::sources::reenio::wire::ReenioState;
-use crate::sources::reenio::{ReenioSettings, snapshot, triggers};
+use latchkey_sources::mapped::MappedEvent;
+use latchkey_sources::reenio::wire::ReenioState;
+use latchkey_sources::reenio::{ReenioSettings, snapshot, triggers};
 
 /// What the fetch found.
 enum Fetched {

@@ -1,4 +1,4 @@
-//! `poll_ical`: fetch one calendar feed and apply it (see [`crate::sources::ical`]), then
+//! `poll_ical`: fetch one calendar feed and apply it (see [`latchkey_sources::ical`]), then
 //! schedule the next poll. A failed fetch is not a job failure: it counts as a miss, so
 //! the schedule never stops and never backs off a feed that fails.
 
@@ -7,7 +7,7 @@ use latchkey_store::jobs::{self as queue, ClaimedJob};
 use super::{JobError, JobSpec};
 use crate::app::App;
 use crate::inbox::ical as poll;
-use crate::sources::SourceForm;
+use latchkey_sources::SourceForm;
 
 pub(super) async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(), JobError> {
     let settings = app

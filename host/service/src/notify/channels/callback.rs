@@ -21,7 +21,7 @@ use super::{Delivered, Outgoing, SendError, Sender};
 use crate::error::{Error, Result};
 use crate::notify::settings::CallbackSettings;
 use crate::notify::ssrf;
-use crate::sources::signature;
+use latchkey_sources::signature;
 
 /// Seconds a platform has to answer a callback.
 const TIMEOUT_SECS: u64 = 15;

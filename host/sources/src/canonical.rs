@@ -41,7 +41,7 @@ fn invalid(pointer: &str, detail: impl Into<String>) -> Error {
 /// # Errors
 /// [`Error::Invalid`] with a JSON Pointer to the first offending field.
 pub fn parse(body: &[u8]) -> Result<CanonicalEvent, Error> {
-    let event: CanonicalEvent = crate::json::decode(body)?;
+    let event: CanonicalEvent = crate::error::decode(body)?;
     check(&event)?;
     Ok(event)
 }

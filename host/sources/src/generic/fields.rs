@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::sources::mapped::{self, MappedEvent, Pointers};
-use crate::sources::stay_times::{self, Edge};
+use crate::mapped::{self, MappedEvent, Pointers};
+use crate::stay_times::{self, Edge};
 
 /// Where each canonical field sits in the payload (`[sources.generic.fields]`).
 #[derive(Debug, Clone, Deserialize)]

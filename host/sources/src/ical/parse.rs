@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::IcalSettings;
-use crate::sources::stay_times::{self, Edge};
+use crate::stay_times::{self, Edge};
 
 /// One stay the feed lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

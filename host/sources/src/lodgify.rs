@@ -207,7 +207,7 @@ pub fn map(
     property: &Property,
     body: &[u8],
 ) -> Result<Option<MappedEvent>, Error> {
-    let delivery: Delivery = crate::json::decode(body)?;
+    let delivery: Delivery = crate::error::decode(body)?;
     if !delivery.action.starts_with("booking_") {
         return Ok(None);
     }

@@ -2,7 +2,7 @@ use latchkey_engine::rules::EventType;
 use latchkey_engine::{ReservationStatus, ResourceId, Timestamp};
 
 use super::*;
-use crate::sources::stay_times::tests::lisbon;
+use crate::stay_times::tests::lisbon;
 
 /// A booking engine's payload, as a Zapier-style relay might post it.
 const PAYLOAD: &str = r#"{

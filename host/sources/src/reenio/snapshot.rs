@@ -12,7 +12,7 @@
 //!
 //! Versions: reenio has none. A snapshot is handed to the inbox's `accept_mapped`,
 //! which keeps the version when the content is the same and takes the next one when
-//! anything changed ([`crate::sources::mapped`]), so versions only grow, a refetch of an
+//! anything changed ([`crate::mapped`]), so versions only grow, a refetch of an
 //! unchanged reservation is recognised as such, and the newest fetch always wins.
 
 use latchkey_engine::{Guest, Reservation, ReservationId, ReservationStatus};
@@ -131,7 +131,7 @@ mod tests {
     use latchkey_engine::Timestamp;
 
     use super::*;
-    use crate::sources::reenio::wire::CustomerRef;
+    use crate::reenio::wire::CustomerRef;
 
     fn settings() -> ReenioSettings {
         toml::from_str(

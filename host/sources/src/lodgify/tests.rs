@@ -1,9 +1,9 @@
 use latchkey_engine::Timestamp;
 
 use super::*;
-use crate::sources::stay_times::tests::lisbon;
+use crate::stay_times::tests::lisbon;
 
-const BOOKED: &str = include_str!("../../../../../examples/hotel/payloads/lodgify_booked.json");
+const BOOKED: &str = include_str!("../../../../examples/hotel/payloads/lodgify_booked.json");
 const SECRET: &str = "3fa1b6c8e2d94f0a9c7e5b1d2a4f6c8e";
 
 fn settings() -> LodgifySettings {

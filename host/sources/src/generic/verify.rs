@@ -6,7 +6,7 @@ use latchkey_engine::Timestamp;
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::sources::signature::{self, DigestEncoding, header};
+use crate::signature::{self, DigestEncoding, header};
 
 /// The verification scheme (`[sources.generic.verify]`, tagged by `scheme`).
 #[derive(Clone, Deserialize)]

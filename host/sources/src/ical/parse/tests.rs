@@ -1,7 +1,7 @@
 use latchkey_engine::{ReservationStatus, ResourceId};
 
 use super::*;
-use crate::sources::stay_times::tests::lisbon;
+use crate::stay_times::tests::lisbon;
 
 /// An Airbnb export as Rental Control meets it (platforms.md §4.1): all-day stays summed
 /// up as "Reserved", a block, CRLF line ends and a folded description.

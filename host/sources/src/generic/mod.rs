@@ -4,7 +4,7 @@
 //! chooses ([`Verification`]).
 //!
 //! The reservation id is the mapped id as the payload has it. The version is Latchkey's
-//! (see [`crate::sources::mapped`]); a `version` path makes out-of-order deliveries
+//! (see [`crate::mapped`]); a `version` path makes out-of-order deliveries
 //! recognisable.
 
 mod fields;
@@ -86,7 +86,7 @@ impl GenericSettings {
     /// [`Error::Invalid`] with a pointer into the payload (or, for a transform, into what
     /// it returned, or `""` when it failed).
     pub fn map(&self, body: &[u8], property: &Property) -> Result<Option<MappedEvent>, Error> {
-        let payload: Value = crate::json::decode(body)?;
+        let payload: Value = crate::error::decode(body)?;
         if let Some(fields) = &self.fields {
             return fields.map(&payload, property).map(Some);
         }

@@ -1,12 +1,17 @@
-//! Webhook forms a source can send, one module each: [`canonical`] (Standard Webhooks
-//! around the full reservation state), [`reenio`], [`lodgify`], [`generic`] and [`ical`].
-//! Each turns what its platform sends into canonical reservation states for the
-//! inbox; [`signature`] holds the verifiers they share, [`mapped`] the
-//! versions of states mapped from a platform's own payload, and [`stay_times`] the
-//! reading of arrival and departure dates.
+//! Latchkey's webhook forms: what booking platforms send, verified and turned into
+//! canonical reservation states, one module each: [`canonical`] (Standard Webhooks around
+//! the full reservation state), [`reenio`], [`lodgify`], [`generic`] and [`ical`].
+//! [`signature`] holds the verifiers they share, [`mapped`] the versions of states mapped
+//! from a platform's own payload, [`stay_times`] the reading of arrival and departure
+//! dates, and [`entry`] a source as `property.toml` declares it.
+//!
+//! Nothing here writes to the database or serves HTTP: the service's inbox stores what
+//! these parse, in the transaction that acknowledges the delivery, and maps [`Error`] to
+//! its answers.
 
 pub mod canonical;
 pub mod entry;
+pub mod error;
 pub mod generic;
 pub mod ical;
 pub mod lodgify;
@@ -16,6 +21,7 @@ pub mod signature;
 pub mod stay_times;
 
 pub use entry::{SourceEntry, SourceForm};
+pub use error::{Error, Result};
 
 #[cfg(test)]
 mod examples {
@@ -25,7 +31,7 @@ mod examples {
     /// `serve` makes, so the example cannot drift from the settings.
     #[test]
     fn the_example_property_documents_sources_that_load() {
-        let text = include_str!("../../../../examples/hotel/property.toml");
+        let text = include_str!("../../../examples/hotel/property.toml");
         let start = text
             .find("# Booking platforms that speak their own form")
             .expect("the example documents the forms");

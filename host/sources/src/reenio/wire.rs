@@ -29,7 +29,7 @@ impl WebhookBody {
     /// [`Error::Invalid`] with a pointer to the field at fault (`/triggerType` for a
     /// string where an integer belongs, `` for a body that is not a JSON object).
     pub fn parse(body: &[u8]) -> Result<WebhookBody, Error> {
-        crate::json::decode(body)
+        crate::error::decode(body)
     }
 }
 
