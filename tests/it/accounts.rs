@@ -97,6 +97,7 @@ async fn setup() -> Setup {
         rules,
         notifier: Arc::new(Notifier::silent().expect("built-in templates")),
         access: Default::default(),
+        worker: "test".into(),
     })
     .await
     .expect("app builds");

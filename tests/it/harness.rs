@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -190,6 +191,12 @@ pub async fn create_key(app: &App, name: &str, role: latchkey_engine::Role) -> S
     .key
 }
 
+/// The job worker name of a test's app, the same after a restart.
+pub const TEST_WORKER: &str = "test";
+
+/// Numbers the replicas' worker names: every replica is a process of its own.
+static NEXT_REPLICA: AtomicU32 = AtomicU32::new(1);
+
 /// Assembles the service as `serve` does, on `dir`'s database and plugin cache.
 async fn build(
     dir: &Path,
@@ -198,6 +205,7 @@ async fn build(
     clock: &SimClock,
     providers: &Providers,
     capture: &Capture,
+    worker: &str,
 ) -> App {
     let rules = RuleLoader::new(RuleLimits::default(), Some(dir.join("wasm-cache")));
     // The property's channels where it configures them, the capture for the others, so
@@ -224,6 +232,7 @@ async fn build(
         rules,
         notifier: Arc::new(notifier),
         access: Default::default(),
+        worker: worker.to_owned(),
     };
     App::build(config).await.expect("app builds")
 }
@@ -303,6 +312,7 @@ impl TestApp {
             &clock,
             &providers,
             &capture,
+            TEST_WORKER,
         )
         .await;
         let router = latchkey_service::http::router(app.clone());
@@ -347,6 +357,7 @@ impl TestApp {
             &clock,
             &providers,
             &capture,
+            TEST_WORKER,
         )
         .await;
         let router = latchkey_service::http::router(app.clone());
@@ -378,6 +389,7 @@ impl TestApp {
             &self.clock,
             &self.providers,
             &self.capture,
+            &format!("replica-{}", NEXT_REPLICA.fetch_add(1, Ordering::Relaxed)),
         )
         .await;
         Replica {

@@ -1,11 +1,13 @@
 //! The service as `serve` runs it: a real socket, and the job worker acting on its own.
 
 use latchkey_engine::clock::Clock;
+use latchkey_service::jobs::LEASE_SECS;
 use latchkey_sources::signature;
+use latchkey_store::jobs::claim_due;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::harness::{DEMO_SECRET, TestApp, paid_stay};
+use crate::harness::{DEMO_SECRET, TEST_WORKER, TestApp, paid_stay};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_a_real_socket_the_worker_puts_the_code_on_the_lock_by_itself() {
@@ -58,4 +60,29 @@ async fn over_a_real_socket_the_worker_puts_the_code_on_the_lock_by_itself() {
 
     stop.send(()).expect("server still running");
     server.await.expect("server task").expect("clean shutdown");
+}
+
+/// A process that dies while it runs a job leaves the job leased for two minutes; started
+/// again under the same worker name, it takes the job back at once.
+#[tokio::test]
+async fn a_restarted_process_takes_back_at_once_the_job_it_was_running() {
+    let app = TestApp::spawn("2026-11-22T10:00:00Z").await;
+    assert_eq!(app.send(&paid_stay()).await.status, 202);
+    // The worker claims the reservation's reconcile, and the process dies before it ends.
+    {
+        let mut conn = app.app.pool.acquire().await.expect("connection");
+        let claimed = claim_due(&mut conn, app.clock.now(), LEASE_SECS, TEST_WORKER)
+            .await
+            .expect("claim")
+            .expect("the reconcile is due");
+        assert_eq!(claimed.kind, "reconcile");
+    }
+    let app = app.restart().await;
+    // The clock has not moved: only the release at start makes the job claimable.
+    app.run_jobs().await;
+    assert_eq!(
+        app.code_on("R-1", "room-101").await.map(|c| c.1).as_deref(),
+        Some("active"),
+        "the restarted process ran the job it held"
+    );
 }

@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use latchkey_engine::{Timestamp, WorkspaceId};
 use latchkey_sim::scratch::ScratchDatabase;
-use latchkey_store::jobs::{ClaimedJob, NewJob, claim_due, complete, enqueue, next_due, requeue};
+use latchkey_store::jobs::{
+    ClaimedJob, NewJob, Wakeups, bury, claim_due, complete, enqueue, next_due, release_held,
+    requeue,
+};
 use latchkey_store::{self as store, Backend, Conn, Database, Durability, Pool};
 
 use crate::harness::{DEFAULT_POSTGRES, POSTGRES_ENV};
@@ -118,7 +121,7 @@ async fn both_stores_report_their_backend_and_apply_the_same_migrations() {
 }
 
 #[tokio::test]
-async fn a_dead_workers_job_is_claimed_again_when_its_lease_runs_out() {
+async fn a_job_outliving_its_lease_is_finished_only_by_the_worker_that_claimed_it_again() {
     let stores = Stores::open(1).await;
     for (name, pools) in stores.each() {
         let mut conn = pools[0].acquire().await.expect("conn");
@@ -132,9 +135,106 @@ async fn a_dead_workers_job_is_claimed_again_when_its_lease_runs_out() {
         assert!(claim(&mut conn, 159).await.is_none(), "{name}: leased");
         let again = claim(&mut conn, 160).await.expect("lease ran out");
         assert_eq!((again.id, again.attempts), (first.id, 2), "{name}");
-        complete(&mut conn, again.id).await.expect("complete");
+        // The first worker was only slow: it may no longer complete, requeue or bury it.
+        let lost = |r: latchkey_store::error::Result<()>| matches!(r, Err(latchkey_store::error::Error::LeaseLost { job, attempt: 1 }) if job == first.id);
+        assert!(
+            lost(complete(&mut conn, first.lease()).await),
+            "{name}: complete fenced"
+        );
+        let requeued = requeue(
+            &mut conn,
+            first.lease(),
+            Timestamp(500),
+            "late",
+            Timestamp(161),
+        )
+        .await;
+        assert!(lost(requeued), "{name}: requeue fenced");
+        let buried = bury(&mut conn, first.lease(), "late", Timestamp(161)).await;
+        assert!(lost(buried), "{name}: bury fenced");
+        complete(&mut conn, again.lease())
+            .await
+            .expect("the new holder completes");
         assert_eq!(next_due(&mut conn).await.expect("next"), None, "{name}");
     }
+    stores.close().await;
+}
+
+#[tokio::test]
+async fn a_worker_restarted_under_its_name_takes_its_jobs_back_at_once() {
+    let stores = Stores::open(1).await;
+    for (name, pools) in stores.each() {
+        let mut conn = pools[0].acquire().await.expect("conn");
+        for key in ["mine", "theirs"] {
+            enqueue(&mut conn, &ws(), &job(key, 100), Timestamp(100))
+                .await
+                .expect("enqueue");
+        }
+        let mine = claim_due(&mut conn, Timestamp(100), 60, "host-a:8080")
+            .await
+            .expect("claim")
+            .expect("due");
+        let theirs = claim_due(&mut conn, Timestamp(100), 60, "host-b:8080")
+            .await
+            .expect("claim")
+            .expect("due");
+        // host-a dies and starts again ten seconds later, well within both leases.
+        let released = release_held(&mut conn, "host-a:8080", Timestamp(110))
+            .await
+            .expect("release");
+        assert_eq!(released, 1, "{name}: only its own job");
+        let back = claim_due(&mut conn, Timestamp(110), 60, "host-a:8080")
+            .await
+            .expect("claim")
+            .expect("its job is claimable now");
+        assert_eq!((back.id, back.attempts), (mine.id, 2), "{name}");
+        assert!(
+            claim(&mut conn, 110).await.is_none(),
+            "{name}: the other worker's lease ({}) still holds",
+            theirs.id
+        );
+    }
+    stores.close().await;
+}
+
+/// Waits up to two seconds for the listener's next notification.
+async fn woken(
+    wakeups: &mut Wakeups,
+) -> Result<latchkey_store::error::Result<()>, tokio::time::error::Elapsed> {
+    tokio::time::timeout(Duration::from_secs(2), wakeups.next()).await
+}
+
+#[tokio::test]
+async fn a_job_due_now_wakes_every_listening_replica_once_its_transaction_commits() {
+    let stores = Stores::open(1).await;
+    let database = &stores.scratch.as_ref().expect("scratch").database;
+    let mut listening = Wakeups::listen(database).await.expect("LISTEN");
+    let pool = &stores.postgres[0];
+    let mut tx = pool.begin().await.expect("tx");
+    enqueue(&mut tx, &ws(), &job("later", 500), Timestamp(100))
+        .await
+        .expect("enqueue");
+    enqueue(&mut tx, &ws(), &job("now", 100), Timestamp(100))
+        .await
+        .expect("enqueue");
+    assert!(
+        woken(&mut listening).await.is_err(),
+        "nothing is told before the commit"
+    );
+    tx.commit().await.expect("commit");
+    woken(&mut listening)
+        .await
+        .expect("woken after the commit")
+        .expect("notification");
+    let mut tx = pool.begin().await.expect("tx");
+    enqueue(&mut tx, &ws(), &job("tomorrow", 86_500), Timestamp(100))
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+    assert!(
+        woken(&mut listening).await.is_err(),
+        "a job due later wakes nobody"
+    );
     stores.close().await;
 }
 
@@ -144,7 +244,9 @@ fn is_busy(e: &sqlx::Error) -> bool {
 }
 
 async fn claim(conn: &mut Conn, at: i64) -> Option<ClaimedJob> {
-    claim_due(conn, Timestamp(at), 60).await.expect("claim")
+    claim_due(conn, Timestamp(at), 60, "worker")
+        .await
+        .expect("claim")
 }
 
 #[tokio::test]
@@ -169,7 +271,7 @@ async fn one_queued_job_per_key_moves_earlier_and_a_running_one_may_have_a_succe
         // The running job fails and would retry at 350; the queued successor covers it.
         requeue(
             &mut conn,
-            running.id,
+            running.lease(),
             Timestamp(350),
             "boom",
             Timestamp(300),
@@ -208,7 +310,8 @@ async fn replicas_claiming_side_by_side_take_every_job_exactly_once() {
                 let mut mine = Vec::new();
                 loop {
                     let mut conn = pool.acquire().await.expect("conn");
-                    match claim_due(&mut conn, Timestamp(10), 60).await {
+                    let worker = "replica";
+                    match claim_due(&mut conn, Timestamp(10), 60, worker).await {
                         Ok(Some(job)) => mine.push(job.id),
                         Ok(None) => break,
                         // SQLite answers a writer that waited out its busy timeout with

@@ -314,6 +314,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         rules: loader.clone(),
         notifier: Arc::clone(&notifier),
         access: latchkey_service::auth::gate::AccessSettings::unlimited(),
+        worker: format!("replica-{replica}"),
     };
     anyhow::ensure!(
         opts.replicas <= 1 || database.backend() == Backend::Postgres,

@@ -45,12 +45,21 @@ pub struct AppConfig {
     pub notifier: Arc<Notifier>,
     /// The admin API's rate limit.
     pub access: AccessSettings,
+    /// This process's name as a job worker, kept on the jobs it claims: a process starting
+    /// under the name takes back at once the jobs it held when it stopped (`serve`:
+    /// `--worker`, by default `{hostname}:{port}`). Replicas need different names.
+    pub worker: String,
 }
 
 /// The shared state. Reach it through [`App`], which derefs to it.
 pub struct AppState {
     /// The database.
     pub pool: store::Pool,
+    /// Where the database is, for what needs a connection of its own (the job worker's
+    /// `LISTEN` on PostgreSQL).
+    pub database: store::Database,
+    /// This process's name as a job worker (see [`AppConfig::worker`]).
+    pub worker: String,
     /// The workspace's facts.
     pub catalog: Catalog,
     /// The rule and the lock branch assignments every plan reads.
@@ -117,9 +126,20 @@ impl App {
     /// Database errors.
     pub async fn build(config: AppConfig) -> Result<App> {
         let pool = store::open(&config.database, config.durability).await?;
+        // The jobs this worker held when it stopped are claimable now, not in two minutes.
+        {
+            let mut conn = pool.acquire().await?;
+            let now = config.clock.now();
+            let released = store::jobs::release_held(&mut conn, &config.worker, now).await?;
+            if released > 0 {
+                tracing::info!(worker = %config.worker, released, "took back the jobs held before the restart");
+            }
+        }
         let planner = Planner::new(config.rule, &config.catalog, config.rules);
         let app = App(Arc::new(AppState {
             pool,
+            database: config.database,
+            worker: config.worker,
             catalog: config.catalog,
             planner,
             clock: config.clock,

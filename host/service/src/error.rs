@@ -94,6 +94,15 @@ pub enum Error {
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A job's lease ran out and another worker claimed it; what this holder did under
+    /// the lease must be rolled back (see `latchkey_store::jobs::Lease`).
+    #[error("job {job} was claimed again after attempt {attempt}'s lease ran out")]
+    LeaseLost {
+        /// The job.
+        job: i64,
+        /// The attempt whose lease was lost.
+        attempt: i64,
+    },
 }
 
 impl From<latchkey_store::error::Error> for Error {
@@ -104,6 +113,7 @@ impl From<latchkey_store::error::Error> for Error {
             Store::Migrate(e) => Error::Migrate(e),
             Store::Corrupt(what) => Error::Internal(what),
             Store::Conflict(what) => Error::Conflict(what),
+            Store::LeaseLost { job, attempt } => Error::LeaseLost { job, attempt },
         }
     }
 }
@@ -143,9 +153,11 @@ impl Error {
             Error::Invalid { .. } | Error::PluginRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Database(_) | Error::Migrate(_) | Error::Config(_) | Error::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Database(_)
+            | Error::Migrate(_)
+            | Error::Config(_)
+            | Error::Internal(_)
+            | Error::LeaseLost { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -166,9 +178,11 @@ impl Error {
             Error::NotFound { .. } => "not-found",
             Error::Conflict(_) => "conflict",
             Error::Database(sqlx::Error::PoolTimedOut) => "unavailable",
-            Error::Database(_) | Error::Migrate(_) | Error::Config(_) | Error::Internal(_) => {
-                "internal"
-            }
+            Error::Database(_)
+            | Error::Migrate(_)
+            | Error::Config(_)
+            | Error::Internal(_)
+            | Error::LeaseLost { .. } => "internal",
         }
     }
 
@@ -177,7 +191,11 @@ impl Error {
         let status = self.status();
         let internal = matches!(
             self,
-            Error::Database(_) | Error::Migrate(_) | Error::Config(_) | Error::Internal(_)
+            Error::Database(_)
+                | Error::Migrate(_)
+                | Error::Config(_)
+                | Error::Internal(_)
+                | Error::LeaseLost { .. }
         );
         let detail = if internal {
             tracing::error!(error = ?self, "request failed");

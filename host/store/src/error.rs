@@ -16,6 +16,16 @@ pub enum Error {
     /// The change conflicts with the state on record (a name already taken).
     #[error("{0}")]
     Conflict(String),
+    /// A job's lease ran out and another worker claimed it: this holder may no longer
+    /// complete, requeue or bury it (see `Lease` in the jobs module). Roll back what was done
+    /// under the lease; the new holder does the work.
+    #[error("job {job} was claimed again after attempt {attempt}'s lease ran out")]
+    LeaseLost {
+        /// The job.
+        job: i64,
+        /// The attempt whose lease was lost.
+        attempt: i64,
+    },
 }
 
 /// Shorthand for store results.

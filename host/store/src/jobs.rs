@@ -1,16 +1,25 @@
 //! The durable job queue: one row per job, claimed with a lease.
 //!
-//! A job is `queued` until its `run_at`, then claimed (`running`, with `lease_until`). A
-//! worker that dies leaves its lease to run out, and the job is claimed again. Done jobs
-//! are deleted; jobs out of retries stay as `dead` letters until a person retries them.
+//! A job is `queued` until its `run_at`, then claimed (`running`, with `lease_until` and
+//! the worker's name in `leased_by`). A worker that dies leaves its lease to run out, and
+//! the job is claimed again; a worker that restarts under the same name takes its jobs back
+//! at once ([`release_held`]). Whatever a holder does to its job afterwards is fenced by
+//! the attempt it claimed ([`Lease`]): once another worker claimed the job again, the first
+//! can no longer complete it, so a job outliving its lease is never finished twice. Done
+//! jobs are deleted; jobs out of retries stay as `dead` letters until a person retries
+//! them. On PostgreSQL, enqueueing a job that is due now notifies [`WAKE_CHANNEL`] when
+//! the transaction commits, so every replica's worker wakes ([`Wakeups`]).
 //! At most one job per dedupe key is queued at a time; enqueueing a key that is already
 //! queued moves the queued job earlier if the new `run_at` is earlier.
 
 use latchkey_engine::{Timestamp, WorkspaceId};
 use serde::Serialize;
 
-use super::{Backend, Conn};
-use crate::error::Result;
+use super::{Backend, Conn, Database};
+use crate::error::{Error, Result};
+
+/// The PostgreSQL channel notified when a job due now is committed.
+pub const WAKE_CHANNEL: &str = "latchkey_jobs_due";
 
 /// A job to enqueue.
 #[derive(Debug, Clone)]
@@ -40,6 +49,28 @@ pub struct ClaimedJob {
     pub payload: String,
     /// Attempts including this one.
     pub attempts: i64,
+}
+
+impl ClaimedJob {
+    /// What this claim holds: the job at this attempt.
+    pub fn lease(&self) -> Lease {
+        Lease {
+            job: self.id,
+            attempt: self.attempts,
+        }
+    }
+}
+
+/// A worker's hold on a claimed job: the job and the attempt it claimed. Completing,
+/// requeueing or burying the job through its lease fails with [`Error::LeaseLost`] once
+/// another worker claimed the job again (its lease ran out, and the attempt count moved
+/// on), so that only the newest holder finishes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// The job's id.
+    pub job: i64,
+    /// The attempt this holder claimed (`attempts` after the claim).
+    pub attempt: i64,
 }
 
 /// A dead letter, as listed for a person.
@@ -82,11 +113,27 @@ pub async fn enqueue(
     .bind(now.unix())
     .execute(&mut *conn)
     .await?;
+    if job.run_at <= now {
+        wake(conn).await?;
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, tells every listening worker that a job is due, once the caller's
+/// transaction commits (`NOTIFY` is transactional, and repeats within one transaction are
+/// delivered once). On SQLite there is one process: its own wake-up does.
+async fn wake(conn: &mut Conn) -> Result<()> {
+    if Backend::of(conn) == Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(WAKE_CHANNEL)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 
 /// Claims the next due job (queued and due, or running with an expired lease), leasing it
-/// for `lease_secs` seconds.
+/// to `worker` for `lease_secs` seconds.
 ///
 /// Replicas sharing a PostgreSQL database each claim a different job: the candidate row
 /// is locked with `FOR UPDATE SKIP LOCKED`, so a replica passes over a row another one is
@@ -97,13 +144,15 @@ pub async fn claim_due(
     conn: &mut Conn,
     now: Timestamp,
     lease_secs: i64,
+    worker: &str,
 ) -> Result<Option<ClaimedJob>> {
     let skip_locked = match Backend::of(conn) {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     Ok(sqlx::query_as::<_, ClaimedJob>(&format!(
-        "UPDATE jobs SET state = 'running', lease_until = $1, attempts = attempts + 1, updated_at = $2
+        "UPDATE jobs SET state = 'running', lease_until = $1, attempts = attempts + 1, updated_at = $2,
+            leased_by = $3
          WHERE id = (
             SELECT id FROM jobs
             WHERE (state = 'queued' AND run_at <= $2) OR (state = 'running' AND lease_until <= $2)
@@ -112,38 +161,71 @@ pub async fn claim_due(
     ))
     .bind(now.unix() + lease_secs)
     .bind(now.unix())
+    .bind(worker)
     .fetch_optional(&mut *conn)
     .await?)
 }
 
+/// Makes the jobs `worker` held when it stopped claimable now, and returns how many: a
+/// process that restarts under the same name takes its work back at once instead of
+/// waiting out the leases of the jobs it was running when it died.
+pub async fn release_held(conn: &mut Conn, worker: &str, now: Timestamp) -> Result<u64> {
+    let released = sqlx::query(
+        "UPDATE jobs SET lease_until = $1 WHERE state = 'running' AND leased_by = $2 AND lease_until > $1",
+    )
+    .bind(now.unix())
+    .bind(worker)
+    .execute(&mut *conn)
+    .await?;
+    Ok(released.rows_affected())
+}
+
 /// Deletes a finished job.
-pub async fn complete(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM jobs WHERE id = $1")
-        .bind(id)
+///
+/// # Errors
+/// [`Error::LeaseLost`] when another worker claimed the job again meanwhile.
+pub async fn complete(conn: &mut Conn, lease: Lease) -> Result<()> {
+    let deleted = sqlx::query("DELETE FROM jobs WHERE id = $1 AND attempts = $2")
+        .bind(lease.job)
+        .bind(lease.attempt)
         .execute(&mut *conn)
         .await?;
+    fenced(deleted.rows_affected(), lease)
+}
+
+fn fenced(rows: u64, lease: Lease) -> Result<()> {
+    if rows == 0 {
+        return Err(Error::LeaseLost {
+            job: lease.job,
+            attempt: lease.attempt,
+        });
+    }
     Ok(())
 }
 
 /// Puts a job back in the queue to run at `run_at`. If a job with the same key was queued
 /// meanwhile, that one already covers the work: this one is dropped and the queued one is
 /// moved earlier if needed.
+///
+/// # Errors
+/// [`Error::LeaseLost`] when another worker claimed the job again meanwhile.
 pub async fn requeue(
     conn: &mut Conn,
-    id: i64,
+    lease: Lease,
     run_at: Timestamp,
     error: &str,
     now: Timestamp,
 ) -> Result<()> {
     let moved = sqlx::query(
         "UPDATE jobs SET state = 'queued', run_at = $1, lease_until = NULL, last_error = $2, updated_at = $3
-         WHERE id = $4 AND NOT EXISTS (
+         WHERE id = $4 AND attempts = $5 AND NOT EXISTS (
             SELECT 1 FROM jobs AS other WHERE other.dedupe_key = jobs.dedupe_key AND other.state = 'queued')",
     )
     .bind(run_at.unix())
     .bind(error)
     .bind(now.unix())
-    .bind(id)
+    .bind(lease.job)
+    .bind(lease.attempt)
     .execute(&mut *conn)
     .await?;
     if moved.rows_affected() == 0 {
@@ -153,23 +235,34 @@ pub async fn requeue(
         )
         .bind(run_at.unix())
         .bind(run_at.unix())
-        .bind(id)
+        .bind(lease.job)
         .execute(&mut *conn)
         .await?;
-        complete(conn, id).await?;
+        // Fenced: a holder whose lease was lost moves nothing, once its caller rolls back.
+        complete(conn, lease).await?;
+    }
+    if run_at <= now {
+        wake(conn).await?;
     }
     Ok(())
 }
 
 /// Moves a job to the dead letters.
-pub async fn bury(conn: &mut Conn, id: i64, error: &str, now: Timestamp) -> Result<()> {
-    sqlx::query("UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3")
-        .bind(error)
-        .bind(now.unix())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+///
+/// # Errors
+/// [`Error::LeaseLost`] when another worker claimed the job again meanwhile.
+pub async fn bury(conn: &mut Conn, lease: Lease, error: &str, now: Timestamp) -> Result<()> {
+    let buried = sqlx::query(
+        "UPDATE jobs SET state = 'dead', lease_until = NULL, last_error = $1, updated_at = $2
+         WHERE id = $3 AND attempts = $4",
+    )
+    .bind(error)
+    .bind(now.unix())
+    .bind(lease.job)
+    .bind(lease.attempt)
+    .execute(&mut *conn)
+    .await?;
+    fenced(buried.rows_affected(), lease)
 }
 
 /// Dead letters of the workspace, newest first.
@@ -212,7 +305,12 @@ pub async fn retry_dead(
     if reset.rows_affected() == 0 {
         return Ok(false);
     }
-    requeue(conn, id, now, "retried by hand", now).await?;
+    // A dead letter has no holder: its attempts were just reset to 0.
+    let lease = Lease {
+        job: id,
+        attempt: 0,
+    };
+    requeue(conn, lease, now, "retried by hand", now).await?;
     Ok(true)
 }
 
@@ -236,4 +334,47 @@ pub async fn count_dead(conn: &mut Conn, ws: &WorkspaceId) -> Result<i64> {
     .bind(ws.as_str())
     .fetch_one(&mut *conn)
     .await?)
+}
+
+/// This process's ear for jobs committed by any replica: on PostgreSQL a `LISTEN` on
+/// [`WAKE_CHANNEL`] (<https://www.postgresql.org/docs/current/sql-notify.html>); on SQLite
+/// nothing, since the one process wakes itself.
+pub struct Wakeups(Option<sqlx::postgres::PgListener>);
+
+impl std::fmt::Debug for Wakeups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Wakeups").field(&self.0.is_some()).finish()
+    }
+}
+
+impl Wakeups {
+    /// Listens on the database's channel (PostgreSQL; on SQLite nothing is opened).
+    ///
+    /// # Errors
+    /// The server cannot be reached or refuses the `LISTEN`.
+    pub async fn listen(database: &Database) -> Result<Wakeups> {
+        match database {
+            Database::Sqlite(_) => Ok(Wakeups(None)),
+            Database::Postgres(url) => {
+                let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+                listener.listen(WAKE_CHANNEL).await?;
+                Ok(Wakeups(Some(listener)))
+            }
+        }
+    }
+
+    /// Resolves when a job due now was committed, by any replica; never on SQLite.
+    ///
+    /// # Errors
+    /// The connection failed; the next call reconnects (and the worker's periodic poll
+    /// covers what was missed meanwhile).
+    pub async fn next(&mut self) -> Result<()> {
+        match &mut self.0 {
+            Some(listener) => {
+                listener.recv().await?;
+                Ok(())
+            }
+            None => std::future::pending().await,
+        }
+    }
 }

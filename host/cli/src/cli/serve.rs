@@ -52,6 +52,23 @@ pub struct ServeArgs {
     /// or as text for a person.
     #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Json)]
     pub log_format: LogFormat,
+    /// This process's name as a job worker, kept on the jobs it runs: started again under
+    /// the same name after a crash, it takes those jobs back at once instead of waiting
+    /// out their two-minute leases. Replicas need different names
+    /// [default: HOSTNAME:PORT, PORT from --listen].
+    #[arg(long, env = "LATCHKEY_WORKER", value_name = "NAME")]
+    pub worker: Option<String>,
+}
+
+/// `--worker`, or the host's name and the port this process listens on: stable across
+/// restarts, and different for replicas on one host.
+fn worker_name(args: &ServeArgs) -> String {
+    args.worker.clone().unwrap_or_else(|| {
+        let host = hostname::get()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "latchkey".to_owned());
+        format!("{host}:{}", args.listen.port())
+    })
 }
 
 /// Loads a property directory: the simulator, plus every `[[accounts]]` lock cloud
@@ -138,6 +155,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rules,
         notifier,
         access: Default::default(),
+        worker: worker_name(&args),
     };
     let app = App::build(config)
         .await

@@ -109,7 +109,7 @@ pub(super) async fn pending_target(
             now,
         )
         .await?;
-        queue::complete(&mut tx, job.id).await?;
+        queue::complete(&mut tx, job.lease()).await?;
         tx.commit().await?;
         return Ok(None);
     }
@@ -157,7 +157,7 @@ pub(super) async fn finish_with_receipt(
     )
     .await?;
     apply_receipt(app, &mut tx, target, receipt, change).await?;
-    queue::complete(&mut tx, job.id).await?;
+    queue::complete(&mut tx, job.lease()).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -94,14 +94,20 @@ pub async fn run_next(app: &App) -> Result<bool> {
     let now = app.clock.now();
     let claimed = {
         let mut conn = app.pool.acquire().await?;
-        queue::claim_due(&mut conn, now, LEASE_SECS).await?
+        queue::claim_due(&mut conn, now, LEASE_SECS, &app.worker).await?
     };
     let Some(job) = claimed else { return Ok(false) };
     let spec: JobSpec = match serde_json::from_str(&job.payload) {
         Ok(spec) => spec,
         Err(e) => {
             let mut conn = app.pool.acquire().await?;
-            queue::bury(&mut conn, job.id, &format!("unreadable payload: {e}"), now).await?;
+            queue::bury(
+                &mut conn,
+                job.lease(),
+                &format!("unreadable payload: {e}"),
+                now,
+            )
+            .await?;
             metrics::job_ran(&job.kind, JobState::Dead);
             return Ok(true);
         }
@@ -117,16 +123,33 @@ pub async fn run_next(app: &App) -> Result<bool> {
     };
     let state = match outcome {
         Ok(()) => JobState::Done,
-        Err(e) => fail(app, &job, &spec, e).await?,
+        Err(JobError::Store(Error::LeaseLost { .. })) => lease_lost(&job, &spec),
+        Err(e) => match fail(app, &job, &spec, e).await {
+            Err(Error::LeaseLost { .. }) => lease_lost(&job, &spec),
+            other => other?,
+        },
     };
     metrics::job_ran(spec.kind(), state);
     Ok(true)
 }
 
+/// A run that outlived its lease: another worker holds the job now, and what this run
+/// wrote under the lease was rolled back with the transaction that could not complete it.
+/// (What it did at a lock cloud is repeated harmlessly: calls carry idempotency markers.)
+fn lease_lost(job: &ClaimedJob, spec: &JobSpec) -> JobState {
+    tracing::warn!(
+        job = job.id,
+        kind = spec.kind(),
+        attempt = job.attempts,
+        "job outlived its lease; the worker that claimed it again finishes it"
+    );
+    JobState::LeaseLost
+}
+
 /// Deletes a job whose work turned out to be done or moot.
 async fn complete(app: &App, job: &ClaimedJob) -> Result<(), JobError> {
     let mut conn = app.pool.acquire().await?;
-    queue::complete(&mut conn, job.id).await?;
+    queue::complete(&mut conn, job.lease()).await?;
     Ok(())
 }
 
@@ -166,13 +189,13 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
                 policy.delay(job.attempts, retry_after, &mut *rng)
             };
             tracing::debug!(job = job.id, kind = spec.kind(), attempt = job.attempts, delay, error = %message, "job will be retried");
-            queue::requeue(&mut tx, job.id, now.plus(delay), &message, now).await?;
+            queue::requeue(&mut tx, job.lease(), now.plus(delay), &message, now).await?;
             escalate(&mut tx, ws, job, spec, &message, now).await?;
             JobState::Retry
         }
         _ => {
             tracing::warn!(job = job.id, kind = spec.kind(), error = %message, "job moved to dead letters");
-            queue::bury(&mut tx, job.id, &message, now).await?;
+            queue::bury(&mut tx, job.lease(), &message, now).await?;
             match spec {
                 JobSpec::CreateCode { code } | JobSpec::UpdateCode { code } => {
                     codes::transition(

@@ -18,7 +18,7 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(),
     let Some(settings) = settings else {
         // The source was removed from property.toml: its schedule ends here.
         let mut conn = app.pool.acquire().await?;
-        queue::complete(&mut conn, job.id).await?;
+        queue::complete(&mut conn, job.lease()).await?;
         return Ok(());
     };
     let report = poll::poll(app, source, &settings).await?;
@@ -30,7 +30,7 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(),
         source: source.to_owned(),
     };
     crate::queue::enqueue(&mut tx, &app.catalog.workspace, &spec, next, now).await?;
-    queue::complete(&mut tx, job.id).await?;
+    queue::complete(&mut tx, job.lease()).await?;
     tx.commit().await?;
     Ok(())
 }

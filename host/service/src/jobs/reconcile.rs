@@ -14,7 +14,7 @@ pub(super) async fn run(
 ) -> Result<(), JobError> {
     let mut tx = app.pool.begin().await?;
     crate::reconcile::reconcile(app, &mut tx, reservation).await?;
-    queue::complete(&mut tx, job.id).await?;
+    queue::complete(&mut tx, job.lease()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -22,7 +22,7 @@ pub(super) async fn run(
 pub(super) async fn run_staff(app: &App, job: &ClaimedJob, name: &str) -> Result<(), JobError> {
     let mut tx = app.pool.begin().await?;
     crate::staff::reconcile(app, &mut tx, name).await?;
-    queue::complete(&mut tx, job.id).await?;
+    queue::complete(&mut tx, job.lease()).await?;
     tx.commit().await?;
     Ok(())
 }

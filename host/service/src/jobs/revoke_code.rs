@@ -94,7 +94,7 @@ pub(super) async fn run(
             return Err(e.into());
         }
     }
-    queue::complete(&mut tx, job.id).await?;
+    queue::complete(&mut tx, job.lease()).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -73,7 +73,7 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, id: i64) -> Result<(), JobE
                 app.clock.now(),
             )
             .await?;
-            queue::complete(&mut tx, job.id).await?;
+            queue::complete(&mut tx, job.lease()).await?;
             tx.commit().await?;
             Ok(())
         }
@@ -202,7 +202,7 @@ async fn end(
     detail: &str,
 ) -> Result<(), JobError> {
     outbox::finish(conn, m.id, state, Some(detail), app.clock.now()).await?;
-    queue::complete(conn, job.id).await?;
+    queue::complete(conn, job.lease()).await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use latchkey_store::jobs::Wakeups;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -21,9 +22,16 @@ pub async fn run_due(app: &App) -> Result<usize> {
 }
 
 /// The job worker for `serve`: runs due jobs, then sleeps until the next one is due, a
-/// new one is enqueued by this process, or a second passes (a job another replica
-/// enqueued is found by then), until `cancel` fires.
+/// job due now is enqueued (by this process, or on PostgreSQL by any replica: `LISTEN`,
+/// see [`Wakeups`]), or a second passes, until `cancel` fires.
 pub async fn work(app: &App, cancel: CancellationToken) {
+    let mut wakeups = match Wakeups::listen(&app.database).await {
+        Ok(wakeups) => Some(wakeups),
+        Err(e) => {
+            tracing::warn!(error = ?e, "cannot listen for other replicas' jobs; polling each second");
+            None
+        }
+    };
     while !cancel.is_cancelled() {
         if let Err(e) = run_due(app).await {
             tracing::error!(error = ?e, "job worker failed; retrying shortly");
@@ -39,7 +47,22 @@ pub async fn work(app: &App, cancel: CancellationToken) {
         tokio::select! {
             () = cancel.cancelled() => break,
             () = app.jobs_waiting.notified() => {}
+            woken = wake_up(&mut wakeups) => {
+                if let Err(e) = woken {
+                    // The listener reconnects on its next call; the poll covers the gap.
+                    tracing::warn!(error = ?e, "lost the connection listening for jobs");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
             () = tokio::time::sleep(idle.max(Duration::from_millis(50))) => {}
         }
+    }
+}
+
+/// The next notification of a job due now; never, without a listener.
+async fn wake_up(wakeups: &mut Option<Wakeups>) -> latchkey_store::error::Result<()> {
+    match wakeups {
+        Some(wakeups) => wakeups.next().await,
+        None => std::future::pending().await,
     }
 }

@@ -184,6 +184,9 @@ pub enum JobState {
     Retry,
     /// Failed for good: moved to the dead letters.
     Dead,
+    /// Outlived its lease: another worker claimed it, and this run's effects were rolled
+    /// back.
+    LeaseLost,
 }
 
 impl JobState {
@@ -193,6 +196,7 @@ impl JobState {
             JobState::Done => "done",
             JobState::Retry => "retry",
             JobState::Dead => "dead",
+            JobState::LeaseLost => "lease_lost",
         }
     }
 }
