@@ -9,6 +9,8 @@
 pub mod clock;
 pub mod json;
 pub mod model;
+pub mod reconcile;
+pub mod retry;
 pub mod rules;
 pub mod time;
 

@@ -90,3 +90,16 @@ impl AccessCode {
             .map_or(self.window.ends_at, |w| w.ends_at.max(self.window.ends_at))
     }
 }
+
+/// An access code with the bookkeeping the reconciler needs: what replaced what, and
+/// whether the front desk was already alerted that it cannot be revoked.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeRecord {
+    /// The code.
+    #[serde(flatten)]
+    pub code: AccessCode,
+    /// The code this one replaces, on locks that cannot change a code in place.
+    pub replaces: Option<i64>,
+    /// An unrevocable alert was raised for it.
+    pub unrevocable: bool,
+}

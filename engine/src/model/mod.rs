@@ -15,7 +15,7 @@ mod property;
 mod reservation;
 
 pub use access::Role;
-pub use code::{AccessCode, CodeState};
+pub use code::{AccessCode, CodeRecord, CodeState};
 pub use grant::{CredentialKind, Grant, Window};
 pub use ids::{BranchId, LockId, PropertyId, ReservationId, ResourceId, WorkspaceId};
 pub use lock::{Capabilities, Connectivity, DoorKind, Lock, Pin, PinRules, WindowPrecision};

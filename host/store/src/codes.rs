@@ -1,24 +1,11 @@
 //! Access codes on record.
 
 use latchkey_engine::{
-    AccessCode, CodeState, LockId, Pin, ReservationId, Timestamp, Window, WorkspaceId,
+    AccessCode, CodeRecord, CodeState, LockId, Pin, ReservationId, Timestamp, Window, WorkspaceId,
 };
-use serde::Serialize;
 
 use super::Conn;
 use crate::error::{Error, Result};
-
-/// An access code with the bookkeeping the reconciler needs.
-#[derive(Debug, Clone, Serialize)]
-pub struct CodeRow {
-    /// The code.
-    #[serde(flatten)]
-    pub code: AccessCode,
-    /// The code this one replaces, on locks that cannot change a code in place.
-    pub replaces: Option<i64>,
-    /// An unrevocable alert was raised for it.
-    pub unrevocable: bool,
-}
 
 type RawRow = (
     i64,
@@ -37,7 +24,7 @@ type RawRow = (
 
 const COLUMNS: &str = "id, reservation_id, lock_id, pin, starts_at, ends_at, lock_starts_at, lock_ends_at, state, provider_ref, replaces, unrevocable";
 
-fn from_raw(r: RawRow) -> Result<CodeRow> {
+fn from_raw(r: RawRow) -> Result<CodeRecord> {
     let (
         id,
         reservation,
@@ -52,7 +39,7 @@ fn from_raw(r: RawRow) -> Result<CodeRow> {
         replaces,
         unrevocable,
     ) = r;
-    Ok(CodeRow {
+    Ok(CodeRecord {
         code: AccessCode {
             id,
             reservation: ReservationId::parse(reservation).map_err(Error::Corrupt)?,
@@ -80,7 +67,7 @@ pub async fn for_reservation(
     conn: &mut Conn,
     ws: &WorkspaceId,
     reservation: &str,
-) -> Result<Vec<CodeRow>> {
+) -> Result<Vec<CodeRecord>> {
     let rows = sqlx::query_as::<_, RawRow>(&format!(
         "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = $1 AND reservation_id = $2 ORDER BY id"
     ))
@@ -92,7 +79,7 @@ pub async fn for_reservation(
 }
 
 /// One code.
-pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<CodeRow>> {
+pub async fn get(conn: &mut Conn, ws: &WorkspaceId, id: i64) -> Result<Option<CodeRecord>> {
     let row = sqlx::query_as::<_, RawRow>(&format!(
         "SELECT {COLUMNS} FROM access_codes WHERE workspace_id = $1 AND id = $2"
     ))
@@ -288,7 +275,7 @@ pub async fn live_on_lock(
     conn: &mut Conn,
     ws: &WorkspaceId,
     lock: &LockId,
-) -> Result<Vec<CodeRow>> {
+) -> Result<Vec<CodeRecord>> {
     let rows = sqlx::query_as::<_, RawRow>(&format!(
         "SELECT {COLUMNS} FROM access_codes
          WHERE workspace_id = $1 AND lock_id = $2 AND state IN ('pending', 'active') ORDER BY id"
@@ -374,7 +361,7 @@ pub async fn search(
     now: Timestamp,
     before: Option<i64>,
     limit: i64,
-) -> Result<Vec<CodeRow>> {
+) -> Result<Vec<CodeRecord>> {
     let mut sql = format!("SELECT {COLUMNS} FROM access_codes WHERE workspace_id = $1 AND id < $2");
     let mut p = super::Placeholders::after(2);
     if let Some(status) = filter.status {

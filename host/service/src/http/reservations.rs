@@ -4,8 +4,8 @@
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::response::Json;
-use latchkey_engine::Reservation;
-use latchkey_store::codes::{self, CodeRow};
+use latchkey_engine::{CodeRecord, Reservation};
+use latchkey_store::codes;
 use latchkey_store::events::{self, EventRow};
 use latchkey_store::notifications::{self, Message};
 use latchkey_store::reservations;
@@ -33,7 +33,7 @@ pub struct ReservationOut {
     pub events: Vec<EventRow>,
     /// Access codes, oldest first.
     #[schema(value_type = Vec<Object>)]
-    pub codes: Vec<CodeRow>,
+    pub codes: Vec<CodeRecord>,
     /// Guest messages (sent, queued, skipped with the reason), oldest first.
     #[schema(value_type = Vec<Object>)]
     pub notifications: Vec<Message>,

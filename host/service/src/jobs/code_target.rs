@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use latchkey_engine::{CodeState, Lock, Timestamp};
+use latchkey_engine::{CodeRecord, CodeState, Lock, Timestamp};
 use latchkey_providers::{CodeReceipt, CodeRequest, Provider, ReceiptStatus};
-use latchkey_store::codes::{self, CodeRow, Receipt};
+use latchkey_store::codes::{self, Receipt};
 use latchkey_store::jobs::{self as queue, ClaimedJob};
 use latchkey_store::{Conn, reservations};
 
@@ -17,7 +17,7 @@ pub(super) const CONFIRM_AFTER_SECS: i64 = 30;
 
 /// A code with its lock and provider.
 pub(super) struct CodeTarget {
-    pub row: CodeRow,
+    pub row: CodeRecord,
     pub lock: Lock,
     pub provider: Arc<dyn Provider>,
     pub device: String,
@@ -201,7 +201,7 @@ async fn apply_receipt(
 
 /// Once a replacement is on the lock, starts clearing the code it replaces: the new PIN is
 /// in place before the old one goes.
-async fn clear_replaced(app: &App, conn: &mut Conn, row: &CodeRow) -> Result<(), JobError> {
+async fn clear_replaced(app: &App, conn: &mut Conn, row: &CodeRecord) -> Result<(), JobError> {
     let now = app.clock.now();
     if let Some(old) = row.replaces
         && codes::transition(

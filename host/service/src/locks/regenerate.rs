@@ -16,9 +16,9 @@
 
 use std::collections::HashSet;
 
-use latchkey_engine::{CodeState, Lock, LockId, ReservationId, Timestamp};
+use latchkey_engine::{CodeRecord, CodeState, Lock, LockId, ReservationId, Timestamp};
 use latchkey_store::Conn;
-use latchkey_store::codes::{self, CodeRow, NewCode};
+use latchkey_store::codes::{self, NewCode};
 use serde::Serialize;
 
 use super::assignment::concerned;
@@ -127,7 +127,11 @@ pub async fn regenerate(app: &AppState, lock_id: &LockId) -> Result<RegenerateSu
 
 /// The reservation's newest live code on `lock` that can still open the door: the one a
 /// regeneration replaces. Older live codes there are already being replaced by it.
-fn current_code<'a>(codes: &'a [CodeRow], lock: &LockId, now: Timestamp) -> Option<&'a CodeRow> {
+fn current_code<'a>(
+    codes: &'a [CodeRecord],
+    lock: &LockId,
+    now: Timestamp,
+) -> Option<&'a CodeRecord> {
     codes.iter().rev().find(|c| {
         &c.code.lock == lock
             && matches!(c.code.state, CodeState::Pending | CodeState::Active)
@@ -141,7 +145,7 @@ async fn replace(
     app: &AppState,
     conn: &mut Conn,
     lock: &Lock,
-    old: &CodeRow,
+    old: &CodeRecord,
     now: Timestamp,
 ) -> Result<i64> {
     let ws = &app.catalog.workspace;
@@ -169,8 +173,8 @@ mod tests {
     use super::*;
     use latchkey_engine::{AccessCode, Window};
 
-    fn row(id: i64, lock: &str, state: CodeState, ends: i64) -> CodeRow {
-        CodeRow {
+    fn row(id: i64, lock: &str, state: CodeState, ends: i64) -> CodeRecord {
+        CodeRecord {
             code: AccessCode {
                 id,
                 reservation: ReservationId::parse("R-1").expect("id"),

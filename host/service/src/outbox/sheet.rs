@@ -4,8 +4,7 @@
 
 use std::collections::HashSet;
 
-use latchkey_engine::{CodeState, Connectivity, Timestamp};
-use latchkey_store::codes::CodeRow;
+use latchkey_engine::{CodeRecord, CodeState, Connectivity, Timestamp};
 use latchkey_store::notifications::Door;
 
 use crate::catalog::Catalog;
@@ -13,14 +12,18 @@ use crate::catalog::Catalog;
 /// The doors a reservation's codes open as confirmed now, sorted by lock; `None` while any
 /// of its codes is pending (a PIN or window is about to change on a lock, so telling now
 /// could tell something that is not there yet).
-pub fn confirmed_doors(codes: &[CodeRow], catalog: &Catalog, now: Timestamp) -> Option<Vec<Door>> {
+pub fn confirmed_doors(
+    codes: &[CodeRecord],
+    catalog: &Catalog,
+    now: Timestamp,
+) -> Option<Vec<Door>> {
     if codes.iter().any(|c| c.code.state == CodeState::Pending) {
         return None;
     }
     // A code that was replaced, or that could not be revoked when access moved on, stays
     // `active` on record without being the guest's any more.
     let replaced: HashSet<i64> = codes.iter().filter_map(|c| c.replaces).collect();
-    let mut current: Vec<&CodeRow> = codes
+    let mut current: Vec<&CodeRecord> = codes
         .iter()
         .filter(|c| c.code.state == CodeState::Active && c.code.window.ends_at > now)
         .filter(|c| !c.unrevocable && !replaced.contains(&c.code.id))

@@ -4,15 +4,13 @@
 //! none of the handlers, so that every part that causes work can enqueue it without
 //! depending on the parts that do it.
 
-pub mod retry;
-
+use latchkey_engine::retry::RetryPolicy;
 use latchkey_engine::{CodeState, ReservationId, Timestamp, WorkspaceId};
 use latchkey_store::jobs::{self as stored, NewJob};
 use latchkey_store::{Conn, codes};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use retry::RetryPolicy;
 
 /// How a message send is retried: 30 s doubling to 6 h, 21 attempts over about 2.9 days.
 pub const SEND_POLICY: RetryPolicy = RetryPolicy {

@@ -4,7 +4,6 @@
 //! It is idempotent and never told why it runs: a webhook, a scheduled wake-up, a retry or
 //! a restart all call the same [`reconcile`], which plans from the latest state on record.
 
-pub mod diff;
 pub mod pins;
 
 use latchkey_engine::rules::{self, Plan, RuleInput};
@@ -18,7 +17,7 @@ use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
 use crate::telemetry::metrics;
-use diff::Action;
+use latchkey_engine::reconcile::diff::{self, Action};
 
 /// Reconciles reservation `id` inside the caller's transaction `conn`.
 ///
@@ -230,7 +229,7 @@ async fn create(
 pub async fn raise_unrevocable(
     app: &AppState,
     conn: &mut Conn,
-    row: &codes::CodeRow,
+    row: &latchkey_engine::CodeRecord,
 ) -> Result<()> {
     let code = row.code.id;
     let until = row.code.opens_until();

@@ -3,9 +3,9 @@
 
 use std::sync::Mutex;
 
+use latchkey_engine::reconcile::pins::{self, is_guessable};
 use latchkey_engine::{Lock, Pin, WorkspaceId};
 use latchkey_store::{Conn, codes};
-use rand::Rng;
 use rand::rngs::StdRng;
 
 use crate::error::{Error, Result};
@@ -34,21 +34,14 @@ pub async fn choose(
     {
         return Ok(pin.clone());
     }
-    let alphabet: Vec<char> = rules.alphabet.chars().collect();
-    if alphabet.is_empty() {
-        return Err(Error::Config(format!(
-            "lock `{}` declares an empty PIN alphabet",
-            lock.id
-        )));
-    }
     for _ in 0..MAX_TRIES {
-        let candidate: String = {
-            let mut rng = rng.lock().unwrap_or_else(|p| p.into_inner());
-            (0..rules.max_len)
-                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
-                .collect()
+        let drawn = pins::draw(rules, &mut *rng.lock().unwrap_or_else(|p| p.into_inner()));
+        let Some(pin) = drawn else {
+            return Err(Error::Config(format!(
+                "lock `{}` declares an empty PIN alphabet",
+                lock.id
+            )));
         };
-        let pin = Pin::new(candidate);
         if rules.check(pin.as_str()).is_ok()
             && !is_guessable(pin.as_str())
             && !codes::pin_in_use(conn, ws, &lock.id, &pin, except).await?
@@ -60,37 +53,4 @@ pub async fn choose(
         "no free PIN found for lock `{}` after {MAX_TRIES} tries",
         lock.id
     )))
-}
-
-/// True for a PIN anyone would try first: one digit repeated (`777777`) or a straight run
-/// up or down (`345678`, `987654`). TTLock refuses these as "too simple" (errcode -2032,
-/// `../shared/reference/lock-providers.md` §2.9); no lock should hold them.
-pub fn is_guessable(pin: &str) -> bool {
-    let digits: Vec<i32> = pin
-        .chars()
-        .filter_map(|c| c.to_digit(10))
-        .map(|d| d as i32)
-        .collect();
-    if digits.len() < 2 || digits.len() != pin.chars().count() {
-        return false;
-    }
-    let steps: Vec<i32> = digits.windows(2).map(|w| w[1] - w[0]).collect();
-    [0, 1, -1]
-        .iter()
-        .any(|step| steps.iter().all(|s| s == step))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_guessable;
-
-    #[test]
-    fn repeated_digits_and_straight_runs_are_guessable() {
-        for pin in ["777777", "345678", "987654", "0123456789"] {
-            assert!(is_guessable(pin), "{pin}");
-        }
-        for pin in ["345679", "579135", "112233", "1", "12a456"] {
-            assert!(!is_guessable(pin), "{pin}");
-        }
-    }
 }

@@ -1,8 +1,9 @@
 //! Creating, changing and deleting staff codes: checked against the catalog, stored, and
 //! planned by a `reconcile_staff` job in the same transaction.
 
-use latchkey_engine::{LockId, Pin, Window};
-use latchkey_store::codes::{self, CodeRow};
+use latchkey_engine::reconcile::pins::is_guessable;
+use latchkey_engine::{CodeRecord, LockId, Pin, Window};
+use latchkey_store::codes;
 use latchkey_store::staff::{self, StaffCodeRow};
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,6 @@ use super::{Recurrence, owner};
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
-use crate::reconcile::pins::is_guessable;
 
 /// Longest staff code name.
 pub const MAX_NAME_LEN: usize = 40;
@@ -41,7 +41,7 @@ pub struct StaffCodeView {
     /// The window in force or next, UTC.
     pub next_window: Option<Window>,
     /// Its access codes on the locks, newest last (PINs included: staff must learn them).
-    pub codes: Vec<CodeRow>,
+    pub codes: Vec<CodeRecord>,
 }
 
 /// Creates or replaces staff code `name` and plans it at once.

@@ -1,4 +1,4 @@
-use latchkey_engine::{AccessCode, Connectivity, PinRules, ReservationId, WindowPrecision};
+use crate::{AccessCode, Connectivity, PinRules, ReservationId, WindowPrecision};
 
 use super::*;
 
@@ -47,8 +47,8 @@ fn grant(l: &str, window: Window, issue_h: i64) -> Grant {
     }
 }
 
-fn code(id: i64, l: &str, window: Window, state: CodeState) -> CodeRow {
-    CodeRow {
+fn code(id: i64, l: &str, window: Window, state: CodeState) -> CodeRecord {
+    CodeRecord {
         code: AccessCode {
             id,
             reservation: ReservationId::parse("R").expect("id"),

@@ -1,12 +1,12 @@
-//! The reconciler's pure core: desired grants versus codes on record, to actions.
+//! The reconciler's pure core: desired grants versus codes on record, to actions. The
+//! host carries the actions out (`reconcile` in `latchkey-service`).
 //!
 //! Nothing here reads a clock or a database, so "running it twice plans nothing" is a
 //! property of this function, tested below.
 
 use std::collections::HashMap;
 
-use latchkey_engine::{Capabilities, CodeState, Grant, LockId, Timestamp, Window};
-use latchkey_store::codes::CodeRow;
+use crate::{Capabilities, CodeRecord, CodeState, Grant, LockId, Timestamp, Window};
 
 /// One change to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,18 +74,18 @@ fn earliest(a: Option<Timestamp>, b: Timestamp) -> Option<Timestamp> {
 /// treated as revocable, so the provider decides.
 pub fn diff(
     grants: &[Grant],
-    codes: &[CodeRow],
+    codes: &[CodeRecord],
     caps: impl Fn(&LockId) -> Option<Capabilities>,
     now: Timestamp,
 ) -> Diff {
     let mut out = Diff::default();
-    let live: Vec<&CodeRow> = codes
+    let live: Vec<&CodeRecord> = codes
         .iter()
         .filter(|c| matches!(c.code.state, CodeState::Pending | CodeState::Active))
         .collect();
     // The newest live code on each lock is the one that should match the grant; older live
     // codes there are being replaced.
-    let mut newest: HashMap<&LockId, &CodeRow> = HashMap::new();
+    let mut newest: HashMap<&LockId, &CodeRecord> = HashMap::new();
     for c in &live {
         newest.insert(&c.code.lock, c);
     }

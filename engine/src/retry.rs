@@ -1,5 +1,6 @@
 //! Retry schedules as data: exponential backoff with jitter, capped, honouring a
-//! provider's `Retry-After`.
+//! provider's `Retry-After`. The host's job queue applies them; the randomness is the
+//! caller's, so a seeded replay retries at the same instants.
 
 use rand::Rng;
 
