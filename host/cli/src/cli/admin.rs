@@ -73,7 +73,7 @@ pub(super) async fn jobs(cmd: JobsCommand) -> anyhow::Result<ExitCode> {
         JobsCommand::Retry { id, store } => {
             let (pool, ws) = open(&store).await?;
             let now = Timestamp(chrono::Utc::now().timestamp());
-            if latchkey_service::queue::retry_dead_letter(&mut *pool.acquire().await?, &ws, id, now)
+            if latchkey_service::jobs::retry_dead_letter(&mut *pool.acquire().await?, &ws, id, now)
                 .await?
             {
                 println!("job {id} queued again");

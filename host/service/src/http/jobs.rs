@@ -64,7 +64,7 @@ async fn retry(
 ) -> Result<Json<Retried>, ErrorAt> {
     let at = |e: Error| ErrorAt(e, uri.path().to_owned());
     let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    if !crate::queue::retry_dead_letter(&mut conn, &app.catalog.workspace, id, app.clock.now())
+    if !crate::jobs::retry_dead_letter(&mut conn, &app.catalog.workspace, id, app.clock.now())
         .await
         .map_err(at)?
     {

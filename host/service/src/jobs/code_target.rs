@@ -11,6 +11,7 @@ use latchkey_store::{Conn, reservations};
 
 use super::{JobError, JobSpec};
 use crate::app::App;
+use crate::error::Result;
 
 /// Seconds after a `Pending` answer before the code is first read back.
 pub(super) const CONFIRM_AFTER_SECS: i64 = 30;
@@ -219,5 +220,22 @@ async fn clear_replaced(app: &App, conn: &mut Conn, row: &CodeRecord) -> Result<
         };
         crate::queue::enqueue(conn, &app.catalog.workspace, &revoke, now, now).await?;
     }
+    Ok(())
+}
+
+/// A code job buried: its pending code is marked `failed`, and the guest may now be told
+/// of the doors that did work.
+pub(super) async fn fail_pending_code(app: &App, tx: &mut Conn, code: i64) -> Result<()> {
+    let now = app.clock.now();
+    codes::transition(tx, code, &[CodeState::Pending], CodeState::Failed, now).await?;
+    if let Some(row) = codes::get(tx, &app.catalog.workspace, code).await? {
+        crate::outbox::after_code_change(app, tx, &row.code.reservation).await?;
+    }
+    Ok(())
+}
+
+/// A buried code job retried by hand: its code is pending again, for the job to act on.
+pub(super) async fn reopen_failed_code(conn: &mut Conn, code: i64, now: Timestamp) -> Result<()> {
+    codes::transition(conn, code, &[CodeState::Failed], CodeState::Pending, now).await?;
     Ok(())
 }

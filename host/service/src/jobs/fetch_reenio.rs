@@ -14,7 +14,7 @@ use latchkey_store::jobs::ClaimedJob;
 use latchkey_store::reenio::{self as deliveries, DeliveryState, PendingDelivery};
 use latchkey_store::reservations;
 
-use super::JobError;
+use super::{Job, JobError};
 use crate::app::App;
 use crate::inbox::{self, Accepted};
 use latchkey_sources::mapped::MappedEvent;
@@ -31,12 +31,20 @@ enum Fetched {
     Gone(Option<Reservation>),
 }
 
-pub(super) async fn run(
-    app: &App,
-    job: &ClaimedJob,
-    source: &str,
-    reservation: i64,
-) -> Result<(), JobError> {
+/// `fetch_reenio`, as the worker runs it.
+pub(super) struct FetchReenio {
+    pub(super) source: String,
+    pub(super) reservation: i64,
+}
+
+#[async_trait::async_trait]
+impl Job for FetchReenio {
+    async fn run(&self, app: &App, job: &ClaimedJob) -> Result<(), JobError> {
+        run(app, job, &self.source, self.reservation).await
+    }
+}
+
+async fn run(app: &App, job: &ClaimedJob, source: &str, reservation: i64) -> Result<(), JobError> {
     let ws = &app.catalog.workspace;
     let settings = app
         .catalog

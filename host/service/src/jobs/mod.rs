@@ -4,7 +4,10 @@
 //!
 //! [`run_next`] claims one due job with a lease, runs it, and either deletes it (done),
 //! puts it back with a backoff, or buries it as a dead letter with an alert. Each job kind
-//! lives in its own file; this list is the one place that maps kinds to handlers.
+//! is described (kind, dedupe key, retry policy, payload) by its [`JobSpec`] variant in
+//! [`crate::queue`], which every part that causes work can enqueue without depending on
+//! the handlers; how it runs is a [`Job`] in a file of its own here, and [`handler`] is
+//! the one list that maps kinds to them.
 
 mod code_target;
 mod confirm_code;
@@ -21,9 +24,9 @@ pub use worker::{run_due, work};
 
 use latchkey_engine::{Timestamp, WorkspaceId};
 use latchkey_providers::ProviderError;
+use latchkey_store::Conn;
 use latchkey_store::alerts::{self, AlertKind, NewAlert};
 use latchkey_store::jobs::{self as queue, ClaimedJob};
-use latchkey_store::{Conn, codes};
 
 use crate::app::App;
 use crate::error::{Error, Result};
@@ -33,11 +36,70 @@ use crate::telemetry::metrics::{self, JobState};
 /// How long a claimed job is leased, in seconds; a worker that dies frees it after this.
 pub const LEASE_SECS: i64 = 120;
 
-/// Revocation attempts after which a person is alerted (the job keeps retrying).
-const ALERT_AFTER_REVOKE_ATTEMPTS: i64 = 5;
+/// How the worker runs one kind of job, and what its failures do.
+#[async_trait::async_trait]
+trait Job: Send + Sync {
+    /// Does the work. The handler completes its job (through its lease) in the
+    /// transaction that records the work's effect, so the two commit together.
+    async fn run(&self, app: &App, job: &ClaimedJob) -> Result<(), JobError>;
 
-/// Confirmation attempts after which a pending code is reported overdue.
-const ALERT_AFTER_CONFIRM_ATTEMPTS: i64 = 10;
+    /// What burying the job does to its subject, in the burying transaction (a code
+    /// marked failed, a message recorded as failed). Nothing by default.
+    async fn on_dead_letter(
+        &self,
+        _app: &App,
+        _tx: &mut Conn,
+        _job: &ClaimedJob,
+        _error: &str,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// Undoes [`Job::on_dead_letter`] when a person retries the dead letter, so the job
+    /// acts on its subject again. Nothing by default.
+    async fn on_retry_by_hand(&self, _conn: &mut Conn, _now: Timestamp) -> Result<()> {
+        Ok(())
+    }
+
+    /// The alert raised while the job keeps failing and retrying; none by default.
+    fn escalation(&self) -> Option<Escalation> {
+        None
+    }
+}
+
+/// An alert raised once, when a job that keeps retrying reaches `after_attempts` failed
+/// attempts: a security action (a revocation) or a code that should be on its lock by now.
+struct Escalation {
+    /// The alert.
+    kind: AlertKind,
+    /// Failed attempts that raise it.
+    after_attempts: i64,
+    /// The code the job acts on.
+    code: i64,
+}
+
+/// The registration list: the handler of each job kind.
+fn handler(spec: &JobSpec) -> Box<dyn Job> {
+    match spec.clone() {
+        JobSpec::Reconcile { reservation } => Box::new(reconcile::Reconcile { reservation }),
+        JobSpec::ReconcileStaff { name } => Box::new(reconcile::ReconcileStaff { name }),
+        JobSpec::CreateCode { code } => Box::new(create_code::CreateCode { code }),
+        JobSpec::UpdateCode { code } => Box::new(update_code::UpdateCode { code }),
+        JobSpec::RevokeCode { code, cleanup } => {
+            Box::new(revoke_code::RevokeCode { code, cleanup })
+        }
+        JobSpec::ConfirmCode { code } => Box::new(confirm_code::ConfirmCode { code }),
+        JobSpec::SendNotification { id } => Box::new(send_notification::SendNotification { id }),
+        JobSpec::FetchReenio {
+            source,
+            reservation,
+        } => Box::new(fetch_reenio::FetchReenio {
+            source,
+            reservation,
+        }),
+        JobSpec::PollIcal { source } => Box::new(poll_ical::PollIcal { source }),
+    }
+}
 
 /// Why a job did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -114,8 +176,8 @@ pub async fn run_next(app: &App) -> Result<bool> {
     };
     // Run the handler as its own task so that a panic fails this job, not the worker.
     let task = {
-        let (app, job, spec) = (app.clone(), job.clone(), spec.clone());
-        tokio::spawn(async move { dispatch(&app, &job, &spec).await })
+        let (app, job, handler) = (app.clone(), job.clone(), handler(&spec));
+        tokio::spawn(async move { handler.run(&app, &job).await })
     };
     let outcome = match task.await {
         Ok(outcome) => outcome,
@@ -153,23 +215,6 @@ async fn complete(app: &App, job: &ClaimedJob) -> Result<(), JobError> {
     Ok(())
 }
 
-async fn dispatch(app: &App, job: &ClaimedJob, spec: &JobSpec) -> Result<(), JobError> {
-    match spec {
-        JobSpec::Reconcile { reservation } => reconcile::run(app, job, reservation).await,
-        JobSpec::ReconcileStaff { name } => reconcile::run_staff(app, job, name).await,
-        JobSpec::CreateCode { code } => create_code::run(app, job, *code).await,
-        JobSpec::UpdateCode { code } => update_code::run(app, job, *code).await,
-        JobSpec::RevokeCode { code, cleanup } => revoke_code::run(app, job, *code, *cleanup).await,
-        JobSpec::ConfirmCode { code } => confirm_code::run(app, job, *code).await,
-        JobSpec::SendNotification { id } => send_notification::run(app, job, *id).await,
-        JobSpec::FetchReenio {
-            source,
-            reservation,
-        } => fetch_reenio::run(app, job, source, *reservation).await,
-        JobSpec::PollIcal { source } => poll_ical::run(app, job, source).await,
-    }
-}
-
 /// Requeues or buries a failed job; returns which.
 async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Result<JobState> {
     let now = app.clock.now();
@@ -190,41 +235,19 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
             };
             tracing::debug!(job = job.id, kind = spec.kind(), attempt = job.attempts, delay, error = %message, "job will be retried");
             queue::requeue(&mut tx, job.lease(), now.plus(delay), &message, now).await?;
-            escalate(&mut tx, ws, job, spec, &message, now).await?;
+            if let Some(escalation) = handler(spec).escalation()
+                && job.attempts == escalation.after_attempts
+            {
+                escalate(&mut tx, ws, job, spec, &escalation, &message, now).await?;
+            }
             JobState::Retry
         }
         _ => {
             tracing::warn!(job = job.id, kind = spec.kind(), error = %message, "job moved to dead letters");
             queue::bury(&mut tx, job.lease(), &message, now).await?;
-            match spec {
-                JobSpec::CreateCode { code } | JobSpec::UpdateCode { code } => {
-                    codes::transition(
-                        &mut tx,
-                        *code,
-                        &[latchkey_engine::CodeState::Pending],
-                        latchkey_engine::CodeState::Failed,
-                        now,
-                    )
-                    .await?;
-                    // The guest may now be told of the doors that did work.
-                    if let Some(row) = codes::get(&mut tx, ws, *code).await? {
-                        crate::outbox::after_code_change(app, &mut tx, &row.code.reservation)
-                            .await?;
-                    }
-                }
-                JobSpec::SendNotification { id } => {
-                    let detail = format!("gave up after {} attempts: {message}", job.attempts);
-                    latchkey_store::notifications::finish(
-                        &mut tx,
-                        *id,
-                        latchkey_store::notifications::MessageState::Failed,
-                        Some(&detail),
-                        now,
-                    )
-                    .await?;
-                }
-                _ => {}
-            }
+            handler(spec)
+                .on_dead_letter(app, &mut tx, job, &message)
+                .await?;
             let alert = NewAlert {
                 kind: AlertKind::DeadLetter,
                 dedupe_key: format!("dead:{}", job.id),
@@ -246,36 +269,19 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
     Ok(state)
 }
 
-/// Tells a person when a security action keeps failing; the job keeps retrying.
+/// Tells a person that a job keeps failing (it keeps retrying).
 async fn escalate(
     conn: &mut Conn,
     ws: &WorkspaceId,
     job: &ClaimedJob,
     spec: &JobSpec,
+    escalation: &Escalation,
     error: &str,
     now: Timestamp,
 ) -> Result<()> {
-    let (kind, threshold, code) = match spec {
-        JobSpec::RevokeCode {
-            code,
-            cleanup: false,
-        } => (
-            AlertKind::RevocationFailing,
-            ALERT_AFTER_REVOKE_ATTEMPTS,
-            *code,
-        ),
-        JobSpec::ConfirmCode { code } => (
-            AlertKind::ConfirmationOverdue,
-            ALERT_AFTER_CONFIRM_ATTEMPTS,
-            *code,
-        ),
-        _ => return Ok(()),
-    };
-    if job.attempts != threshold {
-        return Ok(());
-    }
+    let Escalation { kind, code, .. } = *escalation;
     // The front desk looks for its lock and its guest, not for a code number.
-    let row = codes::get(conn, ws, code).await?;
+    let row = latchkey_store::codes::get(conn, ws, code).await?;
     let lock = row.as_ref().map(|r| r.code.lock.to_string());
     let reservation = row.as_ref().map(|r| r.code.reservation.to_string());
     let alert = NewAlert {
@@ -295,4 +301,27 @@ async fn escalate(
     };
     alerts::raise(conn, ws, &alert, now).await?;
     Ok(())
+}
+
+/// Retries dead letter `id` by hand: a fresh retry budget, due now, and its subject
+/// reopened by its job ([`Job::on_retry_by_hand`]: a code marked `failed` back to
+/// `pending`, a message back to `queued`), so the job acts on it again. Returns false when
+/// `id` is not a dead letter of the workspace.
+///
+/// # Errors
+/// Database errors.
+pub async fn retry_dead_letter(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    id: i64,
+    now: Timestamp,
+) -> Result<bool> {
+    let Some(payload) = queue::dead_payload(conn, ws, id).await? else {
+        return Ok(false);
+    };
+    // An unreadable payload stays unreadable: retried, it is buried again at once.
+    if let Ok(spec) = serde_json::from_str::<JobSpec>(&payload) {
+        handler(&spec).on_retry_by_hand(conn, now).await?;
+    }
+    Ok(queue::retry_dead(conn, ws, id, now).await?)
 }

@@ -4,12 +4,24 @@
 
 use latchkey_store::jobs::{self as queue, ClaimedJob};
 
-use super::{JobError, JobSpec};
+use super::{Job, JobError, JobSpec};
 use crate::app::App;
 use crate::inbox::ical as poll;
 use latchkey_sources::SourceForm;
 
-pub(super) async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(), JobError> {
+/// `poll_ical`, as the worker runs it.
+pub(super) struct PollIcal {
+    pub(super) source: String,
+}
+
+#[async_trait::async_trait]
+impl Job for PollIcal {
+    async fn run(&self, app: &App, job: &ClaimedJob) -> Result<(), JobError> {
+        run(app, job, &self.source).await
+    }
+}
+
+async fn run(app: &App, job: &ClaimedJob, source: &str) -> Result<(), JobError> {
     let settings = app
         .catalog
         .source(source)

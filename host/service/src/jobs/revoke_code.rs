@@ -7,19 +7,41 @@
 
 use latchkey_engine::CodeState;
 use latchkey_providers::ProviderError;
+use latchkey_store::alerts::AlertKind;
 use latchkey_store::jobs::{self as queue, ClaimedJob};
 use latchkey_store::{codes, reservations};
 
-use super::JobError;
 use super::code_target::{CodeTarget, marker};
+use super::{Escalation, Job, JobError};
 use crate::app::App;
 
-pub(super) async fn run(
-    app: &App,
-    job: &ClaimedJob,
-    code: i64,
-    cleanup: bool,
-) -> Result<(), JobError> {
+/// Revocation attempts after which a person is alerted (the job keeps retrying).
+const ALERT_AFTER_REVOKE_ATTEMPTS: i64 = 5;
+
+/// `revoke_code`, as the worker runs it.
+pub(super) struct RevokeCode {
+    pub(super) code: i64,
+    pub(super) cleanup: bool,
+}
+
+#[async_trait::async_trait]
+impl Job for RevokeCode {
+    async fn run(&self, app: &App, job: &ClaimedJob) -> Result<(), JobError> {
+        run(app, job, self.code, self.cleanup).await
+    }
+
+    /// A revocation is a security action: a person hears of it while it keeps failing. A
+    /// cleanup only frees a slot.
+    fn escalation(&self) -> Option<Escalation> {
+        (!self.cleanup).then_some(Escalation {
+            kind: AlertKind::RevocationFailing,
+            after_attempts: ALERT_AFTER_REVOKE_ATTEMPTS,
+            code: self.code,
+        })
+    }
+}
+
+async fn run(app: &App, job: &ClaimedJob, code: i64, cleanup: bool) -> Result<(), JobError> {
     let now = app.clock.now();
     let Some(target) = CodeTarget::load(app, code).await? else {
         return super::complete(app, job).await;

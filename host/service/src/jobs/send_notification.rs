@@ -4,20 +4,51 @@
 //! nothing again; a crash between the channel's answer and the commit sends again, with the
 //! same idempotency key.
 
-use latchkey_engine::ReservationId;
 use latchkey_engine::rules::Channel;
+use latchkey_engine::{ReservationId, Timestamp};
 use latchkey_store::alerts::{self, AlertKind, NewAlert};
 use latchkey_store::jobs::{self as queue, ClaimedJob};
 use latchkey_store::notifications::{self as outbox, Message, MessageState};
 use latchkey_store::{Conn, callbacks};
 
-use super::JobError;
+use super::{Job, JobError};
 use crate::app::App;
+use crate::error::Result;
 use crate::notify::DISABLE_CALLBACK_AFTER_SECS;
 use crate::notify::channels::{Outgoing, SendError};
 use crate::notify::templates::Subject;
 
-pub(super) async fn run(app: &App, job: &ClaimedJob, id: i64) -> Result<(), JobError> {
+/// `send_notification`, as the worker runs it.
+pub(super) struct SendNotification {
+    pub(super) id: i64,
+}
+
+#[async_trait::async_trait]
+impl Job for SendNotification {
+    async fn run(&self, app: &App, job: &ClaimedJob) -> Result<(), JobError> {
+        run(app, job, self.id).await
+    }
+
+    async fn on_dead_letter(
+        &self,
+        app: &App,
+        tx: &mut Conn,
+        job: &ClaimedJob,
+        error: &str,
+    ) -> Result<()> {
+        let detail = format!("gave up after {} attempts: {error}", job.attempts);
+        let now = app.clock.now();
+        outbox::finish(tx, self.id, MessageState::Failed, Some(&detail), now).await?;
+        Ok(())
+    }
+
+    async fn on_retry_by_hand(&self, conn: &mut Conn, _now: Timestamp) -> Result<()> {
+        outbox::reopen(conn, self.id).await?;
+        Ok(())
+    }
+}
+
+async fn run(app: &App, job: &ClaimedJob, id: i64) -> Result<(), JobError> {
     let ws = &app.catalog.workspace;
     let message = {
         let mut conn = app.pool.acquire().await?;

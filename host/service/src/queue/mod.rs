@@ -5,9 +5,9 @@
 //! depending on the parts that do it.
 
 use latchkey_engine::retry::RetryPolicy;
-use latchkey_engine::{CodeState, ReservationId, Timestamp, WorkspaceId};
+use latchkey_engine::{ReservationId, Timestamp, WorkspaceId};
+use latchkey_store::Conn;
 use latchkey_store::jobs::{self as stored, NewJob};
-use latchkey_store::{Conn, codes};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -183,32 +183,4 @@ pub async fn bring_forward(
     .execute(&mut *conn)
     .await?;
     Ok(moved.rows_affected() > 0)
-}
-
-/// Retries dead letter `id` by hand: a fresh retry budget, due now, and a code it had
-/// marked `failed` back to `pending` (a message back to `queued`), so the job acts on it
-/// again. Returns false when `id`
-/// is not a dead letter of the workspace.
-///
-/// # Errors
-/// Database errors.
-pub async fn retry_dead_letter(
-    conn: &mut Conn,
-    ws: &WorkspaceId,
-    id: i64,
-    now: Timestamp,
-) -> Result<bool> {
-    let Some(payload) = stored::dead_payload(conn, ws, id).await? else {
-        return Ok(false);
-    };
-    match serde_json::from_str(&payload) {
-        Ok(JobSpec::CreateCode { code } | JobSpec::UpdateCode { code }) => {
-            codes::transition(conn, code, &[CodeState::Failed], CodeState::Pending, now).await?;
-        }
-        Ok(JobSpec::SendNotification { id }) => {
-            latchkey_store::notifications::reopen(conn, id).await?;
-        }
-        _ => {}
-    }
-    Ok(stored::retry_dead(conn, ws, id, now).await?)
 }
