@@ -32,9 +32,15 @@ pub async fn work(app: &App, cancel: CancellationToken) {
             None
         }
     };
+    // Set when a run ended in an error that may have left its job leased to this worker.
+    let mut holding = false;
     while !cancel.is_cancelled() {
+        if holding {
+            holding = !take_back(app).await;
+        }
         if let Err(e) = run_due(app).await {
             tracing::error!(error = ?e, "job worker failed; retrying shortly");
+            holding = true;
         }
         let idle = match app.next_job_at().await {
             Ok(Some(at)) => Duration::from_secs(
@@ -64,5 +70,29 @@ async fn wake_up(wakeups: &mut Option<Wakeups>) -> latchkey_store::error::Result
     match wakeups {
         Some(wakeups) => wakeups.next().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Makes the jobs leased to this worker claimable again; true once done. Called after a
+/// run failed so badly that its job could be neither finished nor put back (the database
+/// went away mid-run): that job stays leased to this worker, which runs one job at a time
+/// and so holds no other, and is taken back as soon as the database answers instead of
+/// after its lease.
+async fn take_back(app: &App) -> bool {
+    let released = async {
+        let mut conn = app.pool.acquire().await?;
+        latchkey_store::jobs::release_held(&mut conn, &app.worker, app.clock.now()).await
+    };
+    match released.await {
+        Ok(n) => {
+            if n > 0 {
+                tracing::info!(jobs = n, "took back the jobs a failed run left leased");
+            }
+            true
+        }
+        Err(e) => {
+            tracing::debug!(error = ?e, "the database does not answer yet");
+            false
+        }
     }
 }
