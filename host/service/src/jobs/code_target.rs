@@ -9,7 +9,7 @@ use latchkey_store::codes::{self, Receipt};
 use latchkey_store::jobs::{self as queue, ClaimedJob};
 use latchkey_store::{Conn, reservations};
 
-use super::{JobError, JobSpec};
+use super::{Job, JobError, JobSpec};
 use crate::app::App;
 use crate::error::Result;
 
@@ -223,19 +223,59 @@ async fn clear_replaced(app: &App, conn: &mut Conn, row: &CodeRecord) -> Result<
     Ok(())
 }
 
-/// A code job buried: its pending code is marked `failed`, and the guest may now be told
-/// of the doors that did work.
-pub(super) async fn fail_pending_code(app: &App, tx: &mut Conn, code: i64) -> Result<()> {
-    let now = app.clock.now();
-    codes::transition(tx, code, &[CodeState::Pending], CodeState::Failed, now).await?;
-    if let Some(row) = codes::get(tx, &app.catalog.workspace, code).await? {
-        crate::outbox::after_code_change(app, tx, &row.code.reservation).await?;
-    }
-    Ok(())
+/// `create_code` and `update_code`, as the worker runs them: each makes a pending code
+/// true on its lock, and both fail alike.
+pub(super) struct PendingCode {
+    /// The code.
+    pub(super) code: i64,
+    /// Which change the code waits for.
+    pub(super) change: PendingChange,
 }
 
-/// A buried code job retried by hand: its code is pending again, for the job to act on.
-pub(super) async fn reopen_failed_code(conn: &mut Conn, code: i64, now: Timestamp) -> Result<()> {
-    codes::transition(conn, code, &[CodeState::Failed], CodeState::Pending, now).await?;
-    Ok(())
+/// The change a pending code waits for.
+pub(super) enum PendingChange {
+    /// Put it on its lock ([`super::create_code`]).
+    Create,
+    /// Change its window there ([`super::update_code`]).
+    Update,
+}
+
+#[async_trait::async_trait]
+impl Job for PendingCode {
+    async fn run(&self, app: &App, job: &ClaimedJob) -> Result<(), JobError> {
+        match self.change {
+            PendingChange::Create => super::create_code::run(app, job, self.code).await,
+            PendingChange::Update => super::update_code::run(app, job, self.code).await,
+        }
+    }
+
+    /// The code is marked `failed`, and the guest may now be told of the doors that did
+    /// work.
+    async fn on_dead_letter(
+        &self,
+        app: &App,
+        tx: &mut Conn,
+        _job: &ClaimedJob,
+        _error: &str,
+    ) -> Result<()> {
+        let now = app.clock.now();
+        codes::transition(tx, self.code, &[CodeState::Pending], CodeState::Failed, now).await?;
+        if let Some(row) = codes::get(tx, &app.catalog.workspace, self.code).await? {
+            crate::outbox::after_code_change(app, tx, &row.code.reservation).await?;
+        }
+        Ok(())
+    }
+
+    /// The code is pending again, for the job to act on.
+    async fn on_retry_by_hand(&self, conn: &mut Conn, now: Timestamp) -> Result<()> {
+        codes::transition(
+            conn,
+            self.code,
+            &[CodeState::Failed],
+            CodeState::Pending,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
 }

@@ -3,48 +3,16 @@
 //! Safe to repeat: after a failed attempt (possibly a lost response), the code is first
 //! looked up by its marker before it is created again.
 
-use latchkey_engine::Timestamp;
 use latchkey_providers::ProviderError;
-use latchkey_store::Conn;
 use latchkey_store::codes;
 use latchkey_store::jobs::ClaimedJob;
 
-use super::code_target::{
-    Change, CodeTarget, Expect, fail_pending_code, finish_with_receipt, pending_target,
-    reopen_failed_code,
-};
-use super::{Job, JobError};
+use super::JobError;
+use super::code_target::{Change, CodeTarget, Expect, finish_with_receipt, pending_target};
 use crate::app::App;
-use crate::error::Result;
 use crate::reconcile::pins;
 
-/// `create_code`, as the worker runs it.
-pub(super) struct CreateCode {
-    pub(super) code: i64,
-}
-
-#[async_trait::async_trait]
-impl Job for CreateCode {
-    async fn run(&self, app: &App, job: &ClaimedJob) -> Result<(), JobError> {
-        run(app, job, self.code).await
-    }
-
-    async fn on_dead_letter(
-        &self,
-        app: &App,
-        tx: &mut Conn,
-        _job: &ClaimedJob,
-        _error: &str,
-    ) -> Result<()> {
-        fail_pending_code(app, tx, self.code).await
-    }
-
-    async fn on_retry_by_hand(&self, conn: &mut Conn, now: Timestamp) -> Result<()> {
-        reopen_failed_code(conn, self.code, now).await
-    }
-}
-
-async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), JobError> {
+pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), JobError> {
     let Some(target) = pending_target(app, job, code, Expect::NotOnLock).await? else {
         return Ok(());
     };

@@ -22,6 +22,8 @@ pub mod worker;
 
 pub use worker::{run_due, work};
 
+use std::sync::Arc;
+
 use latchkey_engine::{Timestamp, WorkspaceId};
 use latchkey_providers::ProviderError;
 use latchkey_store::Conn;
@@ -32,6 +34,7 @@ use crate::app::App;
 use crate::error::{Error, Result};
 use crate::queue::JobSpec;
 use crate::telemetry::metrics::{self, JobState};
+use code_target::{PendingChange, PendingCode};
 
 /// How long a claimed job is leased, in seconds; a worker that dies frees it after this.
 pub const LEASE_SECS: i64 = 120;
@@ -83,8 +86,14 @@ fn handler(spec: &JobSpec) -> Box<dyn Job> {
     match spec.clone() {
         JobSpec::Reconcile { reservation } => Box::new(reconcile::Reconcile { reservation }),
         JobSpec::ReconcileStaff { name } => Box::new(reconcile::ReconcileStaff { name }),
-        JobSpec::CreateCode { code } => Box::new(create_code::CreateCode { code }),
-        JobSpec::UpdateCode { code } => Box::new(update_code::UpdateCode { code }),
+        JobSpec::CreateCode { code } => Box::new(PendingCode {
+            code,
+            change: PendingChange::Create,
+        }),
+        JobSpec::UpdateCode { code } => Box::new(PendingCode {
+            code,
+            change: PendingChange::Update,
+        }),
         JobSpec::RevokeCode { code, cleanup } => {
             Box::new(revoke_code::RevokeCode { code, cleanup })
         }
@@ -174,9 +183,10 @@ pub async fn run_next(app: &App) -> Result<bool> {
             return Ok(true);
         }
     };
+    let handler: Arc<dyn Job> = Arc::from(handler(&spec));
     // Run the handler as its own task so that a panic fails this job, not the worker.
     let task = {
-        let (app, job, handler) = (app.clone(), job.clone(), handler(&spec));
+        let (app, job, handler) = (app.clone(), job.clone(), Arc::clone(&handler));
         tokio::spawn(async move { handler.run(&app, &job).await })
     };
     let outcome = match task.await {
@@ -186,7 +196,7 @@ pub async fn run_next(app: &App) -> Result<bool> {
     let state = match outcome {
         Ok(()) => JobState::Done,
         Err(JobError::Store(Error::LeaseLost { .. })) => lease_lost(&job, &spec),
-        Err(e) => match fail(app, &job, &spec, e).await {
+        Err(e) => match fail(app, &job, &spec, &*handler, e).await {
             Err(Error::LeaseLost { .. }) => lease_lost(&job, &spec),
             other => other?,
         },
@@ -216,7 +226,13 @@ async fn complete(app: &App, job: &ClaimedJob) -> Result<(), JobError> {
 }
 
 /// Requeues or buries a failed job; returns which.
-async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Result<JobState> {
+async fn fail(
+    app: &App,
+    job: &ClaimedJob,
+    spec: &JobSpec,
+    handler: &dyn Job,
+    e: JobError,
+) -> Result<JobState> {
     let now = app.clock.now();
     let ws = &app.catalog.workspace;
     let policy = spec.policy();
@@ -235,7 +251,7 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
             };
             tracing::debug!(job = job.id, kind = spec.kind(), attempt = job.attempts, delay, error = %message, "job will be retried");
             queue::requeue(&mut tx, job.lease(), now.plus(delay), &message, now).await?;
-            if let Some(escalation) = handler(spec).escalation()
+            if let Some(escalation) = handler.escalation()
                 && job.attempts == escalation.after_attempts
             {
                 escalate(&mut tx, ws, job, spec, &escalation, &message, now).await?;
@@ -245,9 +261,7 @@ async fn fail(app: &App, job: &ClaimedJob, spec: &JobSpec, e: JobError) -> Resul
         _ => {
             tracing::warn!(job = job.id, kind = spec.kind(), error = %message, "job moved to dead letters");
             queue::bury(&mut tx, job.lease(), &message, now).await?;
-            handler(spec)
-                .on_dead_letter(app, &mut tx, job, &message)
-                .await?;
+            handler.on_dead_letter(app, &mut tx, job, &message).await?;
             let alert = NewAlert {
                 kind: AlertKind::DeadLetter,
                 dedupe_key: format!("dead:{}", job.id),
