@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Lock, Property, Reservation, Resource, Timestamp};
+use crate::{Lock, Property, Reservation, ReservationStatus, Resource, Timestamp};
 
 /// The canonical reservation event types a platform sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -58,6 +58,17 @@ impl EventType {
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<EventType> {
         EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The status a reservation must carry with this event: a cancellation, a no-show or a
+    /// check-out that says otherwise is refused. `None`: any status.
+    pub fn required_status(self) -> Option<ReservationStatus> {
+        match self {
+            EventType::Cancelled => Some(ReservationStatus::Cancelled),
+            EventType::NoShow => Some(ReservationStatus::NoShow),
+            EventType::CheckedOut => Some(ReservationStatus::CheckedOut),
+            _ => None,
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 //! ```
 
 use latchkey_engine::rules::EventType;
-use latchkey_engine::{Reservation, ReservationStatus, Timestamp};
+use latchkey_engine::{Reservation, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -66,13 +66,7 @@ fn check(e: &CanonicalEvent) -> Result<(), Error> {
             "`/data/check_out` must be after `/data/check_in`",
         ));
     }
-    let required = match e.kind {
-        EventType::Cancelled => Some(ReservationStatus::Cancelled),
-        EventType::NoShow => Some(ReservationStatus::NoShow),
-        EventType::CheckedOut => Some(ReservationStatus::CheckedOut),
-        _ => None,
-    };
-    if let Some(status) = required
+    if let Some(status) = e.kind.required_status()
         && r.status != status
     {
         return Err(invalid(

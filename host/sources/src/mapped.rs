@@ -131,13 +131,7 @@ pub fn check(event: &MappedEvent, pointers: &Pointers<'_>) -> Result<(), Error> 
             ),
         });
     }
-    let required = match event.kind {
-        EventType::Cancelled => Some(ReservationStatus::Cancelled),
-        EventType::NoShow => Some(ReservationStatus::NoShow),
-        EventType::CheckedOut => Some(ReservationStatus::CheckedOut),
-        _ => None,
-    };
-    if let Some(status) = required
+    if let Some(status) = event.kind.required_status()
         && r.status != status
     {
         return Err(Error::Invalid {
