@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod json;
 pub mod model;
+pub mod monitor;
 pub mod reconcile;
 pub mod retry;
 pub mod rules;

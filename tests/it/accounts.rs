@@ -21,7 +21,7 @@ use latchkey_providers::simulator::Simulator;
 use latchkey_providers::{Provider, Providers};
 use latchkey_service::app::{App, AppConfig};
 use latchkey_service::catalog::{CatalogFile, LockEntry};
-use latchkey_service::credentials::accounts;
+use latchkey_service::credentials::accounts::{self, AccountClients};
 use latchkey_service::credentials::cipher::{self, Key};
 use latchkey_service::notify::Notifier;
 use latchkey_service::rule_loader::RuleLoader;
@@ -34,6 +34,8 @@ use crate::harness::{Reply, at, hotel_dir, reply_of};
 /// The credentials key of every test in this binary (installed once for the process).
 const TEST_KEY: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 const API_KEY: &str = "seam_live_S3CRET_9f8e7d6c5b4a";
+/// The key an admin creates in Seam's console to replace [`API_KEY`].
+const ROTATED_API_KEY: &str = "seam_live_R0TATED_1a2b3c4d5e6f";
 const ONLINE: &str = "22222222-0000-4000-8000-000000000001";
 const OFFLINE: &str = "22222222-0000-4000-8000-000000000002";
 
@@ -46,7 +48,7 @@ struct Setup {
     seam: AccountEntry,
     base_url: String,
     dir: tempfile::TempDir,
-    _fake: SeamFake,
+    fake: SeamFake,
 }
 
 /// The example hotel with a `seam-main` account pointing at a Seam fake (an online-code
@@ -91,8 +93,9 @@ async fn setup() -> Setup {
         durability: Durability::Full,
         rule: rules.file(&catalog.rule_path).expect("rule compiles"),
         catalog,
-        clock: shared,
+        clock: Arc::clone(&shared),
         providers,
+        accounts: AccountClients::none(shared),
         seed: Some(7),
         rules,
         notifier: Arc::new(Notifier::silent().expect("built-in templates")),
@@ -118,7 +121,7 @@ async fn setup() -> Setup {
         seam,
         base_url,
         dir,
-        _fake: fake,
+        fake,
     }
 }
 
@@ -157,14 +160,63 @@ impl Setup {
     }
 
     /// `serve`'s start with `entries`: every account connected from the database.
-    async fn connect(
-        &self,
-        entries: &[AccountEntry],
-    ) -> latchkey_service::Result<Vec<(String, Arc<dyn Provider>)>> {
+    async fn connect(&self, entries: &[AccountEntry]) -> latchkey_service::Result<AccountClients> {
         let shared: Arc<dyn Clock> = Arc::new(self.clock.clone());
         let mut conn = self.app.pool.acquire().await.expect("connection");
         accounts::connect_all(&mut conn, &self.file.workspace, entries, &shared).await
     }
+}
+
+/// A second `serve` on the setup's database, started after credentials were stored: its
+/// `seam-main` account connected from them, as `serve` connects it.
+async fn replica(s: &Setup) -> App {
+    let connected = s
+        .connect(std::slice::from_ref(&s.seam))
+        .await
+        .expect("the account connects");
+    let shared: Arc<dyn Clock> = Arc::new(s.clock.clone());
+    let simulator = Simulator::new(Arc::clone(&shared), 2);
+    let providers = connected
+        .providers()
+        .fold(
+            Providers::default().with("simulator", Arc::new(simulator.clone())),
+            |p, (key, provider)| p.with(key, provider),
+        )
+        .guarded(&shared, BreakerPolicy::default());
+    let catalog = s
+        .file
+        .clone()
+        .resolve(&hotel_dir(), &providers, &simulator)
+        .expect("example property resolves");
+    let rules = RuleLoader::new(RuleLimits::default(), Some(s.dir.path().join("wasm-cache")));
+    App::build(AppConfig {
+        database: s.dir.path().join("latchkey.db").into(),
+        durability: Durability::Full,
+        rule: rules.file(&catalog.rule_path).expect("rule compiles"),
+        catalog,
+        clock: shared,
+        providers,
+        accounts: connected,
+        seed: Some(8),
+        rules,
+        notifier: Arc::new(Notifier::silent().expect("built-in templates")),
+        access: Default::default(),
+        worker: "replica-b".into(),
+    })
+    .await
+    .expect("replica builds")
+}
+
+/// An error with its causes, as the CLI prints it (`{:#}`): `context: cause: …`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }
 
 fn seam_lock(id: &str, device: &str) -> LockEntry {
@@ -207,8 +259,8 @@ async fn credentials_set_through_the_api_connect_the_account_and_resolve_its_loc
         .connect(std::slice::from_ref(&s.seam))
         .await
         .err()
-        .expect("no credentials yet")
-        .to_string();
+        .map(|e| chain(&e))
+        .expect("no credentials yet");
     assert_eq!(
         error,
         "account `seam-main` has no credentials: run `latchkey credentials set seam-main --file creds.json`"
@@ -258,11 +310,11 @@ async fn credentials_set_through_the_api_connect_the_account_and_resolve_its_loc
         .connect(std::slice::from_ref(&s.seam))
         .await
         .expect("the account connects");
-    assert_eq!(connected.len(), 1);
+    assert_eq!(connected.providers().count(), 1);
     let shared: Arc<dyn Clock> = Arc::new(s.clock.clone());
     let simulator = Simulator::new(Arc::clone(&shared), 1);
     let providers = connected
-        .into_iter()
+        .providers()
         .fold(
             Providers::default().with("simulator", Arc::new(simulator.clone())),
             |p, (key, provider)| p.with(key, provider),
@@ -424,8 +476,8 @@ async fn stored_credentials_only_open_for_their_account_and_kind() {
         .connect(std::slice::from_ref(&annex))
         .await
         .err()
-        .expect("moved row")
-        .to_string();
+        .map(|e| chain(&e))
+        .expect("moved row");
     assert!(
         error.starts_with("account `seam-annex`: cannot decrypt the stored credentials"),
         "{error}"
@@ -440,8 +492,8 @@ async fn stored_credentials_only_open_for_their_account_and_kind() {
         .connect(std::slice::from_ref(&as_nuki))
         .await
         .err()
-        .expect("kind changed")
-        .to_string();
+        .map(|e| chain(&e))
+        .expect("kind changed");
     assert!(
         error.contains("account `seam-main` is a nuki account in property.toml, but its stored credentials are for seam"),
         "{error}"
@@ -457,8 +509,8 @@ async fn stored_credentials_only_open_for_their_account_and_kind() {
         .connect(std::slice::from_ref(&s.seam))
         .await
         .err()
-        .expect("refused by the cloud")
-        .to_string();
+        .map(|e| chain(&e))
+        .expect("refused by the cloud");
     assert!(
         error.starts_with(&format!(
             "account `seam-main` (seam at {}): cannot connect:",
@@ -469,11 +521,47 @@ async fn stored_credentials_only_open_for_their_account_and_kind() {
     assert!(!error.contains("S3CRET"), "{error}");
 }
 
+/// The admin replaces the Seam API key (the old one is refused from then on) and sets
+/// the new one through one replica's API: the other replica, running since before, calls
+/// the cloud with the new key at its next call, without a restart.
+#[tokio::test]
+async fn credentials_set_through_one_replica_are_used_by_every_replica_without_a_restart() {
+    let s = setup().await;
+    let body = json!({"kind": "seam", "api_key": API_KEY}).to_string();
+    let reply = s
+        .put_credentials("seam-main", "application/json", &body)
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
+    let other = replica(&s).await;
+    let provider = |app: App| async move {
+        let mut conn = app.pool.acquire().await.expect("connection");
+        app.provider(&mut conn, "seam-main")
+            .await
+            .expect("revision read")
+            .expect("the account is registered")
+    };
+    let status = provider(other.clone()).await.lock_status(ONLINE).await;
+    assert!(status.expect("the stored key is accepted").online);
+
+    s.fake.rotate_api_key(ROTATED_API_KEY);
+    let refused = provider(other.clone()).await.lock_status(ONLINE).await;
+    assert!(refused.is_err(), "the replaced key is refused: {refused:?}");
+
+    // Set through the first service (its router), never through `other`.
+    let body = json!({"kind": "seam", "api_key": ROTATED_API_KEY}).to_string();
+    let reply = s
+        .put_credentials("seam-main", "application/json", &body)
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{:?}", reply.body);
+    let status = provider(other.clone()).await.lock_status(ONLINE).await;
+    assert!(status.expect("the new key is used").online);
+}
+
 #[tokio::test]
 async fn accounts_removed_from_the_property_are_no_longer_listed() {
     let s = setup().await;
     let connected = s.connect(&[]).await.expect("nothing to connect");
-    assert!(connected.is_empty());
+    assert_eq!(connected.providers().count(), 0);
     {
         let mut conn = s.app.pool.acquire().await.expect("connection");
         accounts::register(&mut conn, &s.file.workspace, &[])

@@ -45,6 +45,35 @@ async fn every_bad_input_gets_its_status_and_nothing_accepted_is_lost() {
     assert_problem(&unknown, StatusCode::NOT_FOUND, "nope");
     assert_eq!(unknown.body["instance"], "/v1/hooks/nope");
 
+    // Every error answer names the request in `instance`, whichever part refused it: a
+    // route that does not exist, an extractor (no credentials), a secret in the URL (never
+    // echoed).
+    let nowhere = app
+        .request(
+            Request::get("/v1/nowhere")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_problem(&nowhere, StatusCode::NOT_FOUND, "/v1/nowhere");
+    assert_eq!(nowhere.body["instance"], "/v1/nowhere");
+    let anonymous = app
+        .request_raw(Request::get("/v1/alerts").body(Body::empty()).expect("req"))
+        .await;
+    assert_problem(&anonymous, StatusCode::UNAUTHORIZED, "sign in");
+    assert_eq!(anonymous.body["instance"], "/v1/alerts");
+    let with_secret = app
+        .request(
+            Request::post("/v1/hooks/nope/s3cr3t-in-the-url")
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .expect("req"),
+        )
+        .await;
+    assert_problem(&with_secret, StatusCode::NOT_FOUND, "nope");
+    assert_eq!(with_secret.body["instance"], "/v1/hooks/nope/…");
+    assert!(!with_secret.text.contains("s3cr3t"), "{}", with_secret.text);
+
     let text = app
         .request(signed(&app, "m1", now, body.clone(), "text/plain"))
         .await;

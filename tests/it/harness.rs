@@ -18,6 +18,7 @@ use latchkey_providers::{Provider, Providers};
 use latchkey_replay::capture::Capture;
 use latchkey_service::app::{App, AppConfig};
 use latchkey_service::catalog::{Catalog, CatalogFile};
+use latchkey_service::credentials::accounts::AccountClients;
 use latchkey_service::notify::Notifier;
 use latchkey_service::notify::channels::Sender;
 use latchkey_service::notify::settings::SMS_TOKEN_ENV;
@@ -227,6 +228,7 @@ async fn build(
         catalog: catalog.clone(),
         clock: Arc::new(clock.clone()),
         providers: providers.clone(),
+        accounts: AccountClients::none(Arc::new(clock.clone())),
         seed: Some(7),
         rule: rules.file(&catalog.rule_path).expect("rule compiles"),
         rules,

@@ -5,6 +5,7 @@
 //! takes an idempotency `marker` that [`Provider::find_code`] can look up after a lost
 //! response.
 
+pub mod account;
 pub mod accounts;
 pub mod breaker;
 pub mod credentials;

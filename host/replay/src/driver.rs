@@ -27,6 +27,7 @@ use latchkey_providers::segment::HeldCodes;
 use latchkey_providers::simulator::{SimFaults, Simulator};
 use latchkey_service::app::AppConfig;
 use latchkey_service::catalog::{Catalog, CatalogFile, LockEntry};
+use latchkey_service::credentials::accounts::AccountClients;
 use latchkey_service::rule_loader::RuleLoader;
 use latchkey_sim::scratch::ScratchDatabase;
 use latchkey_sources::canonical::CanonicalEvent;
@@ -308,6 +309,8 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         catalog,
         clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
         providers: providers.clone(),
+        // The fakes' clients are registered directly: no credentials on record to follow.
+        accounts: AccountClients::none(Arc::new(clock.clone())),
         // Each replica draws its own PINs and jitter, as separate processes would.
         seed: Some(opts.seed.wrapping_add(replica as u64)),
         rule: Arc::clone(&rule),

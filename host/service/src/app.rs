@@ -4,20 +4,23 @@
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
+use axum::extract::FromRef;
 use latchkey_engine::Timestamp;
 use latchkey_engine::clock::Clock;
 use latchkey_engine::rules::Rule;
-use latchkey_providers::Providers;
+use latchkey_providers::{Provider, Providers};
 use latchkey_store::{self as store, Durability};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tokio::sync::Notify;
 
 use crate::auth::gate::{AccessSettings, Gate};
 use crate::catalog::Catalog;
+use crate::credentials::accounts::AccountClients;
+use crate::db::WorkspaceDb;
 use crate::error::Result;
 use crate::notify::Notifier;
 use crate::planner::{CurrentRule, Planner};
+use crate::queue::JobsWaiting;
 use crate::rule_loader::RuleLoader;
 
 /// What [`App::build`] needs.
@@ -33,6 +36,9 @@ pub struct AppConfig {
     pub clock: Arc<dyn Clock>,
     /// Lock providers by key.
     pub providers: Providers,
+    /// The lock-cloud accounts among `providers`, connected again when newer credentials
+    /// are stored ([`AccountClients::none`] for a property on the simulator alone).
+    pub accounts: AccountClients,
     /// Seed for PIN choice and retry jitter, so replays repeat exactly; `None` draws the
     /// generator from the operating system's entropy (production).
     pub seed: Option<u64>,
@@ -55,6 +61,8 @@ pub struct AppConfig {
 pub struct AppState {
     /// The database.
     pub pool: store::Pool,
+    /// The database, scoped to the catalog's workspace.
+    pub db: WorkspaceDb,
     /// Where the database is, for what needs a connection of its own (the job worker's
     /// `LISTEN` on PostgreSQL).
     pub database: store::Database,
@@ -68,10 +76,12 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Lock providers.
     pub providers: Providers,
+    /// The lock-cloud accounts among the providers (see [`AppState::provider`]).
+    pub accounts: AccountClients,
     /// Randomness for PINs and jitter (from OS entropy in `serve`, seeded in replays).
     pub rng: Mutex<StdRng>,
     /// Woken when a job is enqueued for now, so the worker need not poll.
-    pub jobs_waiting: Notify,
+    pub jobs_waiting: JobsWaiting,
     /// Guest message templates and channels.
     pub notifier: Arc<Notifier>,
     /// The admin API's per-caller rate limit.
@@ -97,6 +107,28 @@ impl std::fmt::Debug for App {
     }
 }
 
+/// What an HTTP handler may take from the application instead of all of it
+/// (`State<WorkspaceDb>`).
+impl FromRef<App> for WorkspaceDb {
+    fn from_ref(app: &App) -> WorkspaceDb {
+        app.db.clone()
+    }
+}
+
+/// `State<Arc<dyn Clock>>`: the clock every instant is read from.
+impl FromRef<App> for Arc<dyn Clock> {
+    fn from_ref(app: &App) -> Arc<dyn Clock> {
+        Arc::clone(&app.clock)
+    }
+}
+
+/// `State<JobsWaiting>`: for a route that enqueues a job due now.
+impl FromRef<App> for JobsWaiting {
+    fn from_ref(app: &App) -> JobsWaiting {
+        app.jobs_waiting.clone()
+    }
+}
+
 impl AppState {
     /// Brings this process's copies of what admins change at run time (the active rule,
     /// the lock branch assignments) up to the revisions on record, and returns the rule to
@@ -106,6 +138,23 @@ impl AppState {
     /// Database errors.
     pub async fn refresh(&self, conn: &mut store::Conn) -> Result<CurrentRule> {
         self.planner.refresh(conn, &self.catalog).await
+    }
+
+    /// The provider registered under `key` (a lock's `provider`), its account first
+    /// connected again if newer credentials were stored since (on any replica); `None` for
+    /// a key nothing is registered under.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn provider(
+        &self,
+        conn: &mut store::Conn,
+        key: &str,
+    ) -> Result<Option<Arc<dyn Provider>>> {
+        self.accounts
+            .refresh(conn, &self.catalog.workspace, key)
+            .await?;
+        Ok(self.providers.get(key).cloned())
     }
 
     /// [`AppState::refresh`] on a connection of its own, for answers that show the active
@@ -136,20 +185,23 @@ impl App {
             }
         }
         let planner = Planner::new(config.rule, &config.catalog, config.rules);
+        let db = WorkspaceDb::new(pool.clone(), config.catalog.workspace.clone());
         let app = App(Arc::new(AppState {
             pool,
+            db,
             database: config.database,
             worker: config.worker,
             catalog: config.catalog,
             planner,
             clock: config.clock,
             providers: config.providers,
+            accounts: config.accounts,
             rng: Mutex::new(
                 config
                     .seed
                     .map_or_else(StdRng::from_os_rng, StdRng::seed_from_u64),
             ),
-            jobs_waiting: Notify::new(),
+            jobs_waiting: JobsWaiting::default(),
             notifier: config.notifier,
             gate: Gate::new(config.access),
         }));

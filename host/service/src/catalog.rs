@@ -163,8 +163,8 @@ impl CatalogFile {
     pub fn load(dir: &Path) -> Result<CatalogFile> {
         let path = dir.join("property.toml");
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+            .map_err(|e| Error::config_from(format!("cannot read {}", path.display()), e))?;
+        toml::from_str(&text).map_err(|e| Error::config_from(path.display().to_string(), e))
     }
 
     /// Registers simulator locks with `simulator`, asks each lock's provider for its
@@ -190,7 +190,7 @@ impl CatalogFile {
                 (Some(key), _) => key,
                 (None, Some(_)) => "simulator".to_owned(),
                 (None, None) => {
-                    return Err(Error::Config(format!(
+                    return Err(Error::config(format!(
                         "lock `{}` has no `provider`: name its lock cloud's account \
                          (`provider = \"<account key>\"`), or give it a simulated behaviour \
                          (`simulator = \"online\"`)",
@@ -202,13 +202,13 @@ impl CatalogFile {
                 simulator.add_lock(&device, profile);
             }
             let provider = providers.get(&provider_key).ok_or_else(|| {
-                Error::Config(format!(
+                Error::config(format!(
                     "lock `{}`: unknown provider `{provider_key}`",
                     entry.id
                 ))
             })?;
             let capabilities = provider.capabilities(&device).ok_or_else(|| {
-                Error::Config(format!(
+                Error::config(format!(
                     "lock `{}`: provider `{provider_key}` knows no device `{device}`",
                     entry.id
                 ))
@@ -216,7 +216,7 @@ impl CatalogFile {
             if let Some(b) = &entry.branch
                 && !self.branches.iter().any(|x| &x.id == b)
             {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "lock `{}`: unknown branch `{b}`",
                     entry.id
                 )));
@@ -226,13 +226,13 @@ impl CatalogFile {
                 .iter()
                 .find(|r| !self.resources.iter().any(|x| &x.id == *r))
             {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "lock `{}`: unknown resource `{r}`",
                     entry.id
                 )));
             }
             if locks.iter().any(|l: &Lock| l.id == entry.id) {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "lock `{}` is declared twice",
                     entry.id
                 )));

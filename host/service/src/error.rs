@@ -8,6 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// An error underneath one of ours, kept as the `source` of the chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Everything that can go wrong while serving a request or running a job.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -88,12 +91,26 @@ pub enum Error {
     /// The schema could not be migrated.
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// Configuration is invalid; the message names the key or file.
-    #[error("{0}")]
-    Config(String),
-    /// A bug or an impossible state.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Configuration is invalid. Build it with [`Error::config`] or [`Error::config_from`].
+    #[error("{context}")]
+    Config {
+        /// What is wrong, naming the key or file.
+        context: String,
+        /// The error underneath, when there is one (a file that does not parse, a URL
+        /// refused); printed after `context` by `{:#}` and logged with it.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A bug or an impossible state. Build it with [`Error::internal`] or
+    /// [`Error::internal_from`].
+    #[error("internal error: {context}")]
+    Internal {
+        /// What was being done.
+        context: String,
+        /// The error underneath, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// A job's lease ran out and another worker claimed it; what this holder did under
     /// the lease must be rolled back (see `latchkey_store::jobs::Lease`).
     #[error("job {job} was claimed again after attempt {attempt}'s lease ran out")]
@@ -111,7 +128,7 @@ impl From<latchkey_store::error::Error> for Error {
         match e {
             Store::Database(e) => Error::Database(e),
             Store::Migrate(e) => Error::Migrate(e),
-            Store::Corrupt(what) => Error::Internal(what),
+            Store::Corrupt(what) => Error::internal(what),
             Store::Conflict(what) => Error::Conflict(what),
             Store::LeaseLost { job, attempt } => Error::LeaseLost { job, attempt },
         }
@@ -124,7 +141,7 @@ impl From<latchkey_sources::Error> for Error {
         match e {
             Source::Unauthorized(why) => Error::Unauthorized(why),
             Source::Invalid { pointer, detail } => Error::Invalid { pointer, detail },
-            Source::Config(what) => Error::Config(what),
+            Source::Config(what) => Error::config(what),
         }
     }
 }
@@ -139,6 +156,40 @@ impl From<latchkey_engine::json::Invalid> for Error {
 }
 
 impl Error {
+    /// Invalid configuration, with nothing underneath: `context` names the key or file and
+    /// says what is wrong.
+    pub fn config(context: impl Into<String>) -> Error {
+        Error::Config {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// Invalid configuration because of `source`: `context` names the key or file.
+    pub fn config_from(context: impl Into<String>, source: impl Into<BoxError>) -> Error {
+        Error::Config {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A bug or an impossible state, with nothing underneath.
+    pub fn internal(context: impl Into<String>) -> Error {
+        Error::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A bug or an impossible state because of `source`: `context` says what was being
+    /// done.
+    pub fn internal_from(context: impl Into<String>, source: impl Into<BoxError>) -> Error {
+        Error::Internal {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
     /// HTTP status for this error.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -155,8 +206,8 @@ impl Error {
             Error::Database(sqlx::Error::PoolTimedOut) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_)
             | Error::Migrate(_)
-            | Error::Config(_)
-            | Error::Internal(_)
+            | Error::Config { .. }
+            | Error::Internal { .. }
             | Error::LeaseLost { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -180,21 +231,23 @@ impl Error {
             Error::Database(sqlx::Error::PoolTimedOut) => "unavailable",
             Error::Database(_)
             | Error::Migrate(_)
-            | Error::Config(_)
-            | Error::Internal(_)
+            | Error::Config { .. }
+            | Error::Internal { .. }
             | Error::LeaseLost { .. } => "internal",
         }
     }
 
-    /// The RFC 9457 body for this error, with `instance` set to the request path.
-    pub fn problem(&self, instance: Option<&str>) -> Problem {
+    /// The RFC 9457 body for this error, without `instance` (the router sets it to the
+    /// request's path on the way out). An internal error is logged here, with its cause,
+    /// and its body says only that it was logged.
+    pub fn problem(&self) -> Problem {
         let status = self.status();
         let internal = matches!(
             self,
             Error::Database(_)
                 | Error::Migrate(_)
-                | Error::Config(_)
-                | Error::Internal(_)
+                | Error::Config { .. }
+                | Error::Internal { .. }
                 | Error::LeaseLost { .. }
         );
         let detail = if internal {
@@ -208,7 +261,7 @@ impl Error {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
-            instance: instance.map(str::to_owned),
+            instance: None,
             code: self.code(),
             pointer: match self {
                 Error::Invalid { pointer, .. } => Some(pointer.clone()),
@@ -224,7 +277,7 @@ impl Error {
 
 /// An RFC 9457 problem document, plus a stable `code` and, for schema errors, a JSON
 /// `pointer` to the offending field.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// URI naming the problem type.
     #[serde(rename = "type")]
@@ -266,19 +319,15 @@ impl IntoResponse for Problem {
     }
 }
 
+/// The answer to a failed request: its problem document, which also rides along in the
+/// response's extensions so that the router's outermost layer can name the request in
+/// `instance` (the handlers need not know their path).
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        self.problem(None).into_response()
-    }
-}
-
-/// An error answered with the request path as the problem's `instance`.
-#[derive(Debug)]
-pub struct ErrorAt(pub Error, pub String);
-
-impl IntoResponse for ErrorAt {
-    fn into_response(self) -> Response {
-        self.0.problem(Some(&self.1)).into_response()
+        let problem = self.problem();
+        let mut response = problem.clone().into_response();
+        response.extensions_mut().insert(problem);
+        response
     }
 }
 

@@ -17,6 +17,7 @@ pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod credentials;
+pub mod db;
 pub mod error;
 pub mod http;
 pub mod inbox;

@@ -46,7 +46,7 @@ impl RuleLoader {
     /// [`Error::Config`] naming the file: unreadable, an extension other than `.rhai` or
     /// `.wasm`, or a rule that does not compile (with the compiler's message).
     pub fn file(&self, path: &Path) -> Result<Arc<dyn Rule>> {
-        let fail = |what: String| Error::Config(format!("{}: {what}", path.display()));
+        let fail = |what: String| Error::config(format!("{}: {what}", path.display()));
         let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         match path.extension().and_then(|e| e.to_str()) {
             Some("rhai") => {
@@ -87,7 +87,7 @@ impl RuleLoader {
         let loader = self.clone();
         tokio::task::spawn_blocking(move || loader.component(&bytes))
             .await
-            .map_err(|e| Error::Internal(format!("plugin compilation panicked: {e}")))?
+            .map_err(|e| Error::internal_from("plugin compilation panicked", e))?
     }
 
     /// The WebAssembly runtime, started on first use.
@@ -106,7 +106,7 @@ impl RuleLoader {
             rule_limits: self.0.limits.clone(),
             cache_dir: self.0.cache_dir.clone(),
         })
-        .map_err(|e| Error::Config(format!("WebAssembly runtime: {e}")))?;
+        .map_err(|e| Error::config_from("WebAssembly runtime", e))?;
         *wasm = Some(Arc::clone(&runtime));
         Ok(runtime)
     }

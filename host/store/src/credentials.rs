@@ -38,6 +38,8 @@ pub struct StoredCredentials {
     pub sealed: Sealed,
     /// When last set, Unix seconds UTC.
     pub updated_at: i64,
+    /// How many times they were set: 1 for the first set, one more for each replacement.
+    pub revision: i64,
 }
 
 /// What may be shown of stored credentials: never the ciphertext.
@@ -65,7 +67,8 @@ pub struct AccountRow {
     pub credentials_updated_at: Option<i64>,
 }
 
-/// Stores (or replaces) the sealed credentials of `account`.
+/// Stores (or replaces) the sealed credentials of `account`, and returns their new
+/// revision (see [`StoredCredentials::revision`]).
 pub async fn put(
     conn: &mut Conn,
     ws: &WorkspaceId,
@@ -73,14 +76,16 @@ pub async fn put(
     kind: &str,
     sealed: &Sealed,
     now: Timestamp,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<i64> {
+    let revision = sqlx::query_scalar(
         "INSERT INTO provider_credentials
-             (workspace_id, account_key, kind, nonce, ciphertext, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
+             (workspace_id, account_key, kind, nonce, ciphertext, updated_at, revision)
+         VALUES ($1, $2, $3, $4, $5, $6, 1)
          ON CONFLICT (workspace_id, account_key) DO UPDATE SET kind = excluded.kind,
              nonce = excluded.nonce, ciphertext = excluded.ciphertext,
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at,
+             revision = provider_credentials.revision + 1
+         RETURNING revision",
     )
     .bind(ws.as_str())
     .bind(account)
@@ -88,9 +93,21 @@ pub async fn put(
     .bind(&sealed.nonce)
     .bind(&sealed.ciphertext)
     .bind(now.unix())
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    Ok(revision)
+}
+
+/// The revision of the credentials stored for `account`, if any: one indexed read, made
+/// before each call to the account's cloud.
+pub async fn revision(conn: &mut Conn, ws: &WorkspaceId, account: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT revision FROM provider_credentials WHERE workspace_id = $1 AND account_key = $2",
+    )
+    .bind(ws.as_str())
+    .bind(account)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// The sealed credentials of `account`, if stored.
@@ -99,8 +116,8 @@ pub async fn get(
     ws: &WorkspaceId,
     account: &str,
 ) -> Result<Option<StoredCredentials>> {
-    let row = sqlx::query_as::<_, (String, String, Vec<u8>, Vec<u8>, i64)>(
-        "SELECT account_key, kind, nonce, ciphertext, updated_at FROM provider_credentials
+    let row = sqlx::query_as::<_, (String, String, Vec<u8>, Vec<u8>, i64, i64)>(
+        "SELECT account_key, kind, nonce, ciphertext, updated_at, revision FROM provider_credentials
          WHERE workspace_id = $1 AND account_key = $2",
     )
     .bind(ws.as_str())
@@ -108,11 +125,12 @@ pub async fn get(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(
-        |(account_key, kind, nonce, ciphertext, updated_at)| StoredCredentials {
+        |(account_key, kind, nonce, ciphertext, updated_at, revision)| StoredCredentials {
             account_key,
             kind,
             sealed: Sealed { nonce, ciphertext },
             updated_at,
+            revision,
         },
     ))
 }

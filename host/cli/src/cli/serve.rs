@@ -16,7 +16,7 @@ use latchkey_providers::breaker::BreakerPolicy;
 use latchkey_providers::simulator::Simulator;
 use latchkey_service::app::{App, AppConfig};
 use latchkey_service::catalog::{Catalog, CatalogFile};
-use latchkey_service::credentials::accounts as stored_accounts;
+use latchkey_service::credentials::accounts::{self as stored_accounts, AccountClients};
 use latchkey_service::notify::Notifier;
 use latchkey_service::rule_loader::RuleLoader;
 use latchkey_service::telemetry::LogFormat;
@@ -84,7 +84,7 @@ pub(super) async fn load_catalog(
     database: &store::Database,
     clock: Arc<dyn Clock>,
     seed: u64,
-) -> anyhow::Result<(Catalog, Providers, Simulator)> {
+) -> anyhow::Result<(Catalog, Providers, AccountClients, Simulator)> {
     anyhow::ensure!(
         dir.join("property.toml").is_file(),
         "no property.toml in {}: run from the repository root, or pass --property DIR",
@@ -106,19 +106,19 @@ pub(super) async fn load_catalog(
     };
     let simulator = Simulator::new(Arc::clone(&clock), seed);
     let providers = connected
-        .into_iter()
+        .providers()
         .fold(
             Providers::default().with("simulator", Arc::new(simulator.clone())),
             |providers, (key, provider)| providers.with(key, provider),
         )
         .guarded(&clock, BreakerPolicy::default());
     let catalog = file.resolve(dir, &providers, &simulator)?;
-    Ok((catalog, providers, simulator))
+    Ok((catalog, providers, connected, simulator))
 }
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (catalog, providers, _simulator) = load_catalog(
+    let (catalog, providers, accounts, _simulator) = load_catalog(
         &args.store.property,
         &args.store.database,
         clock.clone(),
@@ -150,6 +150,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         catalog,
         clock,
         providers,
+        accounts,
         seed: None,
         rule,
         rules,

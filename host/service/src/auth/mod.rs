@@ -25,7 +25,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use latchkey_engine::Role;
 
-use crate::error::{Error, ErrorAt};
+use crate::error::Error;
 pub use permission::Permission;
 
 /// How the caller proved who they are.
@@ -63,20 +63,19 @@ pub struct Authorized<P: Permission> {
 }
 
 impl<P: Permission, S: Send + Sync> FromRequestParts<S> for Authorized<P> {
-    type Rejection = ErrorAt;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ErrorAt> {
-        let at = |e: Error| ErrorAt(e, parts.uri.path().to_owned());
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
         let Some(caller) = parts.extensions.get::<Caller>().cloned() else {
-            return Err(at(Error::Unauthorized(
+            return Err(Error::Unauthorized(
                 "sign in, or send an API key as `Authorization: Bearer lk_…`".into(),
-            )));
+            ));
         };
         if !P::ROLES.contains(&caller.role) {
-            return Err(at(Error::Forbidden {
+            return Err(Error::Forbidden {
                 role: caller.role,
                 action: P::ACTION,
-            }));
+            });
         }
         Ok(Authorized {
             caller,

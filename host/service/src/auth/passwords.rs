@@ -28,7 +28,7 @@ pub fn hash(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("hashing a password: {e}")))
+        .map_err(|e| Error::internal_from("hashing a password", e))
 }
 
 /// Whether `password` matches the PHC string `stored`. A malformed `stored` matches

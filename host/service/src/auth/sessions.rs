@@ -183,7 +183,7 @@ pub fn set_cookie(token: &str, request: &HeaderMap) -> Result<HeaderValue> {
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}{}",
         if secure { "; Secure" } else { "" }
     );
-    HeaderValue::from_str(&value).map_err(|e| Error::Internal(format!("cookie value: {e}")))
+    HeaderValue::from_str(&value).map_err(|e| Error::internal_from("cookie value", e))
 }
 
 /// The `Set-Cookie` value that removes the session cookie.

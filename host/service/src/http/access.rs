@@ -6,7 +6,7 @@
 //! - `/v1/keys`, `/v1/users`: admins create (a key is shown once), list and revoke.
 //! - `GET /v1/audit`: every write made through the API, newest first.
 
-use axum::extract::{Extension, OriginalUri, State};
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use latchkey_engine::Role;
@@ -23,7 +23,10 @@ use crate::app::App;
 use crate::auth::permission::Administer;
 use crate::auth::sessions::{self, SessionView, SignIn};
 use crate::auth::{Authorized, Caller, Credential, keys, passwords};
-use crate::error::{Error, ErrorAt, Problem};
+use crate::db::WorkspaceDb;
+use crate::error::{Error, Problem};
+use latchkey_engine::clock::Clock;
+use std::sync::Arc;
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -33,10 +36,6 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_users, put_user))
         .routes(routes!(delete_user))
         .routes(routes!(list_audit))
-}
-
-fn at(uri: &OriginalUri) -> impl Fn(Error) -> ErrorAt + '_ {
-    move |e| ErrorAt(e, uri.path().to_owned())
 }
 
 /// Signs in and sets the session cookie.
@@ -53,16 +52,14 @@ fn at(uri: &OriginalUri) -> impl Fn(Error) -> ErrorAt + '_ {
     ),
 )]
 async fn sign_in(
-    State(app): State<App>,
-    uri: OriginalUri,
+    State(db): State<WorkspaceDb>,
+    State(clock): State<Arc<dyn Clock>>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<SignIn, 4096>,
-) -> Result<Response, ErrorAt> {
-    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
-    let opened = sessions::open(&mut conn, &app.catalog.workspace, &body, app.clock.now())
-        .await
-        .map_err(at(&uri))?;
-    let cookie = sessions::set_cookie(&opened.token, &headers).map_err(at(&uri))?;
+) -> Result<Response, Error> {
+    let mut conn = db.acquire().await?;
+    let opened = sessions::open(&mut conn, db.workspace(), &body, clock.now()).await?;
+    let cookie = sessions::set_cookie(&opened.token, &headers)?;
     Ok(([(header::SET_COOKIE, cookie)], Json(opened.view)).into_response())
 }
 
@@ -77,13 +74,12 @@ async fn sign_in(
     ),
 )]
 async fn show_session(
-    uri: OriginalUri,
     session: Option<Extension<SessionRow>>,
     caller: Option<Extension<Caller>>,
-) -> Result<Json<SessionView>, ErrorAt> {
+) -> Result<Json<SessionView>, Error> {
     // The authentication middleware resolved the cookie (live, this workspace's).
     let (Some(Extension(session)), Some(Extension(caller))) = (session, caller) else {
-        return Err(at(&uri)(Error::Unauthorized("not signed in".into())));
+        return Err(Error::Unauthorized("not signed in".into()));
     };
     Ok(Json(SessionView {
         actor: caller.actor,
@@ -100,16 +96,10 @@ async fn show_session(
     tag = "access",
     responses((status = 204, description = "Signed out (also when there was no session)")),
 )]
-async fn sign_out(
-    State(app): State<App>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> Result<Response, ErrorAt> {
+async fn sign_out(State(db): State<WorkspaceDb>, headers: HeaderMap) -> Result<Response, Error> {
     if let Some(token) = sessions::token_of(&headers) {
-        let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
-        access::delete_session(&mut conn, &keys::digest(token))
-            .await
-            .map_err(|e| at(&uri)(e.into()))?;
+        let mut conn = db.acquire().await?;
+        access::delete_session(&mut conn, &keys::digest(token)).await?;
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -147,13 +137,10 @@ struct CreatedKey {
 #[utoipa::path(get, path = "/v1/keys", tag = "access", responses((status = 200, body = KeyList)))]
 async fn list_keys(
     _: Authorized<Administer>,
-    State(app): State<App>,
-    uri: OriginalUri,
-) -> Result<Json<KeyList>, ErrorAt> {
-    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
-    let keys = access::list_keys(&mut conn, &app.catalog.workspace)
-        .await
-        .map_err(|e| at(&uri)(e.into()))?;
+    State(db): State<WorkspaceDb>,
+) -> Result<Json<KeyList>, Error> {
+    let mut conn = db.acquire().await?;
+    let keys = access::list_keys(&mut conn, db.workspace()).await?;
     Ok(Json(KeyList { keys }))
 }
 
@@ -172,21 +159,20 @@ async fn list_keys(
 )]
 async fn create_key(
     Authorized { caller, .. }: Authorized<Administer>,
-    State(app): State<App>,
-    uri: OriginalUri,
+    State(db): State<WorkspaceDb>,
+    State(clock): State<Arc<dyn Clock>>,
     JsonBody(body): JsonBody<NewKeyBody, 4096>,
-) -> Result<(StatusCode, Json<CreatedKey>), ErrorAt> {
-    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+) -> Result<(StatusCode, Json<CreatedKey>), Error> {
+    let mut conn = db.acquire().await?;
     let created = keys::create(
         &mut conn,
-        &app.catalog.workspace,
+        db.workspace(),
         &body.name,
         body.role,
         &caller.actor,
-        app.clock.now(),
+        clock.now(),
     )
-    .await
-    .map_err(at(&uri))?;
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {
@@ -210,25 +196,22 @@ async fn create_key(
 )]
 async fn revoke_key(
     Authorized { caller, .. }: Authorized<Administer>,
-    State(app): State<App>,
-    uri: OriginalUri,
+    State(db): State<WorkspaceDb>,
+    State(clock): State<Arc<dyn Clock>>,
     Path(id): Path<i64>,
-) -> Result<Json<KeyRow>, ErrorAt> {
+) -> Result<Json<KeyRow>, Error> {
     if caller.credential == Credential::Key(id) {
-        return Err(at(&uri)(Error::Conflict(
+        return Err(Error::Conflict(
             "a key cannot revoke itself: revoke it with another admin key".into(),
-        )));
+        ));
     }
-    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
-    access::revoke_key(&mut conn, &app.catalog.workspace, id, app.clock.now())
-        .await
-        .map_err(|e| at(&uri)(e.into()))?
+    let mut conn = db.acquire().await?;
+    access::revoke_key(&mut conn, db.workspace(), id, clock.now())
+        .await?
         .map(Json)
-        .ok_or_else(|| {
-            at(&uri)(Error::NotFound {
-                what: "key",
-                id: id.to_string(),
-            })
+        .ok_or_else(|| Error::NotFound {
+            what: "key",
+            id: id.to_string(),
         })
 }
 
@@ -254,13 +237,10 @@ struct NewUserBody {
 #[utoipa::path(get, path = "/v1/users", tag = "access", responses((status = 200, body = UserList)))]
 async fn list_users(
     _: Authorized<Administer>,
-    State(app): State<App>,
-    uri: OriginalUri,
-) -> Result<Json<UserList>, ErrorAt> {
-    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
-    let users = access::list_users(&mut conn, &app.catalog.workspace)
-        .await
-        .map_err(|e| at(&uri)(e.into()))?;
+    State(db): State<WorkspaceDb>,
+) -> Result<Json<UserList>, Error> {
+    let mut conn = db.acquire().await?;
+    let users = access::list_users(&mut conn, db.workspace()).await?;
     Ok(Json(UserList { users }))
 }
 
@@ -279,10 +259,10 @@ async fn list_users(
 )]
 async fn put_user(
     _: Authorized<Administer>,
-    State(app): State<App>,
-    uri: OriginalUri,
+    State(db): State<WorkspaceDb>,
+    State(clock): State<Arc<dyn Clock>>,
     JsonBody(body): JsonBody<NewUserBody, 4096>,
-) -> Result<(StatusCode, Json<UserRow>), ErrorAt> {
+) -> Result<(StatusCode, Json<UserRow>), Error> {
     let valid = !body.username.is_empty()
         && body.username.len() <= 64
         && body
@@ -290,23 +270,22 @@ async fn put_user(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
     if !valid {
-        return Err(at(&uri)(Error::Invalid {
+        return Err(Error::Invalid {
             pointer: "/username".into(),
             detail: "a username is 1 to 64 letters, digits, `.`, `_`, `-` or `@`".into(),
-        }));
+        });
     }
-    let hash = passwords::hash(&body.password).map_err(at(&uri))?;
-    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
+    let hash = passwords::hash(&body.password)?;
+    let mut conn = db.acquire().await?;
     let user = access::put_user(
         &mut conn,
-        &app.catalog.workspace,
+        db.workspace(),
         &body.username,
         body.role,
         &hash,
-        app.clock.now(),
+        clock.now(),
     )
-    .await
-    .map_err(|e| at(&uri)(e.into()))?;
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -323,21 +302,17 @@ async fn put_user(
 )]
 async fn delete_user(
     _: Authorized<Administer>,
-    State(app): State<App>,
-    uri: OriginalUri,
+    State(db): State<WorkspaceDb>,
     Path(username): Path<String>,
-) -> Result<StatusCode, ErrorAt> {
-    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
-    if access::delete_user(&mut conn, &app.catalog.workspace, &username)
-        .await
-        .map_err(|e| at(&uri)(e.into()))?
-    {
+) -> Result<StatusCode, Error> {
+    let mut conn = db.acquire().await?;
+    if access::delete_user(&mut conn, db.workspace(), &username).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(at(&uri)(Error::NotFound {
+        Err(Error::NotFound {
             what: "user",
             id: username,
-        }))
+        })
     }
 }
 
@@ -371,15 +346,12 @@ struct Page {
 )]
 async fn list_audit(
     _: Authorized<Administer>,
-    State(app): State<App>,
-    uri: OriginalUri,
+    State(db): State<WorkspaceDb>,
     Query(page): Query<Page>,
-) -> Result<Json<AuditPage>, ErrorAt> {
+) -> Result<Json<AuditPage>, Error> {
     let limit = page.limit.unwrap_or(100).clamp(1, 500);
-    let mut conn = app.pool.acquire().await.map_err(|e| at(&uri)(e.into()))?;
-    let entries = audit::list(&mut conn, &app.catalog.workspace, page.cursor, limit)
-        .await
-        .map_err(|e| at(&uri)(e.into()))?;
+    let mut conn = db.acquire().await?;
+    let entries = audit::list(&mut conn, db.workspace(), page.cursor, limit).await?;
     let next_cursor = (entries.len() as i64 == limit)
         .then(|| entries.last().map(|e| e.id))
         .flatten();

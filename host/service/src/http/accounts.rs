@@ -7,12 +7,13 @@
 //!   [`crate::credentials`] (`application/json`, at most 16 KiB); 204 once sealed and
 //!   stored. 404 for an account property.toml does not declare; 422 (problem+json with a
 //!   pointer) for a body that does not parse or whose `kind` is not the account's; 500
-//!   when the service has no usable `LATCHKEY_CREDENTIALS_KEY` (logged). The running
-//!   clients keep the credentials they connected with: new ones take effect at the next
-//!   start.
+//!   when the service has no usable `LATCHKEY_CREDENTIALS_KEY` (logged). Every replica
+//!   connects the account with them before its next call to the cloud
+//!   ([`crate::credentials::accounts::AccountClients`]); if the cloud refuses them, that
+//!   is logged and the previous credentials stay in use.
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use latchkey_providers::credentials::Credentials;
@@ -28,7 +29,10 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::credentials::cipher::Key;
-use crate::error::{Error, ErrorAt, Problem};
+use crate::db::WorkspaceDb;
+use crate::error::{Error, Problem};
+use latchkey_engine::clock::Clock;
+use std::sync::Arc;
 
 /// Largest credentials body, in bytes.
 const MAX_BODY: usize = 16 * 1024;
@@ -62,14 +66,10 @@ struct AccountList {
 #[utoipa::path(get, path = "/v1/accounts", tag = "locks", responses((status = 200, body = AccountList)))]
 async fn list(
     _: Authorized<Administer>,
-    State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<AccountList>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    let rows = store::credentials::accounts(&mut conn, &app.catalog.workspace)
-        .await
-        .map_err(|e| at(e.into()))?;
+    State(db): State<WorkspaceDb>,
+) -> Result<Json<AccountList>, Error> {
+    let mut conn = db.acquire().await?;
+    let rows = store::credentials::accounts(&mut conn, db.workspace()).await?;
     let views: Vec<AccountView> = rows
         .into_iter()
         .map(|row| AccountView {
@@ -82,7 +82,8 @@ async fn list(
     Ok(Json(AccountList { accounts: views }))
 }
 
-/// Stores an account's credentials, sealed; they take effect at the next start.
+/// Stores an account's credentials, sealed; every replica uses them from its next call to
+/// the cloud.
 #[utoipa::path(
     put,
     path = "/v1/accounts/{key}/credentials",
@@ -99,54 +100,50 @@ async fn list(
 )]
 async fn set_credentials(
     _: Authorized<Administer>,
-    State(app): State<App>,
+    State(db): State<WorkspaceDb>,
+    State(clock): State<Arc<dyn Clock>>,
     Path(key): Path<String>,
-    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
-) -> Result<StatusCode, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let ws = &app.catalog.workspace;
+) -> Result<StatusCode, Error> {
+    let ws = db.workspace();
     let account = {
-        let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+        let mut conn = db.acquire().await?;
         store::credentials::account(&mut conn, ws, &key)
-            .await
-            .map_err(|e| at(e.into()))?
-            .ok_or_else(|| {
-                at(Error::NotFound {
-                    what: "account",
-                    id: key.clone(),
-                })
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "account",
+                id: key.clone(),
             })?
     };
-    require_media_type(&headers, is_json, "application/json").map_err(at)?;
-    let body = read_limited(&headers, body, MAX_BODY).await.map_err(at)?;
-    let credentials = Credentials::from_json(&body).map_err(|e| at(e.into()))?;
+    require_media_type(&headers, is_json, "application/json")?;
+    let body = read_limited(&headers, body, MAX_BODY).await?;
+    let credentials = Credentials::from_json(&body)?;
     if credentials.kind().as_str() != account.kind {
-        return Err(at(Error::Invalid {
+        return Err(Error::Invalid {
             pointer: "/kind".into(),
             detail: format!(
                 "account `{key}` is a {} account in property.toml; these credentials are for {}",
                 account.kind,
                 credentials.kind()
             ),
-        }));
+        });
     }
-    let cipher = Key::current().map_err(|e| at(Error::Config(e.to_string())))?;
+    let cipher =
+        Key::current().map_err(|e| Error::config_from("sealing an account's credentials", e))?;
     let sealed = cipher
         .seal(ws, &key, &credentials.to_plaintext())
-        .map_err(|e| at(Error::Internal(e.to_string())))?;
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+        .map_err(|e| Error::internal_from(format!("sealing the credentials of `{key}`"), e))?;
+    let mut conn = db.acquire().await?;
     store::credentials::put(
         &mut conn,
         ws,
         &key,
         credentials.kind().as_str(),
         &sealed,
-        app.clock.now(),
+        clock.now(),
     )
-    .await
-    .map_err(|e| at(e.into()))?;
+    .await?;
     tracing::info!(account = %key, kind = %credentials.kind(), "provider credentials stored");
     Ok(StatusCode::NO_CONTENT)
 }

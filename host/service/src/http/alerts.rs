@@ -1,6 +1,6 @@
 //! Alerts a person must see, and their acknowledgement.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Json;
 use latchkey_store::alerts::{self, AlertRow};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,10 @@ use super::extract::{Path, Query};
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
-use crate::error::{Error, ErrorAt, Problem};
+use crate::db::WorkspaceDb;
+use crate::error::{Error, Problem};
+use latchkey_engine::clock::Clock;
+use std::sync::Arc;
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -40,15 +43,11 @@ struct AlertQuery {
 #[utoipa::path(get, path = "/v1/alerts", tag = "operations", params(AlertQuery), responses((status = 200, body = AlertList), (status = 400, body = Problem, content_type = "application/problem+json")))]
 async fn list(
     _: Authorized<ReadFrontDesk>,
-    State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
+    State(db): State<WorkspaceDb>,
     Query(query): Query<AlertQuery>,
-) -> Result<Json<AlertList>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    let mut alerts = alerts::list(&mut conn, &app.catalog.workspace)
-        .await
-        .map_err(|e| at(e.into()))?;
+) -> Result<Json<AlertList>, Error> {
+    let mut conn = db.acquire().await?;
+    let mut alerts = alerts::list(&mut conn, db.workspace()).await?;
     if query.open == Some(true) {
         alerts.retain(|a| a.acknowledged_at.is_none());
     }
@@ -65,20 +64,16 @@ async fn list(
 )]
 async fn acknowledge(
     _: Authorized<OperateFrontDesk>,
-    State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
+    State(db): State<WorkspaceDb>,
+    State(clock): State<Arc<dyn Clock>>,
     Path(id): Path<i64>,
-) -> Result<Json<AlertRow>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    alerts::acknowledge(&mut conn, &app.catalog.workspace, id, app.clock.now())
-        .await
-        .map_err(|e| at(e.into()))?
+) -> Result<Json<AlertRow>, Error> {
+    let mut conn = db.acquire().await?;
+    alerts::acknowledge(&mut conn, db.workspace(), id, clock.now())
+        .await?
         .map(Json)
-        .ok_or_else(|| {
-            at(Error::NotFound {
-                what: "alert",
-                id: id.to_string(),
-            })
+        .ok_or_else(|| Error::NotFound {
+            what: "alert",
+            id: id.to_string(),
         })
 }

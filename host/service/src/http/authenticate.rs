@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::auth::keys::{KEY_PREFIX, digest};
 use crate::auth::sessions::{self, CSRF_HEADER};
 use crate::auth::{Caller, Credential};
-use crate::error::{Error, ErrorAt, Result};
+use crate::error::{Error, Result};
 
 /// The middleware: see the module's documentation. Requests without credentials go on
 /// as anonymous; handlers refuse them with [`crate::auth::Authorized`].
@@ -24,10 +24,10 @@ pub async fn authenticate(State(app): State<App>, mut request: Request, next: Ne
     let (caller, session) = match identify(&app, request.headers(), &method, now).await {
         Ok(Some(identified)) => identified,
         Ok(None) => return next.run(request).await,
-        Err(e) => return ErrorAt(e, path).into_response(),
+        Err(e) => return e.into_response(),
     };
     if let Err(e) = app.gate.admit(&caller) {
-        return ErrorAt(e, path).into_response();
+        return e.into_response();
     }
     let audited = if is_write(&method) {
         let request_id = request
@@ -38,7 +38,7 @@ pub async fn authenticate(State(app): State<App>, mut request: Request, next: Ne
         match begin_audit(&app, &caller, &method, &path, request_id.as_deref(), now).await {
             Ok(id) => Some(id),
             // A write that cannot be audited is not made.
-            Err(e) => return ErrorAt(e, path).into_response(),
+            Err(e) => return e.into_response(),
         }
     } else {
         None

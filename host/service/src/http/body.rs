@@ -81,14 +81,11 @@ where
     T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = crate::error::ErrorAt;
+    type Rejection = Error;
 
     async fn from_request(request: axum::extract::Request, _: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = request.into_parts();
-        json_body(&parts.headers, body, LIMIT)
-            .await
-            .map(JsonBody)
-            .map_err(|e| crate::error::ErrorAt(e, parts.uri.path().to_owned()))
+        json_body(&parts.headers, body, LIMIT).await.map(JsonBody)
     }
 }
 

@@ -1,6 +1,6 @@
 //! `GET /v1/codes`: access codes across locks and reservations, filtered and paged.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Json;
 use latchkey_store::codes::{self, CodeFilter, CodeStatus};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,10 @@ use super::extract::Query;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::ReadFrontDesk;
-use crate::error::{Error, ErrorAt, Problem};
+use crate::db::WorkspaceDb;
+use crate::error::{Error, Problem};
+use latchkey_engine::clock::Clock;
+use std::sync::Arc;
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(list))
@@ -80,11 +83,10 @@ struct CodePage {
 )]
 async fn list(
     _: Authorized<ReadFrontDesk>,
-    State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
+    State(db): State<WorkspaceDb>,
+    State(clock): State<Arc<dyn Clock>>,
     Query(query): Query<CodeQuery>,
-) -> Result<Json<CodePage>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+) -> Result<Json<CodePage>, Error> {
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let filter = CodeFilter {
         status: query.status,
@@ -93,18 +95,9 @@ async fn list(
         from: query.from,
         to: query.to,
     };
-    let now = app.clock.now();
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    let rows = codes::search(
-        &mut conn,
-        &app.catalog.workspace,
-        &filter,
-        now,
-        query.cursor,
-        limit,
-    )
-    .await
-    .map_err(|e| at(e.into()))?;
+    let now = clock.now();
+    let mut conn = db.acquire().await?;
+    let rows = codes::search(&mut conn, db.workspace(), &filter, now, query.cursor, limit).await?;
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.code.id))
         .flatten();

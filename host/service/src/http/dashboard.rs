@@ -12,7 +12,7 @@
 //! so an injected string can neither run script nor be framed for clickjacking.
 
 use axum::Router;
-use axum::extract::{OriginalUri, Path};
+use axum::extract::Path;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use crate::app::App;
-use crate::error::{Error, ErrorAt};
+use crate::error::Error;
 
 /// The policy every dashboard answer carries. `style-src 'self'` still lets the scripts
 /// set `element.style` (CSSOM), which the policy does not govern; the page does not
@@ -116,15 +116,12 @@ async fn index() -> Response {
     serve("index.html").unwrap_or_else(|| (axum::http::StatusCode::NOT_FOUND).into_response())
 }
 
-async fn file(Path(name): Path<String>, OriginalUri(uri): OriginalUri) -> Response {
+async fn file(Path(name): Path<String>) -> Response {
     serve(&name).unwrap_or_else(|| {
-        ErrorAt(
-            Error::NotFound {
-                what: "dashboard file",
-                id: name,
-            },
-            uri.path().to_owned(),
-        )
+        Error::NotFound {
+            what: "dashboard file",
+            id: name,
+        }
         .into_response()
     })
 }

@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, ErrorAt};
+use crate::error::Error;
 
 /// Path parameters; a parameter that does not parse is a 404 `not-found`.
 #[derive(Debug)]
@@ -17,21 +17,15 @@ where
     T: DeserializeOwned + Send,
     S: Send + Sync,
 {
-    type Rejection = ErrorAt;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ErrorAt> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
-            Err(_) => {
-                let path = original_path(parts);
-                Err(ErrorAt(
-                    Error::NotFound {
-                        what: "resource",
-                        id: path.clone(),
-                    },
-                    path,
-                ))
-            }
+            Err(_) => Err(Error::NotFound {
+                what: "resource",
+                id: original_path(parts),
+            }),
         }
     }
 }
@@ -45,15 +39,12 @@ where
     T: DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = ErrorAt;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ErrorAt> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Query(value)),
-            Err(rejection) => Err(ErrorAt(
-                Error::BadRequest(rejection.body_text()),
-                original_path(parts),
-            )),
+            Err(rejection) => Err(Error::BadRequest(rejection.body_text())),
         }
     }
 }

@@ -10,7 +10,7 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
@@ -18,7 +18,7 @@ use latchkey_providers::credentials::Secret;
 
 use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
-use crate::error::{Error, ErrorAt};
+use crate::error::Error;
 use crate::inbox::{self, Accepted};
 use crate::telemetry::metrics::{self, WebhookOutcome};
 use latchkey_sources::{SourceEntry, SourceForm};
@@ -36,12 +36,10 @@ pub(super) fn routes() -> Router<App> {
 async fn receive(
     State(app): State<App>,
     Path(source): Path<String>,
-    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ErrorAt> {
+) -> Result<Response, Error> {
     counted(handle(&app, &source, None, &headers, body).await)
-        .map_err(|e| ErrorAt(e, uri.path().to_owned()))
 }
 
 async fn receive_with_secret(
@@ -49,10 +47,8 @@ async fn receive_with_secret(
     Path((source, secret)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ErrorAt> {
-    // The instance names the source, never the secret.
+) -> Result<Response, Error> {
     counted(handle(&app, &source, Some(&secret), &headers, body).await)
-        .map_err(|e| ErrorAt(e, format!("/v1/hooks/{source}/…")))
 }
 
 /// Counts a refusal by its status (the inbox counts what it handled).
@@ -116,7 +112,7 @@ async fn handle(
 
 fn settings<'a, T>(entry: &SourceEntry, settings: Option<&'a T>) -> Result<&'a T, Error> {
     settings.ok_or_else(|| {
-        Error::Config(format!(
+        Error::config(format!(
             "source `{}` has no [sources.{}]",
             entry.name,
             entry.form.as_str()
@@ -176,7 +172,7 @@ async fn receive_generic(
         let (s, bytes, property) = (s.clone(), bytes.clone(), app.catalog.property.clone());
         tokio::task::spawn_blocking(move || s.map(&bytes, &property))
             .await
-            .map_err(|e| Error::Internal(format!("the mapping task failed: {e}")))??
+            .map_err(|e| Error::internal_from("the mapping task failed", e))??
     };
     let Some(event) = mapped else {
         metrics::webhook_received(&entry.name, WebhookOutcome::Ignored);

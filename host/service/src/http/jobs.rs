@@ -1,6 +1,6 @@
 //! Dead letters: jobs that ran out of retries, and their retry.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Json;
 use latchkey_store::jobs::{self, DeadJob};
 use serde::Serialize;
@@ -12,7 +12,11 @@ use super::extract::Path;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{Administer, ReadFrontDesk};
-use crate::error::{Error, ErrorAt, Problem};
+use crate::db::WorkspaceDb;
+use crate::error::{Error, Problem};
+use crate::queue::JobsWaiting;
+use latchkey_engine::clock::Clock;
+use std::sync::Arc;
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -37,14 +41,10 @@ struct Retried {
 #[utoipa::path(get, path = "/v1/jobs/dead", tag = "operations", responses((status = 200, body = DeadLetters)))]
 async fn dead(
     _: Authorized<ReadFrontDesk>,
-    State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<DeadLetters>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    let dead_letters = jobs::dead(&mut conn, &app.catalog.workspace)
-        .await
-        .map_err(|e| at(e.into()))?;
+    State(db): State<WorkspaceDb>,
+) -> Result<Json<DeadLetters>, Error> {
+    let mut conn = db.acquire().await?;
+    let dead_letters = jobs::dead(&mut conn, db.workspace()).await?;
     Ok(Json(DeadLetters { dead_letters }))
 }
 
@@ -58,21 +58,18 @@ async fn dead(
 )]
 async fn retry(
     _: Authorized<Administer>,
-    State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
+    State(db): State<WorkspaceDb>,
+    State(clock): State<Arc<dyn Clock>>,
+    State(jobs_waiting): State<JobsWaiting>,
     Path(id): Path<i64>,
-) -> Result<Json<Retried>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    if !crate::jobs::retry_dead_letter(&mut conn, &app.catalog.workspace, id, app.clock.now())
-        .await
-        .map_err(at)?
-    {
-        return Err(at(Error::NotFound {
+) -> Result<Json<Retried>, Error> {
+    let mut conn = db.acquire().await?;
+    if !crate::jobs::retry_dead_letter(&mut conn, db.workspace(), id, clock.now()).await? {
+        return Err(Error::NotFound {
             what: "dead letter",
             id: id.to_string(),
-        }));
+        });
     }
-    app.jobs_waiting.notify_one();
+    jobs_waiting.notify();
     Ok(Json(Retried { retried: id }))
 }

@@ -20,7 +20,7 @@
 //! cannot be unlocked remotely, 502 when the lock's cloud refuses or fails.
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use latchkey_engine::{BranchId, LockId};
@@ -34,7 +34,7 @@ use super::extract::Path;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{Administer, OperateFrontDesk, ReadFrontDesk};
-use crate::error::{Error, ErrorAt, Problem};
+use crate::error::{Error, Problem};
 use crate::locks::assignment::{self, AssignOutcome};
 use crate::locks::regenerate::{self, RegenerateSummary};
 use crate::planner::Assignment;
@@ -88,17 +88,17 @@ async fn show(
     _: Authorized<ReadFrontDesk>,
     State(app): State<App>,
     Path(lock): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<Assignment>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let id = lock_of(&app, &lock).map_err(at)?;
-    app.refresh_now().await.map_err(at)?;
-    app.planner.assignments.get(&id).map(Json).ok_or_else(|| {
-        at(Error::NotFound {
+) -> Result<Json<Assignment>, Error> {
+    let id = lock_of(&app, &lock)?;
+    app.refresh_now().await?;
+    app.planner
+        .assignments
+        .get(&id)
+        .map(Json)
+        .ok_or_else(|| Error::NotFound {
             what: "lock",
             id: lock,
         })
-    })
 }
 
 #[utoipa::path(
@@ -119,21 +119,14 @@ async fn assign(
     _: Authorized<Administer>,
     State(app): State<App>,
     Path(lock): Path<String>,
-    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<AssignOutcome>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let id = lock_of(&app, &lock).map_err(at)?;
-    require_media_type(&headers, is_json, "application/json").map_err(at)?;
-    let body = read_limited(&headers, body, MAX_BODY_BYTES)
-        .await
-        .map_err(at)?;
-    let AssignBody { branch } = crate::json::decode(&body).map_err(at)?;
-    assignment::assign(&app, &id, branch)
-        .await
-        .map(Json)
-        .map_err(at)
+) -> Result<Json<AssignOutcome>, Error> {
+    let id = lock_of(&app, &lock)?;
+    require_media_type(&headers, is_json, "application/json")?;
+    let body = read_limited(&headers, body, MAX_BODY_BYTES).await?;
+    let AssignBody { branch } = crate::json::decode(&body)?;
+    assignment::assign(&app, &id, branch).await.map(Json)
 }
 
 #[utoipa::path(
@@ -151,11 +144,9 @@ async fn regenerate(
     _: Authorized<OperateFrontDesk>,
     State(app): State<App>,
     Path(lock): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<(StatusCode, Json<RegenerateSummary>), ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let id = lock_of(&app, &lock).map_err(at)?;
-    let summary = regenerate::regenerate(&app, &id).await.map_err(at)?;
+) -> Result<(StatusCode, Json<RegenerateSummary>), Error> {
+    let id = lock_of(&app, &lock)?;
+    let summary = regenerate::regenerate(&app, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(summary)))
 }
 
@@ -185,11 +176,9 @@ async fn unlock(
     Authorized { caller, .. }: Authorized<OperateFrontDesk>,
     State(app): State<App>,
     Path(lock): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<(StatusCode, Json<Unlocked>), ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let id = lock_of(&app, &lock).map_err(at)?;
-    crate::locks::unlock(&app, &id).await.map_err(at)?;
+) -> Result<(StatusCode, Json<Unlocked>), Error> {
+    let id = lock_of(&app, &lock)?;
+    crate::locks::unlock(&app, &id).await?;
     tracing::info!(lock = %id, actor = %caller.actor, "door unlocked remotely");
     Ok((
         StatusCode::ACCEPTED,

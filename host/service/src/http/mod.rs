@@ -15,6 +15,7 @@ mod codes;
 mod extract;
 mod hooks;
 mod hooks_reenio;
+mod instance;
 mod jobs;
 mod locks_admin;
 mod monitoring;
@@ -38,7 +39,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::App;
-use crate::error::{Error, ErrorAt};
+use crate::error::Error;
 use authenticate::authenticate;
 
 /// The router serving every route, for `serve`, `replay` and tests alike.
@@ -73,16 +74,14 @@ pub fn router(app: App) -> Router {
         .merge(dashboard::routes())
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(instance::set_instance))
         .with_state(app);
     crate::telemetry::layers(router)
 }
 
-async fn not_found(OriginalUri(uri): OriginalUri) -> ErrorAt {
-    ErrorAt(
-        Error::NotFound {
-            what: "route",
-            id: uri.path().to_owned(),
-        },
-        uri.path().to_owned(),
-    )
+async fn not_found(OriginalUri(uri): OriginalUri) -> Error {
+    Error::NotFound {
+        what: "route",
+        id: uri.path().to_owned(),
+    }
 }

@@ -1,6 +1,6 @@
 //! Lock monitoring: each lock's last known status, its activity log, and a sync now.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::response::Json;
 use latchkey_engine::LockId;
 use latchkey_store::monitoring;
@@ -14,7 +14,7 @@ use super::extract::{Path, Query};
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
-use crate::error::{Error, ErrorAt, Problem};
+use crate::error::{Error, Problem};
 use crate::monitor;
 
 /// Most activity entries one `GET /v1/locks/{lock}/activity` returns.
@@ -38,14 +38,10 @@ pub(super) fn routes() -> OpenApiRouter<App> {
 async fn list_locks(
     _: Authorized<ReadFrontDesk>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<Value>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    app.refresh(&mut conn).await.map_err(at)?;
-    let statuses = monitoring::statuses(&mut conn, &app.catalog.workspace)
-        .await
-        .map_err(|e| at(e.into()))?;
+) -> Result<Json<Value>, Error> {
+    let mut conn = app.pool.acquire().await?;
+    app.refresh(&mut conn).await?;
+    let statuses = monitoring::statuses(&mut conn, &app.catalog.workspace).await?;
     let locks: Vec<Value> = app
         .catalog
         .locks
@@ -74,12 +70,8 @@ async fn list_locks(
 async fn sync_now(
     _: Authorized<OperateFrontDesk>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<monitor::SyncReport>, ErrorAt> {
-    monitor::sync(&app)
-        .await
-        .map(Json)
-        .map_err(|e| ErrorAt(e, uri.path().to_owned()))
+) -> Result<Json<monitor::SyncReport>, Error> {
+    monitor::sync(&app).await.map(Json)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -104,23 +96,19 @@ struct ActivityQuery {
 async fn lock_activity(
     _: Authorized<ReadFrontDesk>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
     Path(lock): Path<String>,
     Query(query): Query<ActivityQuery>,
-) -> Result<Json<Value>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+) -> Result<Json<Value>, Error> {
     let not_found = || Error::NotFound {
         what: "lock",
         id: lock.clone(),
     };
-    let id = LockId::parse(&lock).map_err(|_| at(not_found()))?;
+    let id = LockId::parse(&lock).map_err(|_| not_found())?;
     if app.catalog.lock(&id).is_none() {
-        return Err(at(not_found()));
+        return Err(not_found());
     }
     let limit = query.limit.unwrap_or(100).clamp(1, MAX_ACTIVITY);
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    let entries = monitoring::activity(&mut conn, &app.catalog.workspace, &id, limit)
-        .await
-        .map_err(|e| at(e.into()))?;
+    let mut conn = app.pool.acquire().await?;
+    let entries = monitoring::activity(&mut conn, &app.catalog.workspace, &id, limit).await?;
     Ok(Json(json!({ "lock": id, "activity": entries })))
 }

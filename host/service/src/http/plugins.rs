@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use latchkey_engine::WorkspaceId;
@@ -26,7 +26,7 @@ use super::extract::Path;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{Administer, ManagePlugins};
-use crate::error::{Error, ErrorAt, Problem, Result};
+use crate::error::{Error, Problem, Result};
 use crate::planner::RuleSource;
 use crate::plugins::{self, MAX_COMPONENT_BYTES};
 
@@ -74,21 +74,16 @@ async fn upload(
     _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path(name): Path<String>,
-    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+) -> Result<Response, Error> {
     require_media_type(
         &headers,
         |t| t == "application/wasm" || t == "application/octet-stream",
         "the component's bytes as application/wasm",
-    )
-    .map_err(at)?;
-    let bytes = read_limited(&headers, body, MAX_COMPONENT_BYTES)
-        .await
-        .map_err(at)?;
-    let uploaded = plugins::upload(&app, &name, bytes).await.map_err(at)?;
+    )?;
+    let bytes = read_limited(&headers, body, MAX_COMPONENT_BYTES).await?;
+    let uploaded = plugins::upload(&app, &name, bytes).await?;
     let location = format!("/v1/plugins/{name}/versions/{}", uploaded.version.version);
     let status = if uploaded.created {
         StatusCode::CREATED
@@ -112,10 +107,8 @@ async fn upload(
 async fn list(
     _: Authorized<ManagePlugins>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<serde_json::Value>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let views = views(&app, None).await.map_err(at)?;
+) -> Result<Json<serde_json::Value>, Error> {
+    let views = views(&app, None).await?;
     Ok(Json(serde_json::json!({ "plugins": views })))
 }
 
@@ -131,19 +124,14 @@ async fn show(
     _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path(name): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<PluginView>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+) -> Result<Json<PluginView>, Error> {
     views(&app, Some(&name))
-        .await
-        .map_err(at)?
+        .await?
         .pop()
         .map(Json)
-        .ok_or_else(|| {
-            at(Error::NotFound {
-                what: "plugin",
-                id: name,
-            })
+        .ok_or_else(|| Error::NotFound {
+            what: "plugin",
+            id: name,
         })
 }
 
@@ -159,13 +147,10 @@ async fn show_version(
     _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path((name, version)): Path<(String, String)>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<VersionView>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let version = parse_version(&version).map_err(at)?;
+) -> Result<Json<VersionView>, Error> {
+    let version = parse_version(&version)?;
     views(&app, Some(&name))
-        .await
-        .map_err(at)?
+        .await?
         .pop()
         .and_then(|p| {
             p.versions
@@ -173,11 +158,9 @@ async fn show_version(
                 .find(|v| v.version.version == version)
         })
         .map(Json)
-        .ok_or_else(|| {
-            at(Error::NotFound {
-                what: "plugin version",
-                id: format!("{name}@{version}"),
-            })
+        .ok_or_else(|| Error::NotFound {
+            what: "plugin version",
+            id: format!("{name}@{version}"),
         })
 }
 
@@ -193,10 +176,8 @@ async fn delete_all(
     _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path(name): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<StatusCode, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    plugins::delete(&app, &name, None).await.map_err(at)?;
+) -> Result<StatusCode, Error> {
+    plugins::delete(&app, &name, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -212,13 +193,9 @@ async fn delete_version(
     _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path((name, version)): Path<(String, String)>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<StatusCode, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let version = parse_version(&version).map_err(at)?;
-    plugins::delete(&app, &name, Some(version))
-        .await
-        .map_err(at)?;
+) -> Result<StatusCode, Error> {
+    let version = parse_version(&version)?;
+    plugins::delete(&app, &name, Some(version)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -234,11 +211,9 @@ async fn show_rule(
     _: Authorized<ManagePlugins>,
     State(app): State<App>,
     Path(workspace): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<RuleSource>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    workspace_of(&app, &workspace).map_err(at)?;
-    Ok(Json(app.refresh_now().await.map_err(at)?.source))
+) -> Result<Json<RuleSource>, Error> {
+    workspace_of(&app, &workspace)?;
+    Ok(Json(app.refresh_now().await?.source))
 }
 
 /// Activates a plugin version (`{\"plugin\", \"version\"}`) and re-plans the open reservations.
@@ -254,18 +229,14 @@ async fn activate(
     _: Authorized<Administer>,
     State(app): State<App>,
     Path(workspace): Path<String>,
-    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<RuleSource>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let ws = workspace_of(&app, &workspace).map_err(at)?;
-    require_media_type(&headers, is_json, "application/json").map_err(at)?;
-    let body = read_limited(&headers, body, 4096).await.map_err(at)?;
-    let Activate { plugin, version } = crate::json::decode(&body).map_err(at)?;
-    plugins::activate(&app, &ws, &plugin, version)
-        .await
-        .map_err(at)?;
+) -> Result<Json<RuleSource>, Error> {
+    let ws = workspace_of(&app, &workspace)?;
+    require_media_type(&headers, is_json, "application/json")?;
+    let body = read_limited(&headers, body, 4096).await?;
+    let Activate { plugin, version } = crate::json::decode(&body)?;
+    plugins::activate(&app, &ws, &plugin, version).await?;
     Ok(Json(app.planner.rule.cached().source))
 }
 
@@ -281,12 +252,10 @@ async fn deactivate(
     _: Authorized<Administer>,
     State(app): State<App>,
     Path(workspace): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<RuleSource>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let ws = workspace_of(&app, &workspace).map_err(at)?;
-    plugins::deactivate(&app, &ws).await.map_err(at)?;
-    Ok(Json(app.refresh_now().await.map_err(at)?.source))
+) -> Result<Json<RuleSource>, Error> {
+    let ws = workspace_of(&app, &workspace)?;
+    plugins::deactivate(&app, &ws).await?;
+    Ok(Json(app.refresh_now().await?.source))
 }
 
 /// The plugins (all, or the one named), each with its versions and their users.

@@ -35,7 +35,7 @@ use serde_json::Value;
 use super::body::{is_json, read_limited, require_media_type};
 use crate::app::App;
 use crate::catalog::{ProviderHookEntry, ProviderHookKind};
-use crate::error::{Error, ErrorAt};
+use crate::error::Error;
 use crate::monitor;
 use crate::queue::{self, JobSpec};
 use latchkey_sources::signature;
@@ -102,11 +102,9 @@ async fn receive(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ErrorAt> {
+) -> Result<Response, Error> {
     let path = uri.path().to_owned();
-    handle(&app, &account, None, &path, &headers, body)
-        .await
-        .map_err(|e| ErrorAt(e, path))
+    handle(&app, &account, None, &path, &headers, body).await
 }
 
 async fn receive_with_token(
@@ -115,11 +113,9 @@ async fn receive_with_token(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ErrorAt> {
+) -> Result<Response, Error> {
     let path = uri.path().to_owned();
-    handle(&app, &account, Some(&token), &path, &headers, body)
-        .await
-        .map_err(|e| ErrorAt(e, path))
+    handle(&app, &account, Some(&token), &path, &headers, body).await
 }
 
 async fn handle(
@@ -195,7 +191,7 @@ fn check_token(hook: &ProviderHookEntry, token: Option<&str>, path: &str) -> Res
     match (hook.kind, token) {
         (ProviderHookKind::Ttlock, Some(token)) => {
             if hook.secret.chars().count() < MIN_TTLOCK_TOKEN_CHARS {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "provider hook `{}`: a TTLock secret must be at least \
                      {MIN_TTLOCK_TOKEN_CHARS} characters",
                     hook.account
@@ -326,7 +322,7 @@ async fn parse_ttlock(bytes: Bytes) -> Result<Event, Error> {
         .method("POST")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(bytes))
-        .map_err(|e| Error::Internal(format!("rebuilding a form request: {e}")))?;
+        .map_err(|e| Error::internal_from("rebuilding a form request", e))?;
     let Form(fields) = Form::<Vec<(String, String)>>::from_request(request, &())
         .await
         .map_err(|e| invalid("", format!("the body is not a form: {}", e.body_text())))?;
@@ -459,7 +455,7 @@ async fn confirm_now(app: &App, locks: &[LockId]) -> Result<usize, Error> {
     }
     tx.commit().await?;
     if moved > 0 {
-        app.jobs_waiting.notify_one();
+        app.jobs_waiting.notify();
     }
     Ok(moved)
 }

@@ -1,7 +1,7 @@
 //! Reservations: search, one reservation's state with the events received for it (and
 //! any rule error), its access codes and the messages its guest was sent, and Resend PIN.
 
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Json;
 use latchkey_engine::{CodeRecord, Reservation};
@@ -18,7 +18,8 @@ use super::extract::{Path, Query};
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadReservations};
-use crate::error::{Error, ErrorAt, Problem, Result};
+use crate::db::WorkspaceDb;
+use crate::error::{Error, Problem, Result};
 
 /// A reservation as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,22 +81,19 @@ struct ReservationPage {
 )]
 async fn search(
     _: Authorized<ReadReservations>,
-    State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
+    State(db): State<WorkspaceDb>,
     Query(query): Query<SearchQuery>,
-) -> Result<Json<ReservationPage>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+) -> Result<Json<ReservationPage>, Error> {
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+    let mut conn = db.acquire().await?;
     let found = reservations::search(
         &mut conn,
-        &app.catalog.workspace,
+        db.workspace(),
         query.q.as_deref().unwrap_or("").trim(),
         query.cursor.as_deref(),
         limit,
     )
-    .await
-    .map_err(|e| at(e.into()))?;
+    .await?;
     let next_cursor = (found.len() as i64 == limit)
         .then(|| found.last().map(|r| r.id.to_string()))
         .flatten();
@@ -128,16 +126,12 @@ struct Resent {
 async fn resend(
     _: Authorized<OperateFrontDesk>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Resent>), ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let mut tx = app.pool.begin().await.map_err(|e| at(e.into()))?;
-    let messages = crate::outbox::resend(&app, &mut tx, &id)
-        .await
-        .map_err(at)?;
-    tx.commit().await.map_err(|e| at(e.into()))?;
-    app.jobs_waiting.notify_one();
+) -> Result<(StatusCode, Json<Resent>), Error> {
+    let mut tx = app.pool.begin().await?;
+    let messages = crate::outbox::resend(&app, &mut tx, &id).await?;
+    tx.commit().await?;
+    app.jobs_waiting.notify();
     Ok((StatusCode::ACCEPTED, Json(Resent { messages })))
 }
 
@@ -157,12 +151,8 @@ async fn show(
     _: Authorized<ReadReservations>,
     State(app): State<App>,
     Path(id): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<ReservationOut>, ErrorAt> {
-    load(&app, &id)
-        .await
-        .map(Json)
-        .map_err(|e| ErrorAt(e, uri.path().to_owned()))
+) -> Result<Json<ReservationOut>, Error> {
+    load(&app, &id).await.map(Json)
 }
 
 /// Loads the view of reservation `id`.

@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use latchkey_engine::rules::rhai::RhaiRule;
@@ -31,7 +31,7 @@ use super::body::JsonBody;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
-use crate::error::{Error, ErrorAt, Problem, Result};
+use crate::error::{Error, Problem, Result};
 use crate::planner::RuleSource;
 use crate::plugins;
 
@@ -190,11 +190,9 @@ pub struct DryRunOut {
 async fn validate(
     _: Authorized<Administer>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
     JsonBody(SourceIn { source }): JsonBody<SourceIn, MAX_BODY_BYTES>,
-) -> Result<Json<Validation>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let outcome = compile(&app, source).await.map_err(at)?;
+) -> Result<Json<Validation>, Error> {
+    let outcome = compile(&app, source).await?;
     Ok(Json(match outcome {
         Ok(_) => Validation {
             valid: true,
@@ -223,17 +221,14 @@ async fn validate(
 async fn upload(
     auth: Authorized<Administer>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
     JsonBody(SourceIn { source }): JsonBody<SourceIn, MAX_BODY_BYTES>,
-) -> Result<Response, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+) -> Result<Response, Error> {
     compile(&app, source.clone())
-        .await
-        .map_err(at)?
-        .map_err(|e| at(refused_at("/source", &e)))?;
+        .await?
+        .map_err(|e| refused_at("/source", &e))?;
     let sha256 = hex::encode(Sha256::digest(source.as_bytes()));
     let ws = &app.catalog.workspace;
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+    let mut conn = app.pool.acquire().await?;
     let stored = rule_versions::insert(
         &mut conn,
         ws,
@@ -242,8 +237,7 @@ async fn upload(
         &auth.caller.actor,
         app.clock.now(),
     )
-    .await
-    .map_err(|e| at(e.into()))?;
+    .await?;
     tracing::info!(workspace = %ws, version = stored.id, by = auth.caller.actor, "rule version stored");
     let location = format!("/v1/rules/{}", stored.id);
     let view = VersionWithSource {
@@ -264,16 +258,9 @@ async fn upload(
     tag = "rules",
     responses((status = 200, body = RulesView)),
 )]
-async fn list(
-    _: Authorized<Administer>,
-    State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<RulesView>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    let stored = rule_versions::list(&mut conn, &app.catalog.workspace)
-        .await
-        .map_err(|e| at(e.into()))?;
+async fn list(_: Authorized<Administer>, State(app): State<App>) -> Result<Json<RulesView>, Error> {
+    let mut conn = app.pool.acquire().await?;
+    let stored = rule_versions::list(&mut conn, &app.catalog.workspace).await?;
     drop(conn);
     let limits = app.planner.loader.limits().clone();
     // Compiling every version takes a while for long histories: off the async workers.
@@ -286,9 +273,8 @@ async fn list(
             })
             .collect::<Vec<_>>()
     })
-    .await
-    .map_err(at)?;
-    let mut active = active_view(app.refresh_now().await.map_err(at)?.source);
+    .await?;
+    let mut active = active_view(app.refresh_now().await?.source);
     active.source = match active.kind {
         // Read as the rule loader did at start; a file edited since is shown as it is now.
         "file"
@@ -330,12 +316,10 @@ async fn show(
     _: Authorized<Administer>,
     State(app): State<App>,
     Path(id): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<VersionWithSource>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let (version, source) = stored_version(&app, &id).await.map_err(at)?;
-    let valid = compile(&app, source.clone()).await.map_err(at)?.is_ok();
-    app.refresh_now().await.map_err(at)?;
+) -> Result<Json<VersionWithSource>, Error> {
+    let (version, source) = stored_version(&app, &id).await?;
+    let valid = compile(&app, source.clone()).await?.is_ok();
+    app.refresh_now().await?;
     Ok(Json(VersionWithSource {
         version: version_view(&app, version, valid),
         source,
@@ -361,11 +345,9 @@ async fn show(
 async fn dry_run(
     _: Authorized<Administer>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
     JsonBody(request): JsonBody<DryRunIn, MAX_BODY_BYTES>,
-) -> Result<Json<DryRunOut>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    run_dry(&app, request).await.map(Json).map_err(at)
+) -> Result<Json<DryRunOut>, Error> {
+    run_dry(&app, request).await.map(Json)
 }
 
 /// Makes a stored version the workspace's rule (it stays so after a restart) and
@@ -385,13 +367,9 @@ async fn activate(
     auth: Authorized<Administer>,
     State(app): State<App>,
     Path(id): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<Activated>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let id = parse_id(&id).map_err(at)?;
-    plugins::activate_rhai(&app, &app.catalog.workspace, id, &auth.caller.actor)
-        .await
-        .map_err(at)?;
+) -> Result<Json<Activated>, Error> {
+    let id = parse_id(&id)?;
+    plugins::activate_rhai(&app, &app.catalog.workspace, id, &auth.caller.actor).await?;
     Ok(Json(Activated {
         active: active_view(app.planner.rule.cached().source),
     }))
@@ -471,7 +449,7 @@ async fn compile(app: &App, source: String) -> Result<Result<RhaiRule, CompileEr
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Error::Internal(format!("rule task panicked: {e}")))
+        .map_err(|e| Error::internal_from("rule task panicked", e))
 }
 
 /// A compile error with the position Rhai appends to its message, `… (line L, position

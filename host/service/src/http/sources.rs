@@ -14,7 +14,7 @@
 //! (the embedded defaults); the verifier needs the secret itself, so a hash would not do.
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use base64::Engine as _;
@@ -33,7 +33,7 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::credentials::cipher::{Key, KeyError};
-use crate::error::{Error, ErrorAt, Problem, Result};
+use crate::error::{Error, Problem, Result};
 use latchkey_sources::{SourceEntry, SourceForm};
 
 /// Default overlap of a rotation, in seconds (one day).
@@ -157,9 +157,7 @@ pub(super) struct ApiSourceEntry {
 async fn list(
     _: Authorized<Administer>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<SourcesView>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
+) -> Result<Json<SourcesView>, Error> {
     let ws = &app.catalog.workspace;
     let mut sources: Vec<SourceView> = app
         .catalog
@@ -173,18 +171,13 @@ async fn list(
             secrets: Vec::new(),
         })
         .collect();
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
+    let mut conn = app.pool.acquire().await?;
     let now = app.clock.now();
-    for source in stored::list(&mut conn, ws)
-        .await
-        .map_err(|e| at(e.into()))?
-    {
-        let secrets = stored::live_info(&mut conn, ws, &source.name, now)
-            .await
-            .map_err(|e| at(e.into()))?;
+    for source in stored::list(&mut conn, ws).await? {
+        let secrets = stored::live_info(&mut conn, ws, &source.name, now).await?;
         sources.push(SourceView {
             url: Some(hook_url(&source.name)),
-            form: form_of(&source.form).map_err(at)?.as_str(),
+            form: form_of(&source.form)?.as_str(),
             name: source.name,
             origin: "api",
             secrets: secrets.into_iter().map(secret_view).collect(),
@@ -210,28 +203,21 @@ async fn list(
 async fn create(
     auth: Authorized<Administer>,
     State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
     JsonBody(CreateSource { name }): JsonBody<CreateSource, MAX_BODY_BYTES>,
-) -> Result<(StatusCode, Json<Created>), ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    check_name(&name).map_err(at)?;
+) -> Result<(StatusCode, Json<Created>), Error> {
+    check_name(&name)?;
     if app.catalog.source(&name).is_some() {
-        return Err(at(exists(&name, "property.toml")));
+        return Err(exists(&name, "property.toml"));
     }
     let ws = &app.catalog.workspace;
     let now = app.clock.now();
-    let secret = new_secret().map_err(at)?;
-    let mut tx = app.pool.begin().await.map_err(|e| at(e.into()))?;
-    if !stored::create(&mut tx, ws, &name, FORM.as_str(), &auth.caller.actor, now)
-        .await
-        .map_err(|e| at(e.into()))?
-    {
-        return Err(at(exists(&name, "the API")));
+    let secret = new_secret()?;
+    let mut tx = app.pool.begin().await?;
+    if !stored::create(&mut tx, ws, &name, FORM.as_str(), &auth.caller.actor, now).await? {
+        return Err(exists(&name, "the API"));
     }
-    store_secret(&mut tx, ws, &name, &secret, now)
-        .await
-        .map_err(at)?;
-    tx.commit().await.map_err(|e| at(e.into()))?;
+    store_secret(&mut tx, ws, &name, &secret, now).await?;
+    tx.commit().await?;
     tracing::info!(workspace = %ws, source = name, by = auth.caller.actor, "webhook source created");
     Ok((
         StatusCode::CREATED,
@@ -264,53 +250,41 @@ async fn rotate(
     auth: Authorized<Administer>,
     State(app): State<App>,
     Path(name): Path<String>,
-    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Rotated>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let bytes = read_limited(&headers, body, MAX_BODY_BYTES)
-        .await
-        .map_err(at)?;
+) -> Result<Json<Rotated>, Error> {
+    let bytes = read_limited(&headers, body, MAX_BODY_BYTES).await?;
     // The whole body is optional: an empty one takes the default overlap.
     let Rotate { overlap_secs } = if bytes.is_empty() {
         Rotate::default()
     } else {
-        require_media_type(&headers, is_json, "application/json").map_err(at)?;
-        crate::json::decode(&bytes).map_err(at)?
+        require_media_type(&headers, is_json, "application/json")?;
+        crate::json::decode(&bytes)?
     };
     let overlap = overlap_secs.unwrap_or(DEFAULT_OVERLAP_SECS);
     if overlap > MAX_OVERLAP_SECS {
-        return Err(at(Error::Invalid {
+        return Err(Error::Invalid {
             pointer: "/overlap_secs".into(),
             detail: format!("`/overlap_secs`: at most {MAX_OVERLAP_SECS} s (30 days)"),
-        }));
+        });
     }
     if app.catalog.source(&name).is_some() {
-        return Err(at(Error::Conflict(format!(
+        return Err(Error::Conflict(format!(
             "source `{name}` is defined in property.toml: change its secret there"
-        ))));
+        )));
     }
     let ws = &app.catalog.workspace;
     let now = app.clock.now();
     // At most 30 days: fits an i64 with room to spare.
     let expires_at = now.plus(i64::try_from(overlap).unwrap_or(0));
-    let secret = new_secret().map_err(at)?;
-    let mut tx = app.pool.begin().await.map_err(|e| at(e.into()))?;
-    if stored::get(&mut tx, ws, &name)
-        .await
-        .map_err(|e| at(e.into()))?
-        .is_none()
-    {
-        return Err(at(Error::UnknownSource(name)));
+    let secret = new_secret()?;
+    let mut tx = app.pool.begin().await?;
+    if stored::get(&mut tx, ws, &name).await?.is_none() {
+        return Err(Error::UnknownSource(name));
     }
-    stored::expire_live(&mut tx, ws, &name, expires_at, now)
-        .await
-        .map_err(|e| at(e.into()))?;
-    store_secret(&mut tx, ws, &name, &secret, now)
-        .await
-        .map_err(at)?;
-    tx.commit().await.map_err(|e| at(e.into()))?;
+    stored::expire_live(&mut tx, ws, &name, expires_at, now).await?;
+    store_secret(&mut tx, ws, &name, &secret, now).await?;
+    tx.commit().await?;
     tracing::info!(workspace = %ws, source = name, overlap, by = auth.caller.actor, "webhook source secret rotated");
     Ok(Json(Rotated {
         secret: secret.expose().to_owned(),
@@ -375,7 +349,7 @@ fn secret_view(info: SecretInfo) -> SecretView {
 fn form_of(stored: &str) -> Result<SourceForm> {
     match stored {
         "canonical" => Ok(SourceForm::Canonical),
-        other => Err(Error::Internal(format!("stored source form `{other}`"))),
+        other => Err(Error::internal(format!("stored source form `{other}`"))),
     }
 }
 
@@ -411,7 +385,7 @@ fn new_secret() -> Result<Secret> {
     let mut bytes = zeroize::Zeroizing::new([0u8; SECRET_BYTES]);
     rand::rngs::OsRng
         .try_fill_bytes(bytes.as_mut_slice())
-        .map_err(|e| Error::Internal(format!("no randomness for a secret: {e}")))?;
+        .map_err(|e| Error::internal_from("no randomness for a secret", e))?;
     Ok(Secret::new(format!(
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(bytes.as_slice())
@@ -439,7 +413,7 @@ async fn store_secret(
         Ok(key) => {
             let sealed = key
                 .seal(ws, &sealing_context(name), plain)
-                .map_err(|e| Error::Internal(format!("cannot seal the secret: {e}")))?;
+                .map_err(|e| Error::internal_from("cannot seal the secret", e))?;
             let input = StoredSecretInput {
                 secret: &sealed.ciphertext,
                 nonce: Some(&sealed.nonce),
@@ -454,7 +428,7 @@ async fn store_secret(
             Ok(stored::add_secret(conn, ws, name, &prefix, &input, now).await?)
         }
         // A key set but malformed must not silently store secrets in clear.
-        Err(e @ KeyError::Invalid(_)) => Err(Error::Config(e.to_string())),
+        Err(e @ KeyError::Invalid(_)) => Err(Error::config_from("sealing a source's secret", e)),
     }
 }
 
@@ -463,21 +437,21 @@ fn open(ws: &WorkspaceId, name: &str, stored: StoredSecret) -> Result<Secret> {
         None => zeroize::Zeroizing::new(stored.secret),
         Some(nonce) => {
             let key = Key::current().map_err(|e| {
-                Error::Config(format!("secret {} of source `{name}`: {e}", stored.id))
+                Error::config_from(format!("secret {} of source `{name}`", stored.id), e)
             })?;
             let sealed = Sealed {
                 nonce,
                 ciphertext: stored.secret,
             };
             key.open(ws, &sealing_context(name), &sealed).map_err(|e| {
-                Error::Config(format!("secret {} of source `{name}`: {e}", stored.id))
+                Error::config_from(format!("secret {} of source `{name}`", stored.id), e)
             })?
         }
     };
     String::from_utf8(bytes.to_vec())
         .map(Secret::new)
         .map_err(|_| {
-            Error::Internal(format!(
+            Error::internal(format!(
                 "secret {} of source `{name}` is not UTF-8",
                 stored.id
             ))

@@ -1,7 +1,7 @@
 //! Staff codes: `PUT|GET|DELETE /v1/staff-codes/{name}`, `GET /v1/staff-codes`.
 
 use axum::body::Body;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use latchkey_store::staff;
@@ -14,7 +14,8 @@ use super::extract::Path;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
-use crate::error::{Error, ErrorAt, Problem};
+use crate::db::WorkspaceDb;
+use crate::error::{Error, Problem};
 use crate::staff::admin::{self, StaffCodeSpec, StaffCodeView};
 
 /// Largest staff code definition, in bytes.
@@ -30,14 +31,10 @@ pub(super) fn routes() -> OpenApiRouter<App> {
 #[utoipa::path(get, path = "/v1/staff-codes", tag = "locks", responses((status = 200, description = "`{\"staff_codes\": [...]}`", body = Object)))]
 async fn list(
     _: Authorized<Administer>,
-    State(app): State<App>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<Value>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    let mut conn = app.pool.acquire().await.map_err(|e| at(e.into()))?;
-    let codes = staff::list(&mut conn, &app.catalog.workspace)
-        .await
-        .map_err(|e| at(e.into()))?;
+    State(db): State<WorkspaceDb>,
+) -> Result<Json<Value>, Error> {
+    let mut conn = db.acquire().await?;
+    let codes = staff::list(&mut conn, db.workspace()).await?;
     Ok(Json(json!({ "staff_codes": codes })))
 }
 
@@ -53,12 +50,8 @@ async fn show(
     _: Authorized<Administer>,
     State(app): State<App>,
     Path(name): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<Json<StaffCodeView>, ErrorAt> {
-    admin::show(&app, &name)
-        .await
-        .map(Json)
-        .map_err(|e| ErrorAt(e, uri.path().to_owned()))
+) -> Result<Json<StaffCodeView>, Error> {
+    admin::show(&app, &name).await.map(Json)
 }
 
 /// Creates or replaces the staff code; 200 with its definition, next window and codes.
@@ -79,17 +72,13 @@ async fn put(
     _: Authorized<Administer>,
     State(app): State<App>,
     Path(name): Path<String>,
-    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<StaffCodeView>, ErrorAt> {
-    let at = |e: Error| ErrorAt(e, uri.path().to_owned());
-    require_media_type(&headers, is_json, "application/json").map_err(at)?;
-    let body = read_limited(&headers, body, MAX_BODY_BYTES)
-        .await
-        .map_err(at)?;
-    let spec: StaffCodeSpec = crate::json::decode(&body).map_err(at)?;
-    admin::put(&app, &name, spec).await.map(Json).map_err(at)
+) -> Result<Json<StaffCodeView>, Error> {
+    require_media_type(&headers, is_json, "application/json")?;
+    let body = read_limited(&headers, body, MAX_BODY_BYTES).await?;
+    let spec: StaffCodeSpec = crate::json::decode(&body)?;
+    admin::put(&app, &name, spec).await.map(Json)
 }
 
 /// Deletes the staff code; 204, its codes revoked by the worker.
@@ -104,10 +93,8 @@ async fn delete(
     _: Authorized<Administer>,
     State(app): State<App>,
     Path(name): Path<String>,
-    OriginalUri(uri): OriginalUri,
-) -> Result<StatusCode, ErrorAt> {
+) -> Result<StatusCode, Error> {
     admin::delete(&app, &name)
         .await
         .map(|()| StatusCode::NO_CONTENT)
-        .map_err(|e| ErrorAt(e, uri.path().to_owned()))
 }

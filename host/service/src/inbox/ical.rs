@@ -51,7 +51,7 @@ pub async fn schedule_all(app: &App) -> Result<()> {
         queue::enqueue(&mut conn, &app.catalog.workspace, &spec, now, now).await?;
     }
     drop(conn);
-    app.jobs_waiting.notify_one();
+    app.jobs_waiting.notify();
     Ok(())
 }
 

@@ -113,7 +113,7 @@ async fn finish(
 ) -> Result<Accepted> {
     if let Accepted::Stored { .. } = accepted {
         tx.commit().await?;
-        app.jobs_waiting.notify_one();
+        app.jobs_waiting.notify();
     }
     let outcome = match accepted {
         Accepted::Stored {

@@ -97,6 +97,6 @@ pub async fn accept(
     if ignored {
         return Ok(Accepted::Ignored { delivery });
     }
-    app.jobs_waiting.notify_one();
+    app.jobs_waiting.notify();
     Ok(Accepted::Stored { delivery })
 }

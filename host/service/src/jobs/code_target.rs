@@ -39,9 +39,12 @@ impl CodeTarget {
         let lock = app.catalog.lock(&row.code.lock).cloned().ok_or_else(|| {
             JobError::Permanent(format!("lock `{}` is no longer configured", row.code.lock))
         })?;
-        let provider = app.providers.get(&lock.provider).cloned().ok_or_else(|| {
-            JobError::Permanent(format!("provider `{}` is not configured", lock.provider))
-        })?;
+        let provider = app
+            .provider(&mut conn, &lock.provider)
+            .await?
+            .ok_or_else(|| {
+                JobError::Permanent(format!("provider `{}` is not configured", lock.provider))
+            })?;
         let device = lock.device.clone().unwrap_or_else(|| lock.id.to_string());
         Ok(Some(CodeTarget {
             row,

@@ -83,7 +83,7 @@ pub async fn assign(
     revisions::bump(&mut tx, ws, Topic::Assignments).await?;
     tx.commit().await?;
     if !ids.is_empty() {
-        app.jobs_waiting.notify_one();
+        app.jobs_waiting.notify();
     }
     tracing::info!(lock = %lock_id, from = ?previous, to = ?branch, reconciling = ids.len(), "lock assignment changed");
     Ok(AssignOutcome {
@@ -126,6 +126,6 @@ pub(crate) async fn concerned(
         }
     }
     ids.into_iter()
-        .map(|id| ReservationId::parse(id).map_err(Error::Internal))
+        .map(|id| ReservationId::parse(id).map_err(Error::internal))
         .collect()
 }

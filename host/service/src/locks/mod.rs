@@ -27,8 +27,11 @@ pub async fn unlock(app: &AppState, id: &LockId) -> Result<()> {
             "lock `{id}` cannot be unlocked remotely (its provider does not offer it)"
         )));
     }
-    let provider = app.providers.get(&lock.provider).ok_or_else(|| {
-        Error::Internal(format!(
+    let mut conn = app.pool.acquire().await?;
+    let provider = app.provider(&mut conn, &lock.provider).await?;
+    drop(conn);
+    let provider = provider.ok_or_else(|| {
+        Error::internal(format!(
             "lock `{id}` names unknown provider `{}`",
             lock.provider
         ))

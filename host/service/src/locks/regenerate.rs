@@ -114,7 +114,7 @@ pub async fn regenerate(app: &AppState, lock_id: &LockId) -> Result<RegenerateSu
         });
     }
     tx.commit().await?;
-    app.jobs_waiting.notify_one();
+    app.jobs_waiting.notify();
     for r in &replaced {
         tracing::info!(reservation = %r.reservation, lock = %r.lock, old_code = ?r.old_code, new_code = r.new_code, "PIN regenerated; the guest must be told");
     }

@@ -9,11 +9,10 @@
 //! by the provider's id. A provider failure on one lock is recorded on that lock and the
 //! sync goes on with the others.
 
-pub mod judge;
-
 use std::time::Duration;
 
-use latchkey_engine::{Connectivity, Lock, Timestamp};
+use latchkey_engine::monitor::{self as judge, Initiator, KnownCode};
+use latchkey_engine::{Connectivity, Lock, Timestamp, Window};
 use latchkey_providers::{ActivityEntry, BatteryLevel, LockStatus, ProviderError};
 use latchkey_store::alerts::{self, AlertKind, NewAlert};
 use latchkey_store::monitoring::{self, ActivityRow, LockStatusRow};
@@ -22,7 +21,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, AppState};
 use crate::error::{Error, Result};
-use judge::Initiator;
 
 /// How far back the first sync of a lock reads its activity log, in seconds.
 pub const FIRST_LOOKBACK_SECS: i64 = 24 * 3600;
@@ -129,7 +127,14 @@ async fn sync_lock(
 ) -> std::result::Result<(), LockSyncError> {
     let ws = &app.catalog.workspace;
     let device = lock.device.clone().unwrap_or_else(|| lock.id.to_string());
-    let provider = app.providers.get(&lock.provider).ok_or_else(|| {
+    // No connection is held across a call to the cloud.
+    let (provider, before) = {
+        let mut conn = app.pool.acquire().await?;
+        let provider = app.provider(&mut conn, &lock.provider).await?;
+        let before = monitoring::status(&mut conn, ws, &lock.id).await?;
+        (provider, before)
+    };
+    let provider = provider.ok_or_else(|| {
         LockSyncError::Provider(ProviderError::NotFound(format!(
             "provider `{}`",
             lock.provider
@@ -139,9 +144,6 @@ async fn sync_lock(
         .lock_status(&device)
         .await
         .map_err(LockSyncError::Provider)?;
-    let mut conn = app.pool.acquire().await?;
-    let before = monitoring::status(&mut conn, ws, &lock.id).await?;
-    drop(conn);
     let now = app.clock.now();
     let cursor = before
         .as_ref()
@@ -224,7 +226,14 @@ async fn sync_lock(
             e.at,
         )
         .await?;
-        let (initiator, covered) = judge::classify(e, code.as_ref());
+        let known = code.as_ref().map(|c| KnownCode {
+            staff: c.reservation_id.starts_with(crate::staff::OWNER_PREFIX),
+            granted: Window {
+                starts_at: Timestamp(c.starts_at),
+                ends_at: Timestamp(c.ends_at),
+            },
+        });
+        let (initiator, covered) = judge::classify(e, known.as_ref());
         let activity = ActivityRow {
             lock_id: lock.id.to_string(),
             entry_id: e.id.clone(),

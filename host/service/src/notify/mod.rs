@@ -60,7 +60,7 @@ impl Notifier {
             let url = secret(SMTP_URL_ENV)
                 .or_else(|| email.smtp_url.clone())
                 .ok_or_else(|| {
-                    Error::Config(format!(
+                    Error::config(format!(
                         "[notifications.email] needs smtp_url, or {SMTP_URL_ENV} in the environment"
                     ))
                 })?;
@@ -68,7 +68,7 @@ impl Notifier {
         }
         if let Some(sms) = &settings.sms {
             let token = secret(SMS_TOKEN_ENV).ok_or_else(|| {
-                Error::Config(format!(
+                Error::config(format!(
                     "[notifications.sms] needs the gateway's auth token in {SMS_TOKEN_ENV}"
                 ))
             })?;

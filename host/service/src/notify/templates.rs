@@ -136,7 +136,7 @@ impl Templates {
                 .trim_blocks(true)
                 .lstrip_blocks(true)
                 .build()
-                .map_err(|e| Error::Internal(format!("template syntax: {e}")))?,
+                .map_err(|e| Error::internal_from("template syntax", e))?,
         );
         let mut locales: Vec<String> = BUILT_IN_LOCALES.iter().map(|l| (*l).to_owned()).collect();
         for locale in BUILT_IN_LOCALES {
@@ -157,7 +157,10 @@ impl Templates {
                             if e.kind() == std::io::ErrorKind::NotFound
                                 && locales.contains(&locale) => {}
                         Err(e) => {
-                            return Err(Error::Config(format!("template {}: {e}", path.display())));
+                            return Err(Error::config_from(
+                                format!("template {}", path.display()),
+                                e,
+                            ));
                         }
                     }
                 }
@@ -167,7 +170,7 @@ impl Templates {
             }
         }
         if !locales.iter().any(|l| l == default_locale) {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "[notifications] locale `{default_locale}` has no templates (have: {})",
                 locales.join(", ")
             )));
@@ -230,7 +233,7 @@ impl Templates {
                 .get_template(&key)
                 .and_then(|t| t.render(Serde(&view)))
                 .map(|s| s.trim().to_owned())
-                .map_err(|e| Error::Internal(format!("template {key}: {e:#}")))
+                .map_err(|e| Error::internal_from(format!("template {key}"), e))
         };
         Ok(Rendered {
             subject: one("subject")?,
@@ -242,7 +245,7 @@ impl Templates {
     /// Renders every template of every locale against a sample of each kind.
     fn check(&self) -> Result<()> {
         let door = Door {
-            lock: latchkey_engine::LockId::parse("sample").map_err(Error::Internal)?,
+            lock: latchkey_engine::LockId::parse("sample").map_err(Error::internal)?,
             name: "Room 101".into(),
             pin: "583941".into(),
             window: latchkey_engine::Window {
@@ -261,8 +264,11 @@ impl Templates {
                     timezone: chrono_tz::Europe::Lisbon,
                     doors: std::slice::from_ref(&door),
                 };
-                self.render(locale, &subject)
-                    .map_err(|e| Error::Config(e.to_string().replace("internal error: ", "")))?;
+                self.render(locale, &subject).map_err(|e| match e {
+                    // At load, a template that fails is the property's configuration.
+                    Error::Internal { context, source } => Error::Config { context, source },
+                    other => other,
+                })?;
             }
         }
         Ok(())
@@ -277,16 +283,16 @@ fn add(
     origin: &str,
 ) -> Result<()> {
     env.add_template_owned(format!("{locale}/{name}"), source)
-        .map_err(|e| Error::Config(format!("template {origin} ({locale}/{name}): {e:#}")))
+        .map_err(|e| Error::config_from(format!("template {origin} ({locale}/{name})"), e))
 }
 
 /// The locale folders of an override directory.
 fn override_locales(dir: &Path) -> Result<Vec<String>> {
     let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::Config(format!("templates directory {}: {e}", dir.display())))?;
+        .map_err(|e| Error::config_from(format!("templates directory {}", dir.display()), e))?;
     let mut locales = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| Error::Config(format!("{}: {e}", dir.display())))?;
+        let entry = entry.map_err(|e| Error::config_from(format!("{}", dir.display()), e))?;
         if entry.path().is_dir()
             && let Some(name) = entry.file_name().to_str()
         {

@@ -196,7 +196,7 @@ async fn restore(
     let (record, bytes) = stored::get(conn, &activation.plugin, activation.version)
         .await?
         .ok_or_else(|| {
-            Error::Internal(format!(
+            Error::internal(format!(
                 "active plugin `{}` version {} is missing",
                 activation.plugin, activation.version
             ))
@@ -227,7 +227,7 @@ async fn restore_rhai(
     let id = activation.version_id;
     let (record, source) = rule_versions::get(conn, ws, id)
         .await?
-        .ok_or_else(|| Error::Internal(format!("active rule version {id} is missing")))?;
+        .ok_or_else(|| Error::internal(format!("active rule version {id} is missing")))?;
     let rule: Arc<dyn Rule> = match RhaiRule::compile(&source, loader.limits().clone()) {
         Ok(rule) => Arc::new(rule),
         Err(e) => {

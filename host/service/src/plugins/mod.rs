@@ -212,7 +212,7 @@ pub async fn activate_rhai(app: &AppState, ws: &WorkspaceId, id: i64, by: &str) 
     let limits = app.planner.loader.limits().clone();
     let rule = tokio::task::spawn_blocking(move || RhaiRule::compile(&source, limits))
         .await
-        .map_err(|e| Error::Internal(format!("rule compilation panicked: {e}")))?
+        .map_err(|e| Error::internal_from("rule compilation panicked", e))?
         .map_err(|e| Error::Conflict(format!("rule version {id} no longer compiles: {e}")))?;
     let mut tx = app.pool.begin().await?;
     let activation = rule_versions::activate(&mut tx, ws, id, by, app.clock.now()).await?;
@@ -234,7 +234,7 @@ pub async fn activate_rhai(app: &AppState, ws: &WorkspaceId, id: i64, by: &str) 
 async fn replan_open(conn: &mut Conn, ws: &WorkspaceId, now: Timestamp) -> Result<usize> {
     let ids = reservations::open_ids(conn, ws).await?;
     for id in &ids {
-        let reservation = ReservationId::parse(id.as_str()).map_err(Error::Internal)?;
+        let reservation = ReservationId::parse(id.as_str()).map_err(Error::internal)?;
         queue::enqueue(conn, ws, &JobSpec::Reconcile { reservation }, now, now).await?;
     }
     Ok(ids.len())
@@ -250,7 +250,7 @@ async fn smoke_test(rule: WasmRule, input: RuleInput, loader: &RuleLoader) -> Re
     let limits = loader.limits().clone();
     let outcome = tokio::task::spawn_blocking(move || rules::evaluate(&rule, &input, &limits))
         .await
-        .map_err(|e| Error::Internal(format!("plugin smoke test panicked: {e}")))?;
+        .map_err(|e| Error::internal_from("plugin smoke test panicked", e))?;
     outcome.map(drop).map_err(|e| Error::PluginRefused {
         code: "smoke-test-failed",
         detail: format!("the plugin failed its smoke test (a paid two-night stay): {e}"),
@@ -261,7 +261,7 @@ async fn smoke_test(rule: WasmRule, input: RuleInput, loader: &RuleLoader) -> Re
 fn smoke_input(catalog: &Catalog, now: Timestamp) -> Result<RuleInput> {
     const DAY: i64 = 86_400;
     let reservation = Reservation {
-        id: ReservationId::parse("smoke-test").map_err(Error::Internal)?,
+        id: ReservationId::parse("smoke-test").map_err(Error::internal)?,
         status: ReservationStatus::Paid,
         resources: catalog
             .resources

@@ -4,11 +4,14 @@
 //! none of the handlers, so that every part that causes work can enqueue it without
 //! depending on the parts that do it.
 
+use std::sync::Arc;
+
 use latchkey_engine::retry::RetryPolicy;
 use latchkey_engine::{ReservationId, Timestamp, WorkspaceId};
 use latchkey_store::Conn;
 use latchkey_store::jobs::{self as stored, NewJob};
 use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 
 use crate::error::{Error, Result};
 
@@ -148,7 +151,8 @@ pub async fn enqueue(
     run_at: Timestamp,
     now: Timestamp,
 ) -> Result<()> {
-    let payload = serde_json::to_string(spec).map_err(|e| Error::Internal(e.to_string()))?;
+    let payload =
+        serde_json::to_string(spec).map_err(|e| Error::internal_from("encoding a job", e))?;
     let job = NewJob {
         kind: spec.kind(),
         dedupe_key: spec.dedupe_key(ws),
@@ -183,4 +187,24 @@ pub async fn bring_forward(
     .execute(&mut *conn)
     .await?;
     Ok(moved.rows_affected() > 0)
+}
+
+/// Wakes this process's job worker when a transaction that enqueued a job due now has
+/// committed, so that it runs at once instead of at the next poll. (Other replicas are
+/// woken by the database: PostgreSQL's `NOTIFY`, sent on commit by
+/// [`latchkey_store::jobs::enqueue`].) Cheap to clone; every clone rings the same worker.
+#[derive(Debug, Clone, Default)]
+pub struct JobsWaiting(Arc<Notify>);
+
+impl JobsWaiting {
+    /// Call after the commit: a worker woken before it would find nothing to claim.
+    pub fn notify(&self) {
+        self.0.notify_one();
+    }
+
+    /// Resolves at the next [`JobsWaiting::notify`], or at once if one came while the
+    /// worker was busy.
+    pub async fn notified(&self) {
+        self.0.notified().await;
+    }
 }

@@ -199,7 +199,7 @@ async fn create(
     let lock = app
         .catalog
         .lock(lock_id)
-        .ok_or_else(|| Error::Internal(format!("planned a code on unknown lock `{lock_id}`")))?;
+        .ok_or_else(|| Error::internal(format!("planned a code on unknown lock `{lock_id}`")))?;
     let pin = if lock.capabilities.custom_pin {
         let pin = pins::choose(conn, ws, lock, guest_pin.as_ref(), None, &app.rng).await?;
         if guest_pin.is_none() {

@@ -37,7 +37,7 @@ pub async fn choose(
     for _ in 0..MAX_TRIES {
         let drawn = pins::draw(rules, &mut *rng.lock().unwrap_or_else(|p| p.into_inner()));
         let Some(pin) = drawn else {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "lock `{}` declares an empty PIN alphabet",
                 lock.id
             )));
@@ -49,7 +49,7 @@ pub async fn choose(
             return Ok(pin);
         }
     }
-    Err(Error::Internal(format!(
+    Err(Error::internal(format!(
         "no free PIN found for lock `{}` after {MAX_TRIES} tries",
         lock.id
     )))

@@ -125,12 +125,12 @@ pub async fn put(app: &AppState, name: &str, spec: StaffCodeSpec) -> Result<Staf
     };
     queue::enqueue(&mut tx, ws, &spec, now, now).await?;
     tx.commit().await?;
-    app.jobs_waiting.notify_one();
+    app.jobs_waiting.notify();
     let mut conn = app.pool.acquire().await?;
     let codes = codes::for_reservation(
         &mut conn,
         ws,
-        owner(name).map_err(Error::Internal)?.as_str(),
+        owner(name).map_err(Error::internal)?.as_str(),
     )
     .await?;
     Ok(StaffCodeView {
@@ -163,7 +163,7 @@ pub async fn show(app: &AppState, name: &str) -> Result<StaffCodeView> {
     let codes = codes::for_reservation(
         &mut conn,
         ws,
-        owner(name).map_err(Error::Internal)?.as_str(),
+        owner(name).map_err(Error::internal)?.as_str(),
     )
     .await?;
     Ok(StaffCodeView {
@@ -192,7 +192,7 @@ pub async fn delete(app: &AppState, name: &str) -> Result<()> {
     };
     queue::enqueue(&mut tx, ws, &spec, now, now).await?;
     tx.commit().await?;
-    app.jobs_waiting.notify_one();
+    app.jobs_waiting.notify();
     Ok(())
 }
 

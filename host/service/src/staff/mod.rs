@@ -104,7 +104,7 @@ pub fn owner(name: &str) -> std::result::Result<ReservationId, String> {
 pub async fn reconcile(app: &AppState, conn: &mut Conn, name: &str) -> Result<()> {
     let ws = &app.catalog.workspace;
     let now = app.clock.now();
-    let id = owner(name).map_err(Error::Internal)?;
+    let id = owner(name).map_err(Error::internal)?;
     let row = staff::get(conn, ws, name).await?;
     app.refresh(conn).await?;
     let mut grants = Vec::new();
@@ -113,7 +113,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, name: &str) -> Result<()
     if let Some(row) = &row {
         let zone = app.catalog.property.timezone;
         let recurrence =
-            Recurrence::new(&row.schedule, row.duration_secs, zone).map_err(Error::Config)?;
+            Recurrence::new(&row.schedule, row.duration_secs, zone).map_err(Error::config)?;
         if let Some(w) = recurrence.current_or_next(now) {
             window_ends = Some(w.ends_at);
             grants = row

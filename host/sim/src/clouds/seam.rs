@@ -295,6 +295,14 @@ impl SeamFake {
         &self.faults
     }
 
+    /// Replaces the workspace's API key, as an admin does in Seam's console by creating a
+    /// new key and deleting the old one: from now on the old key is answered 401
+    /// `unauthorized`, as any key Seam does not know (lock-providers.md, Seam: every call
+    /// carries `Authorization: Bearer seam_…`).
+    pub fn rotate_api_key(&self, api_key: impl Into<String>) {
+        self.account().api_key = api_key.into();
+    }
+
     /// Seconds a change takes to reach an online lock.
     pub fn set_confirm_secs(&self, secs: i64) {
         self.account().confirm_secs = secs.max(0);

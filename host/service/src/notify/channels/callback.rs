@@ -81,7 +81,7 @@ impl Callback {
     /// [`Error::Config`] for a URL that is not `http(s)://`, a literal non-public address
     /// without `allow_private`, a malformed secret, or no HTTP client.
     pub fn new(settings: &CallbackSettings) -> Result<Callback> {
-        let config = |m: String| Error::Config(format!("[notifications.callback] {m}"));
+        let config = |m: String| Error::config(format!("[notifications.callback] {m}"));
         let url = reqwest::Url::parse(&settings.url).map_err(|e| config(format!("url: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(config(format!(

@@ -37,12 +37,12 @@ impl Email {
         // lettre's TLS is rustls; ring is ours (see the provider HTTP client).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
-            .map_err(|e| Error::Config(format!("[notifications.email] SMTP URL: {e}")))?
+            .map_err(|e| Error::config_from("[notifications.email] SMTP URL", e))?
             .timeout(Some(std::time::Duration::from_secs(30)))
             .build();
         let from = from
             .parse()
-            .map_err(|e| Error::Config(format!("[notifications.email] from `{from}`: {e}")))?;
+            .map_err(|e| Error::config_from(format!("[notifications.email] from `{from}`"), e))?;
         Ok(Email { transport, from })
     }
 }

@@ -76,7 +76,7 @@ impl Sms {
             timeout: Duration::from_secs(15),
             requests_per_second: None,
         })
-        .map_err(|e| Error::Config(format!("[notifications.sms]: {e}")))?;
+        .map_err(|e| Error::config_from("[notifications.sms]", e))?;
         Ok(Sms {
             http,
             account_sid: settings.account_sid.clone(),
