@@ -230,6 +230,7 @@ fn seam_lock(id: &str, device: &str) -> LockEntry {
         provider: Some("seam-main".into()),
         device: Some(device.into()),
         simulator: None,
+        max_codes: None,
     }
 }
 
@@ -379,6 +380,52 @@ async fn credentials_set_through_the_api_connect_the_account_and_resolve_its_loc
         .expect_err("a lock without a provider")
         .to_string();
     assert!(error.contains("lock `lobby` has no `provider`"), "{error}");
+
+    // A capacity is the simulator's to take: the cloud reports its own locks'.
+    let mut file = s.file.clone();
+    let mut sized = seam_lock("sized", ONLINE);
+    sized.max_codes = Some(200);
+    file.locks.push(sized);
+    let error = file
+        .resolve(&hotel_dir(), &providers, &simulator)
+        .expect_err("a capacity on a cloud lock")
+        .to_string();
+    assert!(
+        error.contains("lock `sized`: `max_codes` is for simulated locks"),
+        "{error}"
+    );
+
+    // A simulated shared door declares the capacity property.toml gives it.
+    let mut file = s.file.clone();
+    let door = file
+        .locks
+        .iter_mut()
+        .find(|l| l.id.as_str() == "main-entrance")
+        .expect("the example's main entrance");
+    door.max_codes = Some(200);
+    let catalog = file
+        .clone()
+        .resolve(&hotel_dir(), &providers, &simulator)
+        .expect("a simulated lock with a capacity resolves");
+    let entrance = catalog
+        .lock(&LockId::parse("main-entrance").expect("id"))
+        .expect("entrance");
+    assert_eq!(entrance.capabilities.max_codes, 200);
+    assert_eq!(
+        simulator.capabilities("main-entrance").map(|c| c.max_codes),
+        Some(200)
+    );
+    let door = file
+        .locks
+        .iter_mut()
+        .find(|l| l.id.as_str() == "main-entrance")
+        .expect("entrance");
+    door.max_codes = Some(0);
+    let error = file
+        .resolve(&hotel_dir(), &providers, &simulator)
+        .expect_err("a capacity of 0")
+        .to_string();
+    assert!(error.contains("at least 1"), "{error}");
 }
 
 #[tokio::test]

@@ -634,6 +634,7 @@ pub fn room_101_door(
         provider: Some(provider.into()),
         device: Some(device.into()),
         simulator: None,
+        max_codes: None,
     }
 }
 

@@ -55,6 +55,7 @@ async fn spawn() -> Hooks {
             entry.provider = Some(account.into());
             entry.device = Some(device.into());
             entry.simulator = None;
+            entry.max_codes = None;
         }
         for (account, kind, secret) in [
             ("nuki", ProviderHookKind::Nuki, NUKI_SECRET),

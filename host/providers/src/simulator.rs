@@ -35,7 +35,8 @@ use latchkey_engine::clock::Clock;
 /// Seconds a `slow` lock takes to apply a change.
 pub const SLOW_DELAY_SECS: i64 = 90;
 
-/// Codes one simulated lock holds at once.
+/// Codes one simulated lock holds at once unless it is given its own capacity
+/// ([`Simulator::set_max_codes`], `max_codes` in `property.toml`).
 pub const SIM_MAX_CODES: u32 = 1000;
 
 /// How a simulated lock behaves.
@@ -92,12 +93,22 @@ pub struct SimFaults {
 #[derive(Debug)]
 struct SimLock {
     profile: SimProfile,
+    /// Codes it holds at once: a create beyond them is refused.
+    max_codes: u32,
     segments: Vec<CodeSegment>,
     battery_percent: u8,
     activity: Vec<ActivityEntry>,
 }
 
 impl SimLock {
+    /// Its profile's capabilities, with its own capacity.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_codes: self.max_codes,
+            ..self.profile.capabilities()
+        }
+    }
+
     /// The latest segment of `reference`, if it has not left the lock as of `at`.
     fn current(&mut self, reference: &str, at: Timestamp) -> Option<&mut CodeSegment> {
         self.segments
@@ -150,7 +161,7 @@ impl Simulator {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a lock (or changes its profile).
+    /// Adds a lock holding [`SIM_MAX_CODES`] codes (or changes its profile).
     pub fn add_lock(&self, device: &str, profile: SimProfile) {
         let mut s = self.lock_state();
         s.locks
@@ -158,10 +169,20 @@ impl Simulator {
             .and_modify(|l| l.profile = profile)
             .or_insert(SimLock {
                 profile,
+                max_codes: SIM_MAX_CODES,
                 segments: Vec::new(),
                 battery_percent: 100,
                 activity: Vec::new(),
             });
+    }
+
+    /// Sets how many codes `device` holds at once: creating one more is refused with
+    /// [`ProviderError::Rejected`] until one leaves, as a full keypad refuses it. Offline
+    /// locks compute their PINs and hold none, so they never fill up.
+    pub fn set_max_codes(&self, device: &str, max_codes: u32) {
+        if let Some(lock) = self.lock_state().locks.get_mut(device) {
+            lock.max_codes = max_codes;
+        }
     }
 
     /// Sets `device`'s battery charge (0–100 %).
@@ -345,7 +366,7 @@ impl Provider for Simulator {
         self.lock_state()
             .locks
             .get(device)
-            .map(|l| l.profile.capabilities())
+            .map(SimLock::capabilities)
     }
 
     async fn create_code(
@@ -366,7 +387,7 @@ impl Provider for Simulator {
             if lock.segments.iter().any(|seg| seg.marker == req.marker) {
                 *repeated_creates += 1;
             }
-            let caps = lock.profile.capabilities();
+            let caps = lock.capabilities();
             let present = |seg: &&CodeSegment| seg.present_until.is_none_or(|end| end > now);
             // Offline PINs are computed by the lock, not stored on it: no slots to run out of.
             let stores_codes = caps.connectivity == Connectivity::Online;
@@ -431,7 +452,7 @@ impl Provider for Simulator {
     ) -> Result<CodeReceipt, ProviderError> {
         self.call(device, |s, now| {
             let lock = s.locks.get_mut(device).ok_or_else(|| unknown(device))?;
-            let caps = lock.profile.capabilities();
+            let caps = lock.capabilities();
             if !caps.can_update {
                 return Err(ProviderError::Unsupported("this lock cannot change a code"));
             }
@@ -460,7 +481,7 @@ impl Provider for Simulator {
     async fn revoke_code(&self, device: &str, reference: &str) -> Result<(), ProviderError> {
         self.call(device, |s, now| {
             let lock = s.locks.get_mut(device).ok_or_else(|| unknown(device))?;
-            if !lock.profile.capabilities().can_revoke {
+            if !lock.capabilities().can_revoke {
                 return Err(ProviderError::Unsupported("this lock cannot delete a code"));
             }
             let delay = if lock.profile == SimProfile::Slow {
@@ -550,7 +571,7 @@ impl Provider for Simulator {
             let next = s.next_ref;
             s.next_ref += 1;
             let lock = s.locks.get_mut(device).ok_or_else(|| unknown(device))?;
-            if !lock.profile.capabilities().remote_unlock {
+            if !lock.capabilities().remote_unlock {
                 return Err(ProviderError::Unsupported(
                     "this lock cannot be opened remotely",
                 ));

@@ -466,6 +466,8 @@ fn add_rooms(
     );
     for (i, room) in rooms.iter().enumerate() {
         let placed = clouds.place(mix, i);
+        let on_simulator = placed.as_ref().is_none_or(|(key, _)| key == "simulator");
+        let room_lock = profiles[i % profiles.len()];
         file.resources.push(latchkey_engine::Resource {
             id: room.resource.clone(),
             kind: ResourceKind::Room,
@@ -484,10 +486,8 @@ fn add_rooms(
                     .as_ref()
                     .map_or_else(|| "simulator".to_owned(), |(key, _)| key.clone()),
             ),
-            simulator: match &placed {
-                Some((key, _)) if key != "simulator" => None,
-                _ => Some(profiles[i % profiles.len()]),
-            },
+            simulator: on_simulator.then(|| room_lock.profile()),
+            max_codes: on_simulator.then(|| room_lock.max_codes()).flatten(),
             device: placed
                 .filter(|(key, _)| key != "simulator")
                 .map(|(_, device)| device),

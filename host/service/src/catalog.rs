@@ -87,6 +87,12 @@ pub struct LockEntry {
     /// For simulator locks: how the lock behaves.
     #[serde(default)]
     pub simulator: Option<SimProfile>,
+    /// For simulator locks: how many codes the lock holds at once (a shared door's keypad
+    /// serves every guest in the building); by default
+    /// [`SIM_MAX_CODES`](latchkey_providers::simulator::SIM_MAX_CODES). A lock cloud
+    /// reports its own locks' capacity, so a cloud lock may not set it.
+    #[serde(default)]
+    pub max_codes: Option<u32>,
     /// How to use the door, told to guests with their PIN ("press ✓ after the code").
     #[serde(default)]
     pub instructions: Option<String>,
@@ -198,8 +204,27 @@ impl CatalogFile {
                     )));
                 }
             };
-            if let Some(profile) = entry.simulator {
-                simulator.add_lock(&device, profile);
+            match (entry.simulator, entry.max_codes) {
+                (_, Some(0)) => {
+                    return Err(Error::config(format!(
+                        "lock `{}`: `max_codes` must be at least 1",
+                        entry.id
+                    )));
+                }
+                (None, Some(_)) => {
+                    return Err(Error::config(format!(
+                        "lock `{}`: `max_codes` is for simulated locks; a lock cloud reports \
+                         its locks' capacity itself",
+                        entry.id
+                    )));
+                }
+                (Some(profile), max_codes) => {
+                    simulator.add_lock(&device, profile);
+                    if let Some(max_codes) = max_codes {
+                        simulator.set_max_codes(&device, max_codes);
+                    }
+                }
+                (None, None) => {}
             }
             let provider = providers.get(&provider_key).ok_or_else(|| {
                 Error::config(format!(

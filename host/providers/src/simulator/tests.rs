@@ -67,6 +67,46 @@ async fn online_lock_refuses_a_pin_in_use_and_invalid_pins() {
 }
 
 #[tokio::test]
+async fn a_full_lock_refuses_the_next_code_until_one_leaves() {
+    let (sim, clock) = setup(SimProfile::Online);
+    sim.set_max_codes("door", 2);
+    assert_eq!(
+        sim.capabilities("door").map(|c| c.max_codes),
+        Some(2),
+        "the capacity is declared"
+    );
+    sim.create_code("door", &request("a", Some("345678"), 0, 600))
+        .await
+        .expect("first");
+    let second = sim
+        .create_code("door", &request("b", Some("456789"), 0, 3600))
+        .await
+        .expect("second");
+    let full = sim
+        .create_code("door", &request("c", Some("567893"), 0, 3600))
+        .await;
+    assert!(
+        matches!(&full, Err(ProviderError::Rejected(why)) if why.contains("maximum of 2")),
+        "{full:?}"
+    );
+    // A code whose window is over still takes its slot, as on a real keypad, until it is
+    // deleted; a revoked code leaves at once.
+    clock.advance_to(Timestamp(T0 + 600));
+    assert!(
+        sim.create_code("door", &request("c", Some("567893"), 600, 3600))
+            .await
+            .is_err(),
+        "an expired code is still held"
+    );
+    sim.revoke_code("door", &second.reference)
+        .await
+        .expect("revoked");
+    sim.create_code("door", &request("c", Some("567893"), 600, 3600))
+        .await
+        .expect("room after the revocation");
+}
+
+#[tokio::test]
 async fn offline_lock_generates_pins_rounds_to_hours_and_cannot_revoke() {
     let (sim, _) = setup(SimProfile::Offline);
     let r = sim
