@@ -243,8 +243,48 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
         )
     };
 
-    let (clean, _) = judge().await.expect("judged");
+    let judged = judge().await.expect("judged");
+    let clean = judged.violations;
     assert!(clean.is_empty(), "{clean:?}");
+    // Booked and paid well ahead, the guest's three doors (room, main entrance, pool) were
+    // ready when the window opened.
+    assert_eq!(
+        (
+            judged.readiness.pairs,
+            judged.readiness.ready,
+            judged.readiness.late
+        ),
+        (3, 3, 0),
+        "{:?}",
+        judged.readiness
+    );
+    // The same codes, with no message delivered: on the lock, but nobody ready.
+    let untold = driver::judge(
+        driver::Api {
+            routes: &app.router,
+            key: &api_key,
+        },
+        &app.app.catalog,
+        &models,
+        &acked,
+        &[],
+        &[],
+        end,
+    )
+    .await
+    .expect("judged")
+    .readiness;
+    assert_eq!(
+        (untold.pairs, untold.code_on_lock, untold.ready),
+        (3, 3, 0),
+        "{untold:?}"
+    );
+    assert_eq!(untold.percent, 0.0);
+    assert!(
+        untold.examples.iter().all(|n| n.why == "not told on email"),
+        "{:?}",
+        untold.examples
+    );
 
     // Staff type the guest's PIN into the vendor's app for someone else.
     let (pin, _) = app.code_on("R-1", "main-entrance").await.expect("code");
@@ -254,7 +294,7 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
     };
     app.simulator
         .put_foreign_code("main-entrance", &pin, window);
-    let (violations, _) = judge().await.expect("judged");
+    let violations = judge().await.expect("judged").violations;
     let kinds: Vec<_> = violations.iter().map(|v| v.kind).collect();
     assert!(kinds.contains(&ViolationKind::SharedPin), "{violations:?}");
     assert!(

@@ -44,8 +44,8 @@ use super::faults::{self, FaultSpec, FaultWindow};
 use super::guests::{self, guest_notifier};
 use super::inventory::build_inventory;
 use super::oracle::{
-    self, Acked, CodeSegment, LockHistory, OraclePolicy, Told, UnrevocableAlert, Violation,
-    ViolationKind,
+    self, Acked, CodeSegment, LockHistory, OraclePolicy, Readiness, Told, UnrevocableAlert,
+    Violation, ViolationKind,
 };
 use super::reenio::{ReenioDelivery, ReplaySource};
 use super::replicas::Replicas;
@@ -127,6 +127,8 @@ pub struct Report {
     pub violations: Vec<Violation>,
     /// Totals.
     pub counts: Counts,
+    /// The share of (guest, door) pairs ready when their window opened.
+    pub readiness: Readiness,
     /// The comparison with `compare_with`, when one was asked for.
     pub comparison: Option<Comparison>,
 }
@@ -399,7 +401,11 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
 
     let told = guests::told(&inbox);
     counts.messages_sent = told.len();
-    let (mut violations, alerts) = judge(
+    let Judgement {
+        mut violations,
+        alerts,
+        readiness,
+    } = judge(
         Api {
             routes: service.primary_routes(),
             key: &api_key,
@@ -438,6 +444,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     Ok(Report {
         violations,
         counts,
+        readiness,
         comparison: shadowed.map(|s| s.comparison()),
     })
 }
@@ -554,7 +561,8 @@ async fn get_json(api: Api<'_>, path: &str) -> anyhow::Result<serde_json::Value>
 
 /// Asks the service (over its API, `api`) which codes belong to which reservation and
 /// what it holds, asks each lock's model (by provider key) what the lock held, and hands
-/// both, with what guests were `told`, to the oracle with the default hotel policy. Returns the violations and the number of alerts raised.
+/// both, with what guests were `told`, to the oracle with the default hotel policy:
+/// the violations, the number of alerts raised and the arrival readiness.
 ///
 /// # Errors
 /// When the service does not answer its API.
@@ -566,7 +574,7 @@ pub async fn judge(
     outages: &[FaultWindow],
     told: &[Told],
     end: Timestamp,
-) -> anyhow::Result<(Vec<Violation>, usize)> {
+) -> anyhow::Result<Judgement> {
     let policy = OraclePolicy {
         requires_payment: catalog.property.requires_payment,
         ..OraclePolicy::default()
@@ -653,7 +661,31 @@ pub async fn judge(
     violations.sort_by(|a, b| {
         (a.at, a.kind, &a.reservation, &a.lock).cmp(&(b.at, b.kind, &b.reservation, &b.lock))
     });
-    Ok((violations, all_alerts.len()))
+    let readiness = oracle::readiness(
+        &policy,
+        &catalog.property,
+        acked,
+        &histories,
+        told,
+        &expected,
+        end,
+    );
+    Ok(Judgement {
+        violations,
+        alerts: all_alerts.len(),
+        readiness,
+    })
+}
+
+/// What the oracle found in a replay.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    /// Every violation, in time order.
+    pub violations: Vec<Violation>,
+    /// Alerts the service raised.
+    pub alerts: usize,
+    /// The arrival readiness.
+    pub readiness: Readiness,
 }
 
 fn progress_bar(enabled: bool, len: usize) -> indicatif::ProgressBar {

@@ -21,11 +21,16 @@
 //!   name a PIN the lock holds for them, or they were never told (see [`told`]);
 //! - **duplicate message**: a guest got the same message twice.
 //!
+//! Beside the findings, one figure: **arrival readiness** ([`readiness`]), the share of
+//! (guest, door) pairs whose code was on the lock and told to the guest when their window
+//! opened.
+//!
 //! Everything is checked up to `end`, the end of the replay.
 
 mod coverage;
 mod intervals;
 mod policy;
+mod readiness;
 mod records;
 mod told;
 
@@ -39,6 +44,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub use super::faults::FaultWindow;
 use coverage::Context;
+pub use readiness::{NotReady, Readiness};
 use records::{lost_events, shared_pins};
 
 /// The policy the oracle holds the service to. Durations in seconds.
@@ -247,4 +253,25 @@ pub fn check_told(
         (a.at, a.kind, &a.reservation, &a.lock).cmp(&(b.at, b.kind, &b.reservation, &b.lock))
     });
     out
+}
+
+/// The arrival readiness of the replay: every (reservation, door) pair whose window opened with the guest entitled in time, and
+/// whether the door's code was on the lock and told on each of `expected_channels` (`told`
+/// in the order delivered) at that instant.
+#[allow(clippy::too_many_arguments)]
+pub fn readiness(
+    policy: &OraclePolicy,
+    property: &Property,
+    acked: &[Acked],
+    locks: &[LockHistory],
+    told: &[Told],
+    expected_channels: &[String],
+    end: Timestamp,
+) -> Readiness {
+    let ctx = Context::new(policy, property, acked, locks, &[], &[], end);
+    let mut by_reservation: HashMap<&ReservationId, Vec<&Told>> = HashMap::new();
+    for m in told {
+        by_reservation.entry(&m.reservation).or_default().push(m);
+    }
+    ctx.readiness(&by_reservation, expected_channels)
 }

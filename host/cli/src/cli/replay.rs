@@ -110,6 +110,23 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         c.provider_calls, c.repeated_creates
     );
     println!("wall time: {:.1} s", c.wall_ms as f64 / 1000.0);
+    let r = &report.readiness;
+    println!(
+        "arrival readiness: {:.2} % ({} of {} guest-door pairs had their code on the lock and told \
+         when their window opened; {} had the code but were not told; {} entitled only after it \
+         opened, not counted)",
+        r.percent,
+        r.ready,
+        r.pairs,
+        r.code_on_lock.saturating_sub(r.ready),
+        r.late
+    );
+    for n in &r.examples {
+        println!(
+            "  not ready: reservation {} lock {} at {}: {}",
+            n.reservation, n.lock, n.window_start, n.why
+        );
+    }
     let mut plans_agree = true;
     if let (Some(c), Some(path)) = (&report.comparison, &args.compare_with) {
         println!(

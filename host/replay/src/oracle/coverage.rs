@@ -14,7 +14,7 @@ use super::{
 /// Everything indexed once, so each check is a lookup plus a merge.
 pub(super) struct Context<'a> {
     pub(super) policy: &'a OraclePolicy,
-    property: &'a Property,
+    pub(super) property: &'a Property,
     pub(super) locks: &'a [LockHistory],
     pub(super) end: i64,
     pub(super) states: HashMap<&'a ReservationId, Vec<Piece<'a>>>,
