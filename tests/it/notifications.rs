@@ -225,3 +225,56 @@ async fn a_restart_sends_what_was_decided_once() {
     wait(&h, 3600).await;
     assert_eq!(emails(&h).len(), 1, "a sent message is not sent again");
 }
+
+/// Room 101's lock is down from before the codes are made until half an hour before the
+/// window opens (check-in 15:00 less 1 h: 14:00). Two hours before the window, the guest
+/// is told the doors that work, never the room's PIN before it is on its lock; once the
+/// room's code reaches the lock, a change tells it.
+#[tokio::test]
+async fn a_lock_that_is_down_does_not_keep_the_guest_from_the_doors_that_work() {
+    let h = TestApp::spawn(NOW).await;
+    h.simulator.add_outage(
+        "room-101",
+        latchkey_engine::Window {
+            starts_at: at(NOW),
+            ends_at: at("2026-11-23T13:30:00Z"),
+        },
+    );
+    let reply = h
+        .send(&stay("R-1", "101", "paid", "2026-11-25T11:00:00Z", 1))
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    h.advance_to(at("2026-11-23T11:59:00Z")).await;
+    assert_eq!(
+        h.code_on("R-1", "room-101").await.map(|c| c.1).as_deref(),
+        Some("pending")
+    );
+    assert!(
+        emails(&h).is_empty(),
+        "more than 2 hours ahead, the guest waits for every door"
+    );
+
+    h.advance_to(at("2026-11-23T12:00:00Z")).await;
+    let sent = emails(&h);
+    assert_eq!(sent.len(), 1, "the doors that work: {sent:?}");
+    assert_eq!(sent[0].kind.as_str(), "issued");
+    let (entrance_pin, _) = h.code_on("R-1", "main-entrance").await.expect("entrance");
+    assert_eq!(door_pin(&sent[0], "main-entrance"), Some(entrance_pin));
+    assert!(door_pin(&sent[0], "pool").is_some());
+    assert_eq!(
+        door_pin(&sent[0], "room-101"),
+        None,
+        "never a PIN that is not on its lock"
+    );
+
+    h.advance_to(at("2026-11-23T14:00:00Z")).await;
+    let (room_pin, state) = h.code_on("R-1", "room-101").await.expect("room code");
+    assert_eq!(
+        state, "active",
+        "the room's code reached the lock after the outage"
+    );
+    let sent = emails(&h);
+    assert_eq!(sent.len(), 2, "then the room: {sent:?}");
+    assert_eq!(sent[1].kind.as_str(), "changed");
+    assert_eq!(door_pin(&sent[1], "room-101"), Some(room_pin));
+}

@@ -269,6 +269,15 @@ impl Job for PendingCode {
         Ok(())
     }
 
+    /// The code is not on its lock yet: the guest is told the doors that work in time,
+    /// whatever becomes of it.
+    async fn on_retry(&self, app: &App, tx: &mut Conn, _job: &ClaimedJob) -> Result<()> {
+        if let Some(row) = codes::get(tx, &app.catalog.workspace, self.code).await? {
+            crate::outbox::tell_what_works_in_time(app, tx, &row.code.reservation).await?;
+        }
+        Ok(())
+    }
+
     /// The code is pending again, for the job to act on.
     async fn on_retry_by_hand(&self, conn: &mut Conn, now: Timestamp) -> Result<()> {
         codes::transition(

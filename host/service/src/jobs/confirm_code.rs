@@ -3,14 +3,21 @@
 use latchkey_providers::ReceiptStatus;
 use latchkey_store::alerts::AlertKind;
 use latchkey_store::jobs::ClaimedJob;
+use latchkey_store::{Conn, codes};
 
 use super::code_target::{Change, Expect, finish_with_receipt, pending_target};
 use super::{Escalation, Job, JobError};
 use crate::app::App;
+use crate::error::Result;
 
 /// Confirmation attempts after which a pending code is reported overdue (the job keeps
 /// reading it back).
 const ALERT_AFTER_CONFIRM_ATTEMPTS: i64 = 10;
+
+/// Confirmation attempts after which a code is late enough for its guest to be told the
+/// doors that work without it, once their window nears: a slow lock confirms within the
+/// first two (30 s, then 60 s).
+const LATE_AFTER_CONFIRM_ATTEMPTS: i64 = 3;
 
 /// `confirm_code`, as the worker runs it.
 pub(super) struct ConfirmCode {
@@ -21,6 +28,18 @@ pub(super) struct ConfirmCode {
 impl Job for ConfirmCode {
     async fn run(&self, app: &App, job: &ClaimedJob) -> Result<(), JobError> {
         run(app, job, self.code).await
+    }
+
+    /// A code still unconfirmed after [`LATE_AFTER_CONFIRM_ATTEMPTS`]: the guest is told
+    /// the doors that work in time.
+    async fn on_retry(&self, app: &App, tx: &mut Conn, job: &ClaimedJob) -> Result<()> {
+        if job.attempts < LATE_AFTER_CONFIRM_ATTEMPTS {
+            return Ok(());
+        }
+        if let Some(row) = codes::get(tx, &app.catalog.workspace, self.code).await? {
+            crate::outbox::tell_what_works_in_time(app, tx, &row.code.reservation).await?;
+        }
+        Ok(())
     }
 
     fn escalation(&self) -> Option<Escalation> {

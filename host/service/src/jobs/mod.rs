@@ -58,6 +58,13 @@ trait Job: Send + Sync {
         Ok(())
     }
 
+    /// What a failed attempt that will be retried does to its subject, in the requeueing
+    /// transaction (a code that keeps failing makes sure its guest is told the doors that
+    /// work in time). Nothing by default.
+    async fn on_retry(&self, _app: &App, _tx: &mut Conn, _job: &ClaimedJob) -> Result<()> {
+        Ok(())
+    }
+
     /// Undoes [`Job::on_dead_letter`] when a person retries the dead letter, so the job
     /// acts on its subject again. Nothing by default.
     async fn on_retry_by_hand(&self, _conn: &mut Conn, _now: Timestamp) -> Result<()> {
@@ -251,6 +258,7 @@ async fn fail(
             };
             tracing::debug!(job = job.id, kind = spec.kind(), attempt = job.attempts, delay, error = %message, "job will be retried");
             queue::requeue(&mut tx, job.lease(), now.plus(delay), &message, now).await?;
+            handler.on_retry(app, &mut tx, job).await?;
             if let Some(escalation) = handler.escalation()
                 && job.attempts == escalation.after_attempts
             {

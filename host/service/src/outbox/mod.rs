@@ -5,7 +5,11 @@
 //!
 //! When:
 //! - **issued**: once every code of the reservation is confirmed on its lock (no code
-//!   pending), never a PIN that is not there yet;
+//!   pending), never a PIN that is not there yet; or, with a code still pending
+//!   [`sheet::TELL_WHAT_WORKS_SECS`] before its window opens, the doors that work, the
+//!   rest following as a change once they are ready (a code job that fails queues a
+//!   reconcile for that instant, [`tell_what_works_in_time`], so the decision is made
+//!   then even if nothing else happens);
 //! - **changed**: whenever, with no code pending, a door's PIN or window differs from what
 //!   the guest was last told, or a door was added (room move, date change, regenerated
 //!   PINs); not after check-out;
@@ -81,6 +85,31 @@ pub async fn after_code_change(app: &AppState, conn: &mut Conn, id: &Reservation
     Ok(())
 }
 
+/// A code of reservation `id` is late reaching its lock (its job failed an attempt, or its
+/// confirmation is overdue): queues a reconcile for the instant the guest is to be told
+/// the doors that work without it ([`sheet::tell_what_works_at`]), so that they are told
+/// then however long the lock stays out of reach. Nothing when that instant has passed:
+/// the next decision tells them.
+///
+/// # Errors
+/// Database errors.
+pub async fn tell_what_works_in_time(
+    app: &AppState,
+    conn: &mut Conn,
+    id: &ReservationId,
+) -> Result<()> {
+    let ws = &app.catalog.workspace;
+    let codes = codes::for_reservation(conn, ws, id.as_str()).await?;
+    let now = app.clock.now();
+    if let Some(at) = sheet::tell_what_works_at(&codes).filter(|at| *at > now) {
+        let reconcile = JobSpec::Reconcile {
+            reservation: id.clone(),
+        };
+        queue::enqueue(conn, ws, &reconcile, at, now).await?;
+    }
+    Ok(())
+}
+
 /// Sends the guest of reservation `id` their current PINs again, on the channels the
 /// rule asked for (a front-desk "Resend PIN"). Answers how many messages were written
 /// (queued, or skipped with the reason where a channel cannot reach the guest).
@@ -114,7 +143,8 @@ pub async fn resend(app: &AppState, conn: &mut Conn, id: &str) -> Result<usize> 
         ));
     }
     let codes = codes::for_reservation(conn, ws, id).await?;
-    let doors = sheet::confirmed_doors(&codes, &app.catalog, app.clock.now())
+    // Asked by the desk: whatever works now, pending codes or not.
+    let doors = Some(sheet::working_doors(&codes, &app.catalog, app.clock.now()))
         .filter(|doors| !doors.is_empty())
         .ok_or_else(|| {
             Error::Conflict("no PIN is on a lock yet: the guest is told once it is".into())
@@ -159,7 +189,7 @@ async fn decide(
     let ws = &app.catalog.workspace;
     let codes = codes::for_reservation(conn, ws, row.state.id.as_str()).await?;
     let now = app.clock.now();
-    let Some(doors) = sheet::confirmed_doors(&codes, &app.catalog, now) else {
+    let Some(doors) = sheet::doors_to_tell(&codes, &app.catalog, now) else {
         return Ok(false);
     };
     if doors.is_empty() || !sheet::is_news(notice.told.as_deref(), &doors) {

@@ -1,25 +1,53 @@
 //! The door sheet: what a guest is told (each door, its PIN, its window), built only from
 //! codes the locks have confirmed, and whether it is news compared with what the guest was
 //! last told.
+//!
+//! A guest is told every door at once when every code is confirmed. When a door's code is
+//! still pending [`TELL_WHAT_WORKS_SECS`] before its window opens (its lock is down, say),
+//! the guest is told the doors that work, and the rest when they are ready: a room lock
+//! that is down must not keep them from the main entrance.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use latchkey_engine::{CodeRecord, CodeState, Connectivity, Timestamp};
 use latchkey_store::notifications::Door;
 
 use crate::catalog::Catalog;
 
-/// The doors a reservation's codes open as confirmed now, sorted by lock; `None` while any
-/// of its codes is pending (a PIN or window is about to change on a lock, so telling now
-/// could tell something that is not there yet).
-pub fn confirmed_doors(
-    codes: &[CodeRecord],
-    catalog: &Catalog,
-    now: Timestamp,
-) -> Option<Vec<Door>> {
-    if codes.iter().any(|c| c.code.state == CodeState::Pending) {
-        return None;
+/// Seconds before a pending code's window opens from which the guest is told the doors
+/// that work without waiting for it (2 hours, the pre-arrival check's last look).
+pub const TELL_WHAT_WORKS_SECS: i64 = 2 * 3600;
+
+/// The doors to tell the guest now, sorted by lock: every door a confirmed code opens when
+/// no code is pending; while one is, `None` (a PIN or window is about to change on a lock,
+/// so telling now could tell something that is not there yet) until
+/// [`tell_what_works_at`], and from then on the doors without a pending code.
+pub fn doors_to_tell(codes: &[CodeRecord], catalog: &Catalog, now: Timestamp) -> Option<Vec<Door>> {
+    match tell_what_works_at(codes) {
+        Some(at) if now < at => None,
+        _ => Some(working_doors(codes, catalog, now)),
     }
+}
+
+/// When the guest is told the doors that work although a code is still pending:
+/// [`TELL_WHAT_WORKS_SECS`] before the earliest pending code's window opens; `None` when
+/// no code is pending.
+pub fn tell_what_works_at(codes: &[CodeRecord]) -> Option<Timestamp> {
+    codes
+        .iter()
+        .filter(|c| c.code.state == CodeState::Pending)
+        .map(|c| c.code.window.starts_at.plus(-TELL_WHAT_WORKS_SECS))
+        .min()
+}
+
+/// The doors confirmed codes open now, leaving out every door with a pending code (its PIN
+/// or window is about to change), sorted by lock.
+pub fn working_doors(codes: &[CodeRecord], catalog: &Catalog, now: Timestamp) -> Vec<Door> {
+    let pending: BTreeSet<_> = codes
+        .iter()
+        .filter(|c| c.code.state == CodeState::Pending)
+        .map(|c| &c.code.lock)
+        .collect();
     // A code that was replaced, or that could not be revoked when access moved on, stays
     // `active` on record without being the guest's any more.
     let replaced: HashSet<i64> = codes.iter().filter_map(|c| c.replaces).collect();
@@ -27,6 +55,7 @@ pub fn confirmed_doors(
         .iter()
         .filter(|c| c.code.state == CodeState::Active && c.code.window.ends_at > now)
         .filter(|c| !c.unrevocable && !replaced.contains(&c.code.id))
+        .filter(|c| !pending.contains(&c.code.lock))
         .collect();
     // One door, one PIN: the newest code wins should two remain.
     current.sort_by_key(|c| std::cmp::Reverse(c.code.id));
@@ -51,7 +80,7 @@ pub fn confirmed_doors(
         })
         .collect();
     doors.sort_by(|a, b| a.lock.cmp(&b.lock));
-    Some(doors)
+    doors
 }
 
 /// True when `now` holds a door the guest was not told, or told with another PIN or
