@@ -13,38 +13,39 @@ use crate::{
 };
 
 /// A [`Provider`] that forwards every call to the client connected with the account's
-/// newest credentials. `stamp` says which credentials those are (their `updated_at` on
-/// record, Unix seconds UTC), so the service can tell when a newer set has been stored.
+/// newest credentials. `revision` says which credentials those are (the count of sets on
+/// record when they were read: 1 for the first set), so the service can tell when a newer
+/// set has been stored.
 pub struct AccountClient {
     current: RwLock<Connected>,
 }
 
 struct Connected {
-    stamp: i64,
+    revision: i64,
     client: Arc<dyn Provider>,
 }
 
 impl AccountClient {
-    /// A client connected with the credentials stored at `stamp`.
-    pub fn new(client: Arc<dyn Provider>, stamp: i64) -> AccountClient {
+    /// A client connected with the credentials of `revision`.
+    pub fn new(client: Arc<dyn Provider>, revision: i64) -> AccountClient {
         AccountClient {
-            current: RwLock::new(Connected { stamp, client }),
+            current: RwLock::new(Connected { revision, client }),
         }
     }
 
-    /// When the credentials the current client was connected with were stored (Unix
-    /// seconds UTC).
-    pub fn stamp(&self) -> i64 {
+    /// The revision of the credentials the current client was connected with.
+    pub fn revision(&self) -> i64 {
         self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .stamp
+            .revision
     }
 
-    /// Replaces the client with one connected with the credentials stored at `stamp`;
-    /// calls already under way finish on the old one.
-    pub fn replace(&self, client: Arc<dyn Provider>, stamp: i64) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Connected { stamp, client };
+    /// Replaces the client with one connected with the credentials of `revision`; calls
+    /// already under way finish on the old one.
+    pub fn replace(&self, client: Arc<dyn Provider>, revision: i64) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) =
+            Connected { revision, client };
     }
 
     fn client(&self) -> Arc<dyn Provider> {
@@ -62,7 +63,7 @@ impl AccountClient {
 impl std::fmt::Debug for AccountClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccountClient")
-            .field("stamp", &self.stamp())
+            .field("revision", &self.revision())
             .finish_non_exhaustive()
     }
 }

@@ -331,5 +331,18 @@ impl IntoResponse for Error {
     }
 }
 
+/// `error` and every cause under it, as `{:#}` prints an `anyhow` chain: `context: cause:
+/// …`. For logs, where the whole chain must show.
+pub fn display_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
 /// Shorthand for host results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

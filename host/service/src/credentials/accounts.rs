@@ -15,7 +15,7 @@ use latchkey_providers::credentials::Credentials;
 use latchkey_store::{self as store, Conn};
 
 use super::cipher::Key;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, display_chain};
 
 /// Records `accounts` as the ones `ws` declares (what the API checks credentials
 /// against); see [`latchkey_store::credentials::record_accounts`].
@@ -185,11 +185,11 @@ impl AccountClients {
             // Deleted credentials stop nothing already connected; the next start refuses.
             return Ok(());
         };
-        if revision <= held.client.stamp() {
+        if revision <= held.client.revision() {
             return Ok(());
         }
         let mut reconnect = held.reconnecting.lock().await;
-        if revision <= held.client.stamp() || reconnect.failed_revision >= Some(revision) {
+        if revision <= held.client.revision() || reconnect.failed_revision >= Some(revision) {
             return Ok(());
         }
         let connected = match Key::current() {
@@ -198,12 +198,12 @@ impl AccountClients {
                     connect(&held.entry, &credentials, Arc::clone(&self.clock))
                         .await
                         .map(|provider| (provider, revision))
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| display_chain(&e))
                 }
                 Err(Error::Database(e)) => return Err(Error::Database(e)),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(display_chain(&e)),
             },
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(display_chain(&e)),
         };
         match connected {
             Ok((provider, revision)) => {

@@ -6,10 +6,13 @@
 //! - `/v1/keys`, `/v1/users`: admins create (a key is shown once), list and revoke.
 //! - `GET /v1/audit`: every write made through the API, newest first.
 
+use std::sync::Arc;
+
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use latchkey_engine::Role;
+use latchkey_engine::clock::Clock;
 use latchkey_store::access::{self, KeyRow, SessionRow, UserRow};
 use latchkey_store::audit::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
@@ -25,8 +28,6 @@ use crate::auth::sessions::{self, SessionView, SignIn};
 use crate::auth::{Authorized, Caller, Credential, keys, passwords};
 use crate::db::WorkspaceDb;
 use crate::error::{Error, Problem};
-use latchkey_engine::clock::Clock;
-use std::sync::Arc;
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()

@@ -12,10 +12,13 @@
 //!   ([`crate::credentials::accounts::AccountClients`]); if the cloud refuses them, that
 //!   is logged and the previous credentials stay in use.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
+use latchkey_engine::clock::Clock;
 use latchkey_providers::credentials::Credentials;
 use latchkey_store as store;
 use serde::Serialize;
@@ -31,8 +34,6 @@ use crate::auth::permission::Administer;
 use crate::credentials::cipher::Key;
 use crate::db::WorkspaceDb;
 use crate::error::{Error, Problem};
-use latchkey_engine::clock::Clock;
-use std::sync::Arc;
 
 /// Largest credentials body, in bytes.
 const MAX_BODY: usize = 16 * 1024;

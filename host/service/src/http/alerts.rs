@@ -1,7 +1,10 @@
 //! Alerts a person must see, and their acknowledgement.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::response::Json;
+use latchkey_engine::clock::Clock;
 use latchkey_store::alerts::{self, AlertRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,8 +17,6 @@ use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
 use crate::db::WorkspaceDb;
 use crate::error::{Error, Problem};
-use latchkey_engine::clock::Clock;
-use std::sync::Arc;
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()

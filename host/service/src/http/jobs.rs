@@ -1,7 +1,10 @@
 //! Dead letters: jobs that ran out of retries, and their retry.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::response::Json;
+use latchkey_engine::clock::Clock;
 use latchkey_store::jobs::{self, DeadJob};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,8 +18,6 @@ use crate::auth::permission::{Administer, ReadFrontDesk};
 use crate::db::WorkspaceDb;
 use crate::error::{Error, Problem};
 use crate::queue::JobsWaiting;
-use latchkey_engine::clock::Clock;
-use std::sync::Arc;
 
 pub(super) fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()

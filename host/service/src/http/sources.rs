@@ -33,7 +33,7 @@ use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::Administer;
 use crate::credentials::cipher::{Key, KeyError};
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Problem, Result, display_chain};
 use latchkey_sources::{SourceEntry, SourceForm};
 
 /// Default overlap of a rotation, in seconds (one day).
@@ -311,7 +311,7 @@ pub(super) async fn lookup(app: &App, name: &str) -> Result<Option<ApiSourceEntr
             // One secret sealed under a lost key must not lock out a secret rotated in
             // under the new one.
             Err(e) => {
-                tracing::error!(source = name, error = %e, "a webhook secret cannot be opened");
+                tracing::error!(source = name, error = %display_chain(&e), "a webhook secret cannot be opened");
                 unopened = Some(e);
             }
         }
