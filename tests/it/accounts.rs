@@ -23,6 +23,7 @@ use latchkey_service::app::{App, AppConfig};
 use latchkey_service::catalog::{CatalogFile, LockEntry};
 use latchkey_service::credentials::accounts::{self, AccountClients};
 use latchkey_service::credentials::cipher::{self, Key};
+use latchkey_service::error::display_chain;
 use latchkey_service::notify::Notifier;
 use latchkey_service::rule_loader::RuleLoader;
 use latchkey_sim::clouds::seam::{FakeDevice, SeamFake};
@@ -207,18 +208,6 @@ async fn replica(s: &Setup) -> App {
     .expect("replica builds")
 }
 
-/// An error with its causes, as the CLI prints it (`{:#}`): `context: cause: …`.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
-}
-
 fn seam_lock(id: &str, device: &str) -> LockEntry {
     LockEntry {
         instructions: None,
@@ -260,7 +249,7 @@ async fn credentials_set_through_the_api_connect_the_account_and_resolve_its_loc
         .connect(std::slice::from_ref(&s.seam))
         .await
         .err()
-        .map(|e| chain(&e))
+        .map(|e| display_chain(&e))
         .expect("no credentials yet");
     assert_eq!(
         error,
@@ -357,13 +346,18 @@ async fn credentials_set_through_the_api_connect_the_account_and_resolve_its_loc
     assert!(!back.capabilities.custom_pin && !back.capabilities.remote_unlock);
     assert_eq!(front.provider, "seam-main");
 
+    // What resolving the example says once `change` is made to it.
+    let refusal = |change: &dyn Fn(&mut CatalogFile)| {
+        let mut file = s.file.clone();
+        change(&mut file);
+        file.resolve(&hotel_dir(), &providers, &simulator)
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string()
+    };
+
     // A lock naming a device the account does not have is refused, not dropped.
-    let mut file = s.file.clone();
-    file.locks.push(seam_lock("ghost", "no-such-device"));
-    let error = file
-        .resolve(&hotel_dir(), &providers, &simulator)
-        .expect_err("unknown device")
-        .to_string();
+    let error = refusal(&|file| file.locks.push(seam_lock("ghost", "no-such-device")));
     assert!(
         error.contains("provider `seam-main` knows no device `no-such-device`"),
         "{error}"
@@ -371,61 +365,47 @@ async fn credentials_set_through_the_api_connect_the_account_and_resolve_its_loc
 
     // A lock with neither a provider nor a simulated behaviour is refused by name: it is
     // not put on the simulator, where its PINs would open nothing.
-    let mut file = s.file.clone();
-    let mut typo = seam_lock("lobby", "lobby-device");
-    typo.provider = None;
-    file.locks.push(typo);
-    let error = file
-        .resolve(&hotel_dir(), &providers, &simulator)
-        .expect_err("a lock without a provider")
-        .to_string();
+    let error = refusal(&|file| {
+        let mut typo = seam_lock("lobby", "lobby-device");
+        typo.provider = None;
+        file.locks.push(typo);
+    });
     assert!(error.contains("lock `lobby` has no `provider`"), "{error}");
 
     // A capacity is the simulator's to take: the cloud reports its own locks'.
-    let mut file = s.file.clone();
-    let mut sized = seam_lock("sized", ONLINE);
-    sized.max_codes = Some(200);
-    file.locks.push(sized);
-    let error = file
-        .resolve(&hotel_dir(), &providers, &simulator)
-        .expect_err("a capacity on a cloud lock")
-        .to_string();
+    let error = refusal(&|file| {
+        let mut sized = seam_lock("sized", ONLINE);
+        sized.max_codes = Some(200);
+        file.locks.push(sized);
+    });
     assert!(
         error.contains("lock `sized`: `max_codes` is for simulated locks"),
         "{error}"
     );
+    let error = refusal(&|file| entrance(file).max_codes = Some(0));
+    assert!(error.contains("at least 1"), "{error}");
 
     // A simulated shared door declares the capacity property.toml gives it.
     let mut file = s.file.clone();
-    let door = file
-        .locks
-        .iter_mut()
-        .find(|l| l.id.as_str() == "main-entrance")
-        .expect("the example's main entrance");
-    door.max_codes = Some(200);
+    entrance(&mut file).max_codes = Some(200);
     let catalog = file
-        .clone()
         .resolve(&hotel_dir(), &providers, &simulator)
         .expect("a simulated lock with a capacity resolves");
-    let entrance = catalog
-        .lock(&LockId::parse("main-entrance").expect("id"))
-        .expect("entrance");
-    assert_eq!(entrance.capabilities.max_codes, 200);
+    let main_entrance = LockId::parse("main-entrance").expect("id");
+    let resolved = catalog.lock(&main_entrance).expect("entrance");
+    assert_eq!(resolved.capabilities.max_codes, 200);
     assert_eq!(
         simulator.capabilities("main-entrance").map(|c| c.max_codes),
         Some(200)
     );
-    let door = file
-        .locks
+}
+
+/// The example's main entrance, a simulated shared door.
+fn entrance(file: &mut CatalogFile) -> &mut LockEntry {
+    file.locks
         .iter_mut()
         .find(|l| l.id.as_str() == "main-entrance")
-        .expect("entrance");
-    door.max_codes = Some(0);
-    let error = file
-        .resolve(&hotel_dir(), &providers, &simulator)
-        .expect_err("a capacity of 0")
-        .to_string();
-    assert!(error.contains("at least 1"), "{error}");
+        .expect("the example's main entrance")
 }
 
 #[tokio::test]
@@ -523,7 +503,7 @@ async fn stored_credentials_only_open_for_their_account_and_kind() {
         .connect(std::slice::from_ref(&annex))
         .await
         .err()
-        .map(|e| chain(&e))
+        .map(|e| display_chain(&e))
         .expect("moved row");
     assert!(
         error.starts_with("account `seam-annex`: cannot decrypt the stored credentials"),
@@ -539,7 +519,7 @@ async fn stored_credentials_only_open_for_their_account_and_kind() {
         .connect(std::slice::from_ref(&as_nuki))
         .await
         .err()
-        .map(|e| chain(&e))
+        .map(|e| display_chain(&e))
         .expect("kind changed");
     assert!(
         error.contains("account `seam-main` is a nuki account in property.toml, but its stored credentials are for seam"),
@@ -556,7 +536,7 @@ async fn stored_credentials_only_open_for_their_account_and_kind() {
         .connect(std::slice::from_ref(&s.seam))
         .await
         .err()
-        .map(|e| chain(&e))
+        .map(|e| display_chain(&e))
         .expect("refused by the cloud");
     assert!(
         error.starts_with(&format!(

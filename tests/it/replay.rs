@@ -228,7 +228,7 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
     // The guest was told their PIN (the harness captures the messages).
     let told = latchkey_replay::guests::told(&app.capture);
     let api_key = crate::harness::admin_key(&app);
-    let judge = || {
+    let judge_with = |told| {
         driver::judge(
             driver::Api {
                 routes: &app.router,
@@ -238,10 +238,11 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
             &models,
             &acked,
             &[],
-            &told,
+            told,
             end,
         )
     };
+    let judge = || judge_with(told.as_slice());
 
     let judged = judge().await.expect("judged");
     let clean = judged.violations;
@@ -259,21 +260,7 @@ async fn the_oracle_catches_a_pin_reused_on_one_lock() {
         judged.readiness
     );
     // The same codes, with no message delivered: on the lock, but nobody ready.
-    let untold = driver::judge(
-        driver::Api {
-            routes: &app.router,
-            key: &api_key,
-        },
-        &app.app.catalog,
-        &models,
-        &acked,
-        &[],
-        &[],
-        end,
-    )
-    .await
-    .expect("judged")
-    .readiness;
+    let untold = judge_with(&[]).await.expect("judged").readiness;
     assert_eq!(
         (untold.pairs, untold.code_on_lock, untold.ready),
         (3, 3, 0),
