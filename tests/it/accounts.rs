@@ -168,6 +168,19 @@ impl Setup {
     }
 }
 
+/// The providers `serve` registers: the simulator and the connected accounts, guarded.
+fn registry(connected: &AccountClients, clock: &Arc<dyn Clock>) -> (Providers, Simulator) {
+    let simulator = Simulator::new(Arc::clone(clock), 1);
+    let providers = connected
+        .providers()
+        .fold(
+            Providers::default().with("simulator", Arc::new(simulator.clone())),
+            |p, (key, provider)| p.with(key, provider),
+        )
+        .guarded(clock, BreakerPolicy::default());
+    (providers, simulator)
+}
+
 /// A second `serve` on the setup's database, started after credentials were stored: its
 /// `seam-main` account connected from them, as `serve` connects it.
 async fn replica(s: &Setup) -> App {
@@ -176,14 +189,7 @@ async fn replica(s: &Setup) -> App {
         .await
         .expect("the account connects");
     let shared: Arc<dyn Clock> = Arc::new(s.clock.clone());
-    let simulator = Simulator::new(Arc::clone(&shared), 2);
-    let providers = connected
-        .providers()
-        .fold(
-            Providers::default().with("simulator", Arc::new(simulator.clone())),
-            |p, (key, provider)| p.with(key, provider),
-        )
-        .guarded(&shared, BreakerPolicy::default());
+    let (providers, simulator) = registry(&connected, &shared);
     let catalog = s
         .file
         .clone()
@@ -302,14 +308,7 @@ async fn credentials_set_through_the_api_connect_the_account_and_resolve_its_loc
         .expect("the account connects");
     assert_eq!(connected.providers().count(), 1);
     let shared: Arc<dyn Clock> = Arc::new(s.clock.clone());
-    let simulator = Simulator::new(Arc::clone(&shared), 1);
-    let providers = connected
-        .providers()
-        .fold(
-            Providers::default().with("simulator", Arc::new(simulator.clone())),
-            |p, (key, provider)| p.with(key, provider),
-        )
-        .guarded(&shared, BreakerPolicy::default());
+    let (providers, simulator) = registry(&connected, &shared);
     let mut file = s.file.clone();
     file.locks.extend([
         seam_lock("seam-front", ONLINE),
