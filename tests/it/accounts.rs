@@ -20,7 +20,7 @@ use latchkey_providers::seam::Seam;
 use latchkey_providers::simulator::Simulator;
 use latchkey_providers::{Provider, Providers};
 use latchkey_service::app::{App, AppConfig};
-use latchkey_service::catalog::{CatalogFile, LockEntry};
+use latchkey_service::catalog::{Catalog, CatalogFile, LockEntry};
 use latchkey_service::credentials::accounts::{self, AccountClients};
 use latchkey_service::credentials::cipher::{self, Key};
 use latchkey_service::error::display_chain;
@@ -88,23 +88,15 @@ async fn setup() -> Setup {
         .clone()
         .resolve(&hotel_dir(), &providers, &simulator)
         .expect("example property resolves");
-    let rules = RuleLoader::new(RuleLimits::default(), Some(dir.path().join("wasm-cache")));
-    let app = App::build(AppConfig {
-        database: dir.path().join("latchkey.db").into(),
-        durability: Durability::Full,
-        rule: rules.file(&catalog.rule_path).expect("rule compiles"),
+    let app = start(
+        dir.path(),
         catalog,
-        clock: Arc::clone(&shared),
         providers,
-        accounts: AccountClients::none(shared),
-        seed: Some(7),
-        rules,
-        notifier: Arc::new(Notifier::silent().expect("built-in templates")),
-        access: Default::default(),
-        worker: "test".into(),
-    })
-    .await
-    .expect("app builds");
+        AccountClients::none(),
+        shared,
+        "test",
+    )
+    .await;
     {
         let mut conn = app.pool.acquire().await.expect("connection");
         accounts::register(&mut conn, &file.workspace, &file.accounts)
@@ -195,23 +187,44 @@ async fn replica(s: &Setup) -> App {
         .clone()
         .resolve(&hotel_dir(), &providers, &simulator)
         .expect("example property resolves");
-    let rules = RuleLoader::new(RuleLimits::default(), Some(s.dir.path().join("wasm-cache")));
+    start(
+        s.dir.path(),
+        catalog,
+        providers,
+        connected,
+        shared,
+        "replica-b",
+    )
+    .await
+}
+
+/// A service on the SQLite database in `dir`, as `serve` assembles it, under the worker
+/// name `worker`.
+async fn start(
+    dir: &Path,
+    catalog: Catalog,
+    providers: Providers,
+    accounts: AccountClients,
+    clock: Arc<dyn Clock>,
+    worker: &str,
+) -> App {
+    let rules = RuleLoader::new(RuleLimits::default(), Some(dir.join("wasm-cache")));
     App::build(AppConfig {
-        database: s.dir.path().join("latchkey.db").into(),
+        database: dir.join("latchkey.db").into(),
         durability: Durability::Full,
         rule: rules.file(&catalog.rule_path).expect("rule compiles"),
         catalog,
-        clock: shared,
+        clock,
         providers,
-        accounts: connected,
-        seed: Some(8),
+        accounts,
+        seed: Some(7),
         rules,
         notifier: Arc::new(Notifier::silent().expect("built-in templates")),
         access: Default::default(),
-        worker: "replica-b".into(),
+        worker: worker.into(),
     })
     .await
-    .expect("replica builds")
+    .expect("the service builds")
 }
 
 fn seam_lock(id: &str, device: &str) -> LockEntry {

@@ -228,7 +228,7 @@ async fn build(
         catalog: catalog.clone(),
         clock: Arc::new(clock.clone()),
         providers: providers.clone(),
-        accounts: AccountClients::none(Arc::new(clock.clone())),
+        accounts: AccountClients::none(),
         seed: Some(7),
         rule: rules.file(&catalog.rule_path).expect("rule compiles"),
         rules,

@@ -312,7 +312,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
         providers: providers.clone(),
         // The fakes' clients are registered directly: no credentials on record to follow.
-        accounts: AccountClients::none(Arc::new(clock.clone())),
+        accounts: AccountClients::none(),
         // Each replica draws its own PINs and jitter, as separate processes would.
         seed: Some(opts.seed.wrapping_add(replica as u64)),
         rule: Arc::clone(&rule),

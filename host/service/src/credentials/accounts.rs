@@ -80,10 +80,7 @@ pub async fn connect_all(
     accounts: &[AccountEntry],
     clock: &Arc<dyn Clock>,
 ) -> Result<AccountClients> {
-    let mut clients = AccountClients {
-        accounts: HashMap::new(),
-        clock: Arc::clone(clock),
-    };
+    let mut clients = AccountClients::none();
     if accounts.is_empty() {
         return Ok(clients);
     }
@@ -115,6 +112,7 @@ pub async fn connect_all(
             Account {
                 entry: entry.clone(),
                 client: Arc::new(AccountClient::new(provider, revision)),
+                clock: Arc::clone(clock),
                 reconnecting: tokio::sync::Mutex::new(Reconnect::default()),
             },
         );
@@ -128,9 +126,9 @@ pub async fn connect_all(
 /// reads that revision (one indexed query) and connects the account again with the new
 /// credentials, so that every replica calls the cloud with the credentials the admin set
 /// last, without a restart.
+#[derive(Default)]
 pub struct AccountClients {
     accounts: HashMap<String, Account>,
-    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for AccountClients {
@@ -142,6 +140,8 @@ impl std::fmt::Debug for AccountClients {
 struct Account {
     entry: AccountEntry,
     client: Arc<AccountClient>,
+    /// The clock its clients read (TTLock signs calls with the time).
+    clock: Arc<dyn Clock>,
     /// Held while connecting, so that concurrent calls connect once.
     reconnecting: tokio::sync::Mutex<Reconnect>,
 }
@@ -154,11 +154,8 @@ struct Reconnect {
 
 impl AccountClients {
     /// No accounts: a property on the simulator alone (replays, tests).
-    pub fn none(clock: Arc<dyn Clock>) -> AccountClients {
-        AccountClients {
-            accounts: HashMap::new(),
-            clock,
-        }
+    pub fn none() -> AccountClients {
+        AccountClients::default()
     }
 
     /// Every account's client under its key, to register in
@@ -195,7 +192,7 @@ impl AccountClients {
         let connected = match Key::current() {
             Ok(key) => match credentials_of(conn, ws, &held.entry, &key).await {
                 Ok((credentials, revision)) => {
-                    connect(&held.entry, &credentials, Arc::clone(&self.clock))
+                    connect(&held.entry, &credentials, Arc::clone(&held.clock))
                         .await
                         .map(|provider| (provider, revision))
                         .map_err(|e| display_chain(&e))
