@@ -6,6 +6,7 @@
 //! Time: every instant is a [`Timestamp`], whole seconds since the Unix epoch, UTC. Local
 //! times (check-in at 15:00 in Europe/Lisbon) are computed explicitly with [`time`].
 
+pub mod capacity;
 pub mod clock;
 pub mod json;
 pub mod model;

@@ -474,6 +474,18 @@ impl TestApp {
             .expect("jobs run");
     }
 
+    /// The kinds of the jobs queued, sorted: `["forecast_capacity"]` alone when nothing but
+    /// the capacity forecast, which keeps itself scheduled, waits.
+    pub async fn queued_jobs(&self) -> Vec<String> {
+        let mut conn = self.app.pool.acquire().await.expect("connection");
+        sqlx::query_scalar::<_, String>(
+            "SELECT kind FROM jobs WHERE state = 'queued' ORDER BY kind",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .expect("queued jobs")
+    }
+
     /// Moves the clock to `until`, running every job at the instant it falls due.
     pub async fn advance_to(&self, until: Timestamp) {
         loop {

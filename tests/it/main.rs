@@ -4,6 +4,7 @@
 mod accounts;
 mod bad_input;
 mod branches;
+mod capacity;
 mod dashboard;
 mod dead_letters;
 mod dst;

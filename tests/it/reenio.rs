@@ -178,7 +178,7 @@ async fn the_setup_probe_is_answered_without_the_secret_and_leaves_no_trace() {
         .await
         .assert_acknowledged();
     assert_eq!(r.stored().await, 0);
-    assert_eq!(r.t.app.next_job_at().await.expect("jobs"), None);
+    assert_eq!(r.t.queued_jobs().await, ["forecast_capacity"]);
 }
 
 #[tokio::test]
@@ -387,8 +387,8 @@ async fn hooks_map_triggers_and_ignored_triggers_are_kept_without_a_fetch() {
     .assert_acknowledged();
     assert_eq!(r.count(DeliveryState::Ignored).await, 2);
     assert_eq!(
-        r.t.app.next_job_at().await.expect("jobs"),
-        None,
+        r.t.queued_jobs().await,
+        ["forecast_capacity"],
         "nothing to fetch"
     );
     r.post(

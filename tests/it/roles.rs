@@ -31,6 +31,7 @@ fn cases() -> Vec<Case> {
     vec![
         case("GET", "/v1/workspace", "AD"),
         case("GET", "/v1/locks", "AD"),
+        case("GET", "/v1/capacity", "AD"),
         case("POST", "/v1/locks/sync", "AD"),
         case("GET", "/v1/locks/room-101/activity", "AD"),
         case("GET", "/v1/locks/room-101/branch", "AD"),

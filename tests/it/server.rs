@@ -67,6 +67,7 @@ async fn over_a_real_socket_the_worker_puts_the_code_on_the_lock_by_itself() {
 #[tokio::test]
 async fn a_restarted_process_takes_back_at_once_the_job_it_was_running() {
     let app = TestApp::spawn("2026-11-22T10:00:00Z").await;
+    app.run_jobs().await; // the capacity forecast, due at start: next in 6 hours
     assert_eq!(app.send(&paid_stay()).await.status, 202);
     // The worker claims the reservation's reconcile, and the process dies before it ends.
     {

@@ -63,13 +63,40 @@ function fillBranchFilter() {
 
 async function load() {
   try {
-    const answer = await api('GET', '/v1/locks');
+    const [answer, capacity] = await Promise.all([api('GET', '/v1/locks'), api('GET', '/v1/capacity')]);
     locks = (answer && answer.locks) || [];
     $('locks-updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
     render();
+    renderCapacity((capacity && capacity.locks) || []);
   } catch (e) {
     showError(e, 'Locks');
   }
+}
+
+/** The capacity forecast: one row per lock that stores codes, one column per local day. */
+function renderCapacity(forecasts) {
+  $('capacity').hidden = forecasts.length === 0;
+  const days = forecasts.length ? forecasts[0].days.map((d) => d.day) : [];
+  const columns = [
+    { title: 'Lock', cell: (f) => `${f.name || f.lock} (${f.capacity})` },
+    ...days.map((day, i) => ({
+      title: day.slice(5),
+      class: 'num',
+      cell: (f) => {
+        const d = f.days[i];
+        return h(
+          'span',
+          {
+            class: d.over > 0 ? 'over-capacity' : '',
+            'data-over': String(d.over),
+            title: d.over > 0 ? `${d.over} over capacity` : `${f.capacity - d.needed} free`,
+          },
+          String(d.needed),
+        );
+      },
+    })),
+  ];
+  fill($('capacity-table'), table(forecasts, columns, { rowAttrs: (f) => ({ 'data-capacity-lock': f.lock }) }));
 }
 
 function render() {

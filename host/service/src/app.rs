@@ -183,6 +183,13 @@ impl App {
             if released > 0 {
                 tracing::info!(worker = %config.worker, released, "took back the jobs held before the restart");
             }
+            // The capacity forecast keeps itself scheduled once started; a forecast
+            // already queued keeps its turn.
+            let catalog = &config.catalog;
+            if catalog.locks.iter().any(|l| catalog.budget(l).is_some()) {
+                let spec = crate::queue::JobSpec::ForecastCapacity;
+                crate::queue::enqueue(&mut conn, &catalog.workspace, &spec, now, now).await?;
+            }
         }
         let planner = Planner::new(config.rule, &config.catalog, config.rules);
         let db = WorkspaceDb::new(pool.clone(), config.catalog.workspace.clone());

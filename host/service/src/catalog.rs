@@ -53,10 +53,52 @@ pub struct CatalogFile {
     /// Guest notifications: locale, templates, channels.
     #[serde(default)]
     pub notifications: NotificationSettings,
+    /// How the codes of locks that hold a limited number are spent.
+    #[serde(default)]
+    pub capacity: CapacitySettings,
     /// Settings for `latchkey replay`, which reads them itself (`latchkey-replay`): the
     /// service keeps the table as written.
     #[serde(default)]
     pub replay: toml::Table,
+}
+
+/// `[capacity]`: how the host spends the slots of a lock that stores its codes (an
+/// online lock; an offline lock computes its PINs and has none to run out of). See
+/// `latchkey_engine::capacity` for the arithmetic and `docs/rules.md` for the story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CapacitySettings {
+    /// How long before its window opens a code must be on its lock, at the latest
+    /// (`"2h30m"`): it covers the lock's confirmation delay and a few retries, and ends
+    /// before the guest is told the doors that work (2 hours). Keep it shorter than the
+    /// gap between the last check-out and the first check-in of a day, so that the
+    /// departing guests' codes are gone before the arriving guests' must go on.
+    #[serde(with = "humantime_serde")]
+    pub just_in_time: std::time::Duration,
+    /// Share of a lock's capacity, in percent, that codes put on early must leave free
+    /// for bookings made later (rounded up to whole codes). A code needed now may use it.
+    pub reserve_percent: u8,
+}
+
+impl Default for CapacitySettings {
+    fn default() -> Self {
+        CapacitySettings {
+            just_in_time: std::time::Duration::from_secs(150 * 60),
+            reserve_percent: 10,
+        }
+    }
+}
+
+impl CapacitySettings {
+    /// The budget of a lock that holds `max_codes` codes.
+    pub fn budget(&self, max_codes: u32) -> latchkey_engine::capacity::Budget {
+        let reserve = (u64::from(max_codes) * u64::from(self.reserve_percent)).div_ceil(100);
+        latchkey_engine::capacity::Budget {
+            capacity: max_codes,
+            reserve: u32::try_from(reserve).unwrap_or(max_codes).min(max_codes),
+            just_in_time_secs: i64::try_from(self.just_in_time.as_secs()).unwrap_or(i64::MAX),
+        }
+    }
 }
 
 /// A lock as configured; capabilities come from its provider.
@@ -159,6 +201,8 @@ pub struct Catalog {
     pub notifications: NotificationSettings,
     /// Door instructions for guests, by lock.
     pub instructions: HashMap<LockId, String>,
+    /// How the codes of locks that store them are spent.
+    pub capacity: CapacitySettings,
 }
 
 impl CatalogFile {
@@ -276,6 +320,13 @@ impl CatalogFile {
         for source in &self.sources {
             source.check()?;
         }
+        if self.capacity.reserve_percent > 50 {
+            return Err(Error::config(format!(
+                "[capacity] reserve_percent = {}: at most 50, or early codes would have \
+                 almost no room and nearly every code would go on at the last moment",
+                self.capacity.reserve_percent
+            )));
+        }
         let rule_path = dir.join(&self.rules);
         let mut notifications = self.notifications;
         notifications.templates = notifications.templates.map(|t| dir.join(t));
@@ -290,6 +341,7 @@ impl CatalogFile {
             rule_path,
             notifications,
             instructions,
+            capacity: self.capacity,
         })
     }
 }
@@ -304,6 +356,13 @@ impl Catalog {
     /// The lock with this id.
     pub fn lock(&self, id: &LockId) -> Option<&Lock> {
         self.locks.iter().find(|l| &l.id == id)
+    }
+
+    /// The budget of `lock`'s codes, when it stores them (an online lock); `None` for an
+    /// offline lock, whose PINs are computed and take no slot.
+    pub fn budget(&self, lock: &Lock) -> Option<latchkey_engine::capacity::Budget> {
+        (lock.capabilities.connectivity == latchkey_engine::Connectivity::Online)
+            .then(|| self.capacity.budget(lock.capabilities.max_codes))
     }
 
     /// The guests' instructions for the door of `lock`, if any.

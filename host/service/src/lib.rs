@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod capacity;
 pub mod catalog;
 pub mod credentials;
 pub mod db;

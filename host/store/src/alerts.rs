@@ -38,6 +38,8 @@ pub enum AlertKind {
     NotificationFailed,
     /// The platform's callback endpoint was disabled (410 Gone, or days of failure).
     CallbackDisabled,
+    /// A lock's forecast needs more codes at once on some day than the lock holds.
+    CapacityExceeded,
 }
 
 impl AlertKind {
@@ -54,6 +56,7 @@ impl AlertKind {
             AlertKind::AccessOutsideGrant => "access_outside_grant",
             AlertKind::NotificationFailed => "notification_failed",
             AlertKind::CallbackDisabled => "callback_disabled",
+            AlertKind::CapacityExceeded => "capacity_exceeded",
         }
     }
 }

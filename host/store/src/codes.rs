@@ -1,5 +1,6 @@
 //! Access codes on record.
 
+use latchkey_engine::capacity::Held;
 use latchkey_engine::{
     AccessCode, CodeRecord, CodeState, LockId, Pin, ReservationId, Timestamp, Window, WorkspaceId,
 };
@@ -285,6 +286,70 @@ pub async fn live_on_lock(
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(from_raw).collect()
+}
+
+/// The codes that take a slot on `lock` (`pending`, `active` or `revoking`), as the lock's
+/// budget sees them (`latchkey_engine::capacity::Held`): a code of a reservation may give
+/// up its slot to one needed sooner, a staff code may not.
+///
+/// # Errors
+/// Database errors.
+pub async fn held_on_lock(conn: &mut Conn, ws: &WorkspaceId, lock: &LockId) -> Result<Vec<Held>> {
+    // The reservation's id when the owner is one (a staff code's owner is not).
+    let rows = sqlx::query_as::<_, (i64, i64, i64, Option<i64>, String, Option<String>)>(
+        "SELECT c.id, c.starts_at, c.ends_at, c.lock_ends_at, c.state, r.id
+           FROM access_codes c
+           LEFT JOIN reservations r ON r.workspace_id = c.workspace_id AND r.id = c.reservation_id
+          WHERE c.workspace_id = $1 AND c.lock_id = $2 AND c.state IN ('pending', 'active', 'revoking')",
+    )
+    .bind(ws.as_str())
+    .bind(lock.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, starts, ends, lock_ends, state, reservation)| Held {
+            code,
+            window: Window {
+                starts_at: Timestamp(starts),
+                ends_at: Timestamp(ends),
+            },
+            until: Timestamp(lock_ends.map_or(ends, |l| l.max(ends))),
+            leaving: state == CodeState::Revoking.as_str(),
+            movable: reservation.is_some(),
+        })
+        .collect())
+}
+
+/// The codes that take a slot on their lock but that no planned grant of their owner
+/// wants there (a code being revoked, a code being replaced): each lock and the instant
+/// its slot is freed at the latest. The capacity forecast counts them.
+///
+/// # Errors
+/// Database errors.
+pub async fn unplanned_slots(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+) -> Result<Vec<(LockId, Timestamp)>> {
+    let rows = sqlx::query_as::<_, (String, i64, Option<i64>)>(
+        "SELECT c.lock_id, c.ends_at, c.lock_ends_at FROM access_codes c
+         WHERE c.workspace_id = $1 AND c.state IN ('pending', 'active', 'revoking')
+           AND NOT EXISTS (
+             SELECT 1 FROM planned_grants p
+              WHERE p.workspace_id = c.workspace_id AND p.owner_id = c.reservation_id
+                AND p.lock_id = c.lock_id AND p.starts_at = c.starts_at AND p.ends_at = c.ends_at)",
+    )
+    .bind(ws.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|(lock, ends, lock_ends)| {
+            Ok((
+                LockId::parse(lock).map_err(Error::Corrupt)?,
+                Timestamp(lock_ends.map_or(ends, |l| l.max(ends))),
+            ))
+        })
+        .collect()
 }
 
 /// How the front desk sees a code: its state, and whether its window is over.

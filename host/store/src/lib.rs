@@ -22,6 +22,7 @@ pub mod feeds;
 pub mod jobs;
 pub mod monitoring;
 pub mod notifications;
+pub mod planned;
 pub mod plugins;
 pub mod reenio;
 pub mod reservations;

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::response::Json;
 use latchkey_engine::LockId;
 use latchkey_store::monitoring;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,6 +14,7 @@ use super::extract::{Path, Query};
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
+use crate::capacity::{self, LockForecast};
 use crate::error::{Error, Problem};
 use crate::monitor;
 
@@ -25,6 +26,37 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_locks))
         .routes(routes!(sync_now))
         .routes(routes!(lock_activity))
+        .routes(routes!(capacity_forecast))
+}
+
+/// `GET /v1/capacity`'s answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct CapacityView {
+    /// Local days each lock's forecast covers, today first.
+    days: u32,
+    /// Every lock that stores its codes (online locks), in `property.toml`'s order.
+    locks: Vec<LockForecast>,
+}
+
+/// `GET /v1/capacity`: for each lock that stores its codes, the codes it will have to hold
+/// at the busiest instant of each of the next 14 local days, against its capacity. A day
+/// with `over > 0` also raises a `capacity_exceeded` alert.
+#[utoipa::path(
+    get,
+    path = "/v1/capacity",
+    tag = "locks",
+    responses((status = 200, description = "Each lock's demand per local day", body = CapacityView)),
+)]
+async fn capacity_forecast(
+    _: Authorized<ReadFrontDesk>,
+    State(app): State<App>,
+) -> Result<Json<CapacityView>, Error> {
+    let mut conn = app.pool.acquire().await?;
+    let locks = capacity::forecast(&app.catalog, &mut conn, app.clock.now()).await?;
+    Ok(Json(CapacityView {
+        days: capacity::FORECAST_DAYS,
+        locks,
+    }))
 }
 
 /// `GET /v1/locks`: every lock with its provider, branch and the status the last sync

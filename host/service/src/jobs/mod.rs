@@ -13,6 +13,7 @@ mod code_target;
 mod confirm_code;
 mod create_code;
 mod fetch_reenio;
+mod forecast_capacity;
 mod poll_ical;
 mod reconcile;
 mod revoke_code;
@@ -114,6 +115,7 @@ fn handler(spec: &JobSpec) -> Box<dyn Job> {
             reservation,
         }),
         JobSpec::PollIcal { source } => Box::new(poll_ical::PollIcal { source }),
+        JobSpec::ForecastCapacity => Box::new(forecast_capacity::ForecastCapacity),
     }
 }
 
@@ -243,7 +245,9 @@ async fn fail(
     let now = app.clock.now();
     let ws = &app.catalog.workspace;
     let policy = spec.policy();
-    let message = e.to_string();
+    // The whole chain: "database error" alone tells the person reading the dead letter
+    // nothing.
+    let message = crate::error::display_chain(&e);
     let mut tx = app.pool.begin().await?;
     let retry_after = match &e {
         JobError::Retry { retry_after, .. } => Some(*retry_after),

@@ -221,6 +221,7 @@ mod tests {
             rule_path: "rule.rhai".into(),
             notifications: Default::default(),
             instructions: Default::default(),
+            capacity: Default::default(),
         }
     }
 

@@ -76,6 +76,9 @@ pub enum JobSpec {
         /// The source's name.
         source: String,
     },
+    /// Forecast every lock's demand for the next days and alert the days over capacity;
+    /// re-enqueued after each run (`capacity::FORECAST_EVERY_SECS`).
+    ForecastCapacity,
 }
 
 impl JobSpec {
@@ -91,6 +94,7 @@ impl JobSpec {
             JobSpec::SendNotification { .. } => "send_notification",
             JobSpec::FetchReenio { .. } => "fetch_reenio",
             JobSpec::PollIcal { .. } => "poll_ical",
+            JobSpec::ForecastCapacity => "forecast_capacity",
         }
     }
 
@@ -104,6 +108,7 @@ impl JobSpec {
                 reservation,
             } => format!("fetch_reenio:{ws}:{source}:{reservation}"),
             JobSpec::PollIcal { source } => format!("poll_ical:{ws}:{source}"),
+            JobSpec::ForecastCapacity => format!("forecast_capacity:{ws}"),
             JobSpec::CreateCode { code }
             | JobSpec::UpdateCode { code }
             | JobSpec::RevokeCode { code, .. }

@@ -14,9 +14,11 @@ use latchkey_store::reservations::ReservationRow;
 use latchkey_store::{Conn, events, reservations};
 
 use crate::app::AppState;
+use crate::capacity;
 use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
 use crate::telemetry::metrics;
+use latchkey_engine::capacity::Turn;
 use latchkey_engine::reconcile::diff::{self, Action};
 
 /// Reconciles reservation `id` inside the caller's transaction `conn`.
@@ -116,15 +118,32 @@ pub async fn apply(
 ) -> Result<Option<latchkey_engine::Timestamp>> {
     let ws = &app.catalog.workspace;
     let now = app.clock.now();
+    capacity::record_plan(&app.catalog, conn, id.as_str(), grants).await?;
     let codes = codes::for_reservation(conn, ws, id.as_str()).await?;
     let caps = |lock: &LockId| app.catalog.lock(lock).map(|l| l.capabilities.clone());
     let diff = diff::diff(grants, &codes, caps, now);
+    let mut wake_at = diff.wake_at;
     for action in diff.actions {
         match action {
             Action::Create { lock, window } => {
-                create(app, conn, id, &lock, window, None, guest_pin).await?;
+                // On a lock nearly full, a code waits for its turn (`capacity`).
+                let later = match turn(app, conn, id, &lock, window, now).await? {
+                    Turn::Now => {
+                        create(app, conn, id, &lock, window, None, guest_pin).await?;
+                        None
+                    }
+                    Turn::At(at) => Some(at),
+                    Turn::MakeRoom(code) => {
+                        make_room(app, conn, code, now).await?;
+                        Some(now.plus(capacity::SLOT_FREED_WAIT_SECS))
+                    }
+                };
+                if let Some(at) = later {
+                    wake_at = Some(wake_at.map_or(at, |w| w.min(at)));
+                }
             }
             Action::Replace { old, lock, window } => {
+                // The code it replaces keeps the slot until the new one is on: no wait.
                 create(app, conn, id, &lock, window, Some(old), guest_pin).await?;
             }
             Action::Update { code, window } => {
@@ -182,7 +201,54 @@ pub async fn apply(
             }
         }
     }
-    Ok(diff.wake_at)
+    Ok(wake_at)
+}
+
+/// When the code for `window` may go on `lock_id` (a lock no longer in the catalog: now,
+/// and the provider decides).
+async fn turn(
+    app: &AppState,
+    conn: &mut Conn,
+    id: &ReservationId,
+    lock_id: &LockId,
+    window: latchkey_engine::Window,
+    now: Timestamp,
+) -> Result<Turn> {
+    match app.catalog.lock(lock_id) {
+        Some(lock) => capacity::turn(&app.catalog, conn, id.as_str(), lock, window, now).await,
+        None => Ok(Turn::Now),
+    }
+}
+
+/// Takes `code`, needed later than a code that is needed now, off its full lock: it is
+/// revoked, and its reservation planned again, which puts it back on at its own turn
+/// (with the same PIN where the lock takes chosen PINs).
+async fn make_room(app: &AppState, conn: &mut Conn, code: i64, now: Timestamp) -> Result<()> {
+    let ws = &app.catalog.workspace;
+    let Some(row) = codes::get(conn, ws, code).await? else {
+        return Ok(());
+    };
+    let moved = codes::transition(
+        conn,
+        code,
+        &[CodeState::Pending, CodeState::Active],
+        CodeState::Revoking,
+        now,
+    )
+    .await?;
+    if !moved {
+        return Ok(());
+    }
+    tracing::info!(code, lock = %row.code.lock, reservation = %row.code.reservation, "code taken off a full lock until its turn, for one needed sooner");
+    let revoke = JobSpec::RevokeCode {
+        code,
+        cleanup: false,
+    };
+    queue::enqueue(conn, ws, &revoke, now, now).await?;
+    let replan = JobSpec::Reconcile {
+        reservation: row.code.reservation,
+    };
+    queue::enqueue(conn, ws, &replan, now, now).await
 }
 
 async fn create(
