@@ -151,25 +151,7 @@ pub async fn apply(
                 queue::enqueue(conn, ws, &JobSpec::UpdateCode { code }, now, now).await?;
             }
             Action::Revoke { code } => {
-                codes::transition(
-                    conn,
-                    code,
-                    &[CodeState::Pending, CodeState::Active],
-                    CodeState::Revoking,
-                    now,
-                )
-                .await?;
-                queue::enqueue(
-                    conn,
-                    ws,
-                    &JobSpec::RevokeCode {
-                        code,
-                        cleanup: false,
-                    },
-                    now,
-                    now,
-                )
-                .await?;
+                revoke(app, conn, code, now).await?;
             }
             Action::Expire { code, cleanup } => {
                 codes::transition(
@@ -228,27 +210,29 @@ async fn make_room(app: &AppState, conn: &mut Conn, code: i64, now: Timestamp) -
     let Some(row) = codes::get(conn, ws, code).await? else {
         return Ok(());
     };
-    let moved = codes::transition(
-        conn,
-        code,
-        &[CodeState::Pending, CodeState::Active],
-        CodeState::Revoking,
-        now,
-    )
-    .await?;
-    if !moved {
+    if !revoke(app, conn, code, now).await? {
         return Ok(());
     }
     tracing::info!(code, lock = %row.code.lock, reservation = %row.code.reservation, "code taken off a full lock until its turn, for one needed sooner");
-    let revoke = JobSpec::RevokeCode {
-        code,
-        cleanup: false,
-    };
-    queue::enqueue(conn, ws, &revoke, now, now).await?;
     let replan = JobSpec::Reconcile {
         reservation: row.code.reservation,
     };
     queue::enqueue(conn, ws, &replan, now, now).await
+}
+
+/// Starts deleting live `code` from its lock: `revoking`, with its `RevokeCode` job.
+/// Returns false when the code was no longer live.
+async fn revoke(app: &AppState, conn: &mut Conn, code: i64, now: Timestamp) -> Result<bool> {
+    let live = [CodeState::Pending, CodeState::Active];
+    if !codes::transition(conn, code, &live, CodeState::Revoking, now).await? {
+        return Ok(false);
+    }
+    let job = JobSpec::RevokeCode {
+        code,
+        cleanup: false,
+    };
+    queue::enqueue(conn, &app.catalog.workspace, &job, now, now).await?;
+    Ok(true)
 }
 
 async fn create(
