@@ -1,6 +1,7 @@
 //! `latchkey serve`.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use latchkey_providers::accounts;
 use latchkey_providers::breaker::BreakerPolicy;
 use latchkey_providers::simulator::Simulator;
 use latchkey_service::app::{App, AppConfig};
+use latchkey_service::auth::gate::AccessSettings;
 use latchkey_service::catalog::{Catalog, CatalogFile};
 use latchkey_service::credentials::accounts::{self as stored_accounts, AccountClients};
 use latchkey_service::notify::Notifier;
@@ -58,6 +60,13 @@ pub struct ServeArgs {
     /// [default: HOSTNAME:PORT, PORT from --listen].
     #[arg(long, env = "LATCHKEY_WORKER", value_name = "NAME")]
     pub worker: Option<String>,
+    /// Admin API requests per second each key or user may sustain; above it the answer is
+    /// 429 with Retry-After.
+    #[arg(long, env = "LATCHKEY_API_RATE", default_value_t = AccessSettings::default().requests_per_second, value_name = "REQUESTS")]
+    pub api_rate: NonZeroU32,
+    /// Admin API requests each key or user may make at once above --api-rate.
+    #[arg(long, env = "LATCHKEY_API_BURST", default_value_t = AccessSettings::default().burst, value_name = "REQUESTS")]
+    pub api_burst: NonZeroU32,
 }
 
 /// `--worker`, or the host's name and the port this process listens on: stable across
@@ -155,7 +164,10 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rule,
         rules,
         notifier,
-        access: Default::default(),
+        access: AccessSettings {
+            requests_per_second: args.api_rate,
+            burst: args.api_burst,
+        },
         worker: worker_name(&args),
     };
     let app = App::build(config)
