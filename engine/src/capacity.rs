@@ -105,8 +105,9 @@ pub fn busiest_instant(slots: &[Slot], from: Timestamp, until: Timestamp) -> Pea
 /// A code that takes a slot on the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
-    /// The code's id.
-    pub code: i64,
+    /// The code's id; `None` for a code the lock holds that Latchkey did not make
+    /// (never movable).
+    pub code: Option<i64>,
     /// Its window.
     pub window: Window,
     /// When its slot is freed: the later of its window's end and the end the lock
@@ -163,8 +164,9 @@ pub fn turn(
         let later = held
             .iter()
             .filter(|h| h.movable && budget.needed_from(h.window) > now)
-            .max_by_key(|h| (budget.needed_from(h.window), h.code));
-        return later.map_or(Turn::Now, |h| Turn::MakeRoom(h.code));
+            .filter_map(|h| Some((budget.needed_from(h.window), h.code?)))
+            .max();
+        return later.map_or(Turn::Now, |(_, code)| Turn::MakeRoom(code));
     }
     let mut slots: Vec<Slot> = held
         .iter()
@@ -247,7 +249,7 @@ mod tests {
 
     fn held(code: i64, from_hour: i64, to_hour: i64) -> Held {
         Held {
-            code,
+            code: Some(code),
             window: window(from_hour, to_hour),
             until: at(to_hour),
             leaving: false,

@@ -8,6 +8,7 @@
 
 pub mod capacity;
 pub mod clock;
+pub mod drift;
 pub mod json;
 pub mod model;
 pub mod monitor;

@@ -7,6 +7,7 @@ mod branches;
 mod capacity;
 mod dashboard;
 mod dead_letters;
+mod drift;
 mod dst;
 mod front_desk;
 mod generic;

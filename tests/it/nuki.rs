@@ -11,6 +11,7 @@ use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::{Pin, Timestamp, Window};
 use latchkey_providers::http::HttpSettings;
 use latchkey_providers::nuki::Nuki;
+use latchkey_providers::simulator::Tamper;
 use latchkey_providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
@@ -187,6 +188,50 @@ async fn a_keypad_code_reaches_the_lock_changes_and_goes() {
     nuki.revoke_code(&device, &receipt.reference)
         .await
         .expect("revoking a gone code succeeds");
+}
+
+#[tokio::test]
+async fn the_keypad_codes_are_listed_as_the_lock_holds_them_after_changes_in_the_app() {
+    let cloud = cloud().await;
+    let nuki = client(&cloud).await;
+    let device = KEYPAD_LOCK.to_string();
+    let now = cloud.clock.now();
+    let ours = request("lk-1", "345678", now.plus(3600), 48);
+    let deleted = request("lk-2", "456789", now.plus(3600), 48);
+    let first = nuki.create_code(&device, &ours).await.expect("created");
+    let second = nuki.create_code(&device, &deleted).await.expect("created");
+    cloud.clock.advance_to(now.plus(10));
+
+    let listed = nuki.list_codes(&device).await.expect("listed");
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let mine = listed
+        .iter()
+        .find(|c| c.reference == first.reference)
+        .expect("ours is listed");
+    assert_eq!(mine.name.as_deref(), Some("lk-1"));
+    assert_eq!(mine.pin.as_ref().map(Pin::as_str), Some("345678"));
+    assert_eq!(mine.window, Some(ours.window));
+    assert!(mine.enabled);
+
+    // In the Nuki app: one code deleted, the other given another PIN.
+    assert!(cloud.fake.tamper(&second.reference, Tamper::Delete));
+    assert!(
+        cloud
+            .fake
+            .tamper(&first.reference, Tamper::ChangePin(Pin::new("987654")))
+    );
+    let inside = now.plus(2 * 3600);
+    assert!(!cloud.fake.opens(KEYPAD_LOCK, "456789", inside));
+    assert!(!cloud.fake.opens(KEYPAD_LOCK, "345678", inside));
+    assert!(cloud.fake.opens(KEYPAD_LOCK, "987654", inside));
+    let listed = nuki.list_codes(&device).await.expect("listed");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].reference, first.reference);
+    assert_eq!(listed[0].pin.as_ref().map(Pin::as_str), Some("987654"));
+    assert!(
+        !cloud.fake.tamper(&second.reference, Tamper::Delete),
+        "gone already"
+    );
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use latchkey_engine::{Connectivity, Pin, Timestamp, Window, WindowPrecision};
 use latchkey_providers::http::HttpSettings;
 use latchkey_providers::seam::Seam;
 use latchkey_providers::segment::HeldCodes;
+use latchkey_providers::simulator::Tamper;
 use latchkey_providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
 };
@@ -207,6 +208,43 @@ async fn an_online_code_reaches_the_lock_changes_and_goes() {
         .await
         .expect("revoking a gone code succeeds");
     assert_eq!(seam.find_code(ONLINE, "lk-1").await.expect("find"), None);
+}
+
+#[tokio::test]
+async fn access_codes_are_listed_as_the_lock_holds_them_after_changes_behind_our_back() {
+    let cloud = cloud().await;
+    let seam = client(&cloud).await;
+    let now = cloud.clock.now();
+    let ours = request("lk-1", Some("3456"), now.plus(HOUR), 48);
+    let deleted = request("lk-2", Some("4567"), now.plus(HOUR), 48);
+    let first = seam.create_code(ONLINE, &ours).await.expect("created");
+    let second = seam.create_code(ONLINE, &deleted).await.expect("created");
+    cloud.clock.advance_to(now.plus(10));
+
+    let listed = seam.list_codes(ONLINE).await.expect("listed");
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let mine = listed
+        .iter()
+        .find(|c| c.reference == first.reference)
+        .expect("ours is listed");
+    assert_eq!(mine.name.as_deref(), Some("lk-1"));
+    assert_eq!(mine.pin.as_ref().map(Pin::as_str), Some("3456"));
+    assert_eq!(mine.window, Some(ours.window));
+    assert!(mine.enabled);
+
+    assert!(cloud.fake.tamper(&second.reference, Tamper::Delete));
+    assert!(
+        cloud
+            .fake
+            .tamper(&first.reference, Tamper::ChangePin(Pin::new("9876")))
+    );
+    let inside = now.plus(2 * HOUR);
+    assert!(!cloud.fake.opens(ONLINE, "4567", inside));
+    assert!(!cloud.fake.opens(ONLINE, "3456", inside));
+    assert!(cloud.fake.opens(ONLINE, "9876", inside));
+    let listed = seam.list_codes(ONLINE).await.expect("listed");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].pin.as_ref().map(Pin::as_str), Some("9876"));
 }
 
 #[tokio::test]

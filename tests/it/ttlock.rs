@@ -14,6 +14,7 @@ use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::{Connectivity, Pin, Timestamp, Window, WindowPrecision};
 use latchkey_providers::http::HttpSettings;
 use latchkey_providers::segment::HeldCodes;
+use latchkey_providers::simulator::Tamper;
 use latchkey_providers::ttlock::{TtLock, password_md5};
 use latchkey_providers::{
     AccessMethod, BatteryLevel, CodeRequest, LockAction, Provider, ProviderError, ReceiptStatus,
@@ -253,6 +254,46 @@ async fn a_custom_passcode_reaches_the_lock_through_the_gateway_changes_and_goes
         [0, -2009],
         "the second delete found nothing"
     );
+}
+
+#[tokio::test]
+async fn passcodes_are_listed_as_the_lock_holds_them_after_changes_in_the_app() {
+    let cloud = cloud().await;
+    let ttlock = client(&cloud).await;
+    let device = gateway();
+    let now = cloud.clock.now();
+    let ours = request("lk-1", Some("480613"), now.plus(3600), 48 * 3600);
+    let deleted = request("lk-2", Some("581724"), now.plus(3600), 48 * 3600);
+    let first = ttlock.create_code(&device, &ours).await.expect("created");
+    let second = ttlock
+        .create_code(&device, &deleted)
+        .await
+        .expect("created");
+
+    let listed = ttlock.list_codes(&device).await.expect("listed");
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let mine = listed
+        .iter()
+        .find(|c| c.reference == first.reference)
+        .expect("ours is listed");
+    assert_eq!(mine.name.as_deref(), Some("lk-1"));
+    assert_eq!(mine.pin.as_ref().map(Pin::as_str), Some("480613"));
+    assert_eq!(mine.window, Some(first.window));
+
+    let id = |reference: &str| reference.parse::<i64>().expect("a keyboardPwdId");
+    assert!(cloud.fake.tamper(id(&second.reference), Tamper::Delete));
+    assert!(
+        cloud
+            .fake
+            .tamper(id(&first.reference), Tamper::ChangePin(Pin::new("692835")))
+    );
+    let inside = now.plus(2 * 3600);
+    assert!(!cloud.fake.opens(&device, "581724", inside));
+    assert!(!cloud.fake.opens(&device, "480613", inside));
+    assert!(cloud.fake.opens(&device, "692835", inside));
+    let listed = ttlock.list_codes(&device).await.expect("listed");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].pin.as_ref().map(Pin::as_str), Some("692835"));
 }
 
 #[tokio::test]

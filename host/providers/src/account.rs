@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use latchkey_engine::{Capabilities, Timestamp};
 
 use crate::{
-    ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockStatus, Provider, ProviderError,
+    ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, ListedCode, LockStatus, Provider,
+    ProviderError,
 };
 
 /// A [`Provider`] that forwards every call to the client connected with the account's
@@ -109,6 +110,10 @@ impl Provider for AccountClient {
         marker: &str,
     ) -> Result<Option<CodeReceipt>, ProviderError> {
         self.client().find_code(device, marker).await
+    }
+
+    async fn list_codes(&self, device: &str) -> Result<Vec<ListedCode>, ProviderError> {
+        self.client().list_codes(device).await
     }
 
     async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {

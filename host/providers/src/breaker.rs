@@ -19,7 +19,8 @@ use latchkey_engine::clock::Clock;
 use latchkey_engine::{Capabilities, Timestamp};
 
 use super::{
-    ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockStatus, Provider, ProviderError,
+    ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, ListedCode, LockStatus, Provider,
+    ProviderError,
 };
 
 /// When a circuit opens, and for how long.
@@ -179,6 +180,10 @@ impl Provider for Guarded {
             .await
     }
 
+    async fn list_codes(&self, device: &str) -> Result<Vec<ListedCode>, ProviderError> {
+        self.call(device, self.inner.list_codes(device)).await
+    }
+
     async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {
         self.inner.list_locks().await
     }
@@ -247,6 +252,9 @@ mod tests {
         }
         async fn find_code(&self, _: &str, _: &str) -> Result<Option<CodeReceipt>, ProviderError> {
             Ok(None)
+        }
+        async fn list_codes(&self, _: &str) -> Result<Vec<ListedCode>, ProviderError> {
+            Ok(Vec::new())
         }
         async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {
             Ok(Vec::new())

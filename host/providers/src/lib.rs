@@ -28,6 +28,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+pub use latchkey_engine::drift::ListedCode;
 use latchkey_engine::{Capabilities, Pin, Timestamp, Window};
 
 use crate::metered::Metered;
@@ -139,6 +140,11 @@ pub trait Provider: Send + Sync {
         device: &str,
         marker: &str,
     ) -> Result<Option<CodeReceipt>, ProviderError>;
+
+    /// Every code `device` holds, as its cloud lists them (for drift: codes deleted,
+    /// changed or added behind Latchkey's back), in the cloud's order.
+    /// [`ProviderError::Unsupported`] where the cloud cannot list a lock's codes.
+    async fn list_codes(&self, device: &str) -> Result<Vec<ListedCode>, ProviderError>;
 
     /// The account's locks, as the cloud lists them.
     async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError>;

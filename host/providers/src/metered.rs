@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use latchkey_engine::{Capabilities, Timestamp};
 
 use crate::{
-    ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockStatus, Provider, ProviderError,
+    ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, ListedCode, LockStatus, Provider,
+    ProviderError,
 };
 
 /// Counter: calls that reached a lock provider, by `provider` (its key: `simulator`,
@@ -105,6 +106,10 @@ impl Provider for Metered {
     ) -> Result<Option<CodeReceipt>, ProviderError> {
         self.call("find_code", self.inner.find_code(device, marker))
             .await
+    }
+
+    async fn list_codes(&self, device: &str) -> Result<Vec<ListedCode>, ProviderError> {
+        self.call("list_codes", self.inner.list_codes(device)).await
     }
 
     async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {

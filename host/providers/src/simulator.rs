@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 pub use super::segment::CodeSegment;
 use super::segment::HeldCodes;
 use super::{
-    AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockAction, LockStatus,
-    Provider, ProviderError, ReceiptStatus,
+    AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, ListedCode, LockAction,
+    LockStatus, Provider, ProviderError, ReceiptStatus,
 };
 use latchkey_engine::clock::Clock;
 
@@ -128,6 +128,15 @@ struct State {
     next_ref: u64,
     calls: u64,
     repeated_creates: u64,
+}
+
+/// A change made to a code behind Latchkey's back ([`Simulator::tamper`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tamper {
+    /// The code is deleted.
+    Delete,
+    /// The code gets this PIN.
+    ChangePin(Pin),
 }
 
 /// The simulator. Clones share the same locks.
@@ -273,6 +282,31 @@ impl Simulator {
     /// for one idempotency marker (0 when every retry looked the code up first).
     pub fn repeated_creates(&self) -> u64 {
         self.lock_state().repeated_creates
+    }
+
+    /// Changes the code `reference` on `device` outside Latchkey, as someone might in the
+    /// vendor's app: deletes it, or gives it another PIN. False when the lock holds no
+    /// such code now.
+    pub fn tamper(&self, device: &str, reference: &str, change: Tamper) -> bool {
+        let now = self.clock.now();
+        let mut s = self.lock_state();
+        let Some(current) = s
+            .locks
+            .get_mut(device)
+            .and_then(|lock| lock.current(reference, now))
+        else {
+            return false;
+        };
+        let mut next = current.clone();
+        current.present_until = Some(now.max(current.present_from));
+        if let Tamper::ChangePin(pin) = change {
+            next.pin = pin;
+            next.present_from = now;
+            if let Some(lock) = s.locks.get_mut(device) {
+                lock.segments.push(next);
+            }
+        }
+        true
     }
 
     /// Puts a code on the lock outside Latchkey, as staff might in the vendor's app.
@@ -520,6 +554,25 @@ impl Provider for Simulator {
                 .rev()
                 .find(|seg| seg.marker == marker && seg.present_until.is_none_or(|end| end > now))
                 .map(|seg| receipt(seg, now)))
+        })
+    }
+
+    /// The codes present now; none on an offline lock, which stores no codes.
+    async fn list_codes(&self, device: &str) -> Result<Vec<ListedCode>, ProviderError> {
+        self.call(device, |s, now| {
+            let lock = s.locks.get(device).ok_or_else(|| unknown(device))?;
+            Ok(lock
+                .segments
+                .iter()
+                .filter(|seg| seg.present_at(now))
+                .map(|seg| ListedCode {
+                    reference: seg.reference.clone(),
+                    name: Some(seg.marker.clone()).filter(|m| !m.is_empty()),
+                    pin: Some(seg.pin.clone()),
+                    window: Some(seg.window),
+                    enabled: true,
+                })
+                .collect())
         })
     }
 

@@ -220,7 +220,9 @@ function syncText(r) {
   if ('locks' in r && 'online' in r) {
     return (
       `Synced ${r.locks} lock(s): ${r.online} online, ${r.offline} offline, ${r.failed} failed; ` +
-      `${r.new_activity} new activity entr${r.new_activity === 1 ? 'y' : 'ies'}, ${r.alerts_raised} alert(s) raised.`
+      `${r.new_activity} new activity entr${r.new_activity === 1 ? 'y' : 'ies'}, ` +
+      `${r.codes_restored} code(s) put back, ${r.unmanaged_codes} made outside Latchkey, ` +
+      `${r.alerts_raised} alert(s) raised.`
     );
   }
   return `Synced: ${JSON.stringify(r)}`;
@@ -255,7 +257,7 @@ async function openPanel(id) {
   panel.hidden = false;
   document.body.classList.add('panel-open');
   $('panel-close').focus();
-  await Promise.all([loadCodes(), loadActivity()]);
+  await Promise.all([loadCodes(), loadUnmanaged(), loadActivity()]);
 }
 
 function closePanel() {
@@ -290,6 +292,35 @@ async function loadCodes() {
   } catch (e) {
     fill(target, h('p', { class: 'muted' }, 'Codes could not be loaded.'));
     showError(e, 'Codes');
+  }
+}
+
+// Codes the lock holds that Latchkey did not make: left alone, counted in its capacity.
+async function loadUnmanaged() {
+  if (!openLock) return;
+  const id = openLock;
+  const target = $('panel-unmanaged');
+  try {
+    const answer = await api('GET', `/v1/locks/${seg(id)}/unmanaged`);
+    if (openLock !== id) return;
+    const codes = (answer && answer.codes) || [];
+    fill(
+      target,
+      table(
+        codes,
+        [
+          { title: 'Name', cell: (c) => c.name || '(no name)' },
+          { title: 'From', cell: (c) => (c.starts_at == null ? 'always' : timeEl(c.starts_at)) },
+          { title: 'Until', cell: (c) => (c.ends_at == null ? 'always' : timeEl(c.ends_at)) },
+          { title: 'Enabled', cell: (c) => (c.enabled ? 'yes' : 'no') },
+          { title: 'First seen', cell: (c) => timeEl(c.first_seen_at) },
+        ],
+        { empty: 'None: every code on this lock is Latchkey\'s.', rowAttrs: (c) => ({ 'data-reference': c.reference }) },
+      ),
+    );
+  } catch (e) {
+    fill(target, h('p', { class: 'muted' }, 'Codes made outside Latchkey could not be loaded.'));
+    showError(e, 'Codes made outside Latchkey');
   }
 }
 

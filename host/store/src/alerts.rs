@@ -40,6 +40,11 @@ pub enum AlertKind {
     CallbackDisabled,
     /// A lock's forecast needs more codes at once on some day than the lock holds.
     CapacityExceeded,
+    /// One of Latchkey's codes was deleted, disabled or changed on the lock behind its
+    /// back; it is being put back.
+    CodeDrift,
+    /// The lock holds a code Latchkey did not make (left alone, counted against capacity).
+    UnmanagedCode,
 }
 
 impl AlertKind {
@@ -57,6 +62,8 @@ impl AlertKind {
             AlertKind::NotificationFailed => "notification_failed",
             AlertKind::CallbackDisabled => "callback_disabled",
             AlertKind::CapacityExceeded => "capacity_exceeded",
+            AlertKind::CodeDrift => "code_drift",
+            AlertKind::UnmanagedCode => "unmanaged_code",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Access codes on record.
 
 use latchkey_engine::capacity::Held;
+use latchkey_engine::drift::RecordedCode;
 use latchkey_engine::{
     AccessCode, CodeRecord, CodeState, LockId, Pin, ReservationId, Timestamp, Window, WorkspaceId,
 };
@@ -288,22 +289,30 @@ pub async fn live_on_lock(
     rows.into_iter().map(from_raw).collect()
 }
 
-/// The codes that take a slot on `lock` (`pending`, `active` or `revoking`), as the lock's
-/// budget sees them (`latchkey_engine::capacity::Held`): a code of a reservation may give
-/// up its slot to one needed sooner, a staff code may not.
+/// The codes that take a slot on `lock` (ours `pending`, `active` or `revoking`, and the
+/// unmanaged ones), as the lock's budget sees them (`latchkey_engine::capacity::Held`): a
+/// code of a reservation may give up its slot to one needed sooner, a staff code or an
+/// unmanaged one may not.
 ///
 /// # Errors
 /// Database errors.
 pub async fn held_on_lock(conn: &mut Conn, ws: &WorkspaceId, lock: &LockId) -> Result<Vec<Held>> {
-    // The reservation's id when the owner is one (a staff code's owner is not).
-    let rows = sqlx::query_as::<_, (i64, i64, i64, Option<i64>, String, Option<String>)>(
+    // The reservation's id when the owner is one (a staff code's owner is not). The codes
+    // the lock holds that Latchkey did not make (`unmanaged_codes`) take slots too, until
+    // their window ends or for good; they have no code id.
+    let rows = sqlx::query_as::<_, (Option<i64>, i64, i64, Option<i64>, String, Option<String>)>(
         "SELECT c.id, c.starts_at, c.ends_at, c.lock_ends_at, c.state, r.id
            FROM access_codes c
            LEFT JOIN reservations r ON r.workspace_id = c.workspace_id AND r.id = c.reservation_id
-          WHERE c.workspace_id = $1 AND c.lock_id = $2 AND c.state IN ('pending', 'active', 'revoking')",
+          WHERE c.workspace_id = $1 AND c.lock_id = $2 AND c.state IN ('pending', 'active', 'revoking')
+         UNION ALL
+         SELECT NULL, COALESCE(u.starts_at, 0), COALESCE(u.ends_at, $3), NULL, 'unmanaged', NULL
+           FROM unmanaged_codes u
+          WHERE u.workspace_id = $1 AND u.lock_id = $2",
     )
     .bind(ws.as_str())
     .bind(lock.as_str())
+    .bind(i64::MAX)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
@@ -319,6 +328,64 @@ pub async fn held_on_lock(conn: &mut Conn, ws: &WorkspaceId, lock: &LockId) -> R
             movable: reservation.is_some(),
         })
         .collect())
+}
+
+/// Latchkey's codes on record as being on `lock` (state `active`, with the provider's
+/// reference), as the drift check compares them with the lock's own list.
+///
+/// # Errors
+/// Database errors.
+pub async fn recorded_on_lock(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    lock: &LockId,
+) -> Result<Vec<RecordedCode>> {
+    let rows = sqlx::query_as::<_, (i64, String, String, i64, i64, Option<i64>, Option<i64>)>(
+        "SELECT id, provider_ref, pin, starts_at, ends_at, lock_starts_at, lock_ends_at
+           FROM access_codes
+          WHERE workspace_id = $1 AND lock_id = $2 AND state = 'active'
+            AND provider_ref IS NOT NULL AND pin IS NOT NULL",
+    )
+    .bind(ws.as_str())
+    .bind(lock.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(code, reference, pin, starts, ends, lock_starts, lock_ends)| RecordedCode {
+                code,
+                reference,
+                pin: Pin::new(pin),
+                // The window the lock enforces, which is what its cloud lists.
+                window: Window {
+                    starts_at: Timestamp(lock_starts.unwrap_or(starts)),
+                    ends_at: Timestamp(lock_ends.unwrap_or(ends)),
+                },
+            },
+        )
+        .collect())
+}
+
+/// Sends an active code back to be created again, with its PIN and window, after the lock
+/// lost it (deleted, disabled or changed behind Latchkey's back): pending, with no
+/// provider reference. Only if it is still active under `reference`; returns whether it
+/// was.
+///
+/// # Errors
+/// Database errors.
+pub async fn restore(conn: &mut Conn, id: i64, reference: &str, now: Timestamp) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE access_codes SET state = 'pending', provider_ref = NULL, updated_at = $1
+          WHERE id = $2 AND state = 'active' AND provider_ref = $3",
+    )
+    .bind(now.unix())
+    .bind(id)
+    .bind(reference)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0)
 }
 
 /// The codes that take a slot on their lock but that no planned grant of their owner

@@ -31,6 +31,7 @@ pub mod rule_versions;
 pub mod source_versions;
 pub mod sources;
 pub mod staff;
+pub mod unmanaged;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

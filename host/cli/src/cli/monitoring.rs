@@ -81,12 +81,15 @@ pub(super) async fn sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let report: serde_json::Value =
         serde_json::from_str(&body).with_context(|| format!("{url} answered {body}"))?;
     println!(
-        "synced {} locks: {} online, {} offline, {} failed; {} new activity entries, {} alerts raised",
+        "synced {} locks: {} online, {} offline, {} failed; {} new activity entries, {} codes \
+         put back, {} codes made outside Latchkey, {} alerts raised",
         report["locks"],
         report["online"],
         report["offline"],
         report["failed"],
         report["new_activity"],
+        report["codes_restored"],
+        report["unmanaged_codes"],
         report["alerts_raised"]
     );
     Ok(ExitCode::SUCCESS)

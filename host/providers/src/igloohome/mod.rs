@@ -78,8 +78,8 @@ use tokio::sync::watch;
 use super::http::{HttpSettings, ProviderHttp, Refusal};
 use super::token::{Lease, TokenCache};
 use super::{
-    AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockAction, LockStatus,
-    Provider, ProviderError, ReceiptStatus,
+    AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, ListedCode, LockAction,
+    LockStatus, Provider, ProviderError, ReceiptStatus,
 };
 use wire::{AlgoPinAnswer, AlgoPinRequest, Device, JobData, JobRequest, JobStatus};
 
@@ -887,6 +887,14 @@ impl Provider for Igloohome {
             Some(reference) => self.read_code(device, &reference).await,
             None => Ok(None),
         }
+    }
+
+    /// igloohome documents no call that lists a lock's PINs (lock-providers.md §3.3 and
+    /// §3.4): algoPINs are computed offline, and bridge PINs are written by jobs.
+    async fn list_codes(&self, _device: &str) -> Result<Vec<ListedCode>, ProviderError> {
+        Err(ProviderError::Unsupported(
+            "igloohome lists no PINs of a lock",
+        ))
     }
 
     async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {

@@ -38,8 +38,8 @@ use serde::de::DeserializeOwned;
 
 use super::http::{HttpSettings, ProviderHttp, Refusal};
 use super::{
-    AccessMethod, ActivityEntry, BatteryLevel, CodeReceipt, CodeRequest, DeviceInfo, LockAction,
-    LockStatus, Provider, ProviderError, ReceiptStatus,
+    AccessMethod, ActivityEntry, BatteryLevel, CodeReceipt, CodeRequest, DeviceInfo, ListedCode,
+    LockAction, LockStatus, Provider, ProviderError, ReceiptStatus,
 };
 use wire::{AuthWrite, Smartlock, SmartlockAuth, SmartlockLog};
 
@@ -256,6 +256,32 @@ impl Provider for Nuki {
         marker: &str,
     ) -> Result<Option<CodeReceipt>, ProviderError> {
         self.read_code(device, marker).await
+    }
+
+    /// `GET /smartlock/{smartlockId}/auth`, keypad codes only (type 13; Nuki Web API,
+    /// `SmartlockAuth`). A disabled authorization opens nothing.
+    async fn list_codes(&self, device: &str) -> Result<Vec<ListedCode>, ProviderError> {
+        Ok(self
+            .keypad_auths(device)
+            .await?
+            .into_iter()
+            .map(|auth| {
+                let instant = |text: &Option<String>| {
+                    text.as_deref()
+                        .and_then(|t| Timestamp::parse_rfc3339(t).ok())
+                };
+                let window = instant(&auth.allowed_from_date)
+                    .zip(instant(&auth.allowed_until_date))
+                    .map(|(starts_at, ends_at)| Window { starts_at, ends_at });
+                ListedCode {
+                    reference: auth.id,
+                    name: Some(auth.name),
+                    pin: auth.code.map(|c| Pin::new(c.to_string())),
+                    window,
+                    enabled: auth.enabled && auth.error.is_none(),
+                }
+            })
+            .collect())
     }
 
     async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {

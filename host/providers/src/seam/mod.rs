@@ -58,8 +58,8 @@ use serde_json::json;
 
 use super::http::{HttpSettings, ProviderHttp, Refusal};
 use super::{
-    AccessMethod, ActivityEntry, BatteryLevel, CodeReceipt, CodeRequest, DeviceInfo, LockAction,
-    LockStatus, Provider, ProviderError, ReceiptStatus,
+    AccessMethod, ActivityEntry, BatteryLevel, CodeReceipt, CodeRequest, DeviceInfo, ListedCode,
+    LockAction, LockStatus, Provider, ProviderError, ReceiptStatus,
 };
 use wire::{AccessCode, Device};
 
@@ -227,7 +227,7 @@ impl Seam {
         }
     }
 
-    async fn list_codes(&self, device: &str) -> Result<Vec<AccessCode>, ProviderError> {
+    async fn access_codes(&self, device: &str) -> Result<Vec<AccessCode>, ProviderError> {
         let list: wire::AccessCodeList = self
             .call("/access_codes/list", &json!({ "device_id": device }))
             .await?;
@@ -367,7 +367,7 @@ impl Provider for Seam {
         device: &str,
         marker: &str,
     ) -> Result<Option<CodeReceipt>, ProviderError> {
-        let codes = self.list_codes(device).await?;
+        let codes = self.access_codes(device).await?;
         // The newest live code with the marker; a failed one is as good as absent.
         for code in codes
             .iter()
@@ -381,6 +381,17 @@ impl Provider for Seam {
             }
         }
         Ok(None)
+    }
+
+    /// `POST /access_codes/list` (docs.seam.co, "List Access Codes"). A code being
+    /// removed or one whose `errors` say it failed opens nothing: listed as disabled.
+    async fn list_codes(&self, device: &str) -> Result<Vec<ListedCode>, ProviderError> {
+        Ok(self
+            .access_codes(device)
+            .await?
+            .iter()
+            .map(listed)
+            .collect())
     }
 
     async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {
@@ -437,7 +448,7 @@ impl Provider for Seam {
             entries.iter().any(|e| unnamed(&names, e))
         };
         if missing {
-            self.list_codes(device).await?;
+            self.access_codes(device).await?;
         }
         let names = self.names.read().unwrap_or_else(PoisonError::into_inner);
         for e in &mut entries {
@@ -591,6 +602,27 @@ pub fn status(p: &wire::DeviceProperties) -> LockStatus {
         status.battery = named;
     }
     status
+}
+
+/// An access code as the drift check reads it.
+fn listed(code: &AccessCode) -> ListedCode {
+    let instant = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|t| Timestamp::parse_rfc3339(t).ok())
+    };
+    let window = instant(&code.starts_at)
+        .zip(instant(&code.ends_at))
+        .map(|(starts_at, ends_at)| Window { starts_at, ends_at });
+    let failed = code.errors.iter().any(|e| {
+        FAILED_ERRORS.contains(&e.code.as_str()) || DUPLICATE_ERRORS.contains(&e.code.as_str())
+    });
+    ListedCode {
+        reference: code.access_code_id.clone(),
+        name: code.name.clone(),
+        pin: code.code.clone().filter(|c| !c.is_empty()).map(Pin::new),
+        window,
+        enabled: code.status != "removing" && !failed,
+    }
 }
 
 /// An access code as a receipt: `Ok(None)` while it is being removed; an error when its

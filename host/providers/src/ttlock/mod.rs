@@ -56,8 +56,8 @@ use serde_json::Value;
 use super::http::{HttpSettings, ProviderHttp, Refusal};
 use super::token::{Lease, TokenCache};
 use super::{
-    AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, LockAction, LockStatus,
-    Provider, ProviderError, ReceiptStatus,
+    AccessMethod, ActivityEntry, CodeReceipt, CodeRequest, DeviceInfo, ListedCode, LockAction,
+    LockStatus, Provider, ProviderError, ReceiptStatus,
 };
 use wire::{Created, GatewayList, LockItem, LockRecord, Page, Passcode, TokenAnswer};
 
@@ -560,6 +560,28 @@ impl Provider for TtLock {
             .iter()
             .find(|p| p.keyboard_pwd_name.as_deref() == Some(marker))
             .map(receipt))
+    }
+
+    /// `GET /v3/lock/listKeyboardPwd` (lock-providers.md §2.4): every passcode the
+    /// cloud knows for the lock, permanent ones with no window.
+    async fn list_codes(&self, device: &str) -> Result<Vec<ListedCode>, ProviderError> {
+        Ok(self
+            .passcodes(device)
+            .await?
+            .iter()
+            .map(|p| {
+                let r = receipt(p);
+                let permanent =
+                    r.window.starts_at == Timestamp(0) && r.window.ends_at == Timestamp(i64::MAX);
+                ListedCode {
+                    reference: r.reference,
+                    name: p.keyboard_pwd_name.clone(),
+                    pin: Some(r.pin).filter(|pin| !pin.as_str().is_empty()),
+                    window: (!permanent).then_some(r.window),
+                    enabled: true,
+                }
+            })
+            .collect())
     }
 
     async fn list_locks(&self) -> Result<Vec<DeviceInfo>, ProviderError> {

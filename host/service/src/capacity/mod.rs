@@ -16,7 +16,7 @@ use latchkey_engine::time::{LocalTime, at_local, local_day};
 use latchkey_engine::{Grant, Lock, LockId, Timestamp, Window};
 use latchkey_store::alerts::{self, AlertKind, NewAlert};
 use latchkey_store::planned::{self, PlannedGrant};
-use latchkey_store::{Conn, codes};
+use latchkey_store::{Conn, codes, unmanaged};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
@@ -115,7 +115,8 @@ pub struct DayForecast {
     #[schema(value_type = String)]
     pub day: NaiveDate,
     /// Codes needed at the busiest instant of the day: each planned grant from its
-    /// just-in-time instant to its window's end, and each code on the lock no plan wants.
+    /// just-in-time instant to its window's end, each code on the lock no plan wants, and
+    /// each code on it that Latchkey did not make.
     pub needed: u32,
     /// That instant, UTC Unix seconds (the day's start, or now for today, when nothing is
     /// needed).
@@ -153,6 +154,7 @@ pub async fn forecast(
     let widest_margin = i64::try_from(catalog.capacity.just_in_time.as_secs()).unwrap_or(0);
     let grants = planned::overlapping(conn, ws, now, until.plus(widest_margin)).await?;
     let unplanned = codes::unplanned_slots(conn, ws).await?;
+    let unmanaged = unmanaged::list(conn, ws, None).await?;
     // Each lock's windows, gathered in one pass: a property has hundreds of locks.
     let mut planned_on: HashMap<&LockId, Vec<Window>> = HashMap::new();
     for grant in &grants {
@@ -164,6 +166,13 @@ pub async fn forecast(
     let mut unplanned_on: HashMap<&LockId, Vec<Timestamp>> = HashMap::new();
     for (lock, until) in &unplanned {
         unplanned_on.entry(lock).or_default().push(*until);
+    }
+    // A code Latchkey did not make holds its slot until its window ends, or for good.
+    for code in &unmanaged {
+        unplanned_on
+            .entry(&code.lock)
+            .or_default()
+            .push(code.holds_until());
     }
     let mut forecasts = Vec::new();
     for lock in &catalog.locks {

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::response::Json;
 use latchkey_engine::LockId;
 use latchkey_store::monitoring;
+use latchkey_store::unmanaged::{self, UnmanagedCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::IntoParams;
@@ -26,6 +27,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(list_locks))
         .routes(routes!(sync_now))
         .routes(routes!(lock_activity))
+        .routes(routes!(lock_unmanaged_codes))
         .routes(routes!(capacity_forecast))
 }
 
@@ -131,16 +133,54 @@ async fn lock_activity(
     Path(lock): Path<String>,
     Query(query): Query<ActivityQuery>,
 ) -> Result<Json<Value>, Error> {
-    let not_found = || Error::NotFound {
-        what: "lock",
-        id: lock.clone(),
-    };
-    let id = LockId::parse(&lock).map_err(|_| not_found())?;
-    if app.catalog.lock(&id).is_none() {
-        return Err(not_found());
-    }
+    let id = known_lock(&app, &lock)?;
     let limit = query.limit.unwrap_or(100).clamp(1, MAX_ACTIVITY);
     let mut conn = app.pool.acquire().await?;
     let entries = monitoring::activity(&mut conn, &app.catalog.workspace, &id, limit).await?;
     Ok(Json(json!({ "lock": id, "activity": entries })))
+}
+
+/// `lock` as a lock of the property, or 404.
+fn known_lock(app: &App, lock: &str) -> Result<LockId, Error> {
+    let not_found = || Error::NotFound {
+        what: "lock",
+        id: lock.to_owned(),
+    };
+    let id = LockId::parse(lock).map_err(|_| not_found())?;
+    app.catalog.lock(&id).ok_or_else(not_found)?;
+    Ok(id)
+}
+
+/// `GET /v1/locks/{lock}/unmanaged`'s answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct UnmanagedView {
+    /// The lock.
+    #[schema(value_type = String)]
+    lock: LockId,
+    /// Its codes that Latchkey did not make, oldest sighting first.
+    codes: Vec<UnmanagedCode>,
+}
+
+/// `GET /v1/locks/{lock}/unmanaged`: the codes the lock held at its last sync that
+/// Latchkey did not make (added in the vendor's app). Latchkey leaves them alone and
+/// counts them against the lock's capacity. Empty where the lock's cloud lists no codes.
+#[utoipa::path(
+    get,
+    path = "/v1/locks/{lock}/unmanaged",
+    tag = "locks",
+    params(("lock" = String, Path, example = "room-101")),
+    responses(
+        (status = 200, description = "The lock's unmanaged codes", body = UnmanagedView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn lock_unmanaged_codes(
+    _: Authorized<ReadFrontDesk>,
+    State(app): State<App>,
+    Path(lock): Path<String>,
+) -> Result<Json<UnmanagedView>, Error> {
+    let id = known_lock(&app, &lock)?;
+    let mut conn = app.pool.acquire().await?;
+    let codes = unmanaged::list(&mut conn, &app.catalog.workspace, Some(&id)).await?;
+    Ok(Json(UnmanagedView { lock: id, codes }))
 }

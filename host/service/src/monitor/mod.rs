@@ -7,7 +7,10 @@
 //! one (or a few pages) for activity, through the provider's own rate limit; activity is
 //! read from a cursor, so a sync after downtime catches up, and entries are de-duplicated
 //! by the provider's id. A provider failure on one lock is recorded on that lock and the
-//! sync goes on with the others.
+//! sync goes on with the others. Where the cloud lists a lock's codes, the sync also
+//! compares them with the codes on record and puts back what drifted ([`drift`]).
+
+mod drift;
 
 use std::time::Duration;
 
@@ -40,6 +43,11 @@ pub struct SyncReport {
     pub new_activity: usize,
     /// Alerts raised.
     pub alerts_raised: usize,
+    /// Latchkey's codes found deleted, disabled or changed on their lock, and put back
+    /// ([`drift`]).
+    pub codes_restored: usize,
+    /// Codes on the synced locks that Latchkey did not make.
+    pub unmanaged_codes: usize,
 }
 
 /// Syncs every assigned lock of the workspace once.
@@ -158,6 +166,12 @@ async fn sync_lock(
     } else {
         Vec::new()
     };
+    // Drift needs the codes the lock stores, so a lock that stores some and is reachable.
+    let listing = if status.online && lock.capabilities.connectivity == Connectivity::Online {
+        drift::read(app, &provider, lock, &device).await?
+    } else {
+        None
+    };
 
     let mut tx = app.pool.begin().await?;
     let row = next_status(lock, before.as_ref(), &status, &entries, cursor, now);
@@ -255,7 +269,18 @@ async fn sync_lock(
             raised += usize::from(alerts::raise(&mut tx, ws, &alert, now).await?);
         }
     }
+    let mut restored = 0;
+    if let Some(listing) = &listing {
+        let found = drift::record(app, &mut tx, lock, listing, now).await?;
+        restored = found.restored;
+        report.unmanaged_codes += found.unmanaged;
+        raised += found.alerts;
+    }
     tx.commit().await?;
+    if restored > 0 {
+        report.codes_restored += restored;
+        app.jobs_waiting.notify(); // the create_code jobs that put the codes back
+    }
     report.alerts_raised += raised;
     Ok(())
 }

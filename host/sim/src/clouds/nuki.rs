@@ -28,6 +28,7 @@ use latchkey_engine::{Pin, Timestamp, Window};
 use latchkey_providers::ProviderError;
 use latchkey_providers::nuki::Nuki;
 use latchkey_providers::segment::{CodeSegment, HeldCodes};
+use latchkey_providers::simulator::Tamper;
 use serde_json::{Value, json};
 
 use super::faults::Faults;
@@ -196,6 +197,36 @@ impl NukiFake {
         let mut s = self.account();
         s.settle(now);
         s.model.enter_pin(&id.to_string(), pin, now)
+    }
+
+    /// Changes the keypad authorization `auth_id` (the API's `id`) in the Nuki app,
+    /// behind Latchkey's back: deleted or given another code, in the cloud and on the
+    /// lock at once. False when there is no such live authorization.
+    pub fn tamper(&self, auth_id: &str, change: Tamper) -> bool {
+        let now = self.clock.now();
+        let mut s = self.account();
+        s.settle(now);
+        let Some(index) = s.auths.iter().position(|a| a.id == auth_id && !a.gone) else {
+            return false;
+        };
+        let auth = &mut s.auths[index];
+        let lock_change = match change {
+            Tamper::Delete => {
+                auth.gone = true;
+                LockChange::Remove(auth.id.clone())
+            }
+            Tamper::ChangePin(pin) => {
+                let Ok(code) = pin.as_str().parse() else {
+                    return false;
+                };
+                auth.code = code;
+                lock_change(auth, Change::Write)
+            }
+        };
+        auth.pending = None;
+        let device = auth.smartlock_id.to_string();
+        s.model.apply_now(&device, lock_change, now);
+        true
     }
 
     /// Seconds a change takes to reach an online lock.

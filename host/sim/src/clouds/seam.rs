@@ -50,6 +50,7 @@ use latchkey_engine::{Pin, Timestamp, Window, WindowPrecision};
 use latchkey_providers::ProviderError;
 use latchkey_providers::seam::Seam;
 use latchkey_providers::segment::{CodeSegment, HeldCodes};
+use latchkey_providers::simulator::Tamper;
 use serde_json::{Value, json};
 
 use super::faults::Faults;
@@ -306,6 +307,42 @@ impl SeamFake {
     /// Seconds a change takes to reach an online lock.
     pub fn set_confirm_secs(&self, secs: i64) {
         self.account().confirm_secs = secs.max(0);
+    }
+
+    /// Changes access code `id` behind Latchkey's back (in the lock maker's own app, which
+    /// Seam then reads from the lock): deleted or given another PIN, at once. False when
+    /// there is no such live code.
+    pub fn tamper(&self, id: &str, change: Tamper) -> bool {
+        let now = self.clock.now();
+        let mut s = self.account();
+        s.settle(now);
+        let Some(index) = s
+            .codes
+            .iter()
+            .position(|c| c.id == id && c.life == Life::Live)
+        else {
+            return false;
+        };
+        let code = &mut s.codes[index];
+        code.pending = None;
+        let device = code.device.clone();
+        let lock_change = match change {
+            Tamper::Delete => {
+                code.life = Life::Removed;
+                Change::Remove(code.id.clone())
+            }
+            Tamper::ChangePin(pin) => {
+                code.pin = pin.as_str().to_owned();
+                Change::Put(HeldCode {
+                    reference: code.id.clone(),
+                    name: code.name.clone(),
+                    pin,
+                    window: code.window,
+                })
+            }
+        };
+        s.model.apply_now(&device, lock_change, now);
+        true
     }
 
     /// Takes `device` offline or back online now; changes wait while it is offline, and

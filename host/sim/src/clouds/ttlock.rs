@@ -50,6 +50,7 @@ use latchkey_engine::clock::Clock;
 use latchkey_engine::{Pin, Timestamp, Window};
 use latchkey_providers::ProviderError;
 use latchkey_providers::segment::{CodeSegment, HeldCodes};
+use latchkey_providers::simulator::Tamper;
 use latchkey_providers::ttlock::{TtLock, TtLockCredentials, password_md5};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
@@ -409,6 +410,27 @@ impl TtLockFake {
             }
         }
         opened
+    }
+
+    /// Changes passcode `id` in the TTLock app, behind Latchkey's back: deleted or given
+    /// another PIN, in the cloud and on the lock at once (as over Bluetooth). False when
+    /// there is no such passcode.
+    pub fn tamper(&self, id: i64, change: Tamper) -> bool {
+        let now = self.clock.now();
+        let mut c = self.cloud();
+        let Some(index) = c.passcodes.iter().position(|p| p.id == id) else {
+            return false;
+        };
+        let device = c.passcodes[index].lock_id.to_string();
+        let lock_change = match change {
+            Tamper::Delete => Change::Remove(c.passcodes.remove(index).id.to_string()),
+            Tamper::ChangePin(pin) => {
+                c.passcodes[index].pwd = pin.as_str().to_owned();
+                Change::Put(c.passcodes[index].held())
+            }
+        };
+        c.model.apply_now(&device, lock_change, now);
+        true
     }
 
     /// The lock ids, as the client uses them.

@@ -1,0 +1,165 @@
+//! Drift, at each lock sync: the codes a lock holds, as its cloud lists them, compared with
+//! Latchkey's codes on record (`latchkey_engine::drift::compare`).
+//!
+//! - One of ours deleted, disabled or changed (PIN or window) in the vendor's app is put
+//!   back: a changed or disabled one is deleted first, then the code goes back to
+//!   `pending` with its PIN and window and a `create_code` job puts it on the lock again
+//!   (so the guest's PIN works again, or, on a lock that chooses its own PINs, the guest
+//!   is told the new one). A `code_drift` alert names it.
+//! - A code the lock holds that Latchkey did not make is listed as unmanaged (table
+//!   `unmanaged_codes`, the lock's panel), never touched, and counted against the lock's
+//!   capacity; an `unmanaged_code` alert names each new one.
+//!
+//! Only online locks that store codes are compared, and only where the cloud lists them
+//! (`Provider::list_codes`; igloohome does not).
+
+use std::sync::Arc;
+
+use latchkey_engine::drift::{self, Drift};
+use latchkey_engine::{Lock, Timestamp};
+use latchkey_providers::{Provider, ProviderError};
+use latchkey_store::alerts::{self, AlertKind, NewAlert};
+use latchkey_store::{Conn, codes, unmanaged};
+
+use super::LockSyncError;
+use crate::app::AppState;
+use crate::queue::{self, JobSpec};
+
+/// What one lock's drift check found and did.
+#[derive(Debug, Default)]
+pub(super) struct Found {
+    /// Our codes put back.
+    pub restored: usize,
+    /// Unmanaged codes on the lock now.
+    pub unmanaged: usize,
+    /// Alerts raised.
+    pub alerts: usize,
+}
+
+/// What was read from the cloud, outside any transaction.
+pub(super) struct Listing {
+    recorded: Vec<drift::RecordedCode>,
+    comparison: drift::Comparison,
+    /// Of the drifted codes, those no longer on the lock as they were: missing ones, and
+    /// changed ones the cloud has deleted.
+    cleared: Vec<(i64, Drift)>,
+}
+
+/// Lists `lock`'s codes and compares them with the records, deleting from the lock our
+/// codes that were changed behind our back. `None` where the cloud cannot list codes.
+///
+/// # Errors
+/// A provider failure (recorded on the lock by the sync), or a database error.
+pub(super) async fn read(
+    app: &AppState,
+    provider: &Arc<dyn Provider>,
+    lock: &Lock,
+    device: &str,
+) -> Result<Option<Listing>, LockSyncError> {
+    // Read before listing: a code that reaches the lock meanwhile is then not on record
+    // as active yet, rather than on record and missing from an older list.
+    let mut recorded = {
+        let mut conn = app.pool.acquire().await?;
+        codes::recorded_on_lock(&mut conn, &app.catalog.workspace, &lock.id).await?
+    };
+    // A code whose window is over is about to be expired and deleted, and some clouds
+    // drop such codes themselves (Seam does): not drift.
+    let now = app.clock.now();
+    recorded.retain(|r| r.window.ends_at > now);
+    let listed = match provider.list_codes(device).await {
+        Ok(listed) => listed,
+        Err(ProviderError::Unsupported(_)) => return Ok(None),
+        Err(e) => return Err(LockSyncError::Provider(e)),
+    };
+    let comparison = drift::compare(&recorded, &listed);
+    let mut cleared = Vec::new();
+    for &(code, how) in &comparison.drifted {
+        if how != Drift::Missing {
+            let reference = recorded
+                .iter()
+                .find(|r| r.code == code)
+                .map(|r| r.reference.as_str())
+                .unwrap_or_default();
+            if let Err(e) = provider.revoke_code(device, reference).await {
+                // Left as it is; the next sync tries again.
+                tracing::warn!(lock = %lock.id, code, error = %e, "cannot delete a code changed on the lock");
+                continue;
+            }
+        }
+        cleared.push((code, how));
+    }
+    Ok(Some(Listing {
+        recorded,
+        comparison,
+        cleared,
+    }))
+}
+
+/// Records what [`read`] found, in the sync's transaction: puts back the codes cleared
+/// from the lock, stores the unmanaged codes, raises the alerts.
+///
+/// # Errors
+/// Database errors.
+pub(super) async fn record(
+    app: &AppState,
+    tx: &mut Conn,
+    lock: &Lock,
+    listing: &Listing,
+    now: Timestamp,
+) -> crate::error::Result<Found> {
+    let ws = &app.catalog.workspace;
+    let mut found = Found::default();
+    for &(code, how) in &listing.cleared {
+        let Some(recorded) = listing.recorded.iter().find(|r| r.code == code) else {
+            continue;
+        };
+        if !codes::restore(tx, code, &recorded.reference, now).await? {
+            continue; // revoked, replaced or expired meanwhile: nothing to put back
+        }
+        queue::enqueue(tx, ws, &JobSpec::CreateCode { code }, now, now).await?;
+        found.restored += 1;
+        let reservation = codes::get(tx, ws, code)
+            .await?
+            .map(|r| r.code.reservation.to_string());
+        let alert = NewAlert {
+            kind: AlertKind::CodeDrift,
+            dedupe_key: format!("drift:{code}:{}", recorded.reference),
+            lock: Some(lock.id.as_str()),
+            reservation: reservation.as_deref(),
+            code: Some(code),
+            message: format!(
+                "code {code}{} on lock `{}` ({}) {}; putting it back",
+                reservation
+                    .as_deref()
+                    .map(|r| format!(" of reservation `{r}`"))
+                    .unwrap_or_default(),
+                lock.id,
+                lock.name,
+                how.describe()
+            ),
+        };
+        found.alerts += usize::from(alerts::raise(tx, ws, &alert, now).await?);
+    }
+    let new = unmanaged::replace(tx, ws, &lock.id, &listing.comparison.unmanaged, now).await?;
+    found.unmanaged = listing.comparison.unmanaged.len();
+    for code in new {
+        let alert = NewAlert {
+            kind: AlertKind::UnmanagedCode,
+            dedupe_key: format!("unmanaged:{}:{}", lock.id, code.reference),
+            lock: Some(lock.id.as_str()),
+            reservation: None,
+            code: None,
+            message: format!(
+                "lock `{}` ({}) holds a code Latchkey did not make{}; it is left alone and counts against the lock's capacity",
+                lock.id,
+                lock.name,
+                code.name
+                    .as_deref()
+                    .map(|n| format!(", named `{n}`"))
+                    .unwrap_or_default()
+            ),
+        };
+        found.alerts += usize::from(alerts::raise(tx, ws, &alert, now).await?);
+    }
+    Ok(found)
+}
