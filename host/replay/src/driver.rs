@@ -21,7 +21,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::rules::RuleLimits;
-use latchkey_engine::{DoorKind, LockId, ReservationId, ResourceKind, Timestamp};
+use latchkey_engine::{Connectivity, DoorKind, LockId, ReservationId, ResourceKind, Timestamp};
 use latchkey_providers::breaker::BreakerPolicy;
 use latchkey_providers::segment::HeldCodes;
 use latchkey_providers::simulator::{SimFaults, Simulator};
@@ -118,6 +118,11 @@ pub struct Counts {
     /// With `--source reenio`: changes (modifications, room moves) reenio announces with
     /// no trigger, seen by the service only with the reservation's next trigger.
     pub unannounced_changes: usize,
+    /// Codes deleted or given another PIN on their lock behind the service's back
+    /// (`--faults tamper=…`).
+    pub codes_tampered: usize,
+    /// Codes the service's lock sync found changed on their lock and put back.
+    pub codes_restored: usize,
 }
 
 /// The replay's result, written as JSON by `--report`.
@@ -259,6 +264,17 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         .map(|l| l.id.clone())
         .collect();
     let outages = faults::outages(&lock_ids, first, end, &opts.faults, &mut rng);
+    // Codes are changed behind our back on the simulated locks that store them.
+    let tamperable: Vec<(LockId, String)> = catalog
+        .locks
+        .iter()
+        .filter(|l| {
+            l.provider == "simulator" && l.capabilities.connectivity == Connectivity::Online
+        })
+        .filter_map(|l| Some((l.id.clone(), l.device.clone()?)))
+        .collect();
+    let mut tampers: Vec<FaultWindow> = Vec::new();
+    let mut unsynced: Vec<LockId> = Vec::new();
     for o in &outages {
         if let Some(device) = catalog.lock(&o.lock).and_then(|l| l.device.as_deref()) {
             simulator.add_outage(
@@ -387,6 +403,34 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
                 tracing::warn!(webhook = %delivery.webhook.webhook_id, %status, "webhook rejected");
             }
         }
+        // A lock whose sync failed right after a change behind our back is synced again,
+        // as the periodic sync would.
+        let retry = std::mem::take(&mut unsynced);
+        for lock in retry {
+            sync_after_tamper(&service, &lock, &mut counts, &mut unsynced).await?;
+        }
+        if faults::chance(&mut rng, opts.faults.tamper) {
+            let now = clock.now();
+            let reachable: Vec<(LockId, String)> = tamperable
+                .iter()
+                .filter(|(lock, _)| {
+                    !outages
+                        .iter()
+                        .any(|o| &o.lock == lock && o.from <= now && now < o.until)
+                })
+                .cloned()
+                .collect();
+            if let Some(lock) = faults::tamper_one(&simulator, &reachable, now, &mut rng) {
+                counts.codes_tampered += 1;
+                // The oracle allows the service its grace from this instant on.
+                tampers.push(FaultWindow {
+                    lock: lock.clone(),
+                    from: now,
+                    until: now,
+                });
+                sync_after_tamper(&service, &lock, &mut counts, &mut unsynced).await?;
+            }
+        }
         if opts.faults.restart_every > 0 && (n as u64 + 1).is_multiple_of(opts.faults.restart_every)
         {
             // A crash: no graceful stop, no pool close; the file stays as the OS left it.
@@ -401,6 +445,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
 
     let told = guests::told(&inbox);
     counts.messages_sent = told.len();
+    let faults_seen: Vec<FaultWindow> = outages.iter().chain(&tampers).cloned().collect();
     let Judgement {
         mut violations,
         alerts,
@@ -413,7 +458,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         &catalog,
         &clouds.models,
         &acked,
-        &outages,
+        &faults_seen,
         &told,
         end,
     )
@@ -500,6 +545,28 @@ fn add_rooms(
                 .map(|(_, device)| device),
         });
     }
+    Ok(())
+}
+
+/// Syncs `lock` after a change behind the service's back, as its cloud's notice of the
+/// change (a Nuki `DEVICE_AUTHS` or Seam `access_code.*` webhook) makes the service do.
+/// A provider fault can fail a sync: it is tried a few times, then left in `unsynced`
+/// for the next delivery, as the periodic sync would try again.
+async fn sync_after_tamper(
+    service: &Replicas,
+    lock: &LockId,
+    counts: &mut Counts,
+    unsynced: &mut Vec<LockId>,
+) -> anyhow::Result<()> {
+    for _ in 0..5 {
+        let report = latchkey_service::monitor::sync_lock_now(service.primary(), lock).await?;
+        tracing::debug!(%lock, ?report, "lock synced after a change behind the service's back");
+        counts.codes_restored += report.codes_restored;
+        if report.failed == 0 {
+            return Ok(());
+        }
+    }
+    unsynced.push(lock.clone());
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! Injected faults: the `--faults` spec, delivery perturbations and lock outages.
+//! Injected faults: the `--faults` spec, delivery perturbations, lock outages, and codes
+//! changed behind Latchkey's back.
 //!
 //! Every random choice is drawn from the caller's generator in a fixed order, so one seed
 //! gives one replay.
@@ -6,7 +7,9 @@
 use std::str::FromStr;
 use std::sync::Arc;
 
-use latchkey_engine::{LockId, Timestamp};
+use latchkey_engine::{LockId, Pin, Timestamp};
+use latchkey_providers::segment::CodeSegment;
+use latchkey_providers::simulator::{Simulator, Tamper};
 use rand::Rng;
 
 use super::timeline::PlannedWebhook;
@@ -30,6 +33,10 @@ pub struct FaultSpec {
     pub outage_max_minutes: u32,
     /// Restart the service every this many delivered webhooks; 0 never.
     pub restart_every: u64,
+    /// Per delivered webhook: one of Latchkey's codes on a simulated online lock is
+    /// deleted or given another PIN behind its back, as in the vendor's app, and the
+    /// lock's cloud reports the change (the service syncs that lock).
+    pub tamper: f64,
 }
 
 impl FaultSpec {
@@ -44,6 +51,7 @@ impl FaultSpec {
             outage: 0.0,
             outage_max_minutes: 60,
             restart_every: 0,
+            tamper: 0.0,
         }
     }
 
@@ -58,6 +66,7 @@ impl FaultSpec {
             outage: 0.02,
             outage_max_minutes: 60,
             restart_every: 500,
+            tamper: 0.01,
         }
     }
 
@@ -80,7 +89,7 @@ pub enum FaultSpecError {
     /// The key is not a known fault.
     #[error(
         "unknown fault `{0}`; known: duplicate, reorder, lost-ack, provider-error, \
-         provider-timeout, outage, outage-max, restart-every"
+         provider-timeout, outage, outage-max, restart-every, tamper"
     )]
     UnknownKey(String),
     /// The value does not fit the key.
@@ -127,6 +136,7 @@ impl FromStr for FaultSpec {
                         "provider-error" => spec.provider_error = prob()?,
                         "provider-timeout" => spec.provider_timeout = prob()?,
                         "outage" => spec.outage = prob()?,
+                        "tamper" => spec.tamper = prob()?,
                         "outage-max" => {
                             spec.outage_max_minutes = match value.parse::<u32>() {
                                 Ok(m) if (1..=24 * 60).contains(&m) => m,
@@ -182,7 +192,7 @@ pub struct FaultWindow {
 }
 
 /// Draws `true` with probability `p`; NaN or out-of-range rates never panic.
-fn chance(rng: &mut impl Rng, p: f64) -> bool {
+pub fn chance(rng: &mut impl Rng, p: f64) -> bool {
     p > 0.0 && rng.random::<f64>() < p
 }
 
@@ -266,4 +276,49 @@ pub fn outages(
     }
     out.sort_by(|a, b| (a.from, &a.lock).cmp(&(b.from, &b.lock)));
     out
+}
+
+/// Changes one of Latchkey's codes present at `now` on one of `locks` (lock id and
+/// simulator device, drawn uniformly), behind its back: deletes it, or gives it another
+/// PIN of the same length that no code on that lock has. Returns the lock, or `None` when
+/// the lock drawn holds none of our codes.
+pub fn tamper_one(
+    simulator: &Simulator,
+    locks: &[(LockId, String)],
+    now: Timestamp,
+    rng: &mut impl Rng,
+) -> Option<LockId> {
+    if locks.is_empty() {
+        return None;
+    }
+    let (lock, device) = &locks[rng.random_range(0..locks.len())];
+    let present: Vec<CodeSegment> = simulator
+        .history(device)
+        .into_iter()
+        .filter(|seg| seg.present_at(now))
+        .collect();
+    let ours: Vec<&CodeSegment> = present.iter().filter(|s| !s.marker.is_empty()).collect();
+    if ours.is_empty() {
+        return None;
+    }
+    let code = ours[rng.random_range(0..ours.len())];
+    let change = if rng.random_bool(0.5) {
+        Tamper::Delete
+    } else {
+        let digits = code.pin.as_str().len().clamp(4, 9);
+        // Ten draws make a clash with a code present all but impossible; a rare one is
+        // a deletion instead.
+        (0..10)
+            .map(|_| {
+                (0..digits)
+                    .map(|_| char::from(b'1' + rng.random_range(0..9u8)))
+                    .collect::<String>()
+            })
+            .find(|pin| present.iter().all(|s| s.pin.as_str() != pin))
+            .map_or(Tamper::Delete, |pin| Tamper::ChangePin(Pin::new(pin)))
+    };
+    tracing::debug!(%lock, reference = %code.reference, marker = %code.marker, ?change, at = %now, "code changed behind the service's back");
+    simulator
+        .tamper(device, &code.reference, change)
+        .then(|| lock.clone())
 }

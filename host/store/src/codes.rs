@@ -367,27 +367,6 @@ pub async fn recorded_on_lock(
         .collect())
 }
 
-/// Sends an active code back to be created again, with its PIN and window, after the lock
-/// lost it (deleted, disabled or changed behind Latchkey's back): pending, with no
-/// provider reference. Only if it is still active under `reference`; returns whether it
-/// was.
-///
-/// # Errors
-/// Database errors.
-pub async fn restore(conn: &mut Conn, id: i64, reference: &str, now: Timestamp) -> Result<bool> {
-    Ok(sqlx::query(
-        "UPDATE access_codes SET state = 'pending', provider_ref = NULL, updated_at = $1
-          WHERE id = $2 AND state = 'active' AND provider_ref = $3",
-    )
-    .bind(now.unix())
-    .bind(id)
-    .bind(reference)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        > 0)
-}
-
 /// The codes that take a slot on their lock but that no planned grant of their owner
 /// wants there (a code being revoked, a code being replaced): each lock and the instant
 /// its slot is freed at the latest. The capacity forecast counts them.

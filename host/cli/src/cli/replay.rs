@@ -30,7 +30,7 @@ pub struct ReplayArgs {
     pub compare_with: Option<PathBuf>,
     /// Faults: `none`, `default`, or e.g. `duplicate=0.05,reorder=0.1,restart-every=500`
     /// (keys: duplicate, reorder, lost-ack, provider-error, provider-timeout, outage,
-    /// outage-max, restart-every).
+    /// outage-max, restart-every, tamper: a code changed on its lock behind our back).
     #[arg(long, default_value = "none")]
     pub faults: String,
     /// Seed for every random choice; the same seed replays the same run.

@@ -32,7 +32,7 @@ fn parses_default_none_and_custom_specs() {
     );
     assert!("none".parse::<FaultSpec>().expect("none").is_none());
     assert!("".parse::<FaultSpec>().expect("empty").is_none());
-    let s: FaultSpec = "duplicate=0.05, reorder=0.1,restart-every=500,outage-max=30"
+    let s: FaultSpec = "duplicate=0.05, reorder=0.1,restart-every=500,outage-max=30,tamper=0.02"
         .parse()
         .expect("custom");
     assert_eq!(
@@ -40,17 +40,24 @@ fn parses_default_none_and_custom_specs() {
             s.duplicate,
             s.reorder,
             s.restart_every,
-            s.outage_max_minutes
+            s.outage_max_minutes,
+            s.tamper
         ),
-        (0.05, 0.1, 500, 30)
+        (0.05, 0.1, 500, 30, 0.02)
     );
     assert_eq!(s.lost_ack, 0.0, "unnamed faults stay off");
     let s: FaultSpec = "default,reorder=0.5".parse().expect("default plus");
     assert_eq!((s.reorder, s.duplicate), (0.5, 0.05));
     let d = FaultSpec::default_mix();
     assert_eq!(
-        (d.lost_ack, d.provider_error, d.provider_timeout, d.outage),
-        (0.02, 0.02, 0.01, 0.02)
+        (
+            d.lost_ack,
+            d.provider_error,
+            d.provider_timeout,
+            d.outage,
+            d.tamper
+        ),
+        (0.02, 0.02, 0.01, 0.02, 0.01)
     );
 }
 

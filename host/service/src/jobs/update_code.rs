@@ -1,4 +1,5 @@
-//! `update_code`: change a code's window on its lock, keeping its PIN.
+//! `update_code`: change a code's window on its lock, keeping its PIN (sent again where the
+//! lock takes chosen PINs).
 
 use latchkey_store::jobs::ClaimedJob;
 
@@ -12,7 +13,11 @@ pub(super) async fn run(app: &App, job: &ClaimedJob, code: i64) -> Result<(), Jo
     };
     let reference = target.reference()?;
     let mut request = target.request();
-    request.pin = None;
+    // Where the lock takes chosen PINs, the PIN goes with the window, so an update also
+    // sets back a PIN changed behind our back; elsewhere the lock keeps the one it chose.
+    if !target.lock.capabilities.custom_pin {
+        request.pin = None;
+    }
     let receipt = target
         .provider
         .update_code(&target.device, &reference, &request)

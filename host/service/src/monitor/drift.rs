@@ -2,10 +2,14 @@
 //! Latchkey's codes on record (`latchkey_engine::drift::compare`).
 //!
 //! - One of ours deleted, disabled or changed (PIN or window) in the vendor's app is put
-//!   back: a changed or disabled one is deleted first, then the code goes back to
-//!   `pending` with its PIN and window and a `create_code` job puts it on the lock again
-//!   (so the guest's PIN works again, or, on a lock that chooses its own PINs, the guest
-//!   is told the new one). A `code_drift` alert names it.
+//!   back: a changed or disabled one is deleted first (by a `revoke_code` job if the
+//!   cloud refuses now), the code is recorded `revoked` (or `revoking`), and its owner is
+//!   planned again, which puts a
+//!   new code on with the owner's PIN and window (so the guest's PIN works again, or, on
+//!   a lock that chooses its own PINs, the guest is told the new one). A new code, not
+//!   the same one again: the changed one may linger under our marker until its deletion
+//!   lands, and a retried creation looks codes up by marker. A `code_drift` alert names
+//!   it.
 //! - A code the lock holds that Latchkey did not make is listed as unmanaged (table
 //!   `unmanaged_codes`, the lock's panel), never touched, and counted against the lock's
 //!   capacity; an `unmanaged_code` alert names each new one.
@@ -16,7 +20,7 @@
 use std::sync::Arc;
 
 use latchkey_engine::drift::{self, Drift};
-use latchkey_engine::{Lock, Timestamp};
+use latchkey_engine::{CodeState, Lock, Timestamp};
 use latchkey_providers::{Provider, ProviderError};
 use latchkey_store::alerts::{self, AlertKind, NewAlert};
 use latchkey_store::{Conn, codes, unmanaged};
@@ -24,11 +28,12 @@ use latchkey_store::{Conn, codes, unmanaged};
 use super::LockSyncError;
 use crate::app::AppState;
 use crate::queue::{self, JobSpec};
+use crate::staff;
 
 /// What one lock's drift check found and did.
 #[derive(Debug, Default)]
 pub(super) struct Found {
-    /// Our codes put back.
+    /// Our codes found changed on the lock, whose owners are planned again.
     pub restored: usize,
     /// Unmanaged codes on the lock now.
     pub unmanaged: usize,
@@ -38,11 +43,11 @@ pub(super) struct Found {
 
 /// What was read from the cloud, outside any transaction.
 pub(super) struct Listing {
-    recorded: Vec<drift::RecordedCode>,
     comparison: drift::Comparison,
-    /// Of the drifted codes, those no longer on the lock as they were: missing ones, and
-    /// changed ones the cloud has deleted.
-    cleared: Vec<(i64, Drift)>,
+    /// The drifted codes, each with whether it is off the lock now: a missing one, or a
+    /// changed one the cloud has just deleted. One whose deletion failed is left to a
+    /// `revoke_code` job.
+    drifted: Vec<(i64, Drift, bool)>,
 }
 
 /// Lists `lock`'s codes and compares them with the records, deleting from the lock our
@@ -72,8 +77,9 @@ pub(super) async fn read(
         Err(e) => return Err(LockSyncError::Provider(e)),
     };
     let comparison = drift::compare(&recorded, &listed);
-    let mut cleared = Vec::new();
+    let mut drifted = Vec::new();
     for &(code, how) in &comparison.drifted {
+        let mut off = true;
         if how != Drift::Missing {
             let reference = recorded
                 .iter()
@@ -81,22 +87,21 @@ pub(super) async fn read(
                 .map(|r| r.reference.as_str())
                 .unwrap_or_default();
             if let Err(e) = provider.revoke_code(device, reference).await {
-                // Left as it is; the next sync tries again.
-                tracing::warn!(lock = %lock.id, code, error = %e, "cannot delete a code changed on the lock");
-                continue;
+                tracing::warn!(lock = %lock.id, code, error = %e, "cannot delete a code changed on the lock now; a job will");
+                off = false;
             }
         }
-        cleared.push((code, how));
+        drifted.push((code, how, off));
     }
     Ok(Some(Listing {
-        recorded,
         comparison,
-        cleared,
+        drifted,
     }))
 }
 
-/// Records what [`read`] found, in the sync's transaction: puts back the codes cleared
-/// from the lock, stores the unmanaged codes, raises the alerts.
+/// Records what [`read`] found, in the sync's transaction: retires the codes cleared
+/// from the lock and plans their owners again, stores the unmanaged codes, raises the
+/// alerts.
 ///
 /// # Errors
 /// Database errors.
@@ -109,30 +114,56 @@ pub(super) async fn record(
 ) -> crate::error::Result<Found> {
     let ws = &app.catalog.workspace;
     let mut found = Found::default();
-    for &(code, how) in &listing.cleared {
-        let Some(recorded) = listing.recorded.iter().find(|r| r.code == code) else {
+    for &(code, how, off) in &listing.drifted {
+        let Some(row) = codes::get(tx, ws, code).await? else {
             continue;
         };
-        if !codes::restore(tx, code, &recorded.reference, now).await? {
-            continue; // revoked, replaced or expired meanwhile: nothing to put back
+        // Only a code still active as read: one revoked, replaced or expired meanwhile
+        // is already being dealt with. A code still on the lock is deleted by a job,
+        // retried until it is gone; its PIN stays taken on the lock until then, so the
+        // new code may get another PIN, which the guest is then told.
+        let to = if off {
+            CodeState::Revoked
+        } else {
+            CodeState::Revoking
+        };
+        if !codes::transition(tx, code, &[CodeState::Active], to, now).await? {
+            continue;
         }
-        queue::enqueue(tx, ws, &JobSpec::CreateCode { code }, now, now).await?;
+        if !off {
+            let revoke = JobSpec::RevokeCode {
+                code,
+                cleanup: false,
+            };
+            queue::enqueue(tx, ws, &revoke, now, now).await?;
+        }
+        let owner = &row.code.reservation;
+        let (replan, whose) = match owner.as_str().strip_prefix(staff::OWNER_PREFIX) {
+            Some(name) => (
+                JobSpec::ReconcileStaff {
+                    name: name.to_owned(),
+                },
+                format!("staff code `{name}`"),
+            ),
+            None => (
+                JobSpec::Reconcile {
+                    reservation: owner.clone(),
+                },
+                format!("reservation `{owner}`"),
+            ),
+        };
+        queue::enqueue(tx, ws, &replan, now, now).await?;
         found.restored += 1;
-        let reservation = codes::get(tx, ws, code)
-            .await?
-            .map(|r| r.code.reservation.to_string());
         let alert = NewAlert {
             kind: AlertKind::CodeDrift,
-            dedupe_key: format!("drift:{code}:{}", recorded.reference),
+            dedupe_key: format!("drift:{code}"),
             lock: Some(lock.id.as_str()),
-            reservation: reservation.as_deref(),
+            reservation: Some(owner.as_str())
+                .filter(|_| matches!(replan, JobSpec::Reconcile { .. })),
             code: Some(code),
             message: format!(
-                "code {code}{} on lock `{}` ({}) {}; putting it back",
-                reservation
-                    .as_deref()
-                    .map(|r| format!(" of reservation `{r}`"))
-                    .unwrap_or_default(),
+                "the code of {whose} on lock `{}` ({}) {}; a new one with the same PIN \
+                 and window is being put on",
                 lock.id,
                 lock.name,
                 how.describe()

@@ -279,7 +279,7 @@ async fn sync_lock(
     tx.commit().await?;
     if restored > 0 {
         report.codes_restored += restored;
-        app.jobs_waiting.notify(); // the create_code jobs that put the codes back
+        app.jobs_waiting.notify(); // the plans that put the codes back
     }
     report.alerts_raised += raised;
     Ok(())
