@@ -16,8 +16,10 @@ use anyhow::Context;
 use clap::ValueEnum;
 use latchkey_engine::clock::Clock;
 use latchkey_providers::segment::HeldCodes;
-use latchkey_providers::simulator::Simulator;
+use latchkey_providers::simulator::{Simulator, Tamper};
 use latchkey_providers::{Provider, Providers};
+use latchkey_sim::clouds::seam::SeamFake;
+use latchkey_sim::clouds::ttlock::TtLockFake;
 use latchkey_sim::clouds::{igloohome, nuki::NukiFake, seam, ttlock};
 
 /// Which clouds the replay's room locks live in.
@@ -34,6 +36,41 @@ pub enum ProviderMix {
 /// The provider keys room locks rotate through with [`ProviderMix::Fakes`].
 pub const FAKE_ROTATION: [&str; 5] = ["simulator", "nuki", "ttlock", "igloohome", "seam"];
 
+/// A cloud whose codes can be changed behind its client's back, as in the lock maker's
+/// app (`--faults tamper=…`). igloohome is not one: its API lists no codes, so a change
+/// there could not be seen.
+pub trait Tamperable: HeldCodes {
+    /// Deletes or re-PINs the code `reference` on `device` now; false when there is no
+    /// such code.
+    fn tamper(&self, device: &str, reference: &str, change: Tamper) -> bool;
+}
+
+impl Tamperable for Simulator {
+    fn tamper(&self, device: &str, reference: &str, change: Tamper) -> bool {
+        Simulator::tamper(self, device, reference, change)
+    }
+}
+
+impl Tamperable for NukiFake {
+    fn tamper(&self, _device: &str, reference: &str, change: Tamper) -> bool {
+        NukiFake::tamper(self, reference, change)
+    }
+}
+
+impl Tamperable for TtLockFake {
+    fn tamper(&self, _device: &str, reference: &str, change: Tamper) -> bool {
+        reference
+            .parse()
+            .is_ok_and(|id| TtLockFake::tamper(self, id, change))
+    }
+}
+
+impl Tamperable for SeamFake {
+    fn tamper(&self, _device: &str, reference: &str, change: Tamper) -> bool {
+        SeamFake::tamper(self, reference, change)
+    }
+}
+
 /// The clouds of one replay: providers for the service, and the lock models for the
 /// oracle, by provider key.
 pub struct Clouds {
@@ -43,6 +80,8 @@ pub struct Clouds {
     pub models: HashMap<String, Arc<dyn HeldCodes>>,
     /// Device ids handed out to room locks, by provider key, in order.
     pub devices: HashMap<String, Vec<String>>,
+    /// The clouds whose codes a replay may change behind the service's back, by key.
+    pub tamperable: HashMap<String, Arc<dyn Tamperable>>,
 }
 
 impl Clouds {
@@ -63,6 +102,10 @@ impl Clouds {
                 Arc::new(simulator.clone()) as Arc<dyn HeldCodes>,
             )]),
             devices: HashMap::new(),
+            tamperable: HashMap::from([(
+                "simulator".to_owned(),
+                Arc::new(simulator.clone()) as Arc<dyn Tamperable>,
+            )]),
         };
         if mix == ProviderMix::Simulator {
             return Ok(clouds);
@@ -75,11 +118,15 @@ impl Clouds {
         let (fake, client) = NukiFake::start(share("nuki"), Arc::clone(&clock))
             .await
             .context("starting the Nuki fake")?;
-        clouds.add("nuki", fake.devices(), Arc::new(client), Arc::new(fake));
+        let fake = Arc::new(fake);
+        clouds.tamperable.insert("nuki".into(), fake.clone());
+        clouds.add("nuki", fake.devices(), Arc::new(client), fake);
         let (fake, client) = ttlock::start(share("ttlock"), Arc::clone(&clock))
             .await
             .context("starting the TTLock fake")?;
-        clouds.add("ttlock", fake.devices(), Arc::new(client), Arc::new(fake));
+        let fake = Arc::new(fake);
+        clouds.tamperable.insert("ttlock".into(), fake.clone());
+        clouds.add("ttlock", fake.devices(), Arc::new(client), fake);
         let (fake, client) = igloohome::start(share("igloohome"), Arc::clone(&clock))
             .await
             .context("starting the igloohome fake")?;
@@ -95,7 +142,9 @@ impl Clouds {
         let (fake, client) = seam::start(share("seam"), Arc::clone(&clock))
             .await
             .context("starting the Seam fake")?;
-        clouds.add("seam", fake.devices(), Arc::new(client), Arc::new(fake));
+        let fake = Arc::new(fake);
+        clouds.tamperable.insert("seam".into(), fake.clone());
+        clouds.add("seam", fake.devices(), Arc::new(client), fake);
         Ok(clouds)
     }
 

@@ -264,14 +264,18 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         .map(|l| l.id.clone())
         .collect();
     let outages = faults::outages(&lock_ids, first, end, &opts.faults, &mut rng);
-    // Codes are changed behind our back on the simulated locks that store them.
-    let tamperable: Vec<(LockId, String)> = catalog
+    // Codes are changed behind our back on the online locks of the clouds that list them.
+    let tamperable: Vec<faults::TamperTarget> = catalog
         .locks
         .iter()
-        .filter(|l| {
-            l.provider == "simulator" && l.capabilities.connectivity == Connectivity::Online
+        .filter(|l| l.capabilities.connectivity == Connectivity::Online)
+        .filter_map(|l| {
+            Some(faults::TamperTarget {
+                lock: l.id.clone(),
+                cloud: Arc::clone(clouds.tamperable.get(&l.provider)?),
+                device: l.device.clone()?,
+            })
         })
-        .filter_map(|l| Some((l.id.clone(), l.device.clone()?)))
         .collect();
     let mut tampers: Vec<FaultWindow> = Vec::new();
     let mut unsynced: Vec<LockId> = Vec::new();
@@ -411,16 +415,16 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         }
         if faults::chance(&mut rng, opts.faults.tamper) {
             let now = clock.now();
-            let reachable: Vec<(LockId, String)> = tamperable
+            let reachable: Vec<faults::TamperTarget> = tamperable
                 .iter()
-                .filter(|(lock, _)| {
+                .filter(|t| {
                     !outages
                         .iter()
-                        .any(|o| &o.lock == lock && o.from <= now && now < o.until)
+                        .any(|o| o.lock == t.lock && o.from <= now && now < o.until)
                 })
                 .cloned()
                 .collect();
-            if let Some(lock) = faults::tamper_one(&simulator, &reachable, now, &mut rng) {
+            if let Some(lock) = faults::tamper_one(&reachable, now, &mut rng) {
                 counts.codes_tampered += 1;
                 // The oracle allows the service its grace from this instant on.
                 tampers.push(FaultWindow {

@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use latchkey_engine::{LockId, Pin, Timestamp};
 use latchkey_providers::segment::CodeSegment;
-use latchkey_providers::simulator::{Simulator, Tamper};
+use latchkey_providers::simulator::Tamper;
 use rand::Rng;
 
+use super::clouds::Tamperable;
 use super::timeline::PlannedWebhook;
 
 /// What to break, and how often. Probabilities are in `[0, 1]`.
@@ -33,9 +34,10 @@ pub struct FaultSpec {
     pub outage_max_minutes: u32,
     /// Restart the service every this many delivered webhooks; 0 never.
     pub restart_every: u64,
-    /// Per delivered webhook: one of Latchkey's codes on a simulated online lock is
-    /// deleted or given another PIN behind its back, as in the vendor's app, and the
-    /// lock's cloud reports the change (the service syncs that lock).
+    /// Per delivered webhook: one of Latchkey's codes on an online lock whose cloud lists
+    /// codes (the simulator, and the Nuki, TTLock and Seam fakes) is deleted or given
+    /// another PIN behind its back, as in the vendor's app, and the lock's cloud reports
+    /// the change (the service syncs that lock).
     pub tamper: f64,
 }
 
@@ -278,21 +280,32 @@ pub fn outages(
     out
 }
 
-/// Changes one of Latchkey's codes present at `now` on one of `locks` (lock id and
-/// simulator device, drawn uniformly), behind its back: deletes it, or gives it another
-/// PIN of the same length that no code on that lock has. Returns the lock, or `None` when
-/// the lock drawn holds none of our codes.
-pub fn tamper_one(
-    simulator: &Simulator,
-    locks: &[(LockId, String)],
-    now: Timestamp,
-    rng: &mut impl Rng,
-) -> Option<LockId> {
+/// A lock whose codes a replay may change behind the service's back: the lock, the cloud
+/// that holds it, and its device there.
+#[derive(Clone)]
+pub struct TamperTarget {
+    /// The lock.
+    pub lock: LockId,
+    /// Its cloud.
+    pub cloud: Arc<dyn Tamperable>,
+    /// Its device id in that cloud.
+    pub device: String,
+}
+
+/// Changes one of Latchkey's codes present at `now` on one of `locks` (drawn uniformly),
+/// behind its back: deletes it, or gives it another PIN of the same length that no code
+/// on that lock has. Returns the lock, or `None` when the lock drawn holds none of our
+/// codes.
+pub fn tamper_one(locks: &[TamperTarget], now: Timestamp, rng: &mut impl Rng) -> Option<LockId> {
     if locks.is_empty() {
         return None;
     }
-    let (lock, device) = &locks[rng.random_range(0..locks.len())];
-    let present: Vec<CodeSegment> = simulator
+    let TamperTarget {
+        lock,
+        cloud,
+        device,
+    } = &locks[rng.random_range(0..locks.len())];
+    let present: Vec<CodeSegment> = cloud
         .history(device)
         .into_iter()
         .filter(|seg| seg.present_at(now))
@@ -318,7 +331,7 @@ pub fn tamper_one(
             .map_or(Tamper::Delete, |pin| Tamper::ChangePin(Pin::new(pin)))
     };
     tracing::debug!(%lock, reference = %code.reference, marker = %code.marker, ?change, at = %now, "code changed behind the service's back");
-    simulator
+    cloud
         .tamper(device, &code.reference, change)
         .then(|| lock.clone())
 }
