@@ -2,37 +2,12 @@
 //! next lock sync, with its PIN, and alerted; a code Latchkey did not make is listed as
 //! unmanaged, left alone, and counted against the lock's capacity.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use latchkey_engine::clock::Clock;
 use latchkey_engine::{Pin, Window};
 use latchkey_providers::simulator::Tamper;
-use serde_json::Value;
 
 use crate::harness::{TestApp, at, paid_stay};
-
-async fn sync(app: &TestApp) -> Value {
-    let reply = app
-        .request(
-            Request::post("/v1/locks/sync")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    reply.body
-}
-
-async fn alerts_of(app: &TestApp, kind: &str) -> Vec<Value> {
-    let reply = app.get("/v1/alerts").await;
-    reply.body["alerts"]
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .filter(|a| a["kind"] == kind)
-        .cloned()
-        .collect()
-}
 
 /// The simulator's reference of the code with `pin` on `lock` now.
 fn reference_of(app: &TestApp, lock: &str, pin: &str) -> String {
@@ -53,14 +28,14 @@ async fn a_code_deleted_or_changed_on_the_lock_is_put_back_with_its_pin_and_aler
     app.advance_to(at("2026-11-23T16:00:00Z")).await;
     let (pin, state) = app.code_on("R-1", "room-101").await.expect("a code");
     assert_eq!(state, "active");
-    let report = sync(&app).await;
+    let report = app.sync_locks().await;
     assert_eq!(report["codes_restored"], 0, "nothing drifted yet: {report}");
 
     // Deleted in the vendor's app: the guest is locked out until the next sync.
     let reference = reference_of(&app, "room-101", &pin);
     assert!(app.simulator.tamper("room-101", &reference, Tamper::Delete));
     assert!(!app.simulator.enter_pin("room-101", &pin));
-    let report = sync(&app).await;
+    let report = app.sync_locks().await;
     assert_eq!(report["codes_restored"], 1, "{report}");
     app.run_jobs().await;
     assert!(
@@ -71,7 +46,7 @@ async fn a_code_deleted_or_changed_on_the_lock_is_put_back_with_its_pin_and_aler
         app.code_on("R-1", "room-101").await,
         Some((pin.clone(), "active".to_owned()))
     );
-    let drift = alerts_of(&app, "code_drift").await;
+    let drift = app.alerts_of("code_drift").await;
     assert_eq!(drift.len(), 1, "{drift:?}");
     assert_eq!(drift[0]["lock_id"], "room-101");
     assert_eq!(drift[0]["reservation_id"], "R-1");
@@ -85,7 +60,7 @@ async fn a_code_deleted_or_changed_on_the_lock_is_put_back_with_its_pin_and_aler
         &reference,
         Tamper::ChangePin(Pin::new("135792"))
     ));
-    let report = sync(&app).await;
+    let report = app.sync_locks().await;
     assert_eq!(report["codes_restored"], 1, "{report}");
     app.run_jobs().await;
     assert!(app.simulator.enter_pin("room-101", &pin));
@@ -93,7 +68,7 @@ async fn a_code_deleted_or_changed_on_the_lock_is_put_back_with_its_pin_and_aler
         !app.simulator.enter_pin("room-101", "135792"),
         "the PIN set behind Latchkey's back no longer opens"
     );
-    let drift = alerts_of(&app, "code_drift").await;
+    let drift = app.alerts_of("code_drift").await;
     assert_eq!(drift.len(), 2, "{drift:?}");
     assert!(
         drift.iter().any(|a| a["message"]
@@ -103,9 +78,9 @@ async fn a_code_deleted_or_changed_on_the_lock_is_put_back_with_its_pin_and_aler
         "{drift:?}"
     );
 
-    let report = sync(&app).await;
+    let report = app.sync_locks().await;
     assert_eq!(report["codes_restored"], 0, "put back for good: {report}");
-    assert_eq!(alerts_of(&app, "unmanaged_code").await.len(), 0);
+    assert_eq!(app.alerts_of("unmanaged_code").await.len(), 0);
 }
 
 #[tokio::test]
@@ -120,10 +95,10 @@ async fn a_code_made_outside_latchkey_is_listed_left_alone_and_counted_against_c
             ends_at: now.plus(30 * 86_400),
         },
     );
-    let report = sync(&app).await;
+    let report = app.sync_locks().await;
     assert_eq!(report["unmanaged_codes"], 1, "{report}");
     assert_eq!(report["codes_restored"], 0, "{report}");
-    let alerts = alerts_of(&app, "unmanaged_code").await;
+    let alerts = app.alerts_of("unmanaged_code").await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0]["lock_id"], "main-entrance");
 
@@ -144,9 +119,9 @@ async fn a_code_made_outside_latchkey_is_listed_left_alone_and_counted_against_c
     );
 
     // Left alone: it still opens, and a second sync raises nothing new.
-    sync(&app).await;
+    app.sync_locks().await;
     assert!(app.simulator.enter_pin("main-entrance", "579135"));
-    assert_eq!(alerts_of(&app, "unmanaged_code").await.len(), 1);
+    assert_eq!(app.alerts_of("unmanaged_code").await.len(), 1);
 
     // Counted: with no reservation at all, the main entrance needs one slot each day.
     let forecast = app.get("/v1/capacity").await.body;

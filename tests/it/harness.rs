@@ -511,6 +511,31 @@ impl TestApp {
         reply.body
     }
 
+    /// Syncs every lock now (`POST /v1/locks/sync`) and answers the sync's report.
+    pub async fn sync_locks(&self) -> Value {
+        let reply = self
+            .request(
+                Request::post("/v1/locks/sync")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        reply.body
+    }
+
+    /// The alerts of `kind` (`GET /v1/alerts`).
+    pub async fn alerts_of(&self, kind: &str) -> Vec<Value> {
+        let reply = self.get("/v1/alerts").await;
+        reply.body["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .filter(|a| a["kind"] == kind)
+            .cloned()
+            .collect()
+    }
+
     /// The live code of reservation `id` on `lock`: (PIN, state).
     pub async fn code_on(&self, id: &str, lock: &str) -> Option<(String, String)> {
         let view = self.reservation(id).await;

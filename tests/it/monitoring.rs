@@ -3,36 +3,12 @@
 //! with who opened the door, and a door opened by a code Latchkey never issued raised as
 //! an incident. Unassigned locks are not synced and raise nothing.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use latchkey_engine::clock::Clock;
 use latchkey_engine::{Timestamp, Window};
 use serde_json::Value;
 
-use crate::harness::{Reply, TestApp, at, paid_stay};
-
-async fn sync(app: &TestApp) -> Value {
-    let reply: Reply = app
-        .request(
-            Request::post("/v1/locks/sync")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    reply.body
-}
-
-async fn alerts_of(app: &TestApp, kind: &str) -> Vec<Value> {
-    let reply = app.get("/v1/alerts").await;
-    reply.body["alerts"]
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .filter(|a| a["kind"] == kind)
-        .cloned()
-        .collect()
-}
+use crate::harness::{TestApp, at, paid_stay};
 
 fn lock_status(locks: &Value, id: &str) -> Value {
     locks["locks"]
@@ -58,27 +34,27 @@ async fn a_sync_stores_status_and_alerts_offline_locks_and_batteries_once_per_sp
     app.simulator.set_battery("room-102", 20);
     app.simulator.set_battery("main-entrance", 5);
 
-    let report = sync(&app).await;
+    let report = app.sync_locks().await;
     assert_eq!(report["offline"], 1, "{report}");
     assert_eq!(report["failed"], 0, "{report}");
     assert!(
-        alerts_of(&app, "lock_offline").await.is_empty(),
+        app.alerts_of("lock_offline").await.is_empty(),
         "no alert within the grace period"
     );
-    let low = alerts_of(&app, "battery_low").await;
+    let low = app.alerts_of("battery_low").await;
     assert_eq!(low.len(), 1, "{low:?}");
     assert_eq!(low[0]["lock_id"], "room-102");
-    let critical = alerts_of(&app, "battery_critical").await;
+    let critical = app.alerts_of("battery_critical").await;
     assert_eq!(critical.len(), 1, "{critical:?}");
     assert_eq!(critical[0]["lock_id"], "main-entrance");
 
     app.clock.advance_to(now.plus(6 * 60));
-    sync(&app).await;
-    sync(&app).await;
-    let offline = alerts_of(&app, "lock_offline").await;
+    app.sync_locks().await;
+    app.sync_locks().await;
+    let offline = app.alerts_of("lock_offline").await;
     assert_eq!(offline.len(), 1, "raised once for the spell: {offline:?}");
     assert_eq!(offline[0]["lock_id"], "room-101");
-    assert_eq!(alerts_of(&app, "battery_low").await.len(), 1, "not again");
+    assert_eq!(app.alerts_of("battery_low").await.len(), 1, "not again");
 
     let locks = app.get("/v1/locks").await.body;
     let room_101 = lock_status(&locks, "room-101");
@@ -91,7 +67,7 @@ async fn a_sync_stores_status_and_alerts_offline_locks_and_batteries_once_per_sp
     // Back online, and a fresh battery: the spells end, and the next ones alert again.
     app.clock.advance_to(now.plus(2 * 3600));
     app.simulator.set_battery("room-102", 100);
-    sync(&app).await;
+    app.sync_locks().await;
     let locks = app.get("/v1/locks").await.body;
     assert_eq!(lock_status(&locks, "room-101")["online"], true);
     assert_eq!(
@@ -99,8 +75,8 @@ async fn a_sync_stores_status_and_alerts_offline_locks_and_batteries_once_per_sp
         Value::Null
     );
     app.simulator.set_battery("room-102", 15);
-    sync(&app).await;
-    assert_eq!(alerts_of(&app, "battery_low").await.len(), 2, "a new spell");
+    app.sync_locks().await;
+    assert_eq!(app.alerts_of("battery_low").await.len(), 2, "a new spell");
 }
 
 #[tokio::test]
@@ -110,7 +86,7 @@ async fn a_door_opened_by_a_code_latchkey_never_issued_is_an_incident() {
     app.advance_to(at("2026-11-23T16:00:00Z")).await;
     let (pin, state) = app.code_on("R-1", "room-101").await.expect("a code");
     assert_eq!(state, "active");
-    sync(&app).await;
+    app.sync_locks().await;
 
     assert!(
         app.simulator.enter_pin("room-101", &pin),
@@ -133,10 +109,10 @@ async fn a_door_opened_by_a_code_latchkey_never_issued_is_an_incident() {
         !app.simulator.enter_pin("room-101", "999999"),
         "a wrong PIN does not"
     );
-    let report = sync(&app).await;
+    let report = app.sync_locks().await;
     assert_eq!(report["new_activity"], 3, "{report}");
 
-    let incidents = alerts_of(&app, "access_outside_grant").await;
+    let incidents = app.alerts_of("access_outside_grant").await;
     assert_eq!(incidents.len(), 1, "only the foreign PIN: {incidents:?}");
     assert_eq!(incidents[0]["lock_id"], "room-101");
     let message = incidents[0]["message"].as_str().unwrap_or_default();
@@ -164,7 +140,7 @@ async fn a_door_opened_by_a_code_latchkey_never_issued_is_an_incident() {
     );
 
     // A later sync reads from its cursor and stores nothing twice.
-    assert_eq!(sync(&app).await["new_activity"], 0);
+    assert_eq!(app.sync_locks().await["new_activity"], 0);
     assert_eq!(
         app.get("/v1/locks/nowhere/activity").await.status,
         StatusCode::NOT_FOUND
@@ -198,9 +174,9 @@ async fn an_unassigned_lock_is_not_synced_and_raises_nothing() {
         },
     );
     app.simulator.set_battery("room-201", 3);
-    sync(&app).await;
+    app.sync_locks().await;
     app.clock.advance_to(now.plus(600));
-    let report = sync(&app).await;
+    let report = app.sync_locks().await;
     assert_eq!(report["offline"], 0, "{report}");
     let alerts = app.get("/v1/alerts").await.body;
     assert!(
@@ -231,7 +207,7 @@ async fn a_revocation_that_keeps_failing_raises_an_alert() {
     cancelled["data"]["version"] = 2.into();
     assert_eq!(app.send(&cancelled).await.status, StatusCode::ACCEPTED);
     app.advance_to(now.plus(3 * 3600)).await;
-    let failing = alerts_of(&app, "revocation_failing").await;
+    let failing = app.alerts_of("revocation_failing").await;
     assert_eq!(failing.len(), 1, "{failing:?}");
     assert_eq!(failing[0]["lock_id"], "room-101");
     assert!(
