@@ -557,7 +557,7 @@ impl Provider for Simulator {
         })
     }
 
-    /// The codes present now; none on an offline lock, which stores no codes.
+    /// The codes present on the lock now (the lock sync asks online locks only).
     async fn list_codes(&self, device: &str) -> Result<Vec<ListedCode>, ProviderError> {
         self.call(device, |s, now| {
             let lock = s.locks.get(device).ok_or_else(|| unknown(device))?;

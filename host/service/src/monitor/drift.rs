@@ -4,12 +4,11 @@
 //! - One of ours deleted, disabled or changed (PIN or window) in the vendor's app is put
 //!   back: a changed or disabled one is deleted first (by a `revoke_code` job if the
 //!   cloud refuses now), the code is recorded `revoked` (or `revoking`), and its owner is
-//!   planned again, which puts a
-//!   new code on with the owner's PIN and window (so the guest's PIN works again, or, on
-//!   a lock that chooses its own PINs, the guest is told the new one). A new code, not
-//!   the same one again: the changed one may linger under our marker until its deletion
-//!   lands, and a retried creation looks codes up by marker. A `code_drift` alert names
-//!   it.
+//!   planned again, which puts a new code on with the owner's PIN and window (so the
+//!   guest's PIN works again, or, on a lock that chooses its own PINs, the guest is told
+//!   the new one). A new code, not the same one again: the changed one may linger under
+//!   our marker until its deletion lands, and a retried creation looks codes up by
+//!   marker. A `code_drift` alert names it.
 //! - A code the lock holds that Latchkey did not make is listed as unmanaged (table
 //!   `unmanaged_codes`, the lock's panel), never touched, and counted against the lock's
 //!   capacity; an `unmanaged_code` alert names each new one.

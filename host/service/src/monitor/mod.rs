@@ -8,7 +8,7 @@
 //! read from a cursor, so a sync after downtime catches up, and entries are de-duplicated
 //! by the provider's id. A provider failure on one lock is recorded on that lock and the
 //! sync goes on with the others. Where the cloud lists a lock's codes, the sync also
-//! compares them with the codes on record and puts back what drifted ([`drift`]).
+//! compares them with the codes on record and puts back what drifted (`drift.rs`).
 
 mod drift;
 
@@ -44,7 +44,7 @@ pub struct SyncReport {
     /// Alerts raised.
     pub alerts_raised: usize,
     /// Latchkey's codes found deleted, disabled or changed on their lock, and put back
-    /// ([`drift`]).
+    /// (`monitor/drift.rs`).
     pub codes_restored: usize,
     /// Codes on the synced locks that Latchkey did not make.
     pub unmanaged_codes: usize,
