@@ -2,6 +2,7 @@
 //! simulator. One binary, because linking is slow on small machines.
 
 mod accounts;
+mod arrival;
 mod bad_input;
 mod branches;
 mod capacity;

@@ -14,6 +14,7 @@
 //! See `docs/architecture.md`.
 
 pub mod app;
+pub mod arrival;
 pub mod auth;
 pub mod capacity;
 pub mod catalog;

@@ -45,6 +45,9 @@ pub enum AlertKind {
     CodeDrift,
     /// The lock holds a code Latchkey did not make (left alone, counted against capacity).
     UnmanagedCode,
+    /// Before a guest's arrival, a door's code was not on its lock as recorded (missing,
+    /// changed, pending, failed or unreadable): the desk should make sure they get in.
+    ArrivalAtRisk,
 }
 
 impl AlertKind {
@@ -64,6 +67,7 @@ impl AlertKind {
             AlertKind::CapacityExceeded => "capacity_exceeded",
             AlertKind::CodeDrift => "code_drift",
             AlertKind::UnmanagedCode => "unmanaged_code",
+            AlertKind::ArrivalAtRisk => "arrival_at_risk",
         }
     }
 }

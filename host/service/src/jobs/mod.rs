@@ -9,6 +9,7 @@
 //! the handlers; how it runs is a [`Job`] in a file of its own here, and [`handler`] is
 //! the one list that maps kinds to them.
 
+mod check_arrival;
 mod code_target;
 mod confirm_code;
 mod create_code;
@@ -116,6 +117,9 @@ fn handler(spec: &JobSpec) -> Box<dyn Job> {
         }),
         JobSpec::PollIcal { source } => Box::new(poll_ical::PollIcal { source }),
         JobSpec::ForecastCapacity => Box::new(forecast_capacity::ForecastCapacity),
+        JobSpec::CheckArrival { reservation } => {
+            Box::new(check_arrival::CheckArrival { reservation })
+        }
     }
 }
 

@@ -19,15 +19,15 @@
 use std::sync::Arc;
 
 use latchkey_engine::drift::{self, Drift};
-use latchkey_engine::{CodeState, Lock, Timestamp};
+use latchkey_engine::{Lock, Timestamp};
 use latchkey_providers::{Provider, ProviderError};
 use latchkey_store::alerts::{self, AlertKind, NewAlert};
 use latchkey_store::{Conn, codes, unmanaged};
 
 use super::LockSyncError;
 use crate::app::AppState;
-use crate::queue::{self, JobSpec};
-use crate::staff;
+use crate::queue;
+use crate::reconcile;
 
 /// What one lock's drift check found and did.
 #[derive(Debug, Default)]
@@ -114,51 +114,23 @@ pub(super) async fn record(
     let ws = &app.catalog.workspace;
     let mut found = Found::default();
     for &(code, how, off) in &listing.drifted {
-        let Some(row) = codes::get(tx, ws, code).await? else {
+        // A code still on the lock is deleted by a job, retried until it is gone; its PIN
+        // stays taken on the lock until then, so the new code may get another PIN, which
+        // the guest is then told.
+        let Some(owner) = reconcile::put_back(app, tx, code, off, now).await? else {
             continue;
         };
-        // Only a code still active as read: one revoked, replaced or expired meanwhile
-        // is already being dealt with. A code still on the lock is deleted by a job,
-        // retried until it is gone; its PIN stays taken on the lock until then, so the
-        // new code may get another PIN, which the guest is then told.
-        let to = if off {
-            CodeState::Revoked
-        } else {
-            CodeState::Revoking
+        let staff = owner.as_str().strip_prefix(queue::STAFF_OWNER_PREFIX);
+        let whose = match staff {
+            Some(name) => format!("staff code `{name}`"),
+            None => format!("reservation `{owner}`"),
         };
-        if !codes::transition(tx, code, &[CodeState::Active], to, now).await? {
-            continue;
-        }
-        if !off {
-            let revoke = JobSpec::RevokeCode {
-                code,
-                cleanup: false,
-            };
-            queue::enqueue(tx, ws, &revoke, now, now).await?;
-        }
-        let owner = &row.code.reservation;
-        let (replan, whose) = match owner.as_str().strip_prefix(staff::OWNER_PREFIX) {
-            Some(name) => (
-                JobSpec::ReconcileStaff {
-                    name: name.to_owned(),
-                },
-                format!("staff code `{name}`"),
-            ),
-            None => (
-                JobSpec::Reconcile {
-                    reservation: owner.clone(),
-                },
-                format!("reservation `{owner}`"),
-            ),
-        };
-        queue::enqueue(tx, ws, &replan, now, now).await?;
         found.restored += 1;
         let alert = NewAlert {
             kind: AlertKind::CodeDrift,
             dedupe_key: format!("drift:{code}"),
             lock: Some(lock.id.as_str()),
-            reservation: Some(owner.as_str())
-                .filter(|_| matches!(replan, JobSpec::Reconcile { .. })),
+            reservation: Some(owner.as_str()).filter(|_| staff.is_none()),
             code: Some(code),
             message: format!(
                 "the code of {whose} on lock `{}` ({}) {}; a new one with the same PIN \

@@ -79,9 +79,32 @@ pub enum JobSpec {
     /// Forecast every lock's demand for the next days and alert the days over capacity;
     /// re-enqueued after each run (`capacity::FORECAST_EVERY_SECS`).
     ForecastCapacity,
+    /// Read back a reservation's codes before its arrival and escalate what is not in
+    /// order (`arrival::CHECK_BEFORE_SECS`).
+    CheckArrival {
+        /// The reservation.
+        reservation: ReservationId,
+    },
 }
 
+/// How a staff code's owner id starts (`staff:{name}`), beside the reservations' ids
+/// among the codes' owners.
+pub const STAFF_OWNER_PREFIX: &str = "staff:";
+
 impl JobSpec {
+    /// The job that plans `owner`'s codes again: `reconcile_staff` for a staff code's
+    /// owner, `reconcile` for a reservation.
+    pub fn plan_owner(owner: &ReservationId) -> JobSpec {
+        match owner.as_str().strip_prefix(STAFF_OWNER_PREFIX) {
+            Some(name) => JobSpec::ReconcileStaff {
+                name: name.to_owned(),
+            },
+            None => JobSpec::Reconcile {
+                reservation: owner.clone(),
+            },
+        }
+    }
+
     /// The kind, as stored in the `kind` column.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -95,6 +118,7 @@ impl JobSpec {
             JobSpec::FetchReenio { .. } => "fetch_reenio",
             JobSpec::PollIcal { .. } => "poll_ical",
             JobSpec::ForecastCapacity => "forecast_capacity",
+            JobSpec::CheckArrival { .. } => "check_arrival",
         }
     }
 
@@ -109,6 +133,7 @@ impl JobSpec {
             } => format!("fetch_reenio:{ws}:{source}:{reservation}"),
             JobSpec::PollIcal { source } => format!("poll_ical:{ws}:{source}"),
             JobSpec::ForecastCapacity => format!("forecast_capacity:{ws}"),
+            JobSpec::CheckArrival { reservation } => format!("check_arrival:{ws}:{reservation}"),
             JobSpec::CreateCode { code }
             | JobSpec::UpdateCode { code }
             | JobSpec::RevokeCode { code, .. }

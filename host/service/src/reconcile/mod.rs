@@ -67,6 +67,7 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
         reservations::set_pin(conn, ws, id, pin).await?;
     }
     crate::outbox::after_plan(app, conn, &row, &plan).await?;
+    crate::arrival::schedule(conn, ws, id, &plan.grants, now).await?;
     if let Some(at) = wake_at {
         queue::enqueue(
             conn,
@@ -218,6 +219,48 @@ async fn make_room(app: &AppState, conn: &mut Conn, code: i64, now: Timestamp) -
         reservation: row.code.reservation,
     };
     queue::enqueue(conn, ws, &replan, now, now).await
+}
+
+/// Puts back `code`, an active code its lock lost or changed behind our back (found by
+/// the lock sync's drift check or the pre-arrival check): it is retired, `revoked` when
+/// it is `off` the lock already, else `revoking` with a `RevokeCode` job that deletes the
+/// changed one, and its owner (reservation or staff code) is planned again, which puts a
+/// new code on with the owner's PIN and window. A new code rather than the same one: the
+/// changed one may linger under our marker, and a retried creation looks codes up by
+/// marker. Returns the owner (a reservation, or `staff:{name}`), or `None` when the code
+/// was no longer active (revoked, replaced or expired meanwhile).
+///
+/// # Errors
+/// Database errors.
+pub async fn put_back(
+    app: &AppState,
+    conn: &mut Conn,
+    code: i64,
+    off: bool,
+    now: Timestamp,
+) -> Result<Option<ReservationId>> {
+    let ws = &app.catalog.workspace;
+    let Some(row) = codes::get(conn, ws, code).await? else {
+        return Ok(None);
+    };
+    let to = if off {
+        CodeState::Revoked
+    } else {
+        CodeState::Revoking
+    };
+    if !codes::transition(conn, code, &[CodeState::Active], to, now).await? {
+        return Ok(None);
+    }
+    if !off {
+        let revoke = JobSpec::RevokeCode {
+            code,
+            cleanup: false,
+        };
+        queue::enqueue(conn, ws, &revoke, now, now).await?;
+    }
+    let owner = row.code.reservation;
+    queue::enqueue(conn, ws, &JobSpec::plan_owner(&owner), now, now).await?;
+    Ok(Some(owner))
 }
 
 /// Starts deleting live `code` from its lock: `revoking`, with its `RevokeCode` job.

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::queue::{self, JobSpec};
 
 /// Prefix of the owner id of a staff code's access codes.
-pub const OWNER_PREFIX: &str = "staff:";
+pub const OWNER_PREFIX: &str = crate::queue::STAFF_OWNER_PREFIX;
 
 /// Longest window a staff code may have, in seconds (a week): longer access is a
 /// permanent code, which a recurring schedule is not for.
