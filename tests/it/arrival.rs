@@ -4,7 +4,6 @@
 
 use axum::http::StatusCode;
 use latchkey_engine::Window;
-use latchkey_engine::clock::Clock;
 use latchkey_providers::simulator::Tamper;
 
 use crate::harness::{TestApp, at, paid_stay};
@@ -18,15 +17,7 @@ async fn a_code_gone_from_its_lock_a_day_before_arrival_is_put_back_and_alerted(
     app.advance_to(at("2026-11-21T12:00:00Z")).await;
     let (pin, state) = app.code_on("R-1", "room-101").await.expect("a code");
     assert_eq!(state, "active");
-    let now = app.clock.now();
-    let reference = app
-        .simulator
-        .history("room-101")
-        .into_iter()
-        .rev()
-        .find(|seg| seg.pin.as_str() == pin && seg.present_at(now))
-        .expect("on the lock")
-        .reference;
+    let reference = app.reference_on("room-101", &pin);
     // Deleted in the vendor's app, with no lock sync to notice.
     assert!(app.simulator.tamper("room-101", &reference, Tamper::Delete));
     assert!(app.alerts_of("arrival_at_risk").await.is_empty());

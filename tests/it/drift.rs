@@ -9,18 +9,6 @@ use latchkey_providers::simulator::Tamper;
 
 use crate::harness::{TestApp, at, paid_stay};
 
-/// The simulator's reference of the code with `pin` on `lock` now.
-fn reference_of(app: &TestApp, lock: &str, pin: &str) -> String {
-    let now = app.clock.now();
-    app.simulator
-        .history(lock)
-        .into_iter()
-        .rev()
-        .find(|seg| seg.pin.as_str() == pin && seg.present_at(now))
-        .map(|seg| seg.reference)
-        .expect("the code is on the lock")
-}
-
 #[tokio::test]
 async fn a_code_deleted_or_changed_on_the_lock_is_put_back_with_its_pin_and_alerted() {
     let app = TestApp::spawn("2026-11-22T10:00:00Z").await;
@@ -32,7 +20,7 @@ async fn a_code_deleted_or_changed_on_the_lock_is_put_back_with_its_pin_and_aler
     assert_eq!(report["codes_restored"], 0, "nothing drifted yet: {report}");
 
     // Deleted in the vendor's app: the guest is locked out until the next sync.
-    let reference = reference_of(&app, "room-101", &pin);
+    let reference = app.reference_on("room-101", &pin);
     assert!(app.simulator.tamper("room-101", &reference, Tamper::Delete));
     assert!(!app.simulator.enter_pin("room-101", &pin));
     let report = app.sync_locks().await;
@@ -54,7 +42,7 @@ async fn a_code_deleted_or_changed_on_the_lock_is_put_back_with_its_pin_and_aler
     assert!(message.contains("deleted"), "{message}");
 
     // Given another PIN: that one is deleted, and the guest's is put back.
-    let reference = reference_of(&app, "room-101", &pin);
+    let reference = app.reference_on("room-101", &pin);
     assert!(app.simulator.tamper(
         "room-101",
         &reference,

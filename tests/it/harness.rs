@@ -536,6 +536,18 @@ impl TestApp {
             .collect()
     }
 
+    /// The simulator's reference of the code with `pin` on `lock` now.
+    pub fn reference_on(&self, lock: &str, pin: &str) -> String {
+        let now = self.clock.now();
+        self.simulator
+            .history(lock)
+            .into_iter()
+            .rev()
+            .find(|seg| seg.pin.as_str() == pin && seg.present_at(now))
+            .map(|seg| seg.reference)
+            .expect("the code is on the lock")
+    }
+
     /// The live code of reservation `id` on `lock`: (PIN, state).
     pub async fn code_on(&self, id: &str, lock: &str) -> Option<(String, String)> {
         let view = self.reservation(id).await;
@@ -673,6 +685,25 @@ pub fn room_101_door(
         simulator: None,
         max_codes: None,
     }
+}
+
+/// Asserts that `listed` (a lock's codes, as its cloud lists them) holds the code
+/// `reference`, enabled, named `marker`, with `pin` and `window`.
+pub fn assert_listed(
+    listed: &[latchkey_providers::ListedCode],
+    reference: &str,
+    marker: &str,
+    pin: &str,
+    window: latchkey_engine::Window,
+) {
+    let code = listed
+        .iter()
+        .find(|c| c.reference == reference)
+        .unwrap_or_else(|| panic!("{reference} is not listed: {listed:?}"));
+    assert_eq!(code.name.as_deref(), Some(marker), "{code:?}");
+    assert_eq!(code.pin.as_ref().map(|p| p.as_str()), Some(pin), "{code:?}");
+    assert_eq!(code.window, Some(window), "{code:?}");
+    assert!(code.enabled, "{code:?}");
 }
 
 /// Asserts an RFC 9457 problem with `status` whose detail mentions `needle`.

@@ -18,7 +18,7 @@ use latchkey_providers::{
 use latchkey_sim::clouds::nuki::{FakeSmartlock, NukiFake};
 use serde_json::Value;
 
-use crate::harness::{TestApp, at, cancelled_stay, paid_stay, room_101_door};
+use crate::harness::{TestApp, assert_listed, at, cancelled_stay, paid_stay, room_101_door};
 
 const TOKEN: &str = "nuki-api-token";
 const KEYPAD_LOCK: i64 = 17_001;
@@ -204,14 +204,7 @@ async fn the_keypad_codes_are_listed_as_the_lock_holds_them_after_changes_in_the
 
     let listed = nuki.list_codes(&device).await.expect("listed");
     assert_eq!(listed.len(), 2, "{listed:?}");
-    let mine = listed
-        .iter()
-        .find(|c| c.reference == first.reference)
-        .expect("ours is listed");
-    assert_eq!(mine.name.as_deref(), Some("lk-1"));
-    assert_eq!(mine.pin.as_ref().map(Pin::as_str), Some("345678"));
-    assert_eq!(mine.window, Some(ours.window));
-    assert!(mine.enabled);
+    assert_listed(&listed, &first.reference, "lk-1", "345678", ours.window);
 
     // In the Nuki app: one code deleted, the other given another PIN.
     assert!(cloud.fake.tamper(&second.reference, Tamper::Delete));

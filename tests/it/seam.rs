@@ -19,7 +19,7 @@ use latchkey_providers::{
 };
 use latchkey_sim::clouds::seam::{FakeDevice, SeamFake, start};
 
-use crate::harness::{TestApp, at, cancelled_stay, paid_stay, room_101_door};
+use crate::harness::{TestApp, assert_listed, at, cancelled_stay, paid_stay, room_101_door};
 
 const KEY: &str = "seam_test_key_123";
 const ONLINE: &str = "11111111-0000-4000-8000-000000000001";
@@ -223,14 +223,7 @@ async fn access_codes_are_listed_as_the_lock_holds_them_after_changes_behind_our
 
     let listed = seam.list_codes(ONLINE).await.expect("listed");
     assert_eq!(listed.len(), 2, "{listed:?}");
-    let mine = listed
-        .iter()
-        .find(|c| c.reference == first.reference)
-        .expect("ours is listed");
-    assert_eq!(mine.name.as_deref(), Some("lk-1"));
-    assert_eq!(mine.pin.as_ref().map(Pin::as_str), Some("3456"));
-    assert_eq!(mine.window, Some(ours.window));
-    assert!(mine.enabled);
+    assert_listed(&listed, &first.reference, "lk-1", "3456", ours.window);
 
     assert!(cloud.fake.tamper(&second.reference, Tamper::Delete));
     assert!(

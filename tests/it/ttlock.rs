@@ -24,7 +24,7 @@ use latchkey_sim::clouds::ttlock::{self, FakeAccount, FakeLock, TtLockFake};
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::harness::at;
+use crate::harness::{assert_listed, at};
 
 const GATEWAY_LOCK: i64 = 4_200_001;
 const BARE_LOCK: i64 = 4_200_002;
@@ -272,13 +272,7 @@ async fn passcodes_are_listed_as_the_lock_holds_them_after_changes_in_the_app() 
 
     let listed = ttlock.list_codes(&device).await.expect("listed");
     assert_eq!(listed.len(), 2, "{listed:?}");
-    let mine = listed
-        .iter()
-        .find(|c| c.reference == first.reference)
-        .expect("ours is listed");
-    assert_eq!(mine.name.as_deref(), Some("lk-1"));
-    assert_eq!(mine.pin.as_ref().map(Pin::as_str), Some("480613"));
-    assert_eq!(mine.window, Some(first.window));
+    assert_listed(&listed, &first.reference, "lk-1", "480613", first.window);
 
     let id = |reference: &str| reference.parse::<i64>().expect("a keyboardPwdId");
     assert!(cloud.fake.tamper(id(&second.reference), Tamper::Delete));

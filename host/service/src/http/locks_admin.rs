@@ -65,7 +65,7 @@ fn required_nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BranchId>
 }
 
 /// A configured lock named by the path, else 404.
-fn lock_of(app: &App, text: &str) -> Result<LockId, Error> {
+pub(super) fn lock_of(app: &App, text: &str) -> Result<LockId, Error> {
     let not_found = || Error::NotFound {
         what: "lock",
         id: text.to_owned(),

@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Path, Query};
+use super::locks_admin::lock_of;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
@@ -133,22 +134,11 @@ async fn lock_activity(
     Path(lock): Path<String>,
     Query(query): Query<ActivityQuery>,
 ) -> Result<Json<Value>, Error> {
-    let id = known_lock(&app, &lock)?;
+    let id = lock_of(&app, &lock)?;
     let limit = query.limit.unwrap_or(100).clamp(1, MAX_ACTIVITY);
     let mut conn = app.pool.acquire().await?;
     let entries = monitoring::activity(&mut conn, &app.catalog.workspace, &id, limit).await?;
     Ok(Json(json!({ "lock": id, "activity": entries })))
-}
-
-/// `lock` as a lock of the property, or 404.
-fn known_lock(app: &App, lock: &str) -> Result<LockId, Error> {
-    let not_found = || Error::NotFound {
-        what: "lock",
-        id: lock.to_owned(),
-    };
-    let id = LockId::parse(lock).map_err(|_| not_found())?;
-    app.catalog.lock(&id).ok_or_else(not_found)?;
-    Ok(id)
 }
 
 /// `GET /v1/locks/{lock}/unmanaged`'s answer.
@@ -179,7 +169,7 @@ async fn lock_unmanaged_codes(
     State(app): State<App>,
     Path(lock): Path<String>,
 ) -> Result<Json<UnmanagedView>, Error> {
-    let id = known_lock(&app, &lock)?;
+    let id = lock_of(&app, &lock)?;
     let mut conn = app.pool.acquire().await?;
     let codes = unmanaged::list(&mut conn, &app.catalog.workspace, Some(&id)).await?;
     Ok(Json(UnmanagedView { lock: id, codes }))
