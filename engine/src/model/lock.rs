@@ -42,6 +42,13 @@ pub struct Lock {
     pub capabilities: Capabilities,
 }
 
+impl Lock {
+    /// The lock's identifier at its provider: `device`, or the lock id when none is given.
+    pub fn device_id(&self) -> &str {
+        self.device.as_deref().unwrap_or(self.id.as_str())
+    }
+}
+
 /// Whether the lock receives codes over a network or computes them offline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

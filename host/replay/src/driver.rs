@@ -694,7 +694,7 @@ pub async fn judge(
             precision: lock.capabilities.precision,
             segments: models
                 .get(&lock.provider)
-                .map(|m| m.history(lock.device.as_deref().unwrap_or(lock.id.as_str())))
+                .map(|m| m.history(lock.device_id()))
                 .unwrap_or_default()
                 .into_iter()
                 .map(|s| CodeSegment {

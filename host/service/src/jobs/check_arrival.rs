@@ -159,7 +159,7 @@ async fn read_back(app: &App, c: &CodeRecord) -> Result<Option<Problem>, JobErro
     let Some(provider) = provider else {
         return Ok(None);
     };
-    let device = lock.device.clone().unwrap_or_else(|| lock.id.to_string());
+    let device = lock.device_id().to_owned();
     Ok(match provider.read_code(&device, reference).await {
         Ok(None) => Some(Problem::Missing),
         Ok(Some(r)) if lock.capabilities.custom_pin && c.code.pin.as_ref() != Some(&r.pin) => {

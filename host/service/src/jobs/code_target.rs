@@ -45,7 +45,7 @@ impl CodeTarget {
             .ok_or_else(|| {
                 JobError::Permanent(format!("provider `{}` is not configured", lock.provider))
             })?;
-        let device = lock.device.clone().unwrap_or_else(|| lock.id.to_string());
+        let device = lock.device_id().to_owned();
         Ok(Some(CodeTarget {
             row,
             lock,

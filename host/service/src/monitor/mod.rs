@@ -134,7 +134,7 @@ async fn sync_lock(
     report: &mut SyncReport,
 ) -> std::result::Result<(), LockSyncError> {
     let ws = &app.catalog.workspace;
-    let device = lock.device.clone().unwrap_or_else(|| lock.id.to_string());
+    let device = lock.device_id().to_owned();
     // No connection is held across a call to the cloud.
     let (provider, before) = {
         let mut conn = app.pool.acquire().await?;
