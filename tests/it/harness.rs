@@ -245,6 +245,17 @@ impl TestApp {
         TestApp::spawn_with_rule(now, None).await
     }
 
+    /// The example hotel with its backup pools (`[backup]`), the clock at `now`.
+    pub async fn spawn_with_backups(now: &str) -> TestApp {
+        let pool_size = CatalogFile::load(&hotel_dir())
+            .expect("example property loads")
+            .backup
+            .pool_size;
+        assert!(pool_size > 0, "the example hotel keeps backup codes");
+        let clock = SimClock::new(at(now));
+        TestApp::spawn_with(clock, None, |f| f.backup.pool_size = pool_size, Vec::new()).await
+    }
+
     /// The example hotel with `rule` (Rhai source) instead of the default rule.
     pub async fn spawn_with_rule(now: &str, rule: Option<&str>) -> TestApp {
         TestApp::spawn_with(SimClock::new(at(now)), rule, |_| {}, Vec::new()).await
@@ -297,6 +308,10 @@ impl TestApp {
             )
             .guarded(&shared_clock, BreakerPolicy::default());
         let mut file = CatalogFile::load(&hotel_dir()).expect("example property loads");
+        // The example hotel keeps backup pools on its online locks. Tests of anything
+        // else start without them, so the codes, jobs and calls they count are their own;
+        // [`TestApp::spawn_with_backups`] keeps the example's.
+        file.backup.pool_size = 0;
         if let Some(source) = rule {
             let path = dir.path().join("rule.rhai");
             std::fs::write(&path, source).expect("write rule");
@@ -465,6 +480,15 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> Reply {
         self.request(Request::get(path).body(Body::empty()).expect("request"))
             .await
+    }
+
+    /// Posts `body` as JSON to `path`, as the test admin.
+    pub async fn post_json(&self, path: &str, body: Value) -> Reply {
+        let request = Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.request(request).await
     }
 
     /// Runs every job due now.

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod arrival;
+mod backup;
 mod bad_input;
 mod branches;
 mod capacity;

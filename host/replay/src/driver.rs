@@ -7,7 +7,7 @@
 //! service is dropped without a graceful stop and rebuilt on the same database file, as
 //! after a crash; the simulated lock clouds live on, as real ones would.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +23,7 @@ use latchkey_engine::clock::{Clock, SimClock};
 use latchkey_engine::rules::RuleLimits;
 use latchkey_engine::{Connectivity, DoorKind, LockId, ReservationId, ResourceKind, Timestamp};
 use latchkey_providers::breaker::BreakerPolicy;
-use latchkey_providers::segment::HeldCodes;
+use latchkey_providers::segment::{CodeSegment as HeldSegment, HeldCodes};
 use latchkey_providers::simulator::{SimFaults, Simulator};
 use latchkey_service::app::AppConfig;
 use latchkey_service::catalog::{Catalog, CatalogFile, LockEntry};
@@ -44,7 +44,7 @@ use super::faults::{self, FaultSpec, FaultWindow};
 use super::guests::{self, guest_notifier};
 use super::inventory::build_inventory;
 use super::oracle::{
-    self, Acked, CodeSegment, LockHistory, OraclePolicy, Readiness, Told, UnrevocableAlert,
+    self, Acked, CodeSegment, LockHistory, OraclePolicy, Origin, Readiness, Told, UnrevocableAlert,
     Violation, ViolationKind,
 };
 use super::reenio::{ReenioDelivery, ReplaySource};
@@ -651,6 +651,8 @@ pub async fn judge(
         ..OraclePolicy::default()
     };
     let mut owner_of_marker: HashMap<String, ReservationId> = HashMap::new();
+    // Backup codes given to a guest: when, by marker.
+    let mut given_at: HashMap<String, Timestamp> = HashMap::new();
     let mut final_versions: HashMap<ReservationId, u64> = HashMap::new();
     let mut ids: Vec<&ReservationId> = acked.iter().map(|a| &a.reservation.id).collect();
     ids.sort();
@@ -664,6 +666,9 @@ pub async fn judge(
         for code in view["codes"].as_array().into_iter().flatten() {
             if let Some(code_id) = code["id"].as_i64() {
                 owner_of_marker.insert(format!("lk-{code_id}"), id.clone());
+                if let Some(at) = code["pulled_at"].as_i64() {
+                    given_at.insert(format!("lk-{code_id}"), Timestamp(at));
+                }
             }
         }
     }
@@ -683,6 +688,16 @@ pub async fn judge(
             })
         })
         .collect();
+    // The codes of the locks' backup pools that were never given to anyone.
+    let mut pooled: HashSet<String> = HashSet::new();
+    for lock in catalog.locks.iter().filter(|l| catalog.backup_pool(l) > 0) {
+        let pool = get_json(api, &format!("/v1/locks/{}/backups", lock.id)).await?;
+        for code in pool["codes"].as_array().into_iter().flatten() {
+            if let Some(code_id) = code["id"].as_i64() {
+                pooled.insert(format!("lk-{code_id}"));
+            }
+        }
+    }
     let histories: Vec<LockHistory> = catalog
         .locks
         .iter()
@@ -697,13 +712,7 @@ pub async fn judge(
                 .map(|m| m.history(lock.device_id()))
                 .unwrap_or_default()
                 .into_iter()
-                .map(|s| CodeSegment {
-                    reservation: owner_of_marker.get(&s.marker).cloned(),
-                    pin: s.pin.as_str().to_owned(),
-                    window: s.window,
-                    present_from: s.present_from,
-                    present_until: s.present_until,
-                })
+                .flat_map(|s| segments_of(s, &owner_of_marker, &given_at, &pooled))
                 .collect(),
         })
         .collect();
@@ -746,6 +755,47 @@ pub async fn judge(
         alerts: all_alerts.len(),
         readiness,
     })
+}
+
+/// The oracle's view of one code's presence on a lock: its owner by marker; a backup code
+/// never given is its pool's, and one given to a guest is split at the instant it was
+/// given (before it, the pool's; from then on, the guest's).
+fn segments_of(
+    s: HeldSegment,
+    owner_of_marker: &HashMap<String, ReservationId>,
+    given_at: &HashMap<String, Timestamp>,
+    pooled: &HashSet<String>,
+) -> Vec<CodeSegment> {
+    let segment = |reservation: Option<ReservationId>, origin, from, until| CodeSegment {
+        reservation,
+        origin,
+        pin: s.pin.as_str().to_owned(),
+        window: s.window,
+        present_from: from,
+        present_until: until,
+    };
+    if pooled.contains(&s.marker) {
+        return vec![segment(None, Origin::Pool, s.present_from, s.present_until)];
+    }
+    let owner = owner_of_marker.get(&s.marker).cloned();
+    let Some(&given) = given_at.get(&s.marker) else {
+        return vec![segment(
+            owner,
+            Origin::Planned,
+            s.present_from,
+            s.present_until,
+        )];
+    };
+    let mut out = Vec::new();
+    if s.present_from < given {
+        let until = s.present_until.map_or(given, |u| u.min(given));
+        out.push(segment(None, Origin::Pool, s.present_from, Some(until)));
+    }
+    if s.present_until.is_none_or(|u| u > given) {
+        let from = s.present_from.max(given);
+        out.push(segment(owner, Origin::Given, from, s.present_until));
+    }
+    out
 }
 
 /// What the oracle found in a replay.

@@ -14,7 +14,9 @@
 //!   within `grace` before `t` entitles it to (the deadline moves to `grace` after the end
 //!   of any outage of that lock overlapping it); on whole-hour locks the entitled window is
 //!   rounded outward first; codes of a reservation with an unrevocable alert on that lock
-//!   are excused; codes not made by Latchkey are never entitled;
+//!   are excused; codes not made by Latchkey are never entitled; a backup code in its
+//!   lock's pool opens the door for no one and is not judged, and one given to a guest is
+//!   held to their window from `grace` after it was given (see [`Origin`]);
 //! - **shared PIN**: two codes with one PIN present on one lock at once;
 //! - **lost event**: an acknowledged version above the one the service holds at the end;
 //! - **wrong PIN told**: while the guest can get in, the last message on a channel does not
@@ -71,11 +73,29 @@ impl Default for OraclePolicy {
     }
 }
 
+/// Where a code on a lock came from, as the oracle judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// Made for its reservation (or not made by Latchkey, when it has none).
+    #[default]
+    Planned,
+    /// A backup code in its lock's pool, given to nobody yet: it opens the door for no
+    /// one, so it is no stale access.
+    Pool,
+    /// A backup code given to its reservation at `present_from`: held to the guest's
+    /// window like any other code, once the lock has had `grace` (longer across an
+    /// outage) to narrow its long window to the guest's.
+    Given,
+}
+
 /// One code as a lock held it. It opens the door during `window ∩ [present_from, present_until)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeSegment {
-    /// The reservation it was made for; `None` for a code Latchkey did not make.
+    /// The reservation it was made for, or given to; `None` for a code Latchkey did not
+    /// make and for a backup code in its pool.
     pub reservation: Option<ReservationId>,
+    /// Made for a reservation, a backup in its pool, or a backup given at `present_from`.
+    pub origin: Origin,
     /// The PIN.
     pub pin: String,
     /// The window the lock enforces (UTC).

@@ -190,6 +190,13 @@ impl App {
                 let spec = crate::queue::JobSpec::ForecastCapacity;
                 crate::queue::enqueue(&mut conn, &catalog.workspace, &spec, now, now).await?;
             }
+            // Likewise each lock's pool of backup codes.
+            for lock in catalog.locks.iter().filter(|l| catalog.backup_pool(l) > 0) {
+                let spec = crate::queue::JobSpec::RefillBackups {
+                    lock: lock.id.clone(),
+                };
+                crate::queue::enqueue(&mut conn, &catalog.workspace, &spec, now, now).await?;
+            }
         }
         let planner = Planner::new(config.rule, &config.catalog, config.rules);
         let db = WorkspaceDb::new(pool.clone(), config.catalog.workspace.clone());

@@ -56,6 +56,9 @@ pub struct CatalogFile {
     /// How the codes of locks that hold a limited number are spent.
     #[serde(default)]
     pub capacity: CapacitySettings,
+    /// The pools of backup codes kept on online locks.
+    #[serde(default)]
+    pub backup: BackupSettings,
     /// Settings for `latchkey replay`, which reads them itself (`latchkey-replay`): the
     /// service keeps the table as written.
     #[serde(default)]
@@ -100,6 +103,21 @@ impl CapacitySettings {
         }
     }
 }
+
+/// `[backup]`: the pool of backup codes each online lock keeps (see `backup` in the
+/// service and `docs/rules.md`, "Backup codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    /// Backup codes per lock (0, the default, keeps none). They are counted in the lock's
+    /// capacity; only locks that store their codes and can change and delete them keep a
+    /// pool (an offline lock's PINs are computed without it and need none).
+    pub pool_size: u8,
+}
+
+/// Most backup codes a lock may keep: a pool is for the few guests whose code is late,
+/// not a second set of codes.
+pub const MAX_BACKUP_POOL: u8 = 10;
 
 /// A lock as configured; capabilities come from its provider.
 #[derive(Debug, Clone, Deserialize)]
@@ -203,6 +221,8 @@ pub struct Catalog {
     pub instructions: HashMap<LockId, String>,
     /// How the codes of locks that store them are spent.
     pub capacity: CapacitySettings,
+    /// The pools of backup codes.
+    pub backup: BackupSettings,
 }
 
 impl CatalogFile {
@@ -327,6 +347,12 @@ impl CatalogFile {
                 self.capacity.reserve_percent
             )));
         }
+        if self.backup.pool_size > MAX_BACKUP_POOL {
+            return Err(Error::config(format!(
+                "[backup] pool_size = {}: at most {MAX_BACKUP_POOL} per lock",
+                self.backup.pool_size
+            )));
+        }
         let rule_path = dir.join(&self.rules);
         let mut notifications = self.notifications;
         notifications.templates = notifications.templates.map(|t| dir.join(t));
@@ -342,6 +368,7 @@ impl CatalogFile {
             notifications,
             instructions,
             capacity: self.capacity,
+            backup: self.backup,
         })
     }
 }
@@ -363,6 +390,18 @@ impl Catalog {
     pub fn budget(&self, lock: &Lock) -> Option<latchkey_engine::capacity::Budget> {
         (lock.capabilities.connectivity == latchkey_engine::Connectivity::Online)
             .then(|| self.capacity.budget(lock.capabilities.max_codes))
+    }
+
+    /// How many backup codes `lock` keeps: `[backup] pool_size` on a lock that stores its
+    /// codes and can change and delete them (a given backup code is narrowed to the
+    /// guest's window and deleted after it), else 0.
+    pub fn backup_pool(&self, lock: &Lock) -> u32 {
+        let k = &lock.capabilities;
+        if k.connectivity == latchkey_engine::Connectivity::Online && k.can_update && k.can_revoke {
+            u32::from(self.backup.pool_size)
+        } else {
+            0
+        }
     }
 
     /// The guests' instructions for the door of `lock`, if any.

@@ -16,6 +16,7 @@
 pub mod app;
 pub mod arrival;
 pub mod auth;
+pub mod backup;
 pub mod capacity;
 pub mod catalog;
 pub mod credentials;

@@ -48,6 +48,9 @@ pub enum AlertKind {
     /// Before a guest's arrival, a door's code was not on its lock as recorded (missing,
     /// changed, pending, failed or unreadable): the desk should make sure they get in.
     ArrivalAtRisk,
+    /// A backup code from a lock's pool was given to a guest whose own code could not
+    /// reach the lock in time, or who said it did not work.
+    BackupCodeGiven,
 }
 
 impl AlertKind {
@@ -68,6 +71,7 @@ impl AlertKind {
             AlertKind::CodeDrift => "code_drift",
             AlertKind::UnmanagedCode => "unmanaged_code",
             AlertKind::ArrivalAtRisk => "arrival_at_risk",
+            AlertKind::BackupCodeGiven => "backup_code_given",
         }
     }
 }

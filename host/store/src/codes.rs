@@ -22,9 +22,10 @@ type RawRow = (
     Option<String>,
     Option<i64>,
     i64,
+    Option<i64>,
 );
 
-const COLUMNS: &str = "id, reservation_id, lock_id, pin, starts_at, ends_at, lock_starts_at, lock_ends_at, state, provider_ref, replaces, unrevocable";
+const COLUMNS: &str = "id, reservation_id, lock_id, pin, starts_at, ends_at, lock_starts_at, lock_ends_at, state, provider_ref, replaces, unrevocable, pulled_at";
 
 fn from_raw(r: RawRow) -> Result<CodeRecord> {
     let (
@@ -40,6 +41,7 @@ fn from_raw(r: RawRow) -> Result<CodeRecord> {
         provider_ref,
         replaces,
         unrevocable,
+        pulled_at,
     ) = r;
     Ok(CodeRecord {
         code: AccessCode {
@@ -61,6 +63,7 @@ fn from_raw(r: RawRow) -> Result<CodeRecord> {
         },
         replaces,
         unrevocable: unrevocable != 0,
+        pulled_at: pulled_at.map(Timestamp),
     })
 }
 
@@ -129,6 +132,42 @@ pub async fn insert(
     .bind(now.unix())
     .fetch_one(&mut *conn)
     .await?)
+}
+
+/// Gives backup code `code`, `active` in the pool of `pool_owner`, to `owner` for `window`:
+/// the code moves to the owner with the time it was given, and is `pending` until its lock
+/// enforces the new window (it opens the door meanwhile with the pool's window, which
+/// covers it). Returns false when the code was no longer an active code of the pool
+/// (given to someone else, or gone, meanwhile).
+///
+/// # Errors
+/// Database errors.
+pub async fn give(
+    conn: &mut Conn,
+    code: i64,
+    pool_owner: &ReservationId,
+    owner: &ReservationId,
+    window: Window,
+    now: Timestamp,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE access_codes
+            SET reservation_id = $1, pulled_at = $2, starts_at = $3, ends_at = $4,
+                lock_starts_at = COALESCE(lock_starts_at, starts_at),
+                lock_ends_at = COALESCE(lock_ends_at, ends_at),
+                state = 'pending', updated_at = $2
+          WHERE id = $5 AND reservation_id = $6 AND state = 'active'",
+    )
+    .bind(owner.as_str())
+    .bind(now.unix())
+    .bind(window.starts_at.unix())
+    .bind(window.ends_at.unix())
+    .bind(code)
+    .bind(pool_owner.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
 }
 
 /// Sets a new desired window and marks the code `pending` until the lock has it.

@@ -61,6 +61,7 @@ fn code(id: i64, l: &str, window: Window, state: CodeState) -> CodeRecord {
         },
         replaces: None,
         unrevocable: false,
+        pulled_at: None,
     }
 }
 

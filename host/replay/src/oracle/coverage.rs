@@ -8,7 +8,8 @@ use latchkey_engine::{DoorKind, LockId, Property, ReservationId, ResourceId, Tim
 use super::intervals::{Span, clip, normalize, subtract};
 use super::policy::{Piece, access_window, opens_door, pieces, rounded};
 use super::{
-    Acked, FaultWindow, LockHistory, OraclePolicy, UnrevocableAlert, Violation, ViolationKind,
+    Acked, FaultWindow, LockHistory, OraclePolicy, Origin, UnrevocableAlert, Violation,
+    ViolationKind,
 };
 
 /// Everything indexed once, so each check is a lookup plus a merge.
@@ -25,6 +26,8 @@ pub(super) struct Context<'a> {
     by_resource: HashMap<&'a ResourceId, Vec<usize>>,
     shared: Vec<usize>,
     alerts: HashSet<(&'a LockId, &'a ReservationId)>,
+    /// (reservation, lock index) → instants a backup code was given to it there.
+    given: HashMap<(&'a ReservationId, usize), Vec<i64>>,
 }
 
 impl<'a> Context<'a> {
@@ -52,10 +55,24 @@ impl<'a> Context<'a> {
             .map(|(i, l)| (&l.lock, i))
             .collect();
         let mut openings: HashMap<_, Vec<Span>> = HashMap::new();
+        let mut given: HashMap<(&ReservationId, usize), Vec<i64>> = HashMap::new();
         let mut by_resource: HashMap<&ResourceId, Vec<usize>> = HashMap::new();
         let mut shared = Vec::new();
         for (i, lock) in locks.iter().enumerate() {
             for seg in &lock.segments {
+                match seg.origin {
+                    // Known to nobody: it opens the door for no one.
+                    Origin::Pool => continue,
+                    Origin::Given => {
+                        if let Some(r) = &seg.reservation {
+                            given
+                                .entry((r, i))
+                                .or_default()
+                                .push(seg.present_from.unix());
+                        }
+                    }
+                    Origin::Planned => {}
+                }
                 let until = seg.present_until.map_or(end, |u| u.unix().min(end));
                 let span = (seg.window.starts_at.unix(), seg.window.ends_at.unix());
                 if let Some(s) = clip(span, seg.present_from.unix(), until) {
@@ -98,6 +115,7 @@ impl<'a> Context<'a> {
             by_resource,
             shared,
             alerts,
+            given,
         }
     }
 
@@ -203,6 +221,15 @@ impl<'a> Context<'a> {
                 let w = rounded(w, lock.precision);
                 allowed.extend(clip(w, p.from, self.revoke_deadline(i, p.until)));
             }
+        }
+        // A backup code given to the guest opens the door with its pool's long window
+        // until the lock narrows it to the guest's.
+        for &at in res
+            .and_then(|r| self.given.get(&(r, i)))
+            .into_iter()
+            .flatten()
+        {
+            allowed.push((at, self.revoke_deadline(i, at)));
         }
         for (a, b) in subtract(openings, &normalize(allowed)) {
             let who = res.map_or_else(

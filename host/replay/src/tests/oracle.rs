@@ -7,8 +7,8 @@ use latchkey_engine::{
 
 use super::fixtures::*;
 use crate::oracle::{
-    Acked, CodeSegment, FaultWindow, LockHistory, OraclePolicy, Told, UnrevocableAlert, Violation,
-    ViolationKind, check, check_told,
+    Acked, CodeSegment, FaultWindow, LockHistory, OraclePolicy, Origin, Told, UnrevocableAlert,
+    Violation, ViolationKind, check, check_told,
 };
 
 const WINDOW: (&str, &str) = ("2016-07-01T13:00:00Z", "2016-07-03T10:15:00Z");
@@ -63,6 +63,7 @@ fn seg(
 ) -> CodeSegment {
     CodeSegment {
         reservation: res.map(|r| ReservationId::parse(r).expect("id")),
+        origin: Origin::Planned,
         pin: pin.into(),
         window: Window {
             starts_at: ts(window.0),
@@ -780,4 +781,66 @@ fn nobody_is_owed_a_message_after_checking_out() {
     }
     assert_eq!(w.check(), Vec::new(), "the locks did right");
     assert_eq!(w.check_told(&[]), Vec::new());
+}
+
+/// A backup code with the pool's long window, present on the room lock from `present`.
+fn backup(res: Option<&str>, origin: Origin, present: (&str, Option<&str>)) -> CodeSegment {
+    CodeSegment {
+        origin,
+        ..seg(
+            res,
+            "7310",
+            ("2016-06-01T00:00:00Z", "2016-08-30T00:00:00Z"),
+            present,
+        )
+    }
+}
+
+#[test]
+fn a_backup_code_in_its_pool_opens_the_door_for_no_one() {
+    let mut w = World::new();
+    w.locks[ROOM]
+        .segments
+        .push(backup(None, Origin::Pool, ("2016-06-01T00:00:00Z", None)));
+    assert_eq!(w.check(), vec![]);
+    // The same code, not known to be a backup, is access nobody is entitled to.
+    w.locks[ROOM].segments[1].origin = Origin::Planned;
+    let v = w.check();
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].kind, ViolationKind::StaleAccess);
+}
+
+#[test]
+fn a_given_backup_code_is_held_to_the_guests_window_after_grace() {
+    // R1's room code is gone; a backup code was given two hours before the window opened
+    // (2016-07-01T13:00Z, check-in 15:00 local less an hour) and narrowed within grace.
+    let mut w = World::new();
+    w.locks[ROOM].segments.clear();
+    let given = "2016-07-01T11:00:00Z";
+    let narrowed = "2016-07-01T11:04:00Z";
+    w.locks[ROOM].segments.push(backup(
+        None,
+        Origin::Pool,
+        ("2016-06-01T00:00:00Z", Some(given)),
+    ));
+    w.locks[ROOM]
+        .segments
+        .push(backup(Some("R1"), Origin::Given, (given, Some(narrowed))));
+    let mut after = seg(Some("R1"), "7310", WINDOW, (narrowed, Some(WINDOW.1)));
+    after.origin = Origin::Given;
+    w.locks[ROOM].segments.push(after);
+    assert_eq!(w.check(), vec![]);
+
+    // Not narrowed for an hour: what it opened past grace is stale access.
+    let late = "2016-07-01T12:00:00Z";
+    w.locks[ROOM].segments[1].present_until = Some(ts(late));
+    w.locks[ROOM].segments[2].present_from = ts(late);
+    assert_eq!(
+        summary(&w.check()),
+        one(
+            ViolationKind::StaleAccess,
+            Some("room-A01"),
+            "2016-07-01T11:05:00Z"
+        )
+    );
 }

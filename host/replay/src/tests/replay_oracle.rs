@@ -13,7 +13,7 @@ use latchkey_engine::{
 use super::fixtures::*;
 use crate::bookings::read_bookings;
 use crate::inventory::build_inventory;
-use crate::oracle::{Acked, CodeSegment, LockHistory, OraclePolicy, ViolationKind, check};
+use crate::oracle::{Acked, CodeSegment, LockHistory, OraclePolicy, Origin, ViolationKind, check};
 use crate::timeline::timeline;
 
 /// The default policy's window, computed here with the engine's time helpers.
@@ -149,6 +149,7 @@ fn a_perfect_service_on_the_real_bookings_passes_the_oracle_quickly() {
                         l,
                         CodeSegment {
                             reservation: Some((*id).clone()),
+                            origin: Origin::Planned,
                             pin: pin.clone(),
                             window: enforced,
                             present_from: a.acked_at,

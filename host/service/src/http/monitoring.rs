@@ -16,6 +16,7 @@ use super::locks_admin::lock_of;
 use crate::app::App;
 use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadFrontDesk};
+use crate::backup;
 use crate::capacity::{self, LockForecast};
 use crate::error::{Error, Problem};
 use crate::monitor;
@@ -29,6 +30,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(sync_now))
         .routes(routes!(lock_activity))
         .routes(routes!(lock_unmanaged_codes))
+        .routes(routes!(lock_backup_codes))
         .routes(routes!(capacity_forecast))
 }
 
@@ -139,6 +141,76 @@ async fn lock_activity(
     let mut conn = app.pool.acquire().await?;
     let entries = monitoring::activity(&mut conn, &app.catalog.workspace, &id, limit).await?;
     Ok(Json(json!({ "lock": id, "activity": entries })))
+}
+
+/// `GET /v1/locks/{lock}/backups`'s answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct BackupPoolView {
+    /// The lock.
+    #[schema(value_type = String)]
+    lock: LockId,
+    /// Backup codes the lock keeps (`[backup] pool_size`; 0 where the lock cannot keep
+    /// any: offline, or unable to change or delete a code).
+    pool_size: u32,
+    /// Every code its pool has had and not given away, oldest first: `pending` (being put
+    /// on), `active` (ready), then `revoking`, `revoked` (rotated out), `failed` or
+    /// `expired`. No PINs: a backup code is known to nobody until it is given, and then
+    /// it is the guest's reservation's code.
+    codes: Vec<BackupCodeView>,
+}
+
+/// One code of a lock's backup pool.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct BackupCodeView {
+    /// Code id (its marker on the lock is `lk-{id}`).
+    id: i64,
+    /// `pending`, `active`, `revoking`, `revoked`, `failed` or `expired`.
+    state: String,
+    /// Start of its window, Unix seconds UTC.
+    starts_at: i64,
+    /// End of its window, Unix seconds UTC.
+    ends_at: i64,
+}
+
+/// `GET /v1/locks/{lock}/backups`: the lock's pool of backup codes (see `docs/rules.md`,
+/// "Backup codes"). A code given to a guest leaves the pool and shows on the guest's
+/// reservation, with the instant it was given (`pulled_at`).
+#[utoipa::path(
+    get,
+    path = "/v1/locks/{lock}/backups",
+    tag = "locks",
+    params(("lock" = String, Path, example = "room-101")),
+    responses(
+        (status = 200, description = "The lock's backup pool", body = BackupPoolView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn lock_backup_codes(
+    _: Authorized<ReadFrontDesk>,
+    State(app): State<App>,
+    Path(lock): Path<String>,
+) -> Result<Json<BackupPoolView>, Error> {
+    let id = lock_of(&app, &lock)?;
+    let pool_size = app
+        .catalog
+        .lock(&id)
+        .map_or(0, |l| app.catalog.backup_pool(l));
+    let mut conn = app.pool.acquire().await?;
+    let codes = backup::pool(&app, &mut conn, &id)
+        .await?
+        .into_iter()
+        .map(|c| BackupCodeView {
+            id: c.code.id,
+            state: c.code.state.as_str().to_owned(),
+            starts_at: c.code.window.starts_at.unix(),
+            ends_at: c.code.window.ends_at.unix(),
+        })
+        .collect();
+    Ok(Json(BackupPoolView {
+        lock: id,
+        pool_size,
+        codes,
+    }))
 }
 
 /// `GET /v1/locks/{lock}/unmanaged`'s answer.

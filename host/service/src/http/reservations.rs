@@ -1,5 +1,6 @@
 //! Reservations: search, one reservation's state with the events received for it (and
-//! any rule error), its access codes and the messages its guest was sent, and Resend PIN.
+//! any rule error), its access codes and the messages its guest was sent, Resend PIN, and
+//! giving a guest a backup code.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::body::JsonBody;
 use super::extract::{Path, Query};
 use crate::app::App;
 use crate::auth::Authorized;
@@ -45,6 +47,7 @@ pub(super) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(search))
         .routes(routes!(show))
         .routes(routes!(resend))
+        .routes(routes!(give_backup))
 }
 
 /// `GET /v1/reservations` query.
@@ -133,6 +136,83 @@ async fn resend(
     tx.commit().await?;
     app.jobs_waiting.notify();
     Ok((StatusCode::ACCEPTED, Json(Resent { messages })))
+}
+
+/// `POST /v1/reservations/{id}/backup-code`'s body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct GiveBackup {
+    /// The door whose code does not work.
+    #[schema(example = "room-101")]
+    lock: String,
+}
+
+/// A backup code given to a guest.
+#[derive(Debug, Serialize, ToSchema)]
+struct BackupGiven {
+    /// The code, now the reservation's.
+    code: i64,
+    /// The door.
+    #[schema(value_type = String)]
+    lock: latchkey_engine::LockId,
+    /// Its PIN, for the desk to read out; the guest is also told it on their channels.
+    pin: Option<String>,
+}
+
+/// Gives the guest a backup code from the door's pool in place of their own code on it
+/// (the guest at the door, their code not working): their code there is withdrawn, the
+/// backup's window narrowed to theirs, and they are told its PIN.
+#[utoipa::path(
+    post,
+    path = "/v1/reservations/{id}/backup-code",
+    tag = "reservations",
+    params(("id" = String, Path, description = "The platform's reservation id")),
+    request_body = GiveBackup,
+    responses(
+        (status = 201, body = BackupGiven),
+        (status = 404, description = "No such reservation or lock, or the reservation has no code on that lock", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The lock keeps no backup codes, or none is on the lock yet", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn give_backup(
+    _: Authorized<OperateFrontDesk>,
+    State(app): State<App>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<GiveBackup, 4096>,
+) -> Result<(StatusCode, Json<BackupGiven>), Error> {
+    let lock = super::locks_admin::lock_of(&app, &body.lock)?;
+    let not_found = || Error::NotFound {
+        what: "reservation",
+        id: id.clone(),
+    };
+    let reservation =
+        latchkey_engine::ReservationId::parse(id.as_str()).map_err(|_| not_found())?;
+    let now = app.clock.now();
+    let mut tx = app.pool.begin().await?;
+    reservations::serialize(&mut tx, &app.catalog.workspace, reservation.as_str()).await?;
+    let code = crate::backup::guest_code_on(&app, &mut tx, &reservation, &lock)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "code of the reservation on lock",
+            id: lock.to_string(),
+        })?;
+    let given = crate::backup::pull(&app, &mut tx, &code, "given by the front desk", now)
+        .await?
+        .ok_or_else(|| crate::backup::no_pool(&lock))?;
+    let pin = codes::get(&mut tx, &app.catalog.workspace, given.code)
+        .await?
+        .and_then(|c| c.code.pin)
+        .map(|p| p.as_str().to_owned());
+    tx.commit().await?;
+    app.jobs_waiting.notify();
+    Ok((
+        StatusCode::CREATED,
+        Json(BackupGiven {
+            code: given.code,
+            lock: given.lock,
+            pin,
+        }),
+    ))
 }
 
 /// A reservation: its state, the events received, the rule's error, its codes and the

@@ -9,6 +9,10 @@
 //! - failed: the reservation is planned again;
 //! - unreadable (the cloud does not answer): alerted only.
 //!
+//! From `backup::PULL_BEFORE_SECS` (2 hours) before the door's window opens, a code still
+//! pending, failed or unreadable is replaced by a backup code from the lock's pool where
+//! it keeps one (`backup::pull`): the guest is told its PIN at once.
+//!
 //! Offline locks compute their PINs without the lock: nothing to read back.
 
 use chrono::TimeZone;
@@ -19,7 +23,7 @@ use latchkey_store::{codes, reservations};
 
 use super::{Job, JobError, JobSpec};
 use crate::app::App;
-use crate::{arrival, reconcile};
+use crate::{arrival, backup, reconcile};
 
 /// `check_arrival`, as the worker runs it.
 pub(super) struct CheckArrival {
@@ -66,12 +70,21 @@ impl Job for CheckArrival {
                     .lock(&c.code.lock)
                     .is_some_and(|l| l.capabilities.connectivity == Connectivity::Online)
             })
+            // A refused code that something else replaced (a backup code, a new plan) is
+            // history.
+            .filter(|c| {
+                c.code.state != CodeState::Failed
+                    || !records
+                        .iter()
+                        .any(|o| o.code.lock == c.code.lock && o.code.state.is_live())
+            })
             .collect();
         // Read back, outside any transaction.
         let mut problems = Vec::new();
         for c in &checked {
             let problem = match c.code.state {
-                CodeState::Pending => Some(Problem::Pending),
+                // A given backup code opens the door while its window is narrowed.
+                CodeState::Pending if !c.code.only_narrowing() => Some(Problem::Pending),
                 CodeState::Failed => Some(Problem::Failed),
                 _ => read_back(app, c).await?,
             };
@@ -92,28 +105,46 @@ impl Job for CheckArrival {
         let stage = opens.map_or(0, |t| (t.unix() - now.unix()).max(0) / 3600);
         for (c, problem) in &problems {
             let code = c.code.id;
-            let what = match problem {
-                Problem::Missing => {
-                    reconcile::put_back(app, &mut tx, code, true, now).await?;
-                    "its code is missing from the lock; a new one is being put on".to_owned()
-                }
-                Problem::Changed { off } => {
-                    reconcile::put_back(app, &mut tx, code, *off, now).await?;
-                    "its code has another PIN on the lock; a new one is being put on".to_owned()
-                }
-                Problem::Pending => {
-                    if c.code.provider_ref.is_none() {
-                        let retry = JobSpec::CreateCode { code };
-                        crate::queue::enqueue(&mut tx, ws, &retry, now, now).await?;
+            let late = now >= c.code.window.starts_at.plus(-backup::PULL_BEFORE_SECS);
+            let unreachable = matches!(
+                problem,
+                Problem::Pending | Problem::Failed | Problem::Unreadable(_)
+            );
+            let given = if late && unreachable {
+                let why = "its own code was not on the lock 2 hours before arrival";
+                backup::pull(app, &mut tx, c, why, now).await?
+            } else {
+                None
+            };
+            let what = if let Some(g) = &given {
+                format!(
+                    "its code has not reached the lock; backup code {} was given instead",
+                    g.code
+                )
+            } else {
+                match problem {
+                    Problem::Missing => {
+                        reconcile::put_back(app, &mut tx, code, true, now).await?;
+                        "its code is missing from the lock; a new one is being put on".to_owned()
                     }
-                    "its code has not reached the lock yet; retrying now".to_owned()
+                    Problem::Changed { off } => {
+                        reconcile::put_back(app, &mut tx, code, *off, now).await?;
+                        "its code has another PIN on the lock; a new one is being put on".to_owned()
+                    }
+                    Problem::Pending => {
+                        if c.code.provider_ref.is_none() {
+                            let retry = JobSpec::CreateCode { code };
+                            crate::queue::enqueue(&mut tx, ws, &retry, now, now).await?;
+                        }
+                        "its code has not reached the lock yet; retrying now".to_owned()
+                    }
+                    Problem::Failed => {
+                        let replan = JobSpec::plan_owner(&c.code.reservation);
+                        crate::queue::enqueue(&mut tx, ws, &replan, now, now).await?;
+                        "its code was refused by the lock; planning it again".to_owned()
+                    }
+                    Problem::Unreadable(e) => format!("its code cannot be read back ({e})"),
                 }
-                Problem::Failed => {
-                    let replan = JobSpec::plan_owner(&c.code.reservation);
-                    crate::queue::enqueue(&mut tx, ws, &replan, now, now).await?;
-                    "its code was refused by the lock; planning it again".to_owned()
-                }
-                Problem::Unreadable(e) => format!("its code cannot be read back ({e})"),
             };
             let lock = app.catalog.lock(&c.code.lock);
             let alert = NewAlert {

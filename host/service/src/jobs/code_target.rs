@@ -11,6 +11,7 @@ use latchkey_store::{Conn, reservations};
 
 use super::{Job, JobError, JobSpec};
 use crate::app::App;
+use crate::backup;
 use crate::error::Result;
 
 /// Seconds after a `Pending` answer before the code is first read back.
@@ -252,8 +253,8 @@ impl Job for PendingCode {
         }
     }
 
-    /// The code is marked `failed`, and the guest may now be told of the doors that did
-    /// work.
+    /// The code is marked `failed`, a backup code is given in its place when its window
+    /// is near (`backup::is_due`), and the guest may now be told of the doors that work.
     async fn on_dead_letter(
         &self,
         app: &App,
@@ -264,18 +265,33 @@ impl Job for PendingCode {
         let now = app.clock.now();
         codes::transition(tx, self.code, &[CodeState::Pending], CodeState::Failed, now).await?;
         if let Some(row) = codes::get(tx, &app.catalog.workspace, self.code).await? {
+            if backup::is_due(&row, now) {
+                let why = "its own code was refused by the lock";
+                backup::pull(app, tx, &row, why, now).await?;
+            }
             crate::outbox::after_code_change(app, tx, &row.code.reservation).await?;
         }
         Ok(())
     }
 
-    /// The code is not on its lock yet: the guest is told the doors that work in time,
-    /// whatever becomes of it.
-    async fn on_retry(&self, app: &App, tx: &mut Conn, _job: &ClaimedJob) -> Result<()> {
-        if let Some(row) = codes::get(tx, &app.catalog.workspace, self.code).await? {
-            crate::outbox::tell_what_works_in_time(app, tx, &row.code.reservation).await?;
+    /// The code is not on its lock yet: once its window is near (`backup::is_due`) and
+    /// a few attempts failed, the guest gets a backup code from the lock's pool instead;
+    /// otherwise they are told the doors that work in time, whatever becomes of it.
+    async fn on_retry(&self, app: &App, tx: &mut Conn, job: &ClaimedJob) -> Result<()> {
+        let Some(row) = codes::get(tx, &app.catalog.workspace, self.code).await? else {
+            return Ok(());
+        };
+        let now = app.clock.now();
+        if matches!(self.change, PendingChange::Create)
+            && job.attempts >= backup::PULL_AFTER_ATTEMPTS
+            && backup::is_due(&row, now)
+        {
+            let why = "its own code could not be put on the lock before arrival";
+            if backup::pull(app, tx, &row, why, now).await?.is_some() {
+                return Ok(());
+            }
         }
-        Ok(())
+        crate::outbox::tell_what_works_in_time(app, tx, &row.code.reservation).await
     }
 
     /// The code is pending again, for the job to act on.

@@ -17,6 +17,7 @@ mod fetch_reenio;
 mod forecast_capacity;
 mod poll_ical;
 mod reconcile;
+mod refill_backups;
 mod revoke_code;
 mod send_notification;
 mod update_code;
@@ -120,6 +121,7 @@ fn handler(spec: &JobSpec) -> Box<dyn Job> {
         JobSpec::CheckArrival { reservation } => {
             Box::new(check_arrival::CheckArrival { reservation })
         }
+        JobSpec::RefillBackups { lock } => Box::new(refill_backups::RefillBackups { lock }),
     }
 }
 

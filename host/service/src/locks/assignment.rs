@@ -33,7 +33,8 @@ pub struct AssignOutcome {
 }
 
 /// Assigns `lock` to `branch` (`None`: unassigns it), and queues a reconcile of every
-/// reservation the lock may concern, in one transaction that also bumps the assignment
+/// reservation the lock may concern (and the refill of its backup pool, which an
+/// unassigned lock does not keep), in one transaction that also bumps the assignment
 /// revision, so every replica reloads its copy before it plans again. Assigning the branch a lock already has records it without re-planning.
 ///
 /// # Errors
@@ -68,11 +69,15 @@ pub async fn assign(
     } else {
         concerned(app, &mut tx, lock).await?
     };
-    for reservation in &ids {
-        let spec = JobSpec::Reconcile {
-            reservation: reservation.clone(),
+    for owner in &ids {
+        // A staff code or a backup pool on the lock is planned by its own job.
+        queue::enqueue(&mut tx, ws, &JobSpec::plan_owner(owner), now, now).await?;
+    }
+    if app.catalog.backup_pool(lock) > 0 {
+        let refill = JobSpec::RefillBackups {
+            lock: lock_id.clone(),
         };
-        queue::enqueue(&mut tx, ws, &spec, now, now).await?;
+        queue::enqueue(&mut tx, ws, &refill, now, now).await?;
     }
     let assignment = Assignment {
         lock: lock_id.clone(),

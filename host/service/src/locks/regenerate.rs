@@ -190,6 +190,7 @@ mod tests {
             },
             replaces: None,
             unrevocable: false,
+            pulled_at: None,
         }
     }
 

@@ -35,17 +35,25 @@ pub fn doors_to_tell(codes: &[CodeRecord], catalog: &Catalog, now: Timestamp) ->
 pub fn tell_what_works_at(codes: &[CodeRecord]) -> Option<Timestamp> {
     codes
         .iter()
-        .filter(|c| c.code.state == CodeState::Pending)
+        .filter(|c| awaits_change(c))
         .map(|c| c.code.window.starts_at.plus(-TELL_WHAT_WORKS_SECS))
         .min()
 }
 
+/// True while `c` waits for a change that may alter what the guest can do within its
+/// window: pending, unless the change only narrows a window the lock already enforces
+/// around it (a backup code given to the guest, `AccessCode::only_narrowing`).
+fn awaits_change(c: &CodeRecord) -> bool {
+    c.code.state == CodeState::Pending && !c.code.only_narrowing()
+}
+
 /// The doors confirmed codes open now, leaving out every door with a pending code (its PIN
-/// or window is about to change), sorted by lock.
+/// or window is about to change), sorted by lock. A code whose pending change only
+/// narrows its window on the lock counts as confirmed.
 pub fn working_doors(codes: &[CodeRecord], catalog: &Catalog, now: Timestamp) -> Vec<Door> {
     let pending: BTreeSet<_> = codes
         .iter()
-        .filter(|c| c.code.state == CodeState::Pending)
+        .filter(|c| awaits_change(c))
         .map(|c| &c.code.lock)
         .collect();
     // A code that was replaced, or that could not be revoked when access moved on, stays
@@ -53,7 +61,8 @@ pub fn working_doors(codes: &[CodeRecord], catalog: &Catalog, now: Timestamp) ->
     let replaced: HashSet<i64> = codes.iter().filter_map(|c| c.replaces).collect();
     let mut current: Vec<&CodeRecord> = codes
         .iter()
-        .filter(|c| c.code.state == CodeState::Active && c.code.window.ends_at > now)
+        .filter(|c| c.code.state == CodeState::Active || c.code.only_narrowing())
+        .filter(|c| c.code.window.ends_at > now)
         .filter(|c| !c.unrevocable && !replaced.contains(&c.code.id))
         .filter(|c| !pending.contains(&c.code.lock))
         .collect();

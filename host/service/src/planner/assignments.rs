@@ -222,6 +222,7 @@ mod tests {
             notifications: Default::default(),
             instructions: Default::default(),
             capacity: Default::default(),
+            backup: Default::default(),
         }
     }
 

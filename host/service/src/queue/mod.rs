@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use latchkey_engine::retry::RetryPolicy;
-use latchkey_engine::{ReservationId, Timestamp, WorkspaceId};
+use latchkey_engine::{LockId, ReservationId, Timestamp, WorkspaceId};
 use latchkey_store::Conn;
 use latchkey_store::jobs::{self as stored, NewJob};
 use serde::{Deserialize, Serialize};
@@ -85,23 +85,40 @@ pub enum JobSpec {
         /// The reservation.
         reservation: ReservationId,
     },
+    /// Keep a lock's pool of backup codes full and fresh; re-enqueued for the next
+    /// rotation (`backup`).
+    RefillBackups {
+        /// The lock.
+        lock: LockId,
+    },
 }
 
 /// How a staff code's owner id starts (`staff:{name}`), beside the reservations' ids
 /// among the codes' owners.
 pub const STAFF_OWNER_PREFIX: &str = "staff:";
 
+/// How the owner id of a lock's pool of backup codes starts (`backup:{lock}`).
+pub const BACKUP_OWNER_PREFIX: &str = "backup:";
+
 impl JobSpec {
     /// The job that plans `owner`'s codes again: `reconcile_staff` for a staff code's
-    /// owner, `reconcile` for a reservation.
+    /// owner, `refill_backups` for a lock's pool of backup codes, `reconcile` for a
+    /// reservation.
     pub fn plan_owner(owner: &ReservationId) -> JobSpec {
-        match owner.as_str().strip_prefix(STAFF_OWNER_PREFIX) {
-            Some(name) => JobSpec::ReconcileStaff {
+        let id = owner.as_str();
+        if let Some(name) = id.strip_prefix(STAFF_OWNER_PREFIX) {
+            return JobSpec::ReconcileStaff {
                 name: name.to_owned(),
-            },
-            None => JobSpec::Reconcile {
-                reservation: owner.clone(),
-            },
+            };
+        }
+        if let Some(lock) = id
+            .strip_prefix(BACKUP_OWNER_PREFIX)
+            .and_then(|l| LockId::parse(l).ok())
+        {
+            return JobSpec::RefillBackups { lock };
+        }
+        JobSpec::Reconcile {
+            reservation: owner.clone(),
         }
     }
 
@@ -119,6 +136,7 @@ impl JobSpec {
             JobSpec::PollIcal { .. } => "poll_ical",
             JobSpec::ForecastCapacity => "forecast_capacity",
             JobSpec::CheckArrival { .. } => "check_arrival",
+            JobSpec::RefillBackups { .. } => "refill_backups",
         }
     }
 
@@ -134,6 +152,7 @@ impl JobSpec {
             JobSpec::PollIcal { source } => format!("poll_ical:{ws}:{source}"),
             JobSpec::ForecastCapacity => format!("forecast_capacity:{ws}"),
             JobSpec::CheckArrival { reservation } => format!("check_arrival:{ws}:{reservation}"),
+            JobSpec::RefillBackups { lock } => format!("refill_backups:{ws}:{lock}"),
             JobSpec::CreateCode { code }
             | JobSpec::UpdateCode { code }
             | JobSpec::RevokeCode { code, .. }
