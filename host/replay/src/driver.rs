@@ -123,6 +123,8 @@ pub struct Counts {
     pub codes_tampered: usize,
     /// Codes the service's lock sync found changed on their lock and put back.
     pub codes_restored: usize,
+    /// Backup codes given to guests whose own code was not on its lock in time.
+    pub backups_given: usize,
 }
 
 /// The replay's result, written as JSON by `--report`.
@@ -453,6 +455,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     let Judgement {
         mut violations,
         alerts,
+        backups_given,
         readiness,
     } = judge(
         Api {
@@ -483,6 +486,7 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     counts.dead_letters = queue::count_dead(&mut conn, &catalog.workspace).await?;
     drop(conn);
     counts.alerts = alerts;
+    counts.backups_given = backups_given;
     counts.provider_calls = simulator.calls();
     counts.repeated_creates = simulator.repeated_creates();
     counts.wall_ms = started.elapsed().as_millis();
@@ -753,6 +757,10 @@ pub async fn judge(
     Ok(Judgement {
         violations,
         alerts: all_alerts.len(),
+        backups_given: all_alerts
+            .iter()
+            .filter(|a| a["kind"] == "backup_code_given")
+            .count(),
         readiness,
     })
 }
@@ -805,6 +813,8 @@ pub struct Judgement {
     pub violations: Vec<Violation>,
     /// Alerts the service raised.
     pub alerts: usize,
+    /// Backup codes given to guests (one `backup_code_given` alert each).
+    pub backups_given: usize,
     /// The arrival readiness.
     pub readiness: Readiness,
 }

@@ -23,13 +23,13 @@ use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::queue::{self, BACKUP_OWNER_PREFIX, JobSpec};
 
-/// How long a backup code's window lasts, in seconds (90 days): long enough that rotating
-/// the pool costs a few calls a month.
-pub const VALID_FOR_SECS: i64 = 90 * 86_400;
+/// How long a backup code's window lasts, in seconds (a year): rotating a pool costs a
+/// creation and a deletion per code, so it happens about once a year.
+pub const VALID_FOR_SECS: i64 = 365 * 86_400;
 
-/// A pool code is replaced once less than this is left of its window, in seconds (30
+/// A pool code is replaced once less than this is left of its window, in seconds (45
 /// days), so that a pulled code still covers a month-long stay.
-pub const ROTATE_BEFORE_SECS: i64 = 30 * 86_400;
+pub const ROTATE_BEFORE_SECS: i64 = 45 * 86_400;
 
 /// How long before its window opens a guest's code must be confirmed on its lock, in
 /// seconds (2 hours, the pre-arrival check's last look): from then on, a code that is not

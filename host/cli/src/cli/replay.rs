@@ -106,8 +106,8 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!(
-        "provider calls {}, code creations repeated for one marker {}",
-        c.provider_calls, c.repeated_creates
+        "provider calls {}, code creations repeated for one marker {}, backup codes given {}",
+        c.provider_calls, c.repeated_creates, c.backups_given
     );
     println!("wall time: {:.1} s", c.wall_ms as f64 / 1000.0);
     let r = &report.readiness;
