@@ -56,6 +56,8 @@ pub struct Reply {
     pub body: Value,
     /// The body as text, for answers that are not JSON.
     pub text: String,
+    /// The answer's headers.
+    pub headers: axum::http::HeaderMap,
 }
 
 /// Sends `request` through `router` and reads the whole answer.
@@ -72,6 +74,7 @@ pub async fn reply_of(router: &Router, request: Request<Body>) -> Reply {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let headers = response.headers().clone();
     let bytes = response
         .into_body()
         .collect()
@@ -83,6 +86,7 @@ pub async fn reply_of(router: &Router, request: Request<Body>) -> Reply {
         content_type,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         text: String::from_utf8_lossy(&bytes).into_owned(),
+        headers,
     }
 }
 

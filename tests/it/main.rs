@@ -13,6 +13,7 @@ mod drift;
 mod dst;
 mod front_desk;
 mod generic;
+mod guest_page;
 mod harness;
 mod hostile;
 mod ical;

@@ -89,21 +89,6 @@ impl AccessCode {
         self.lock_window
             .map_or(self.window.ends_at, |w| w.ends_at.max(self.window.ends_at))
     }
-
-    /// True when the change this code waits for (`pending`) can only take away time
-    /// outside its window: it is on its lock already (a provider reference and a PIN), and
-    /// the window the lock enforces covers the desired one. A backup code given to a guest
-    /// is such a code while its long window is narrowed to the guest's: the PIN works
-    /// throughout the guest's window whether or not the narrowing has landed, so the guest
-    /// may be told it at once.
-    pub fn only_narrowing(&self) -> bool {
-        self.state == CodeState::Pending
-            && self.provider_ref.is_some()
-            && self.pin.is_some()
-            && self.lock_window.is_some_and(|w| {
-                w.starts_at <= self.window.starts_at && w.ends_at >= self.window.ends_at
-            })
-    }
 }
 
 /// An access code with the bookkeeping the reconciler needs: what replaced what, and
@@ -121,4 +106,22 @@ pub struct CodeRecord {
     /// its lock's pool, known to nobody.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pulled_at: Option<crate::Timestamp>,
+}
+
+impl CodeRecord {
+    /// True for a backup code given to a guest ([`CodeRecord::pulled_at`]) while the
+    /// change it waits for (`pending`) can only take away time outside its window: it is on
+    /// its lock (a provider reference and a PIN), and the window the lock enforces (the
+    /// pool's long one, until the narrowing lands) covers the desired one. Its PIN works
+    /// throughout the guest's window whether or not the narrowing has landed, so the guest
+    /// may be told it at once. Any other pending code waits for its lock's confirmation.
+    pub fn only_narrowing(&self) -> bool {
+        let c = &self.code;
+        self.pulled_at.is_some()
+            && c.state == CodeState::Pending
+            && c.provider_ref.is_some()
+            && c.pin.is_some()
+            && c.lock_window
+                .is_some_and(|w| w.starts_at <= c.window.starts_at && w.ends_at >= c.window.ends_at)
+    }
 }

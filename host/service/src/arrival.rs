@@ -1,12 +1,62 @@
 //! The pre-arrival check's schedule: [`CHECK_BEFORE_SECS`] before a reservation's first
 //! door opens, every door's code is read back from its lock and anything not in order is
-//! escalated (the `check_arrival` job, `jobs/check_arrival.rs`).
+//! escalated (the `check_arrival` job, `jobs/check_arrival.rs`); and the read-back itself
+//! ([`read_back`]), which the guest's "my code doesn't work" also uses.
 
-use latchkey_engine::{Grant, ReservationId, Timestamp, WorkspaceId};
+use latchkey_engine::{CodeRecord, Grant, ReservationId, Timestamp, WorkspaceId};
 use latchkey_store::Conn;
 
+use crate::app::AppState;
 use crate::error::Result;
 use crate::queue::{self, JobSpec};
+
+/// What a code's lock holds of it, read back from the lock's cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadBack {
+    /// There as recorded (or not readable on this lock: no reference, or a lock that is
+    /// no longer configured).
+    AsRecorded,
+    /// Not on the lock.
+    Missing,
+    /// On the lock with another PIN; `off` once the cloud deleted it (it is tried at once:
+    /// a PIN we did not choose must not keep opening the door).
+    Changed {
+        /// The changed code was deleted from the lock.
+        off: bool,
+    },
+    /// The cloud did not answer: why.
+    Unreadable(String),
+}
+
+/// Reads code `c` back from its lock (call it outside any transaction: it waits on the
+/// lock's cloud). A PIN other than ours on a lock that takes chosen PINs is deleted at
+/// once.
+///
+/// # Errors
+/// Database errors (finding the account's client).
+pub async fn read_back(app: &AppState, c: &CodeRecord) -> Result<ReadBack> {
+    let (Some(lock), Some(reference)) = (app.catalog.lock(&c.code.lock), &c.code.provider_ref)
+    else {
+        return Ok(ReadBack::AsRecorded);
+    };
+    let provider = {
+        let mut conn = app.pool.acquire().await?;
+        app.provider(&mut conn, &lock.provider).await?
+    };
+    let Some(provider) = provider else {
+        return Ok(ReadBack::AsRecorded);
+    };
+    let device = lock.device_id();
+    Ok(match provider.read_code(device, reference).await {
+        Ok(None) => ReadBack::Missing,
+        Ok(Some(r)) if lock.capabilities.custom_pin && c.code.pin.as_ref() != Some(&r.pin) => {
+            let off = provider.revoke_code(device, reference).await.is_ok();
+            ReadBack::Changed { off }
+        }
+        Ok(Some(_)) => ReadBack::AsRecorded,
+        Err(e) => ReadBack::Unreadable(e.to_string()),
+    })
+}
 
 /// When the check runs, in seconds before the first window opens: a day ahead, leaving
 /// time to put a code back or call the guest, and 2 hours ahead, when the guest is told

@@ -283,8 +283,8 @@ pub async fn pull(
     }))
 }
 
-/// The guest's code on `lock` that a pull replaces: the newest that is live or was
-/// refused.
+/// The guest's code on `lock` that a pull replaces: the newest that is pending, active or
+/// was refused (not one being revoked: a code already replaced, by a backup among others).
 ///
 /// # Errors
 /// Database errors.
@@ -300,7 +300,11 @@ pub async fn guest_code_on(
         .into_iter()
         .rev()
         .find(|c| {
-            &c.code.lock == lock && (c.code.state.is_live() || c.code.state == CodeState::Failed)
+            &c.code.lock == lock
+                && matches!(
+                    c.code.state,
+                    CodeState::Pending | CodeState::Active | CodeState::Failed
+                )
         }))
 }
 

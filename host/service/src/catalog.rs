@@ -59,6 +59,9 @@ pub struct CatalogFile {
     /// The pools of backup codes kept on online locks.
     #[serde(default)]
     pub backup: BackupSettings,
+    /// The guest's own page.
+    #[serde(default)]
+    pub guest_page: GuestPageSettings,
     /// Settings for `latchkey replay`, which reads them itself (`latchkey-replay`): the
     /// service keeps the table as written.
     #[serde(default)]
@@ -113,6 +116,16 @@ pub struct BackupSettings {
     /// capacity; only locks that store their codes and can change and delete them keep a
     /// pool (an offline lock's PINs are computed without it and need none).
     pub pool_size: u8,
+}
+
+/// `[guest_page]`: each guest's own page (`GET /g/{token}`), linked from their messages.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct GuestPageSettings {
+    /// Where guests reach this service, e.g. `https://doors.resort.example`: messages
+    /// link `{base_url}/g/{token}`. Unset, messages carry no link (the page still works
+    /// for a link the desk hands out).
+    pub base_url: Option<String>,
 }
 
 /// Most backup codes a lock may keep: a pool is for the few guests whose code is late,
@@ -223,6 +236,8 @@ pub struct Catalog {
     pub capacity: CapacitySettings,
     /// The pools of backup codes.
     pub backup: BackupSettings,
+    /// The guest's own page.
+    pub guest_page: GuestPageSettings,
 }
 
 impl CatalogFile {
@@ -353,6 +368,14 @@ impl CatalogFile {
                 self.backup.pool_size
             )));
         }
+        if let Some(base) = &self.guest_page.base_url
+            && !(base.starts_with("https://") || base.starts_with("http://"))
+        {
+            return Err(Error::config(format!(
+                "[guest_page] base_url = {base:?}: an http:// or https:// address, such as \
+                 \"https://doors.resort.example\""
+            )));
+        }
         let rule_path = dir.join(&self.rules);
         let mut notifications = self.notifications;
         notifications.templates = notifications.templates.map(|t| dir.join(t));
@@ -369,6 +392,7 @@ impl CatalogFile {
             instructions,
             capacity: self.capacity,
             backup: self.backup,
+            guest_page: self.guest_page,
         })
     }
 }

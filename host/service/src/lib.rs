@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod credentials;
 pub mod db;
 pub mod error;
+pub mod guest_link;
 pub mod http;
 pub mod inbox;
 pub mod jobs;

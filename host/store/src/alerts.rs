@@ -51,6 +51,9 @@ pub enum AlertKind {
     /// A backup code from a lock's pool was given to a guest whose own code could not
     /// reach the lock in time, or who said it did not work.
     BackupCodeGiven,
+    /// A guest said on their page that a door's code does not work (what the read-back
+    /// found and did is in the message).
+    GuestReport,
 }
 
 impl AlertKind {
@@ -72,6 +75,7 @@ impl AlertKind {
             AlertKind::UnmanagedCode => "unmanaged_code",
             AlertKind::ArrivalAtRisk => "arrival_at_risk",
             AlertKind::BackupCodeGiven => "backup_code_given",
+            AlertKind::GuestReport => "guest_report",
         }
     }
 }

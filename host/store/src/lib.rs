@@ -19,6 +19,7 @@ pub mod credentials;
 pub mod error;
 pub mod events;
 pub mod feeds;
+pub mod guest_page;
 pub mod jobs;
 pub mod monitoring;
 pub mod notifications;

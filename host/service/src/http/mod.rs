@@ -4,7 +4,8 @@
 //!
 //! Two groups: the API proper, behind [`authenticate::authenticate`] (keys,
 //! sessions, the rate limit, CSRF, the audit log), and the routes that authenticate
-//! otherwise or not at all (webhooks by signature; health, readiness, metrics).
+//! otherwise or not at all (webhooks by signature; the guest's page by its signed link;
+//! health, readiness, metrics).
 
 mod access;
 mod accounts;
@@ -13,6 +14,7 @@ mod authenticate;
 mod body;
 mod codes;
 mod extract;
+mod guest_page;
 mod hooks;
 mod hooks_reenio;
 mod instance;
@@ -72,6 +74,7 @@ pub fn router(app: App) -> Router {
         .merge(hooks::routes())
         .merge(provider_hooks::routes())
         .merge(dashboard::routes())
+        .merge(guest_page::routes())
         .merge(SwaggerUi::new("/v1/docs").url("/v1/openapi.json", doc))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(instance::set_instance))

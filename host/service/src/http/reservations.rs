@@ -5,9 +5,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Json;
-use latchkey_engine::{CodeRecord, Reservation};
+use latchkey_engine::{CodeRecord, Reservation, Timestamp};
 use latchkey_store::codes;
 use latchkey_store::events::{self, EventRow};
+use latchkey_store::guest_page::{self, GuestReport};
 use latchkey_store::notifications::{self, Message};
 use latchkey_store::reservations;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ use crate::auth::Authorized;
 use crate::auth::permission::{OperateFrontDesk, ReadReservations};
 use crate::db::WorkspaceDb;
 use crate::error::{Error, Problem, Result};
+use crate::guest_link;
 
 /// A reservation as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,6 +42,12 @@ pub struct ReservationOut {
     /// Guest messages (sent, queued, skipped with the reason), oldest first.
     #[schema(value_type = Vec<Object>)]
     pub notifications: Vec<Message>,
+    /// The guest's own page (`{base_url}/g/{token}`, or `/g/{token}` when `[guest_page]
+    /// base_url` is unset), to hand to the guest; valid until a day after the stay's last
+    /// door closes. `null` once it would have expired, or before the stay has codes.
+    pub guest_page: Option<String>,
+    /// What the guest reported on that page ("my code doesn't work"), oldest first.
+    pub guest_reports: Vec<GuestReport>,
 }
 
 pub(super) fn routes() -> OpenApiRouter<App> {
@@ -248,11 +256,26 @@ pub async fn load(app: &App, id: &str) -> Result<ReservationOut> {
             what: "reservation",
             id: id.to_owned(),
         })?;
+    let codes = codes::for_reservation(&mut conn, ws, id).await?;
+    let now = app.clock.now();
+    // Valid until a day after the last door closes, as in the guest's messages.
+    let last_close = codes.iter().map(|c| c.code.window.ends_at).max();
+    let guest_page = match last_close.filter(|t| t.plus(guest_link::VALID_AFTER_STAY_SECS) > now) {
+        Some(t) => {
+            let expires = t.plus(guest_link::VALID_AFTER_STAY_SECS);
+            let token = guest_link::mint(&mut conn, ws, &row.state.id, expires, now).await?;
+            let base = app.catalog.guest_page.base_url.as_deref().unwrap_or("");
+            Some(guest_link::url(base, &token))
+        }
+        None => None,
+    };
     Ok(ReservationOut {
         reservation: row.state,
         rule_error: row.rule_error,
         events: events::for_reservation(&mut conn, ws, id).await?,
-        codes: codes::for_reservation(&mut conn, ws, id).await?,
+        codes,
         notifications: notifications::for_reservation(&mut conn, ws, id).await?,
+        guest_page,
+        guest_reports: guest_page::since(&mut conn, ws, id, Timestamp(0)).await?,
     })
 }

@@ -23,7 +23,8 @@ use latchkey_store::{codes, reservations};
 
 use super::{Job, JobError, JobSpec};
 use crate::app::App;
-use crate::{arrival, backup, reconcile};
+use crate::arrival::{self, ReadBack};
+use crate::{backup, reconcile};
 
 /// `check_arrival`, as the worker runs it.
 pub(super) struct CheckArrival {
@@ -84,9 +85,14 @@ impl Job for CheckArrival {
         for c in &checked {
             let problem = match c.code.state {
                 // A given backup code opens the door while its window is narrowed.
-                CodeState::Pending if !c.code.only_narrowing() => Some(Problem::Pending),
+                CodeState::Pending if !c.only_narrowing() => Some(Problem::Pending),
                 CodeState::Failed => Some(Problem::Failed),
-                _ => read_back(app, c).await?,
+                _ => match arrival::read_back(app, c).await? {
+                    ReadBack::AsRecorded => None,
+                    ReadBack::Missing => Some(Problem::Missing),
+                    ReadBack::Changed { off } => Some(Problem::Changed { off }),
+                    ReadBack::Unreadable(e) => Some(Problem::Unreadable(e)),
+                },
             };
             if let Some(p) = problem {
                 problems.push((*c, p));
@@ -175,29 +181,4 @@ impl Job for CheckArrival {
         }
         Ok(())
     }
-}
-
-/// Reads an active code back from its lock: `None` when it is there as recorded.
-async fn read_back(app: &App, c: &CodeRecord) -> Result<Option<Problem>, JobError> {
-    let (Some(lock), Some(reference)) = (app.catalog.lock(&c.code.lock), &c.code.provider_ref)
-    else {
-        return Ok(None);
-    };
-    let provider = {
-        let mut conn = app.pool.acquire().await?;
-        app.provider(&mut conn, &lock.provider).await?
-    };
-    let Some(provider) = provider else {
-        return Ok(None);
-    };
-    let device = lock.device_id().to_owned();
-    Ok(match provider.read_code(&device, reference).await {
-        Ok(None) => Some(Problem::Missing),
-        Ok(Some(r)) if lock.capabilities.custom_pin && c.code.pin.as_ref() != Some(&r.pin) => {
-            let off = provider.revoke_code(&device, reference).await.is_ok();
-            Some(Problem::Changed { off })
-        }
-        Ok(Some(_)) => None,
-        Err(e) => Some(Problem::Unreadable(e.to_string())),
-    })
 }

@@ -8,12 +8,13 @@ use latchkey_engine::rules::Channel;
 use latchkey_engine::{ReservationId, Timestamp};
 use latchkey_store::alerts::{self, AlertKind, NewAlert};
 use latchkey_store::jobs::{self as queue, ClaimedJob};
-use latchkey_store::notifications::{self as outbox, Message, MessageState};
+use latchkey_store::notifications::{self as outbox, Message, MessageState, NoticeKind};
 use latchkey_store::{Conn, callbacks};
 
 use super::{Job, JobError};
 use crate::app::App;
 use crate::error::Result;
+use crate::guest_link;
 use crate::notify::DISABLE_CALLBACK_AFTER_SECS;
 use crate::notify::channels::{Outgoing, SendError};
 use crate::notify::templates::Subject;
@@ -89,7 +90,8 @@ async fn run(app: &App, job: &ClaimedJob, id: i64) -> Result<(), JobError> {
             return finish(app, job, &m, MessageState::Skipped, Some(&detail)).await;
         }
     }
-    let outgoing = outgoing(app, &m)?;
+    let page_url = page_url(app, &m).await?;
+    let outgoing = outgoing(app, &m, page_url.as_deref())?;
     match sender.send(&outgoing).await {
         Ok(delivered) => {
             let mut tx = app.pool.begin().await?;
@@ -154,8 +156,28 @@ async fn run(app: &App, job: &ClaimedJob, id: i64) -> Result<(), JobError> {
     }
 }
 
+/// The link to the guest's own page that message `m` carries: where `[guest_page]
+/// base_url` is set and the message tells doors, valid until a day after the last of
+/// them closes. The same link on every attempt, so a retried message is the same text.
+async fn page_url(app: &App, m: &Message) -> Result<Option<String>, JobError> {
+    let Some(base) = &app.catalog.guest_page.base_url else {
+        return Ok(None);
+    };
+    let last_close = m.content.doors.iter().map(|d| d.window.ends_at).max();
+    let Some(last_close) = last_close.filter(|_| m.kind != NoticeKind::Revoked) else {
+        return Ok(None);
+    };
+    let reservation =
+        ReservationId::parse(m.reservation_id.clone()).map_err(JobError::Permanent)?;
+    let expires = last_close.plus(guest_link::VALID_AFTER_STAY_SECS);
+    let mut conn = app.pool.acquire().await?;
+    let ws = &app.catalog.workspace;
+    let token = guest_link::mint(&mut conn, ws, &reservation, expires, app.clock.now()).await?;
+    Ok(Some(guest_link::url(base, &token)))
+}
+
 /// The message rendered in its locale, in the property's time zone.
-fn outgoing(app: &App, m: &Message) -> Result<Outgoing, JobError> {
+fn outgoing(app: &App, m: &Message, page_url: Option<&str>) -> Result<Outgoing, JobError> {
     let texts = app
         .notifier
         .templates
@@ -167,6 +189,7 @@ fn outgoing(app: &App, m: &Message) -> Result<Outgoing, JobError> {
                 property: &app.catalog.property.name,
                 timezone: app.catalog.property.timezone,
                 doors: &m.content.doors,
+                page_url,
             },
         )
         .map_err(|e| JobError::Permanent(e.to_string()))?;

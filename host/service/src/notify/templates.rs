@@ -90,6 +90,8 @@ pub struct Subject<'a> {
     pub timezone: Tz,
     /// The doors concerned.
     pub doors: &'a [Door],
+    /// The guest's own page (`GET /g/{token}`), when `[guest_page] base_url` is set.
+    pub page_url: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -99,6 +101,7 @@ struct View<'a> {
     property: &'a str,
     timezone: &'a str,
     doors: Vec<DoorView<'a>>,
+    page_url: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -226,6 +229,7 @@ impl Templates {
                     instructions: d.instructions.as_deref(),
                 })
                 .collect(),
+            page_url: subject.page_url,
         };
         let one = |name: &str| -> Result<String> {
             let key = format!("{locale}/{name}");
@@ -255,14 +259,19 @@ impl Templates {
             offline: true,
             instructions: Some("Press the key symbol after the code.".into()),
         };
+        let pages = [None, Some("https://resort.example/g/sample")];
         for locale in &self.locales {
-            for kind in NoticeKind::ALL {
+            for (kind, page_url) in NoticeKind::ALL
+                .into_iter()
+                .flat_map(|k| pages.map(|p| (k, p)))
+            {
                 let subject = Subject {
                     kind,
                     guest_name: "Ana Silva",
                     property: "Resort Hotel",
                     timezone: chrono_tz::Europe::Lisbon,
                     doors: std::slice::from_ref(&door),
+                    page_url,
                 };
                 self.render(locale, &subject).map_err(|e| match e {
                     // At load, a template that fails is the property's configuration.

@@ -42,9 +42,9 @@ pub fn tell_what_works_at(codes: &[CodeRecord]) -> Option<Timestamp> {
 
 /// True while `c` waits for a change that may alter what the guest can do within its
 /// window: pending, unless the change only narrows a window the lock already enforces
-/// around it (a backup code given to the guest, `AccessCode::only_narrowing`).
+/// around it (a backup code given to the guest, `CodeRecord::only_narrowing`).
 fn awaits_change(c: &CodeRecord) -> bool {
-    c.code.state == CodeState::Pending && !c.code.only_narrowing()
+    c.code.state == CodeState::Pending && !c.only_narrowing()
 }
 
 /// The doors confirmed codes open now, leaving out every door with a pending code (its PIN
@@ -61,7 +61,7 @@ pub fn working_doors(codes: &[CodeRecord], catalog: &Catalog, now: Timestamp) ->
     let replaced: HashSet<i64> = codes.iter().filter_map(|c| c.replaces).collect();
     let mut current: Vec<&CodeRecord> = codes
         .iter()
-        .filter(|c| c.code.state == CodeState::Active || c.code.only_narrowing())
+        .filter(|c| c.code.state == CodeState::Active || c.only_narrowing())
         .filter(|c| c.code.window.ends_at > now)
         .filter(|c| !c.unrevocable && !replaced.contains(&c.code.id))
         .filter(|c| !pending.contains(&c.code.lock))

@@ -223,6 +223,7 @@ mod tests {
             instructions: Default::default(),
             capacity: Default::default(),
             backup: Default::default(),
+            guest_page: Default::default(),
         }
     }
 

@@ -24,6 +24,31 @@ fn subject(kind: NoticeKind, doors: &[Door]) -> Subject<'_> {
         property: "Resort Hotel",
         timezone: chrono_tz::Europe::Lisbon,
         doors,
+        page_url: None,
+    }
+}
+
+#[test]
+fn every_shipped_locale_links_the_guest_page_when_there_is_one() {
+    let t = Templates::load(None, "en").expect("built-ins load");
+    let doors = [door(false)];
+    let url = "https://resort.example/g/abc.1796000000.xyz";
+    for locale in BUILT_IN_LOCALES {
+        let with = Subject {
+            page_url: Some(url),
+            ..subject(NoticeKind::Issued, &doors)
+        };
+        let r = t.render(locale, &with).expect("renders");
+        assert!(r.email.contains(url), "{locale} e-mail: {}", r.email);
+        assert!(r.sms.contains(url), "{locale} SMS: {}", r.sms);
+        let without = t
+            .render(locale, &subject(NoticeKind::Issued, &doors))
+            .expect("renders");
+        assert!(
+            !without.email.contains("/g/"),
+            "{locale}: {}",
+            without.email
+        );
     }
 }
 
