@@ -1,7 +1,10 @@
 //! The guest's own page, `GET /g/{token}`: linked from their messages, it shows each
 //! door's PIN once the lock has it, in the guest's language, and "my code doesn't work"
 //! reads the code back and gives a backup code when it is gone, a few times an hour at
-//! most. (The same page in Chromium: `guest_browser.rs`.)
+//! most; the last test drives it in Chromium.
+
+use std::path::PathBuf;
+use std::process::Command;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -226,4 +229,94 @@ fn back_to_door(reply: &Reply, path: &str, lock: &str) -> String {
     assert!(location.starts_with(path), "{location}");
     assert!(location.ends_with(&format!("#door-{lock}")), "{location}");
     location
+}
+
+/// The page as a guest's phone shows it, in Debian's Chromium (`tests/dashboard/guest.mjs`
+/// through npm's `playwright-core`), against the real router on a TCP port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_uses_their_page_in_chromium() {
+    let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dashboard");
+    assert!(
+        scripts.join("node_modules/playwright-core").is_dir(),
+        "the browser test needs playwright-core: run `npm ci --prefix tests/dashboard` \
+         (and `apt-get install chromium` for /usr/bin/chromium)"
+    );
+    let app = TestApp::spawn_with_backups("2026-11-20T10:00:00Z").await;
+    assert_eq!(app.send(&paid_stay()).await.status, StatusCode::ACCEPTED);
+    app.advance_to(at("2026-11-23T14:30:00Z")).await;
+    let (own, _) = app.code_on("R-1", "room-101").await.expect("a code");
+    let reference = app.reference_on("room-101", &own);
+    assert!(app.simulator.tamper("room-101", &reference, Tamper::Delete));
+    // A late booking in room 102, whose slow lock confirms a code 90 s after it is set.
+    let late = event(
+        "paid",
+        "R-2",
+        "paid",
+        "102",
+        "2026-11-23T15:00:00Z",
+        "2026-11-25T11:00:00Z",
+        1,
+    );
+    assert_eq!(app.send(&late).await.status, StatusCode::ACCEPTED);
+    app.run_jobs().await;
+    let pending = page_path(&app, "R-2").await;
+    let reported = page_path(&app, "R-1").await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a port");
+    let base = format!("http://{}", listener.local_addr().expect("local address"));
+    let server = tokio::spawn(axum::serve(listener, app.router.clone()).into_future());
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    let script = scripts.join("guest.mjs");
+    let (shots_arg, pending_url, reported_url) = (
+        shots.clone(),
+        format!("{base}{pending}"),
+        format!("{base}{reported}"),
+    );
+    // The browser calls back into this process's server: node runs off the runtime.
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(&script)
+            .arg(&pending_url)
+            .arg(&reported_url)
+            .arg(&shots_arg)
+            .output()
+    })
+    .await
+    .expect("node runs to the end")
+    .expect("`node` is installed");
+    server.abort();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser test failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    for shot in ["guest-pending.png", "guest-backup.png", "guest-limited.png"] {
+        assert!(shots.join(shot).is_file(), "screenshot {shot} saved");
+    }
+    // The PIN the page gave is the backup code on the lock, the guest's now.
+    let pin = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("new-pin: "))
+        .expect("the script names the new PIN");
+    assert!(
+        app.simulator
+            .opens("room-101", pin, at("2026-11-23T15:00:00Z"))
+    );
+    let (code_pin, _) = app.code_on("R-1", "room-101").await.expect("a code");
+    let view = app.reservation("R-1").await;
+    assert!(
+        view["codes"]
+            .as_array()
+            .expect("codes")
+            .iter()
+            .any(|c| c["pin"] == pin && c.get("pulled_at").is_some()),
+        "the backup is the reservation's ({code_pin}): {}",
+        view["codes"]
+    );
+    assert_eq!(view["guest_reports"].as_array().map(Vec::len), Some(3));
 }

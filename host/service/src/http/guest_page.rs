@@ -65,16 +65,35 @@ static PAGE: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env
 });
 
+/// The page's policy: its own stylesheet and form posts only; no script, no frames, no
+/// referrer (the link is the guest's key).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
+     frame-ancestors 'none'; base-uri 'none'";
+
 pub(super) fn routes() -> Router<App> {
     Router::new()
+        .route("/g/page.css", get(stylesheet))
         .route("/g/{token}", get(page))
         .route("/g/{token}/doors/{lock}/report", post(report))
 }
 
-/// The page's query after a report: what it found (the door is the URL's fragment).
+/// `GET /g/page.css`: the page's stylesheet.
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../templates/guest/page.css"),
+    )
+        .into_response()
+}
+
+/// The page's query after a report: what it found, on which door.
 #[derive(Debug, Deserialize)]
 struct ReportedQuery {
     report: Option<String>,
+    door: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -103,6 +122,9 @@ struct PageView<'a> {
     notice: Option<&'a str>,
     notice_kind: Option<&'a str>,
     notice_bad: bool,
+    /// The door the notice is about, shown in its section.
+    notice_door: Option<String>,
+    notice_in_door: bool,
 }
 
 /// The locale to write in for a guest who prefers `preferred` (BCP 47): its language when
@@ -126,7 +148,17 @@ fn render(view: &PageView<'_>, status: StatusCode) -> Response {
     {
         Ok(html) => (
             status,
-            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+                ),
+                (
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ),
+            ],
             Html(html),
         )
             .into_response(),
@@ -190,6 +222,7 @@ async fn page(
     let locale = locale_for(&app, row.state.guest.locale.as_deref());
     let t = STRINGS.get(locale);
     let tz = app.catalog.property.timezone;
+    let shown = doors(&app, &records, tz, now);
     let notice_kind = query.report.as_deref().filter(|k| {
         [
             "on_lock",
@@ -208,12 +241,17 @@ async fn page(
         timezone: tz.name(),
         token: &token,
         guest_name: row.state.guest.name.clone(),
-        doors: doors(&app, &records, tz, now),
         notice: notice_kind
             .and_then(|k| t.and_then(|t| t.get(k)))
             .map(String::as_str),
         notice_kind,
         notice_bad: matches!(notice_kind, Some("unreadable" | "no_code" | "too_many")),
+        notice_in_door: query
+            .door
+            .as_ref()
+            .is_some_and(|d| shown.iter().any(|v| &v.lock == d)),
+        notice_door: query.door,
+        doors: shown,
         error: None,
     };
     Ok(render(&view, StatusCode::OK))
@@ -282,7 +320,10 @@ async fn report(
         return Ok(refused(&app, LinkError::Invalid, locale_for(&app, None)));
     };
     let back = |outcome: &str| -> Response {
-        Redirect::to(&format!("/g/{token}?report={outcome}#door-{lock_id}")).into_response()
+        Redirect::to(&format!(
+            "/g/{token}?report={outcome}&door={lock_id}#door-{lock_id}"
+        ))
+        .into_response()
     };
     let code = {
         let mut conn = app.pool.acquire().await?;
@@ -292,7 +333,7 @@ async fn report(
             let oldest = recent.first().map_or(now.unix(), |r| r.at);
             let wait = (oldest + 3600 - now.unix()).max(1);
             drop(conn);
-            return too_many(&app, &token, &reservation, wait).await;
+            return too_many(&app, &token, &reservation, &lock_id, wait).await;
         }
         backup::guest_code_on(&app, &mut conn, &reservation, &lock_id).await?
     };
@@ -380,6 +421,7 @@ async fn too_many(
     app: &App,
     token: &str,
     reservation: &ReservationId,
+    lock: &LockId,
     wait: i64,
 ) -> Result<Response> {
     let ws = &app.catalog.workspace;
@@ -407,6 +449,8 @@ async fn too_many(
         notice: t.and_then(|t| t.get("too_many")).map(String::as_str),
         notice_kind: Some("too_many"),
         notice_bad: true,
+        notice_door: Some(lock.to_string()),
+        notice_in_door: true,
         error: None,
     };
     let mut answer = render(&view, StatusCode::TOO_MANY_REQUESTS);
