@@ -4,9 +4,6 @@
 //! batteries in every band, an offline lock, an unassigned lock, reservations with codes,
 //! activity, alerts and a dead letter.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -15,15 +12,12 @@ use latchkey_engine::{Branch, BranchId, Window};
 use latchkey_providers::simulator::{SIM_MAX_CODES, SimProfile};
 use tower::ServiceExt;
 
+use crate::browser;
 use crate::harness::{TestApp, at, event, paid_stay};
 
 /// The branch the fixture adds beside the example hotel's `main`, so the branch filter
 /// has something to filter.
 const ANNEX: &str = "annex";
-
-fn workspace_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// A GET through the router: status, headers and body text.
 async fn fetch(app: &TestApp, path: &str) -> (StatusCode, header::HeaderMap, String) {
@@ -169,50 +163,15 @@ async fn staged_hotel() -> TestApp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_front_desk_works_the_dashboard_in_chromium() {
-    let root = workspace_dir();
-    let scripts = root.join("tests/dashboard");
-    assert!(
-        scripts.join("node_modules/playwright-core").is_dir(),
-        "the browser test needs playwright-core: run `npm ci --prefix tests/dashboard` \
-         (and `apt-get install chromium` for /usr/bin/chromium)"
-    );
     let app = staged_hotel().await;
     let key = crate::harness::admin_key(&app);
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a port");
-    let base = format!("http://{}", listener.local_addr().expect("local address"));
-    let server = tokio::spawn(axum::serve(listener, app.router.clone()).into_future());
-
-    let shots = root.join("target/screenshots");
+    let shots = browser::screenshots_dir();
     std::fs::create_dir_all(&shots).expect("screenshot directory");
-    let script = scripts.join("dashboard.mjs");
-    let shots_arg = shots.clone();
-    let browser_key = key.clone();
-    // The browser calls back into this process's server: run node off the runtime's
-    // threads so the server keeps answering.
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(&script)
-            .arg(&base)
-            .arg(&browser_key)
-            .arg(&shots_arg)
-            .output()
+    let shots_arg = shots.display().to_string();
+    browser::run(&app.router, "dashboard.mjs", |base| {
+        vec![base.to_owned(), key.clone(), shots_arg]
     })
-    .await
-    .expect("node runs to the end")
-    .expect("`node` is installed");
-    server.abort();
-
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "the browser test failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
+    .await;
     for shot in [
         "signin.png",
         "locks.png",

@@ -3,14 +3,12 @@
 //! reads the code back and gives a backup code when it is gone, a few times an hour at
 //! most; the last test drives it in Chromium.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use latchkey_providers::simulator::Tamper;
 use serde_json::{Value, json};
 
+use crate::browser;
 use crate::harness::{Reply, TestApp, at, event, paid_stay};
 
 /// The path of reservation `id`'s page, as the desk's view of it gives it.
@@ -235,12 +233,6 @@ fn back_to_door(reply: &Reply, path: &str, lock: &str) -> String {
 /// through npm's `playwright-core`), against the real router on a TCP port.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_uses_their_page_in_chromium() {
-    let scripts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dashboard");
-    assert!(
-        scripts.join("node_modules/playwright-core").is_dir(),
-        "the browser test needs playwright-core: run `npm ci --prefix tests/dashboard` \
-         (and `apt-get install chromium` for /usr/bin/chromium)"
-    );
     let app = TestApp::spawn_with_backups("2026-11-20T10:00:00Z").await;
     assert_eq!(app.send(&paid_stay()).await.status, StatusCode::ACCEPTED);
     app.advance_to(at("2026-11-23T14:30:00Z")).await;
@@ -262,39 +254,16 @@ async fn a_guest_uses_their_page_in_chromium() {
     let pending = page_path(&app, "R-2").await;
     let reported = page_path(&app, "R-1").await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a port");
-    let base = format!("http://{}", listener.local_addr().expect("local address"));
-    let server = tokio::spawn(axum::serve(listener, app.router.clone()).into_future());
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
-    let script = scripts.join("guest.mjs");
-    let (shots_arg, pending_url, reported_url) = (
-        shots.clone(),
-        format!("{base}{pending}"),
-        format!("{base}{reported}"),
-    );
-    // The browser calls back into this process's server: node runs off the runtime.
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg(&script)
-            .arg(&pending_url)
-            .arg(&reported_url)
-            .arg(&shots_arg)
-            .output()
+    let shots = browser::screenshots_dir();
+    let shots_arg = shots.display().to_string();
+    let stdout = browser::run(&app.router, "guest.mjs", |base| {
+        vec![
+            format!("{base}{pending}"),
+            format!("{base}{reported}"),
+            shots_arg,
+        ]
     })
-    .await
-    .expect("node runs to the end")
-    .expect("`node` is installed");
-    server.abort();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "the browser test failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status
-    );
+    .await;
     for shot in ["guest-pending.png", "guest-backup.png", "guest-limited.png"] {
         assert!(shots.join(shot).is_file(), "screenshot {shot} saved");
     }

@@ -6,6 +6,7 @@ mod arrival;
 mod backup;
 mod bad_input;
 mod branches;
+mod browser;
 mod capacity;
 mod dashboard;
 mod dead_letters;

@@ -89,6 +89,16 @@ impl AccessCode {
         self.lock_window
             .map_or(self.window.ends_at, |w| w.ends_at.max(self.window.ends_at))
     }
+
+    /// True while the guest is still owed this code at `now`: its window is not over and
+    /// it is pending, active, or was refused by its lock (and may yet be replaced).
+    pub fn still_owed(&self, now: crate::Timestamp) -> bool {
+        self.window.ends_at > now
+            && matches!(
+                self.state,
+                CodeState::Pending | CodeState::Active | CodeState::Failed
+            )
+    }
 }
 
 /// An access code with the bookkeeping the reconciler needs: what replaced what, and

@@ -209,7 +209,35 @@ async fn page(
         Ok(r) => r,
         Err(page) => return Ok(page),
     };
+    let notice = query
+        .report
+        .as_deref()
+        .and_then(|k| NOTICES.iter().copied().find(|n| *n == k))
+        .map(|kind| (kind, query.door));
+    show(&app, &token, &reservation, notice, StatusCode::OK).await
+}
+
+/// What a report found, as the page says it: the key of its text in `strings.toml`.
+const NOTICES: [&str; 6] = [
+    "on_lock",
+    "backup_given",
+    "put_back",
+    "unreadable",
+    "no_code",
+    "too_many",
+];
+
+/// The page of `reservation`, with `notice` (its kind, and the door it is about) shown
+/// in that door's section, answered with `status`.
+async fn show(
+    app: &App,
+    token: &str,
+    reservation: &ReservationId,
+    notice: Option<(&'static str, Option<String>)>,
+    status: StatusCode,
+) -> Result<Response> {
     let ws = &app.catalog.workspace;
+    let now = app.clock.now();
     let (row, records) = {
         let mut conn = app.pool.acquire().await?;
         let row = reservations::get(&mut conn, ws, reservation.as_str()).await?;
@@ -217,44 +245,33 @@ async fn page(
         (row, records)
     };
     let Some(row) = row else {
-        return Ok(refused(&app, LinkError::Invalid, locale_for(&app, None)));
+        return Ok(refused(app, LinkError::Invalid, locale_for(app, None)));
     };
-    let locale = locale_for(&app, row.state.guest.locale.as_deref());
+    let locale = locale_for(app, row.state.guest.locale.as_deref());
     let t = STRINGS.get(locale);
     let tz = app.catalog.property.timezone;
-    let shown = doors(&app, &records, tz, now);
-    let notice_kind = query.report.as_deref().filter(|k| {
-        [
-            "on_lock",
-            "backup_given",
-            "put_back",
-            "unreadable",
-            "no_code",
-            "too_many",
-        ]
-        .contains(k)
-    });
+    let shown = doors(app, &records, tz, now);
+    let (notice_kind, notice_door) = notice.map_or((None, None), |(k, d)| (Some(k), d));
     let view = PageView {
         locale,
         t,
         property: &app.catalog.property.name,
         timezone: tz.name(),
-        token: &token,
-        guest_name: row.state.guest.name.clone(),
+        token,
+        guest_name: row.state.guest.name,
         notice: notice_kind
             .and_then(|k| t.and_then(|t| t.get(k)))
             .map(String::as_str),
         notice_kind,
         notice_bad: matches!(notice_kind, Some("unreadable" | "no_code" | "too_many")),
-        notice_in_door: query
-            .door
+        notice_in_door: notice_door
             .as_ref()
             .is_some_and(|d| shown.iter().any(|v| &v.lock == d)),
-        notice_door: query.door,
+        notice_door,
         doors: shown,
         error: None,
     };
-    Ok(render(&view, StatusCode::OK))
+    Ok(render(&view, status))
 }
 
 /// The stay's doors: each lock with a live code of the reservation (or one the lock
@@ -263,13 +280,7 @@ fn doors(app: &App, records: &[CodeRecord], tz: Tz, now: Timestamp) -> Vec<DoorV
     let working = sheet::working_doors(records, &app.catalog, now);
     let mut locks: Vec<&LockId> = records
         .iter()
-        .filter(|c| c.code.window.ends_at > now)
-        .filter(|c| {
-            matches!(
-                c.code.state,
-                CodeState::Pending | CodeState::Active | CodeState::Failed
-            )
-        })
+        .filter(|c| c.code.still_owed(now))
         .map(|c| &c.code.lock)
         .collect();
     locks.sort();
@@ -416,7 +427,8 @@ async fn report(
     Ok(back(outcome))
 }
 
-/// The page with the "too many reports" notice, answered 429 with `Retry-After`.
+/// The page with the "too many reports" notice on `lock`, answered 429 with
+/// `Retry-After` (`wait` seconds).
 async fn too_many(
     app: &App,
     token: &str,
@@ -424,36 +436,15 @@ async fn too_many(
     lock: &LockId,
     wait: i64,
 ) -> Result<Response> {
-    let ws = &app.catalog.workspace;
-    let now = app.clock.now();
-    let (row, records) = {
-        let mut conn = app.pool.acquire().await?;
-        let row = reservations::get(&mut conn, ws, reservation.as_str()).await?;
-        let records = codes::for_reservation(&mut conn, ws, reservation.as_str()).await?;
-        (row, records)
-    };
-    let locale = locale_for(
+    let notice = Some(("too_many", Some(lock.to_string())));
+    let mut answer = show(
         app,
-        row.as_ref().and_then(|r| r.state.guest.locale.as_deref()),
-    );
-    let t = STRINGS.get(locale);
-    let tz = app.catalog.property.timezone;
-    let view = PageView {
-        locale,
-        t,
-        property: &app.catalog.property.name,
-        timezone: tz.name(),
         token,
-        guest_name: row.map(|r| r.state.guest.name).unwrap_or_default(),
-        doors: doors(app, &records, tz, now),
-        notice: t.and_then(|t| t.get("too_many")).map(String::as_str),
-        notice_kind: Some("too_many"),
-        notice_bad: true,
-        notice_door: Some(lock.to_string()),
-        notice_in_door: true,
-        error: None,
-    };
-    let mut answer = render(&view, StatusCode::TOO_MANY_REQUESTS);
+        reservation,
+        notice,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await?;
     if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
         answer.headers_mut().insert(header::RETRY_AFTER, v);
     }

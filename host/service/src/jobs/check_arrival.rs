@@ -59,13 +59,7 @@ impl Job for CheckArrival {
         };
         let checked: Vec<&CodeRecord> = records
             .iter()
-            .filter(|c| c.code.window.ends_at > now)
-            .filter(|c| {
-                matches!(
-                    c.code.state,
-                    CodeState::Active | CodeState::Pending | CodeState::Failed
-                )
-            })
+            .filter(|c| c.code.still_owed(now))
             .filter(|c| {
                 app.catalog
                     .lock(&c.code.lock)
