@@ -76,8 +76,9 @@ pub async fn pool(app: &AppState, conn: &mut Conn, lock: &LockId) -> Result<Vec<
 
 /// Brings `lock`'s pool to its size, in the caller's transaction: retires the codes whose
 /// window ends within [`ROTATE_BEFORE_SECS`] (and any beyond the size, should it have
-/// shrunk or the lock been unassigned), and puts new ones on while the lock has room outside its reserve. Schedules
-/// the next refill at the next rotation. Returns how many codes it put on.
+/// shrunk or the lock been unassigned), and puts new ones on while the lock has room
+/// outside its reserve. Schedules the next refill at the next rotation (or in 6 hours
+/// when the lock was too full). Returns how many codes it put on.
 ///
 /// # Errors
 /// Database errors; [`Error::Internal`] when no free PIN is found.

@@ -180,6 +180,9 @@ struct BackupGiven {
         (status = 201, body = BackupGiven),
         (status = 404, description = "No such reservation or lock, or the reservation has no code on that lock", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The lock keeps no backup codes, or none is on the lock yet", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn give_backup(
