@@ -22,6 +22,20 @@ async fn page_path(app: &TestApp, id: &str) -> String {
     path.to_owned()
 }
 
+/// Reservation `R-2`, paid, in room 102 from 2026-11-23 15:00 to 2026-11-25 11:00 UTC:
+/// room 102's lock is slow, confirming a new code 90 s after it is set.
+fn stay_in_102() -> Value {
+    event(
+        "paid",
+        "R-2",
+        "paid",
+        "102",
+        "2026-11-23T15:00:00Z",
+        "2026-11-25T11:00:00Z",
+        1,
+    )
+}
+
 /// As a guest: no credentials but the link.
 async fn visit(app: &TestApp, path: &str) -> Reply {
     let request = Request::get(path).body(Body::empty()).expect("request");
@@ -59,16 +73,7 @@ fn shown(html: &str) -> Vec<(String, Option<String>)> {
 #[tokio::test]
 async fn the_page_shows_only_confirmed_pins_in_the_guests_language() {
     let app = TestApp::spawn("2026-11-22T10:00:00Z").await;
-    // Room 102's lock is slow: it confirms a new code 90 s after it is set.
-    let mut stay = event(
-        "paid",
-        "R-2",
-        "paid",
-        "102",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        1,
-    );
+    let mut stay = stay_in_102();
     stay["data"]["guest"]["locale"] = json!("pt-PT");
     assert_eq!(app.send(&stay).await.status, StatusCode::ACCEPTED);
     app.run_jobs().await;
@@ -239,17 +244,8 @@ async fn a_guest_uses_their_page_in_chromium() {
     let (own, _) = app.code_on("R-1", "room-101").await.expect("a code");
     let reference = app.reference_on("room-101", &own);
     assert!(app.simulator.tamper("room-101", &reference, Tamper::Delete));
-    // A late booking in room 102, whose slow lock confirms a code 90 s after it is set.
-    let late = event(
-        "paid",
-        "R-2",
-        "paid",
-        "102",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        1,
-    );
-    assert_eq!(app.send(&late).await.status, StatusCode::ACCEPTED);
+    // A late booking in room 102.
+    assert_eq!(app.send(&stay_in_102()).await.status, StatusCode::ACCEPTED);
     app.run_jobs().await;
     let pending = page_path(&app, "R-2").await;
     let reported = page_path(&app, "R-1").await;

@@ -22,6 +22,7 @@ use latchkey_store::codes::{self, NewCode};
 use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::queue::{self, BACKUP_OWNER_PREFIX, JobSpec};
+use crate::reconcile::revoke;
 
 /// How long a backup code's window lasts, in seconds (a year): rotating a pool costs a
 /// creation and a deletion per code, so it happens about once a year.
@@ -111,7 +112,7 @@ pub async fn refill(
             kept += 1;
             next = Some(next.map_or(rotate_at, |n| n.min(rotate_at)));
         } else {
-            retire(app, conn, c.code.id, now).await?;
+            revoke(app, conn, c.code.id, now).await?;
         }
     }
     let room = match app.catalog.budget(lock) {
@@ -176,19 +177,6 @@ async fn put_on(
     queue::enqueue(conn, ws, &JobSpec::CreateCode { code }, now, now).await
 }
 
-/// Starts deleting live `code` from its lock (`revoking`, with its `RevokeCode` job).
-async fn retire(app: &AppState, conn: &mut Conn, code: i64, now: Timestamp) -> Result<()> {
-    let live = [CodeState::Pending, CodeState::Active];
-    if codes::transition(conn, code, &live, CodeState::Revoking, now).await? {
-        let job = JobSpec::RevokeCode {
-            code,
-            cleanup: false,
-        };
-        queue::enqueue(conn, &app.catalog.workspace, &job, now, now).await?;
-    }
-    Ok(())
-}
-
 /// A backup code given to a guest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Given {
@@ -196,6 +184,8 @@ pub struct Given {
     pub code: i64,
     /// The door's lock.
     pub lock: LockId,
+    /// Its PIN (known: only codes on their lock with a PIN are given).
+    pub pin: Option<latchkey_engine::Pin>,
 }
 
 /// Gives a backup code of `guest_code`'s lock to its reservation in place of
@@ -253,7 +243,7 @@ pub async fn pull(
     // The guest's own code on the door goes: one door, one PIN.
     for c in codes::for_reservation(conn, ws, reservation.as_str()).await? {
         if c.code.lock == *lock_id && c.code.id != id && c.code.state.is_live() {
-            retire(app, conn, c.code.id, now).await?;
+            revoke(app, conn, c.code.id, now).await?;
         }
     }
     let door = if lock.name.is_empty() {
@@ -281,6 +271,7 @@ pub async fn pull(
     Ok(Some(Given {
         code: id,
         lock: lock_id.clone(),
+        pin: backup.code.pin,
     }))
 }
 

@@ -36,9 +36,15 @@ pub enum LinkError {
 }
 
 async fn secret(conn: &mut Conn, ws: &WorkspaceId, now: Timestamp) -> Result<Vec<u8>> {
-    let mut fresh = [0u8; 32];
-    StdRng::from_os_rng().fill_bytes(&mut fresh);
-    let stored = guest_page::signing_secret(conn, ws, &URL_SAFE_NO_PAD.encode(fresh), now).await?;
+    let stored = match guest_page::signing_secret(conn, ws).await? {
+        Some(stored) => stored,
+        None => {
+            let mut fresh = [0u8; 32];
+            StdRng::from_os_rng().fill_bytes(&mut fresh);
+            let candidate = URL_SAFE_NO_PAD.encode(fresh);
+            guest_page::make_signing_secret(conn, ws, &candidate, now).await?
+        }
+    };
     URL_SAFE_NO_PAD
         .decode(stored)
         .map_err(|e| Error::internal_from("the guest-link secret on record", e))
@@ -112,4 +118,25 @@ pub async fn verify(
 /// The page's address under `base_url` (`[guest_page] base_url`).
 pub fn url(base_url: &str, token: &str) -> String {
     format!("{}/g/{token}", base_url.trim_end_matches('/'))
+}
+
+/// The address of `reservation`'s page under `base_url`, valid until
+/// [`VALID_AFTER_STAY_SECS`] after `last_close`, the instant its stay's last door closes
+/// (UTC).
+///
+/// # Errors
+/// Database errors.
+pub async fn link(
+    conn: &mut Conn,
+    ws: &WorkspaceId,
+    base_url: &str,
+    reservation: &ReservationId,
+    last_close: Timestamp,
+    now: Timestamp,
+) -> Result<String> {
+    let expires = last_close.plus(VALID_AFTER_STAY_SECS);
+    Ok(url(
+        base_url,
+        &mint(conn, ws, reservation, expires, now).await?,
+    ))
 }

@@ -7,13 +7,26 @@ use serde::Serialize;
 use super::Conn;
 use crate::error::Result;
 
-/// The secret the workspace's guest links are signed with: the one on record, or
-/// `candidate` (fresh random text from the caller) when there is none yet. Every replica
-/// ends up with the same one, whichever stored it first.
+/// The secret the workspace's guest links are signed with, if one was made.
 ///
 /// # Errors
 /// Database errors.
-pub async fn signing_secret(
+pub async fn signing_secret(conn: &mut Conn, ws: &WorkspaceId) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT secret FROM guest_link_secrets WHERE workspace_id = $1")
+            .bind(ws.as_str())
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+/// Stores `candidate` (fresh random text from the caller) as the workspace's secret unless
+/// one is there already, and answers the one on record: every replica ends up with the
+/// same, whichever stored it first.
+///
+/// # Errors
+/// Database errors.
+pub async fn make_signing_secret(
     conn: &mut Conn,
     ws: &WorkspaceId,
     candidate: &str,

@@ -37,7 +37,7 @@ use crate::app::App;
 use crate::arrival::{self, ReadBack};
 use crate::error::{Error, Result};
 use crate::guest_link::{self, LinkError};
-use crate::notify::templates::local_time;
+use crate::notify::templates::{OFFLINE_FIRST_USE_SECS, local_time};
 use crate::outbox::sheet;
 use crate::{backup, reconcile};
 
@@ -46,10 +46,6 @@ pub const MAX_REPORTS_PER_HOUR: usize = 3;
 
 /// The page's locales, as shipped (`templates/guest/strings.toml`).
 const LOCALES: [&str; 4] = ["en", "cs", "es", "pt"];
-
-/// An offline lock's PIN must be used for the first time within this of its window's
-/// start, in seconds (as the guest's messages say).
-const OFFLINE_FIRST_USE_SECS: i64 = 24 * 3600;
 
 type Strings = HashMap<String, HashMap<String, String>>;
 

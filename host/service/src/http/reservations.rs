@@ -210,10 +210,6 @@ async fn give_backup(
     let given = crate::backup::pull(&app, &mut tx, &code, "given by the front desk", now)
         .await?
         .ok_or_else(|| crate::backup::no_pool(&lock))?;
-    let pin = codes::get(&mut tx, &app.catalog.workspace, given.code)
-        .await?
-        .and_then(|c| c.code.pin)
-        .map(|p| p.as_str().to_owned());
     tx.commit().await?;
     app.jobs_waiting.notify();
     Ok((
@@ -221,7 +217,7 @@ async fn give_backup(
         Json(BackupGiven {
             code: given.code,
             lock: given.lock,
-            pin,
+            pin: given.pin.map(|p| p.as_str().to_owned()),
         }),
     ))
 }
@@ -265,10 +261,8 @@ pub async fn load(app: &App, id: &str) -> Result<ReservationOut> {
     let last_close = codes.iter().map(|c| c.code.window.ends_at).max();
     let guest_page = match last_close.filter(|t| t.plus(guest_link::VALID_AFTER_STAY_SECS) > now) {
         Some(t) => {
-            let expires = t.plus(guest_link::VALID_AFTER_STAY_SECS);
-            let token = guest_link::mint(&mut conn, ws, &row.state.id, expires, now).await?;
             let base = app.catalog.guest_page.base_url.as_deref().unwrap_or("");
-            Some(guest_link::url(base, &token))
+            Some(guest_link::link(&mut conn, ws, base, &row.state.id, t, now).await?)
         }
         None => None,
     };

@@ -169,11 +169,11 @@ async fn page_url(app: &App, m: &Message) -> Result<Option<String>, JobError> {
     };
     let reservation =
         ReservationId::parse(m.reservation_id.clone()).map_err(JobError::Permanent)?;
-    let expires = last_close.plus(guest_link::VALID_AFTER_STAY_SECS);
     let mut conn = app.pool.acquire().await?;
     let ws = &app.catalog.workspace;
-    let token = guest_link::mint(&mut conn, ws, &reservation, expires, app.clock.now()).await?;
-    Ok(Some(guest_link::url(base, &token)))
+    let now = app.clock.now();
+    let link = guest_link::link(&mut conn, ws, base, &reservation, last_close, now).await?;
+    Ok(Some(link))
 }
 
 /// The message rendered in its locale, in the property's time zone.

@@ -32,7 +32,7 @@ const NAMES: [&str; 3] = ["subject", "email", "sms"];
 
 /// Seconds after an offline PIN's start by which it must first be used (igloohome
 /// algoPINs, TTLock gateway-less codes: lock-providers.md).
-const OFFLINE_FIRST_USE_SECS: i64 = 24 * 3600;
+pub const OFFLINE_FIRST_USE_SECS: i64 = 24 * 3600;
 
 fn built_in(locale: &str, name: &str) -> Option<&'static str> {
     macro_rules! locale {

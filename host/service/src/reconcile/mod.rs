@@ -265,7 +265,12 @@ pub async fn put_back(
 
 /// Starts deleting live `code` from its lock: `revoking`, with its `RevokeCode` job.
 /// Returns false when the code was no longer live.
-async fn revoke(app: &AppState, conn: &mut Conn, code: i64, now: Timestamp) -> Result<bool> {
+pub(crate) async fn revoke(
+    app: &AppState,
+    conn: &mut Conn,
+    code: i64,
+    now: Timestamp,
+) -> Result<bool> {
     let live = [CodeState::Pending, CodeState::Active];
     if !codes::transition(conn, code, &live, CodeState::Revoking, now).await? {
         return Ok(false);
