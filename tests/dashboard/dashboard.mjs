@@ -269,7 +269,8 @@ async function fullRun(browser, context, page) {
     const row = page.locator('#dead-list tr[data-job-id]').first();
     await row.waitFor();
     const id = await row.getAttribute('data-job-id');
-    assert.ok(await page.locator('#alert-list tr[data-alert-id]').count() > 0, 'alerts listed');
+    // The alerts and the dead letters load side by side: either table may fill first.
+    await page.locator('#alert-list tr[data-alert-id]').first().waitFor();
     await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
     await row.locator('button.retry-button').click();
     await page.waitForFunction(
