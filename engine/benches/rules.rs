@@ -95,6 +95,7 @@ impl Rule for NativeHotel {
                 ends_at,
                 issue_at: Some(issue_at),
                 credential: Default::default(),
+                when_full: Default::default(),
             })
             .collect();
         Ok(Plan { grants, notify })

@@ -131,6 +131,10 @@ pub enum Turn {
     /// It is needed, the lock is full, and this code, needed later, is on it: take that
     /// one off (it goes on again at its own turn), then put this one on.
     MakeRoom(i64),
+    /// It is needed and the lock is full of codes needed as soon or that cannot move:
+    /// demand exceeds capacity (the forecast said so days ahead). The grant's
+    /// [`WhenFull`](crate::WhenFull) says what happens.
+    Full,
 }
 
 /// Seconds to wait for a slot that is being freed before looking again.
@@ -143,8 +147,8 @@ pub const SLOT_FREED_WAIT_SECS: i64 = 120;
 /// Before its just-in-time instant, a code goes on only where the lock keeps room, at
 /// every instant until then, for the codes needed sooner and the reserve; else it waits
 /// for that instant. From then on it is needed and goes on, taking the slot of a code
-/// needed later if the lock is full. If every code on a full lock is needed too, it goes
-/// on regardless: the lock refuses it, which the forecast announced days ahead.
+/// needed later if the lock is full. If every code on a full lock is needed too, the lock
+/// is [`Turn::Full`].
 pub fn turn(
     budget: Budget,
     window: Window,
@@ -166,7 +170,7 @@ pub fn turn(
             .filter(|h| h.movable && budget.needed_from(h.window) > now)
             .filter_map(|h| Some((budget.needed_from(h.window), h.code?)))
             .max();
-        return later.map_or(Turn::Now, |(_, code)| Turn::MakeRoom(code));
+        return later.map_or(Turn::Full, |(_, code)| Turn::MakeRoom(code));
     }
     let mut slots: Vec<Slot> = held
         .iter()
@@ -340,13 +344,13 @@ mod tests {
             turn(budget(4, 0), window(32, 40), &leaving, &[], at(30)),
             Turn::At(at(30).plus(SLOT_FREED_WAIT_SECS))
         );
-        // A staff code does not move; with every other code needed, it goes on anyway.
+        // A staff code does not move; with every other code needed, the lock is full.
         let mut fixed = on_lock;
         fixed[2].movable = false;
         fixed[3].movable = false;
         assert_eq!(
             turn(budget(4, 0), window(32, 40), &fixed, &[], at(30)),
-            Turn::Now
+            Turn::Full
         );
     }
 }

@@ -230,6 +230,7 @@ async fn start(
 fn seam_lock(id: &str, device: &str) -> LockEntry {
     LockEntry {
         instructions: None,
+        overflow: None,
         id: LockId::parse(id).expect("lock id"),
         name: format!("Seam {id}"),
         door: DoorKind::Shared,

@@ -202,3 +202,125 @@ async fn a_day_over_capacity_is_forecast_and_alerted_days_ahead() {
         (Some(2), Some(0))
     );
 }
+
+#[tokio::test]
+async fn a_guest_beyond_a_full_entrance_gets_its_overflow_door_and_keeps_it() {
+    // The entrance holds one code; the example names the side entrance its overflow
+    // door, and the default rule's grants say `when_full = "overflow"`.
+    let app = hotel_with_entrance_of(1, "2026-11-20T15:00:00Z").await;
+    book(
+        &app,
+        "R-A",
+        "101",
+        "2026-11-22T15:00:00Z",
+        "2026-11-24T11:00:00Z",
+    )
+    .await;
+    assert!(entrance_code(&app, "R-A").await.is_some(), "on early");
+    assert_eq!(app.code_on("R-A", "side-entrance").await, None);
+
+    // R-B arrives the same day: at its turn the entrance is full of a code needed as
+    // soon, so R-B's code goes on the side entrance for its window.
+    book(
+        &app,
+        "R-B",
+        "102",
+        "2026-11-22T15:00:00Z",
+        "2026-11-23T11:00:00Z",
+    )
+    .await;
+    app.advance_to(at("2026-11-22T11:45:00Z")).await;
+    assert_eq!(entrance_code(&app, "R-B").await, None);
+    let (pin, state) = app
+        .code_on("R-B", "side-entrance")
+        .await
+        .expect("R-B's code on the overflow door");
+    assert_eq!(state, "active");
+    // The guest is told that door, with its PIN.
+    let view = app.reservation("R-B").await;
+    let told = view["notifications"].to_string();
+    assert!(
+        told.contains("side-entrance") && told.contains(&pin),
+        "{told}"
+    );
+
+    // A later change of the stay keeps the guest on the side entrance: its code's window
+    // follows, and no code goes on the entrance.
+    let longer = event(
+        "modified",
+        "R-B",
+        "paid",
+        "102",
+        "2026-11-22T15:00:00Z",
+        "2026-11-24T11:00:00Z",
+        2,
+    );
+    assert!(app.send(&longer).await.status.is_success());
+    app.run_jobs().await;
+    assert_eq!(entrance_code(&app, "R-B").await, None);
+    let codes = app.reservation("R-B").await["codes"].clone();
+    let side: Vec<&Value> = codes
+        .as_array()
+        .expect("codes")
+        .iter()
+        .filter(|c| c["lock"] == "side-entrance" && c["state"] != "revoked")
+        .collect();
+    assert_eq!(side.len(), 1, "{codes}");
+    assert_eq!(
+        side[0]["window"]["ends_at"],
+        at("2026-11-24T11:15:00Z").unix()
+    );
+
+    // Cancelled: the side-entrance code goes, as any other.
+    let cancelled = event(
+        "cancelled",
+        "R-B",
+        "cancelled",
+        "102",
+        "2026-11-22T15:00:00Z",
+        "2026-11-24T11:00:00Z",
+        3,
+    );
+    assert!(app.send(&cancelled).await.status.is_success());
+    app.run_jobs().await;
+    let (_, state) = app
+        .code_on("R-B", "side-entrance")
+        .await
+        .expect("still listed");
+    assert_eq!(state, "revoked");
+}
+
+#[tokio::test]
+async fn a_rule_never_sees_the_overflow_door() {
+    let app = TestApp::spawn("2026-11-20T15:00:00Z").await;
+    book(
+        &app,
+        "R-A",
+        "101",
+        "2026-11-22T15:00:00Z",
+        "2026-11-24T11:00:00Z",
+    )
+    .await;
+    assert_eq!(
+        app.locks_with_codes("R-A").await,
+        ["main-entrance", "pool", "room-101"],
+        "no grant on the side entrance while the entrance has room"
+    );
+    // A rule that grants it anyway is refused as naming a lock it was not given.
+    let rule = r#"fn plan(input) {
+        #{ grants: [#{ lock: "side-entrance", starts_at: input.reservation.check_in,
+                       ends_at: input.reservation.check_out }] }
+    }"#;
+    let app = TestApp::spawn_with_rule("2026-11-20T15:00:00Z", Some(rule)).await;
+    book(
+        &app,
+        "R-A",
+        "101",
+        "2026-11-22T15:00:00Z",
+        "2026-11-24T11:00:00Z",
+    )
+    .await;
+    assert!(app.locks_with_codes("R-A").await.is_empty());
+    let error = app.reservation("R-A").await["rule_error"].to_string();
+    assert!(error.contains("side-entrance"), "{error}");
+}

@@ -703,6 +703,7 @@ pub fn room_101_door(
 ) -> latchkey_service::catalog::LockEntry {
     latchkey_service::catalog::LockEntry {
         instructions: None,
+        overflow: None,
         id: latchkey_engine::LockId::parse(id).expect("valid id"),
         name: id.into(),
         door: latchkey_engine::DoorKind::Private,

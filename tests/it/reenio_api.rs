@@ -108,6 +108,7 @@ fn resort_bookings_replay_through_reenio_with_no_violations() {
         progress: false,
         providers: Default::default(),
         source: ReplaySource::Reenio,
+        shared_door_capacity: None,
     })
     .expect("replay runs");
     // `.ci/run` prints this report's figures beside the other replays'.

@@ -35,6 +35,23 @@ pub enum CredentialKind {
     Pin,
 }
 
+/// What the host does for a guest whose code is needed on a lock that is full: every slot
+/// taken by a code needed as soon (see `crate::capacity`). The rule chooses; the host
+/// carries it out. Documented in `docs/rules.md`, "When a door is full".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// The guest gets a code on the door the property names for guests beyond this
+    /// door's capacity (`overflow` on the lock in `property.toml`), for the same window,
+    /// and is told that door. Where the property names none, or that door is full too,
+    /// as [`WhenFull::Backup`]. The default, and what rules of WebAssembly world 0.2 get.
+    #[default]
+    Overflow,
+    /// The code goes on regardless: the lock refuses it, and the guest is given one of
+    /// the lock's backup codes, while its pool has one.
+    Backup,
+}
+
 /// One desired access: `lock` opens for the reservation's guest during
 /// `[starts_at, ends_at)`, and the code is put on the lock no earlier than `issue_at`.
 ///
@@ -54,6 +71,9 @@ pub struct Grant {
     /// Credential kind; `pin` by default.
     #[serde(default)]
     pub credential: CredentialKind,
+    /// What happens when the code is needed and the lock is full; `overflow` by default.
+    #[serde(default)]
+    pub when_full: WhenFull,
 }
 
 impl Grant {

@@ -40,6 +40,11 @@ pub struct Lock {
     pub resources: Vec<ResourceId>,
     /// What the lock and its provider can do.
     pub capabilities: Capabilities,
+    /// The door guests are given when this one is full and their grant says
+    /// [`WhenFull::Overflow`](crate::WhenFull) (a side entrance beside a main entrance).
+    /// A door named so is given by the host only: rules never see it among their locks.
+    #[serde(default)]
+    pub overflow: Option<LockId>,
 }
 
 impl Lock {

@@ -16,7 +16,7 @@ mod reservation;
 
 pub use access::Role;
 pub use code::{AccessCode, CodeRecord, CodeState};
-pub use grant::{CredentialKind, Grant, Window};
+pub use grant::{CredentialKind, Grant, WhenFull, Window};
 pub use ids::{BranchId, LockId, PropertyId, ReservationId, ResourceId, WorkspaceId};
 pub use lock::{Capabilities, Connectivity, DoorKind, Lock, Pin, PinRules, WindowPrecision};
 pub use property::{Branch, Property, Resource, ResourceKind};

@@ -70,7 +70,7 @@ impl Rule for RhaiRule {
         let value = call_sandboxed(&self.engine, &self.ast, "plan", arg, &self.limits)?;
         rhai::serde::from_dynamic::<Plan>(&value).map_err(|e| {
             RuleError::InvalidPlan(format!(
-                "expected #{{ grants: [#{{ lock, starts_at, ends_at, issue_at }}], notify: #{{ channels, on_revoke }} }}: {e}"
+                "expected #{{ grants: [#{{ lock, starts_at, ends_at, issue_at, when_full }}], notify: #{{ channels, on_revoke }} }}: {e}"
             ))
         })
     }

@@ -81,6 +81,9 @@ pub struct ReplayOptions {
     pub providers: ProviderMix,
     /// How the bookings reach the service: canonical webhooks or reenio triggers.
     pub source: ReplaySource,
+    /// Codes each simulated shared door holds at once, in place of its `max_codes` in
+    /// `property.toml`; the overflow doors keep theirs. `None` keeps the property's.
+    pub shared_door_capacity: Option<u32>,
 }
 
 /// Totals reported with the violations.
@@ -125,6 +128,13 @@ pub struct Counts {
     pub codes_restored: usize,
     /// Backup codes given to guests whose own code was not on its lock in time.
     pub backups_given: usize,
+    /// Lock-days the service's forecast alerted as over capacity (`capacity_exceeded`).
+    pub capacity_alerts: usize,
+    /// Of those, the ones first alerted at least 72 hours before the day began (local
+    /// midnight): a day put over by a booking made later than that cannot be.
+    pub capacity_alerts_72h_ahead: usize,
+    /// Guests' codes put on an overflow door because the door it stands in for was full.
+    pub overflowed: usize,
 }
 
 /// The replay's result, written as JSON by `--report`.
@@ -208,6 +218,18 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         bail!("{} holds no bookings", opts.bookings.display());
     }
     let mut file = CatalogFile::load(&opts.property)?;
+    if let Some(capacity) = opts.shared_door_capacity {
+        let overflow_doors: HashSet<LockId> = file
+            .locks
+            .iter()
+            .filter_map(|l| l.overflow.clone())
+            .collect();
+        file.locks
+            .iter_mut()
+            .filter(|l| l.door == DoorKind::Shared && l.simulator.is_some())
+            .filter(|l| !overflow_doors.contains(&l.id))
+            .for_each(|l| l.max_codes = Some(capacity));
+    }
     let inventory = build_inventory(&bookings, &file.property)?;
     let planned = timeline(&bookings, &inventory, &file.property)?;
     let first = planned.first().map_or(Timestamp(0), |w| w.send_at);
@@ -456,6 +478,8 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
         mut violations,
         alerts,
         backups_given,
+        capacity_alerts,
+        overflowed,
         readiness,
     } = judge(
         Api {
@@ -487,6 +511,12 @@ pub async fn run(opts: &ReplayOptions) -> anyhow::Result<Report> {
     drop(conn);
     counts.alerts = alerts;
     counts.backups_given = backups_given;
+    counts.capacity_alerts = capacity_alerts.len();
+    counts.capacity_alerts_72h_ahead = capacity_alerts
+        .iter()
+        .filter(|a| a.lead_secs >= 72 * 3600)
+        .count();
+    counts.overflowed = overflowed;
     counts.provider_calls = simulator.calls();
     counts.repeated_creates = simulator.repeated_creates();
     counts.wall_ms = started.elapsed().as_millis();
@@ -536,6 +566,7 @@ fn add_rooms(
         });
         file.locks.push(LockEntry {
             instructions: None,
+            overflow: None,
             id: room.lock_id().map_err(anyhow::Error::msg)?,
             name: format!("Room {}", room.resource),
             door: DoorKind::Private,
@@ -711,6 +742,7 @@ pub async fn judge(
             branch: lock.branch.clone(),
             resources: lock.resources.clone(),
             precision: lock.capabilities.precision,
+            overflow: lock.overflow.clone(),
             segments: models
                 .get(&lock.provider)
                 .map(|m| m.history(lock.device_id()))
@@ -754,6 +786,17 @@ pub async fn judge(
         &expected,
         end,
     );
+    let overflow_doors: HashSet<&LockId> = catalog
+        .locks
+        .iter()
+        .filter_map(|l| l.overflow.as_ref())
+        .collect();
+    let overflowed = histories
+        .iter()
+        .filter(|h| overflow_doors.contains(&h.lock))
+        .flat_map(|h| &h.segments)
+        .filter(|s| s.origin == Origin::Planned && s.reservation.is_some())
+        .count();
     Ok(Judgement {
         violations,
         alerts: all_alerts.len(),
@@ -761,8 +804,51 @@ pub async fn judge(
             .iter()
             .filter(|a| a["kind"] == "backup_code_given")
             .count(),
+        capacity_alerts: capacity_alerts(&all_alerts, catalog.property.timezone),
+        overflowed,
         readiness,
     })
+}
+
+/// A lock-day the forecast alerted as over capacity, and how long before the day began
+/// (local midnight) it was first alerted, in seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityAlert {
+    /// The lock.
+    pub lock: String,
+    /// The property's local day.
+    pub day: chrono::NaiveDate,
+    /// Seconds from the alert to the day's local midnight; negative when raised on the day.
+    pub lead_secs: i64,
+}
+
+/// The `capacity_exceeded` alerts among `alerts` (the API's view), one per lock and day.
+/// The day is the one the message names (`… on YYYY-MM-DD (local time)`, written by
+/// `capacity::raise_alerts`); the service raises one alert per lock and day.
+fn capacity_alerts(alerts: &[serde_json::Value], tz: chrono_tz::Tz) -> Vec<CapacityAlert> {
+    alerts
+        .iter()
+        .filter(|a| a["kind"] == "capacity_exceeded")
+        .filter_map(|a| {
+            let message = a["message"].as_str()?;
+            let at = message.find(" (local time)")?;
+            let day = chrono::NaiveDate::parse_from_str(
+                message.get(at.checked_sub(10)?..at)?,
+                "%Y-%m-%d",
+            )
+            .ok()?;
+            let midnight = latchkey_engine::time::at_local(
+                day,
+                latchkey_engine::time::LocalTime::new(0, 0)?,
+                tz,
+            );
+            Some(CapacityAlert {
+                lock: a["lock_id"].as_str()?.to_owned(),
+                day,
+                lead_secs: midnight.unix() - a["raised_at"].as_i64()?,
+            })
+        })
+        .collect()
 }
 
 /// The oracle's view of one code's presence on a lock: its owner by marker; a backup code
@@ -815,6 +901,10 @@ pub struct Judgement {
     pub alerts: usize,
     /// Backup codes given to guests (one `backup_code_given` alert each).
     pub backups_given: usize,
+    /// The lock-days alerted as over capacity.
+    pub capacity_alerts: Vec<CapacityAlert>,
+    /// Guests' codes on overflow doors.
+    pub overflowed: usize,
     /// The arrival readiness.
     pub readiness: Readiness,
 }

@@ -9,12 +9,15 @@
 //! - **lockout**: the state in force entitles the guest to a door at `t`, `t` is at least
 //!   `grace` after the ack of the webhook that gave the current entitlement (any change of
 //!   the door's window counts as a new one) and after the end of any outage of that lock,
-//!   and no code of the reservation opens that door at `t`;
+//!   and no code of the reservation opens that door at `t`, nor the door the property
+//!   names for that one's overflow (a guest beyond a full door's capacity is given that
+//!   one; an outage of either excuses);
 //! - **stale access**: a code opens a door at `t` that no state of its reservation in force
 //!   within `grace` before `t` entitles it to (the deadline moves to `grace` after the end
 //!   of any outage of that lock overlapping it); on whole-hour locks the entitled window is
 //!   rounded outward first; codes of a reservation with an unrevocable alert on that lock
-//!   are excused; codes not made by Latchkey are never entitled; a backup code in its
+//!   are excused; codes not made by Latchkey are never entitled; on an overflow door,
+//!   the guest is entitled to what the door it stands in for entitles; a backup code in its
 //!   lock's pool opens the door for no one and is not judged, and one given to a guest is
 //!   held to their window from `grace` after it was given (see [`Origin`]);
 //! - **shared PIN**: two codes with one PIN present on one lock at once;
@@ -119,6 +122,10 @@ pub struct LockHistory {
     pub resources: Vec<ResourceId>,
     /// Window precision the lock enforces (`Hour` for offline locks).
     pub precision: WindowPrecision,
+    /// The door the property names for guests beyond this one's capacity
+    /// (`overflow` in `property.toml`): a guest entitled to this door may be given that
+    /// one instead, for the same window. A door named so entitles nobody by itself.
+    pub overflow: Option<LockId>,
     /// Every code the lock held.
     pub segments: Vec<CodeSegment>,
 }

@@ -169,6 +169,11 @@ pub struct LockEntry {
     /// How to use the door, told to guests with their PIN ("press ✓ after the code").
     #[serde(default)]
     pub instructions: Option<String>,
+    /// For a shared door: the door guests are given when this one is full and their
+    /// grant says `when_full = "overflow"` (see `latchkey_engine::WhenFull`). The door
+    /// named is the host's to give: rules never see it.
+    #[serde(default)]
+    pub overflow: Option<LockId>,
 }
 
 /// Which vendor scheme a provider webhook speaks (lock-providers.md §1.8, §2.8, §4.5).
@@ -350,8 +355,10 @@ impl CatalogFile {
                 branch: entry.branch,
                 resources: entry.resources,
                 capabilities,
+                overflow: entry.overflow,
             });
         }
+        check_overflow_doors(&locks)?;
         for source in &self.sources {
             source.check()?;
         }
@@ -397,6 +404,36 @@ impl CatalogFile {
     }
 }
 
+/// Each `overflow` names another shared door of the same branch, which names none itself:
+/// one step, so a guest is never sent round a circle of full doors.
+fn check_overflow_doors(locks: &[Lock]) -> Result<()> {
+    for lock in locks {
+        let Some(to) = &lock.overflow else { continue };
+        let refuse = |why: &str| {
+            Err(Error::config(format!(
+                "lock `{}`: overflow `{to}` {why}",
+                lock.id
+            )))
+        };
+        let Some(door) = locks.iter().find(|l| &l.id == to) else {
+            return refuse("is not a lock of the property");
+        };
+        if door.id == lock.id {
+            return refuse("is the lock itself");
+        }
+        if lock.door != DoorKind::Shared || door.door != DoorKind::Shared {
+            return refuse("must be a shared door, and so must the lock that names it");
+        }
+        if door.branch != lock.branch {
+            return refuse("is in another branch");
+        }
+        if door.overflow.is_some() {
+            return refuse("names an overflow door of its own; one step only");
+        }
+    }
+    Ok(())
+}
+
 /// Whether `lock` may concern a stay in `resources`: a shared door always, a private door
 /// when it belongs to one of them (what [`Catalog::locks_for`] keeps).
 pub fn concerns(lock: &Lock, resources: &[ResourceId]) -> bool {
@@ -407,6 +444,19 @@ impl Catalog {
     /// The lock with this id.
     pub fn lock(&self, id: &LockId) -> Option<&Lock> {
         self.locks.iter().find(|l| &l.id == id)
+    }
+
+    /// True when some lock names `id` as its `overflow`: a door the host gives to guests
+    /// beyond another door's capacity, never one a rule grants.
+    pub fn is_overflow_door(&self, id: &LockId) -> bool {
+        self.locks.iter().any(|l| l.overflow.as_ref() == Some(id))
+    }
+
+    /// The door to give instead of `lock` when it is full: its `overflow`, while that
+    /// door is assigned (`assigned` says which are).
+    pub fn overflow_of(&self, lock: &LockId, assigned: impl Fn(&LockId) -> bool) -> Option<&Lock> {
+        let to = self.lock(lock)?.overflow.as_ref()?;
+        self.lock(to).filter(|door| assigned(&door.id))
     }
 
     /// The budget of `lock`'s codes, when it stores them (an online lock); `None` for an
@@ -452,11 +502,12 @@ impl Catalog {
     }
 
     /// The locks that may concern a stay in `resources`: every shared door and the private
-    /// doors of those resources. Rules see only these, which keeps their input small.
+    /// doors of those resources. Rules see only these, which keeps their input small. The
+    /// overflow doors are left out: the host gives them, a rule never grants them.
     pub fn locks_for(&self, resources: &[ResourceId]) -> Vec<Lock> {
         self.locks
             .iter()
-            .filter(|l| concerns(l, resources))
+            .filter(|l| concerns(l, resources) && !self.is_overflow_door(&l.id))
             .cloned()
             .collect()
     }

@@ -18,11 +18,17 @@ pub struct PlannedGrant {
     pub window: Window,
     /// The earliest instant the rule lets the code go on.
     pub issue_at: Timestamp,
+    /// Expected rather than planned: what the rule would grant a reservation that is
+    /// confirmed but not yet paid, once paid. Counted by the forecast; no code waits
+    /// for it.
+    pub expected: bool,
 }
 
-type Row = (String, i64, i64, i64);
+type Row = (String, i64, i64, i64, i64);
 
-fn from_row((lock, starts, ends, issue): Row) -> Result<PlannedGrant> {
+const COLUMNS: &str = "lock_id, starts_at, ends_at, issue_at, expected";
+
+fn from_row((lock, starts, ends, issue, expected): Row) -> Result<PlannedGrant> {
     Ok(PlannedGrant {
         lock: LockId::parse(lock).map_err(Error::Corrupt)?,
         window: Window {
@@ -30,6 +36,7 @@ fn from_row((lock, starts, ends, issue): Row) -> Result<PlannedGrant> {
             ends_at: Timestamp(ends),
         },
         issue_at: Timestamp(issue),
+        expected: expected != 0,
     })
 }
 
@@ -44,10 +51,10 @@ pub async fn replace(
     owner: &str,
     grants: &[PlannedGrant],
 ) -> Result<()> {
-    let rows = sqlx::query_as::<_, Row>(
-        "SELECT lock_id, starts_at, ends_at, issue_at FROM planned_grants
-         WHERE workspace_id = $1 AND owner_id = $2 ORDER BY lock_id",
-    )
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM planned_grants
+         WHERE workspace_id = $1 AND owner_id = $2 ORDER BY lock_id"
+    ))
     .bind(ws.as_str())
     .bind(owner)
     .fetch_all(&mut *conn)
@@ -65,8 +72,9 @@ pub async fn replace(
         .await?;
     for grant in &wanted {
         sqlx::query(
-            "INSERT INTO planned_grants (workspace_id, owner_id, lock_id, starts_at, ends_at, issue_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO planned_grants
+               (workspace_id, owner_id, lock_id, starts_at, ends_at, issue_at, expected)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(ws.as_str())
         .bind(owner)
@@ -74,14 +82,16 @@ pub async fn replace(
         .bind(grant.window.starts_at.unix())
         .bind(grant.window.ends_at.unix())
         .bind(grant.issue_at.unix())
+        .bind(i64::from(grant.expected))
         .execute(&mut *conn)
         .await?;
     }
     Ok(())
 }
 
-/// The windows of the grants on `lock` that still wait for a code at `now`: not ended,
-/// and with no live (`pending`, `active` or `revoking`) code of their owner on the lock.
+/// The windows of the grants on `lock` that still wait for a code at `now`: planned (not
+/// expected), not ended, and with no live (`pending`, `active` or `revoking`) code of
+/// their owner on the lock.
 /// `except` leaves out one owner's (the one asking).
 ///
 /// # Errors
@@ -96,6 +106,7 @@ pub async fn waiting_on_lock(
     let rows = sqlx::query_as::<_, (i64, i64)>(
         "SELECT p.starts_at, p.ends_at FROM planned_grants p
          WHERE p.workspace_id = $1 AND p.lock_id = $2 AND p.ends_at > $3 AND p.owner_id <> $4
+           AND p.expected = 0
            AND NOT EXISTS (
              SELECT 1 FROM access_codes c
               WHERE c.workspace_id = p.workspace_id AND c.reservation_id = p.owner_id
@@ -116,8 +127,8 @@ pub async fn waiting_on_lock(
         .collect())
 }
 
-/// Every planned grant of the workspace whose window has not ended at `from` and starts
-/// before `until`: what the capacity forecast counts.
+/// Every planned or expected grant of the workspace whose window has not ended at `from`
+/// and starts before `until`: what the capacity forecast counts.
 ///
 /// # Errors
 /// Database errors.
@@ -127,10 +138,10 @@ pub async fn overlapping(
     from: Timestamp,
     until: Timestamp,
 ) -> Result<Vec<PlannedGrant>> {
-    let rows = sqlx::query_as::<_, Row>(
-        "SELECT lock_id, starts_at, ends_at, issue_at FROM planned_grants
-         WHERE workspace_id = $1 AND ends_at > $2 AND starts_at < $3",
-    )
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT {COLUMNS} FROM planned_grants
+         WHERE workspace_id = $1 AND ends_at > $2 AND starts_at < $3"
+    ))
     .bind(ws.as_str())
     .bind(from.unix())
     .bind(until.unix())

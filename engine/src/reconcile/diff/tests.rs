@@ -44,6 +44,7 @@ fn grant(l: &str, window: Window, issue_h: i64) -> Grant {
         ends_at: window.ends_at,
         issue_at: Some(Timestamp(issue_h * H)),
         credential: Default::default(),
+        when_full: Default::default(),
     }
 }
 

@@ -41,6 +41,7 @@ fn lock(id: &str, door: DoorKind, resources: &[&str], branch: Option<&str>) -> L
                 forbidden_prefixes: vec![],
             },
         },
+        overflow: None,
     }
 }
 

@@ -5,7 +5,7 @@ use super::bindings::latchkey::rules::types as wit;
 use crate::rules::{Channel, EventType, Notify, Plan, RuleError, RuleInput, RuleLimits};
 use crate::{
     Connectivity, CredentialKind, DoorKind, Grant, Lock, LockId, ReservationStatus, Resource,
-    ResourceKind, Timestamp, WindowPrecision,
+    ResourceKind, Timestamp, WhenFull, WindowPrecision,
 };
 
 /// The WIT form of a rule input.
@@ -202,6 +202,8 @@ pub(super) fn plan(p: wit::Plan, limits: &RuleLimits) -> Result<Plan, RuleError>
                 credential: match g.credential {
                     wit::CredentialKind::Pin => CredentialKind::Pin,
                 },
+                // World 0.2 has no say: its plugins get the default strategy.
+                when_full: WhenFull::default(),
             })
         })
         .collect::<Result<_, RuleError>>()?;

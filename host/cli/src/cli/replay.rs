@@ -59,6 +59,11 @@ pub struct ReplayArgs {
     /// served by a reenio contract fake the replay starts on loopback.
     #[arg(long, value_enum, default_value_t = ReplaySource::Canonical)]
     pub source: ReplaySource,
+    /// Codes each simulated shared door holds at once, in place of its `max_codes` in
+    /// `property.toml` (overflow doors keep theirs): set it below the busiest night's
+    /// demand to see the forecast's alerts and the rule's `when_full` strategy at work.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shared_door_capacity: Option<u32>,
 }
 
 pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
@@ -78,6 +83,7 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         progress: std::io::stderr().is_terminal(),
         providers: args.providers,
         source: args.source,
+        shared_door_capacity: args.shared_door_capacity,
     };
     let report = tokio::task::spawn_blocking(move || driver::run_blocking(options)).await??;
     if let Some(path) = &args.report {
@@ -108,6 +114,10 @@ pub(super) async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     println!(
         "provider calls {}, code creations repeated for one marker {}, backup codes given {}",
         c.provider_calls, c.repeated_creates, c.backups_given
+    );
+    println!(
+        "capacity: {} lock-days alerted over capacity, {} of them at least 72 h ahead; {} guests' codes on overflow doors",
+        c.capacity_alerts, c.capacity_alerts_72h_ahead, c.overflowed
     );
     println!("wall time: {:.1} s", c.wall_ms as f64 / 1000.0);
     let r = &report.readiness;

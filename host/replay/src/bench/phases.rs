@@ -365,6 +365,7 @@ async fn replay(setup: &Setup<'_>, bookings: &Path) -> anyhow::Result<ReplayFigu
         progress: std::io::stderr().is_terminal(),
         providers: ProviderMix::Simulator,
         source: ReplaySource::Canonical,
+        shared_door_capacity: None,
     };
     let report = tokio::task::spawn_blocking(move || driver::run_blocking(options))
         .await

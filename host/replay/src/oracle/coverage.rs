@@ -28,6 +28,8 @@ pub(super) struct Context<'a> {
     alerts: HashSet<(&'a LockId, &'a ReservationId)>,
     /// (reservation, lock index) → instants a backup code was given to it there.
     given: HashMap<(&'a ReservationId, usize), Vec<i64>>,
+    /// Lock index → the index of the door the property names for its overflow.
+    overflow: HashMap<usize, usize>,
 }
 
 impl<'a> Context<'a> {
@@ -103,6 +105,14 @@ impl<'a> Context<'a> {
             }
         }
         outages.values_mut().for_each(|v| v.sort_unstable());
+        let overflow: HashMap<usize, usize> = locks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| Some((i, *index.get(l.overflow.as_ref()?)?)))
+            .collect();
+        // An overflow door is nobody's by itself: only a guest of the door it stands in
+        // for may hold a code there.
+        shared.retain(|i| !overflow.values().any(|o| o == i));
         let alerts = alerts.iter().map(|a| (&a.lock, &a.reservation)).collect();
         Context {
             policy,
@@ -116,7 +126,37 @@ impl<'a> Context<'a> {
             shared,
             alerts,
             given,
+            overflow,
         }
+    }
+
+    /// The doors whose codes let a guest entitled to door `i` in: `i`, and the door the
+    /// property names for its overflow.
+    pub(super) fn serving(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(i).chain(self.overflow.get(&i).copied())
+    }
+
+    /// The instants codes of reservation `id` let it through door `i` (on the door or on
+    /// its overflow door).
+    pub(super) fn covered(&self, id: &'a ReservationId, i: usize) -> Vec<Span> {
+        normalize(
+            self.serving(i)
+                .flat_map(|d| self.openings.get(&(Some(id), d)).into_iter().flatten())
+                .copied()
+                .collect(),
+        )
+    }
+
+    /// The doors (lock indices) whose entitlement a code on door `i` may stand for: `i`
+    /// itself, or, for an overflow door, the doors it stands in for.
+    fn stands_for(&self, i: usize) -> Vec<usize> {
+        let served: Vec<usize> = self
+            .overflow
+            .iter()
+            .filter(|&(_, &o)| o == i)
+            .map(|(&m, _)| m)
+            .collect();
+        if served.is_empty() { vec![i] } else { served }
     }
 
     /// The doors (lock indices) any state of a reservation may concern.
@@ -180,11 +220,9 @@ impl<'a> Context<'a> {
             if required.is_empty() {
                 continue;
             }
-            let covered = self
-                .openings
-                .get(&(Some(id), i))
-                .map_or(&[][..], Vec::as_slice);
-            let gaps = subtract(&subtract(&required, covered), &self.excused(i));
+            let covered = self.covered(id, i);
+            let excused = normalize(self.serving(i).flat_map(|d| self.excused(d)).collect());
+            let gaps = subtract(&subtract(&required, &covered), &excused);
             for (a, b) in gaps {
                 out.push(Violation {
                     kind: ViolationKind::Lockout,
@@ -213,8 +251,9 @@ impl<'a> Context<'a> {
             return;
         }
         let mut allowed = Vec::new();
+        let doors = self.stands_for(i);
         for p in res.and_then(|r| self.states.get(r)).into_iter().flatten() {
-            if !opens_door(lock, p.state) {
+            if !doors.iter().any(|&d| opens_door(&self.locks[d], p.state)) {
                 continue;
             }
             if let Some(w) = access_window(self.policy, self.property, p.state) {

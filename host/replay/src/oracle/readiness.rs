@@ -4,8 +4,8 @@
 //! the guest was entitled to the door from that instant on (its entitlement, and any
 //! change of that door's window, acknowledged at least `grace` before the window opened).
 //! It is **ready** when, at the window's first instant, a code of the reservation on the
-//! lock opens the door, and the last message on every expected channel names that door
-//! with the PIN of such a code. Pairs entitled only after their window opened (a booking
+//! lock (or on the door the property names for its overflow) opens the door, and the last
+//! message on every expected channel names that door with the PIN of such a code. Pairs entitled only after their window opened (a booking
 //! paid on arrival, a late change) are counted apart as late: no service could have had
 //! them ready. Outages are not excused: a guest at a door whose lock was down was not
 //! ready, whatever the reason.
@@ -113,18 +113,26 @@ impl<'a> Context<'a> {
                     readiness.late += 1;
                     continue;
                 }
-                let mine: Vec<&CodeSegment> = lock
-                    .segments
-                    .iter()
-                    .filter(|s| s.reservation.as_ref() == Some(id) && opens_at(s, start))
+                // The guest's codes on the door, or on its overflow door, open then.
+                let mine: Vec<(&LockId, &CodeSegment)> = self
+                    .serving(i)
+                    .flat_map(|d| {
+                        let door = &self.locks[d];
+                        door.segments
+                            .iter()
+                            .filter(|s| s.reservation.as_ref() == Some(id) && opens_at(s, start))
+                            .map(move |s| (&door.lock, s))
+                    })
                     .collect();
                 let untold = expected_channels.iter().find(|channel| {
                     let last = messages
                         .iter()
                         .rev()
                         .find(|m| &m.channel == *channel && m.at.unix() <= start);
-                    let pin = last.and_then(|m| m.pin_for(&lock.lock));
-                    !pin.is_some_and(|pin| mine.iter().any(|s| s.pin == pin))
+                    !last.is_some_and(|m| {
+                        mine.iter()
+                            .any(|(door, s)| m.pin_for(door) == Some(s.pin.as_str()))
+                    })
                 });
                 let pair = Pair {
                     reservation: id,

@@ -46,26 +46,29 @@ impl<'a> Context<'a> {
         );
         for i in self.doors(states) {
             let required = self.required(states, i);
-            let covered = self
-                .openings
-                .get(&(Some(id), i))
-                .map_or(&[][..], Vec::as_slice);
+            let covered = self.covered(id, i);
             // Where the guest can get in (anything else is a lockout, not this finding),
             // until they have checked out: nobody messages a guest who left.
-            let can_enter = subtract(&required, &subtract(&required, covered));
+            let can_enter = subtract(&required, &subtract(&required, &covered));
             let need = subtract(&can_enter, &left);
             if need.is_empty() {
                 continue;
             }
             let lock = &self.locks[i];
-            let mine: Vec<_> = lock
-                .segments
-                .iter()
-                .filter(|s| s.reservation.as_ref() == Some(id))
+            // The guest's codes on the door, or on its overflow door, each with its door.
+            let mine: Vec<_> = self
+                .serving(i)
+                .flat_map(|d| {
+                    let door = &self.locks[d];
+                    door.segments
+                        .iter()
+                        .filter(|s| s.reservation.as_ref() == Some(id))
+                        .map(move |s| (&door.lock, s))
+                })
                 .collect();
             let grace = self.policy.grace_secs;
-            let mut excused = self.excused(i);
-            excused.extend(mine.iter().map(|s| {
+            let mut excused: Vec<_> = self.serving(i).flat_map(|d| self.excused(d)).collect();
+            excused.extend(mine.iter().map(|(_, s)| {
                 let from = s.present_from.unix();
                 (from, from.saturating_add(grace))
             }));
@@ -75,10 +78,10 @@ impl<'a> Context<'a> {
                 for (k, m) in ms.iter().enumerate() {
                     let from = m.at.unix();
                     let to = ms.get(k + 1).map_or(self.end, |next| next.at.unix());
-                    let Some(pin) = m.pin_for(&lock.lock) else {
-                        continue;
-                    };
-                    for s in mine.iter().filter(|s| s.pin == pin) {
+                    for (door, s) in &mine {
+                        if m.pin_for(door) != Some(s.pin.as_str()) {
+                            continue;
+                        }
                         let until = s.present_until.map_or(self.end, Timestamp::unix);
                         let opens = (s.window.starts_at.unix(), s.window.ends_at.unix());
                         if let Some(span) =

@@ -51,6 +51,7 @@ fn lock(
             .map(|r| ResourceId::parse(*r).expect("id"))
             .collect(),
         precision,
+        overflow: None,
         segments: Vec::new(),
     }
 }
@@ -842,5 +843,72 @@ fn a_given_backup_code_is_held_to_the_guests_window_after_grace() {
             Some("room-A01"),
             "2016-07-01T11:05:00Z"
         )
+    );
+}
+
+// ---- a full door's overflow -----------------------------------------------------------
+
+/// The world with a side door named as the entrance's overflow, and R1's entrance code
+/// on the side door instead (the entrance was full when it was needed).
+fn overflowed() -> World {
+    let mut w = World::new();
+    w.locks[ENTRANCE].overflow = Some(LockId::parse("side-door").expect("id"));
+    let mut side = lock(
+        "side-door",
+        DoorKind::Shared,
+        true,
+        &[],
+        WindowPrecision::Minute,
+    );
+    side.segments = std::mem::take(&mut w.locks[ENTRANCE].segments);
+    w.locks.push(side);
+    w
+}
+
+const SIDE: usize = 4;
+
+#[test]
+fn a_code_on_the_overflow_door_lets_the_guest_of_the_full_door_in() {
+    let w = overflowed();
+    assert_eq!(w.check(), vec![]);
+    // Told the side door's PIN: that door is named, and it opens.
+    let mut message = told("k1", "issued", "2016-06-29T14:00:00Z", "4821");
+    message.doors[1].0 = LockId::parse("side-door").expect("id");
+    assert_eq!(w.check_told(&[message]), Vec::new());
+}
+
+#[test]
+fn the_overflow_door_entitles_nobody_by_itself_and_holds_its_codes_to_the_guests_window() {
+    // Nobody is owed a code on the side door: without one there, the guest is locked out
+    // of the entrance, not of the side door.
+    let mut w = overflowed();
+    w.locks[SIDE].segments.clear();
+    assert_eq!(
+        summary(&w.check()),
+        one(ViolationKind::Lockout, Some("entrance"), WINDOW.0)
+    );
+    // A code on it past the guest's cancellation is stale, as on the entrance.
+    let mut w = overflowed();
+    w.cancel_at("2016-07-02T12:00:00Z");
+    let stale: Vec<_> = w
+        .check()
+        .into_iter()
+        .filter(|v| v.lock.as_ref().map(LockId::as_str) == Some("side-door"))
+        .map(|v| (v.kind, v.at))
+        .collect();
+    assert_eq!(
+        stale,
+        vec![(ViolationKind::StaleAccess, ts("2016-07-02T12:05:00Z"))]
+    );
+    // A code there for a guest the entrance does not admit is stale from its first
+    // instant.
+    let mut w = overflowed();
+    let mut stranger = w.locks[SIDE].segments[0].clone();
+    stranger.reservation = Some(ReservationId::parse("R2").expect("id"));
+    stranger.pin = "7305".into();
+    w.locks[SIDE].segments.push(stranger);
+    assert_eq!(
+        summary(&w.check()),
+        one(ViolationKind::StaleAccess, Some("side-door"), WINDOW.0)
     );
 }

@@ -74,6 +74,7 @@ fn a_perfect_service_on_the_real_bookings_passes_the_oracle_quickly() {
             } else {
                 WindowPrecision::Minute
             },
+            overflow: None,
             segments: Vec::new(),
         })
         .collect();
@@ -84,6 +85,7 @@ fn a_perfect_service_on_the_real_bookings_passes_the_oracle_quickly() {
             branch: branch.clone(),
             resources: Vec::new(),
             precision: WindowPrecision::Minute,
+            overflow: None,
             segments: Vec::new(),
         });
     }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::{Days, NaiveDate};
 use latchkey_engine::capacity::{self, Slot, Turn};
 use latchkey_engine::time::{LocalTime, at_local, local_day};
-use latchkey_engine::{Grant, Lock, LockId, Timestamp, Window};
+use latchkey_engine::{CodeRecord, CodeState, Grant, Lock, LockId, Timestamp, Window};
 use latchkey_store::alerts::{self, AlertKind, NewAlert};
 use latchkey_store::planned::{self, PlannedGrant};
 use latchkey_store::{Conn, codes, unmanaged};
@@ -32,9 +32,37 @@ pub const FORECAST_DAYS: u32 = 14;
 /// ahead when that booking was made 78 hours ahead.
 pub const FORECAST_EVERY_SECS: i64 = 6 * 3600;
 
+/// `grants` with each one whose code went to its lock's overflow door (the lock was full
+/// when the code was needed, and the grant said `when_full = "overflow"`) moved to that
+/// door, where the owner's code is (`codes`, pending or active). The guest stays there
+/// for the rest of the grant: a window change updates that code, a withdrawal revokes it.
+pub fn routed(catalog: &Catalog, grants: &[Grant], codes: &[CodeRecord]) -> Vec<Grant> {
+    let has_code_on = |lock: &LockId| {
+        codes.iter().any(|c| {
+            &c.code.lock == lock && matches!(c.code.state, CodeState::Pending | CodeState::Active)
+        })
+    };
+    grants
+        .iter()
+        .map(|g| {
+            let overflow = catalog.lock(&g.lock).and_then(|l| l.overflow.as_ref());
+            match overflow {
+                Some(to) if !has_code_on(&g.lock) && has_code_on(to) => Grant {
+                    lock: to.clone(),
+                    ..g.clone()
+                },
+                _ => g.clone(),
+            }
+        })
+        .collect()
+}
+
 /// Records `grants`, the current plan of `owner` (a reservation, or a staff code's owner
-/// id), on the locks that have a budget. The budget of each such lock counts them until
-/// their window ends.
+/// id), and `expected`, what its rule would grant once paid (a reservation confirmed but
+/// not yet paid, which has no grant yet), on the locks that have a budget. The budget of
+/// each such lock counts the planned grants until their window ends; the forecast counts
+/// the expected ones too, so a night over capacity is alerted days before the payments
+/// that would fill it.
 ///
 /// # Errors
 /// Database errors.
@@ -43,19 +71,22 @@ pub async fn record_plan(
     conn: &mut Conn,
     owner: &str,
     grants: &[Grant],
+    expected: &[Grant],
 ) -> Result<()> {
-    let budgeted: Vec<PlannedGrant> = grants
-        .iter()
-        .filter(|g| {
+    let planned = grants.iter().map(|g| (g, false));
+    let budgeted: Vec<PlannedGrant> = planned
+        .chain(expected.iter().map(|g| (g, true)))
+        .filter(|(g, _)| {
             catalog
                 .lock(&g.lock)
                 .and_then(|l| catalog.budget(l))
                 .is_some()
         })
-        .map(|g| PlannedGrant {
+        .map(|(g, expected)| PlannedGrant {
             lock: g.lock.clone(),
             window: g.window(),
             issue_at: g.issue_at(),
+            expected,
         })
         .collect();
     Ok(planned::replace(conn, &catalog.workspace, owner, &budgeted).await?)
@@ -114,8 +145,9 @@ pub struct DayForecast {
     /// The property's local date, `YYYY-MM-DD`.
     #[schema(value_type = String)]
     pub day: NaiveDate,
-    /// Codes needed at the busiest instant of the day: each planned grant from its
-    /// just-in-time instant to its window's end, each code on the lock no plan wants, and
+    /// Codes needed at the busiest instant of the day: each planned grant (and each
+    /// grant expected once a confirmed booking is paid) from its just-in-time instant to
+    /// its window's end, each code on the lock no plan wants, and
     /// each code on it that Latchkey did not make.
     pub needed: u32,
     /// That instant, UTC Unix seconds (the day's start, or now for today, when nothing is

@@ -186,6 +186,7 @@ mod tests {
                     forbidden_prefixes: Vec::new(),
                 },
             },
+            overflow: None,
         }
     }
 

@@ -7,7 +7,7 @@
 pub mod pins;
 
 use latchkey_engine::rules::{self, Plan, RuleInput};
-use latchkey_engine::{CodeState, LockId, ReservationId, Timestamp};
+use latchkey_engine::{CodeState, LockId, ReservationId, ReservationStatus, Timestamp, WhenFull};
 use latchkey_store::alerts::{AlertKind, NewAlert};
 use latchkey_store::codes::{self, NewCode};
 use latchkey_store::reservations::ReservationRow;
@@ -59,8 +59,9 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, id: &ReservationId) -> R
         reservations::set_rule_error(conn, ws, id, None).await?;
     }
 
+    let expected = expected_once_paid(app, current.rule.as_ref(), &input, &plan);
     let mut guest_pin = row.pin.clone();
-    let wake_at = apply(app, conn, id, &plan.grants, &mut guest_pin).await?;
+    let wake_at = apply(app, conn, id, &plan.grants, &expected, &mut guest_pin).await?;
     if row.pin.is_none()
         && let Some(pin) = &guest_pin
     {
@@ -95,6 +96,26 @@ pub fn rule_input(app: &AppState, row: &ReservationRow, now: Timestamp) -> RuleI
     input
 }
 
+/// What `rule` would grant the reservation of `input` once paid, when it is confirmed and
+/// its `plan` grants nothing yet (a property that requires payment): the capacity
+/// forecast counts these grants, which no code waits for. Empty otherwise, and when the
+/// rule fails on that input.
+fn expected_once_paid(
+    app: &AppState,
+    rule: &dyn rules::Rule,
+    input: &RuleInput,
+    plan: &Plan,
+) -> Vec<latchkey_engine::Grant> {
+    if !plan.grants.is_empty() || input.reservation.status != ReservationStatus::Confirmed {
+        return Vec::new();
+    }
+    let mut paid = input.clone();
+    paid.reservation.status = ReservationStatus::Paid;
+    rules::evaluate(rule, &paid, app.planner.loader.limits())
+        .map(|plan| only_assigned(app, plan).grants)
+        .unwrap_or_default()
+}
+
 /// `plan` without grants on unassigned locks. Defence in depth: whatever the rule says,
 /// an unassigned lock gets no code (and the diff revokes the codes it has).
 pub fn only_assigned(app: &AppState, mut plan: Plan) -> Plan {
@@ -104,7 +125,8 @@ pub fn only_assigned(app: &AppState, mut plan: Plan) -> Plan {
 }
 
 /// Brings the codes of `owner` (a reservation, or a staff code's owner id) in line with
-/// `grants`: plans each difference as durable jobs, in the caller's transaction.
+/// `grants`: plans each difference as durable jobs, in the caller's transaction. Records
+/// `grants` and `expected` (see [`capacity::record_plan`]) for the locks' budgets.
 /// `pin` is the owner's PIN, reused across the locks that take it; a PIN chosen here is
 /// written back to it for the caller to keep. Returns when to look again.
 ///
@@ -115,12 +137,15 @@ pub async fn apply(
     conn: &mut Conn,
     id: &ReservationId,
     grants: &[latchkey_engine::Grant],
+    expected: &[latchkey_engine::Grant],
     guest_pin: &mut Option<latchkey_engine::Pin>,
 ) -> Result<Option<latchkey_engine::Timestamp>> {
     let ws = &app.catalog.workspace;
     let now = app.clock.now();
-    capacity::record_plan(&app.catalog, conn, id.as_str(), grants).await?;
     let codes = codes::for_reservation(conn, ws, id.as_str()).await?;
+    // A guest sent to an overflow door stays there: the grant is that door's now.
+    let grants = &capacity::routed(&app.catalog, grants, &codes);
+    capacity::record_plan(&app.catalog, conn, id.as_str(), grants, expected).await?;
     let caps = |lock: &LockId| app.catalog.lock(lock).map(|l| l.capabilities.clone());
     let diff = diff::diff(grants, &codes, caps, now);
     let mut wake_at = diff.wake_at;
@@ -137,6 +162,13 @@ pub async fn apply(
                     Turn::MakeRoom(code) => {
                         make_room(app, conn, code, now).await?;
                         Some(now.plus(capacity::SLOT_FREED_WAIT_SECS))
+                    }
+                    Turn::Full => {
+                        let when_full = grants
+                            .iter()
+                            .find(|g| g.lock == lock)
+                            .map_or(WhenFull::Backup, |g| g.when_full);
+                        when_full_lock(app, conn, id, &lock, window, when_full, guest_pin).await?
                     }
                 };
                 if let Some(at) = later {
@@ -185,6 +217,48 @@ pub async fn apply(
         }
     }
     Ok(wake_at)
+}
+
+/// What happens to a code needed on `lock`, which is full, by the grant's `when_full`:
+/// it goes on the lock's overflow door where the grant says so and that door has room;
+/// otherwise on `lock` regardless, which refuses it (and the guest gets a backup code,
+/// `backup::pull`). Returns when to look again.
+#[allow(clippy::too_many_arguments)]
+async fn when_full_lock(
+    app: &AppState,
+    conn: &mut Conn,
+    id: &ReservationId,
+    lock: &LockId,
+    window: latchkey_engine::Window,
+    when_full: WhenFull,
+    guest_pin: &mut Option<latchkey_engine::Pin>,
+) -> Result<Option<Timestamp>> {
+    let now = app.clock.now();
+    let assigned = |l: &LockId| app.planner.assignments.is_assigned(l);
+    let overflow = match when_full {
+        WhenFull::Overflow => app.catalog.overflow_of(lock, assigned),
+        WhenFull::Backup => None,
+    };
+    let Some(door) = overflow else {
+        create(app, conn, id, lock, window, None, guest_pin).await?;
+        return Ok(None);
+    };
+    match capacity::turn(&app.catalog, conn, id.as_str(), door, window, now).await? {
+        Turn::Now => {
+            tracing::info!(reservation = %id, %lock, overflow = %door.id, "lock full: the guest's code goes on its overflow door");
+            create(app, conn, id, &door.id, window, None, guest_pin).await?;
+            Ok(None)
+        }
+        Turn::At(at) => Ok(Some(at)),
+        Turn::MakeRoom(code) => {
+            make_room(app, conn, code, now).await?;
+            Ok(Some(now.plus(capacity::SLOT_FREED_WAIT_SECS)))
+        }
+        Turn::Full => {
+            create(app, conn, id, lock, window, None, guest_pin).await?;
+            Ok(None)
+        }
+    }
 }
 
 /// When the code for `window` may go on `lock_id` (a lock no longer in the catalog: now,

@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use chrono::TimeZone;
 use chrono_tz::Tz;
-use latchkey_engine::{Grant, LockId, ReservationId, Timestamp, Window};
+use latchkey_engine::{Grant, LockId, ReservationId, Timestamp, WhenFull, Window};
 use latchkey_store::{Conn, staff};
 
 use crate::app::AppState;
@@ -128,13 +128,15 @@ pub async fn reconcile(app: &AppState, conn: &mut Conn, name: &str) -> Result<()
                     // On the lock ahead of the window, so staff never wait on a cloud.
                     issue_at: Some(now),
                     credential: Default::default(),
+                    // A staff member needs this very door: none other will do.
+                    when_full: WhenFull::Backup,
                 })
                 .collect();
         }
         pin = row.pin.clone();
     }
     let before = pin.clone();
-    let wake = crate::reconcile::apply(app, conn, &id, &grants, &mut pin).await?;
+    let wake = crate::reconcile::apply(app, conn, &id, &grants, &[], &mut pin).await?;
     if before.is_none()
         && let (Some(row), Some(pin)) = (&row, &pin)
     {
