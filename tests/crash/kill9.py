@@ -158,9 +158,12 @@ class Property:
         if not self.entitled(state["status"]):
             return set()
         branches = {self.resources[r] for r in state["resources"] if r in self.resources}
+        # An overflow door (named by another lock's `overflow`) is the host's to give when
+        # that lock is full; no rule grants it (docs/rules.md, "When a door is full").
+        overflow_doors = {l["overflow"] for l in self.locks if l.get("overflow")}
         out = set()
         for l in self.locks:
-            if not l.get("branch"):
+            if not l.get("branch") or l["id"] in overflow_doors:
                 continue
             if l.get("door") == "private":
                 if set(l.get("resources", [])) & set(state["resources"]):
