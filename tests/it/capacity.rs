@@ -203,19 +203,24 @@ async fn a_day_over_capacity_is_forecast_and_alerted_days_ahead() {
     );
 }
 
-#[tokio::test]
-async fn a_guest_beyond_a_full_entrance_gets_its_overflow_door_and_keeps_it() {
-    // The entrance holds one code; the example names the side entrance its overflow
-    // door, and the default rule's grants say `when_full = "overflow"`.
-    let app = hotel_with_entrance_of(1, "2026-11-20T15:00:00Z").await;
+/// R-A: two nights in room 101 from 22 November, paid.
+async fn book_r_a(app: &TestApp) {
     book(
-        &app,
+        app,
         "R-A",
         "101",
         "2026-11-22T15:00:00Z",
         "2026-11-24T11:00:00Z",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_guest_beyond_a_full_entrance_gets_its_overflow_door_and_keeps_it() {
+    // The entrance holds one code; the example names the side entrance its overflow
+    // door, and the default rule's grants say `when_full = "overflow"`.
+    let app = hotel_with_entrance_of(1, "2026-11-20T15:00:00Z").await;
+    book_r_a(&app).await;
     assert!(entrance_code(&app, "R-A").await.is_some(), "on early");
     assert_eq!(app.code_on("R-A", "side-entrance").await, None);
 
@@ -293,14 +298,7 @@ async fn a_guest_beyond_a_full_entrance_gets_its_overflow_door_and_keeps_it() {
 #[tokio::test]
 async fn a_rule_never_sees_the_overflow_door() {
     let app = TestApp::spawn("2026-11-20T15:00:00Z").await;
-    book(
-        &app,
-        "R-A",
-        "101",
-        "2026-11-22T15:00:00Z",
-        "2026-11-24T11:00:00Z",
-    )
-    .await;
+    book_r_a(&app).await;
     assert_eq!(
         app.locks_with_codes("R-A").await,
         ["main-entrance", "pool", "room-101"],
@@ -312,14 +310,7 @@ async fn a_rule_never_sees_the_overflow_door() {
                        ends_at: input.reservation.check_out }] }
     }"#;
     let app = TestApp::spawn_with_rule("2026-11-20T15:00:00Z", Some(rule)).await;
-    book(
-        &app,
-        "R-A",
-        "101",
-        "2026-11-22T15:00:00Z",
-        "2026-11-24T11:00:00Z",
-    )
-    .await;
+    book_r_a(&app).await;
     assert!(app.locks_with_codes("R-A").await.is_empty());
     let error = app.reservation("R-A").await["rule_error"].to_string();
     assert!(error.contains("side-entrance"), "{error}");
