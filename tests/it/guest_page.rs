@@ -9,7 +9,7 @@ use latchkey_providers::simulator::Tamper;
 use serde_json::{Value, json};
 
 use crate::browser;
-use crate::harness::{Reply, TestApp, at, event, paid_stay};
+use crate::harness::{Reply, TestApp, at, paid_stay, stay_in_102};
 
 /// The path of reservation `id`'s page, as the desk's view of it gives it.
 async fn page_path(app: &TestApp, id: &str) -> String {
@@ -20,20 +20,6 @@ async fn page_path(app: &TestApp, id: &str) -> String {
     let path = url.trim_start_matches("http://127.0.0.1:8080");
     assert!(path.starts_with("/g/"), "{url}");
     path.to_owned()
-}
-
-/// Reservation `R-2`, paid, in room 102 from 2026-11-23 15:00 to 2026-11-25 11:00 UTC:
-/// room 102's lock is slow, confirming a new code 90 s after it is set.
-fn stay_in_102() -> Value {
-    event(
-        "paid",
-        "R-2",
-        "paid",
-        "102",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        1,
-    )
 }
 
 /// As a guest: no credentials but the link.

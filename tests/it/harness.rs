@@ -681,6 +681,21 @@ pub fn paid_stay() -> Value {
     )
 }
 
+/// Reservation `R-2`, paid, in room 102 from 2026-11-23 15:00 to 2026-11-25 11:00 UTC
+/// (in the example hotel, room 102's lock is slow: it confirms a new code 90 s after it
+/// is set).
+pub fn stay_in_102() -> Value {
+    event(
+        "paid",
+        "R-2",
+        "paid",
+        "102",
+        "2026-11-23T15:00:00Z",
+        "2026-11-25T11:00:00Z",
+        1,
+    )
+}
+
 /// The stay of [`paid_stay`], cancelled (version 2).
 pub fn cancelled_stay() -> Value {
     event(

@@ -18,7 +18,7 @@ use latchkey_service::catalog::{CatalogFile, ProviderHookEntry, ProviderHookKind
 use latchkey_sources::signature;
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, at, event, reply_of};
+use crate::harness::{TestApp, at, reply_of, stay_in_102};
 
 const NUKI_SECRET: &str = "a41f0e9c2b7d4e18c06f3b95d2e7a1c4f8b09e3d";
 const SEAM_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -326,15 +326,7 @@ async fn a_svix_signed_seam_low_battery_syncs_and_stale_or_future_timestamps_are
 async fn seam_set_on_device_brings_the_pending_confirmation_forward() {
     let h = spawn().await;
     let now = h.app.clock.now();
-    let stay = event(
-        "paid",
-        "R-2",
-        "paid",
-        "102",
-        "2026-11-23T15:00:00Z",
-        "2026-11-25T11:00:00Z",
-        1,
-    );
+    let stay = stay_in_102();
     assert_eq!(h.app.send(&stay).await.status, StatusCode::ACCEPTED);
     h.app.run_jobs().await;
     let (_, state) = h
