@@ -41,6 +41,16 @@ impl RetryPolicy {
     }
 }
 
+/// Spread, in seconds, of the jobs that wait for a lock's circuit to let a trial through:
+/// the first to arrive is the trial, the rest follow within this many seconds.
+const TRIAL_STAGGER_SECS: i64 = 3;
+
+/// The delay in seconds before a job refused by an open circuit runs again: the
+/// `retry_in_secs` the circuit named, plus up to [`TRIAL_STAGGER_SECS`].
+pub fn at_trial(retry_in_secs: i64, rng: &mut impl Rng) -> i64 {
+    retry_in_secs.max(0) + rng.random_range(0..=TRIAL_STAGGER_SECS)
+}
+
 #[cfg(test)]
 mod tests {
     use rand::SeedableRng;
@@ -70,5 +80,15 @@ mod tests {
         );
         assert!(!p.exhausted(4));
         assert!(p.exhausted(5));
+    }
+
+    #[test]
+    fn a_job_refused_by_an_open_circuit_waits_for_its_trial_not_its_backoff() {
+        let mut rng = StdRng::seed_from_u64(1);
+        for _ in 0..50 {
+            let d = at_trial(40, &mut rng);
+            assert!((40..=40 + TRIAL_STAGGER_SECS).contains(&d), "{d}");
+        }
+        assert!((0..=TRIAL_STAGGER_SECS).contains(&at_trial(-5, &mut rng)));
     }
 }

@@ -183,11 +183,12 @@ mod resort {
         let faults: FaultSpec = "default,outage=0.05,outage-max=600,restart-every=100"
             .parse()
             .expect("fault spec");
-        // Seed 6: seeds 5 and 7 each show one given backup code whose narrowing lands
-        // about 30 s after the oracle's 5-minute grace from the end of a 10-hour outage
-        // (the breaker's cool-down and the job's backoff add up); recorded in the issue.
+        // Seed 5, the issue's. Seeds 5 and 7 once showed a given backup code whose
+        // narrowing landed 30 s past the oracle's 5-minute grace after a 10-hour outage:
+        // its job waited out its own backoff on top of the lock's circuit. A job the
+        // circuit refuses now runs again when the circuit lets a trial through.
         let opts = ReplayOptions {
-            seed: 6,
+            seed: 5,
             ..options(sample(&dir, 3_000), faults)
         };
         let report = driver::run_blocking(opts).expect("replay runs");

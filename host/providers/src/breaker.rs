@@ -5,11 +5,14 @@
 //!
 //! After [`BreakerPolicy::threshold`] consecutive failures that say the lock or its cloud
 //! is unreachable (unavailable, timed out), the circuit opens: calls fail at once with
-//! [`ProviderError::Unavailable`], without reaching the cloud, for the cool-down. Then one
-//! call goes through (half-open): an answer closes the circuit, another failure opens it
-//! again for twice as long, up to [`BreakerPolicy::max_cooldown_secs`]. Any answer from the
-//! cloud, even a refusal, counts as reachable; a rate limit is the account's, not the
-//! lock's, and counts as neither.
+//! [`ProviderError::CircuitOpen`], without reaching the cloud, for the cool-down; the error
+//! says when the next call is let through, so a job waits for that instant rather than
+//! for its own backoff, and a lock that comes back is used again within a cool-down. Then
+//! one call goes through (half-open) while the others are held back for
+//! [`TRIAL_HOLD_SECS`]: an answer closes the circuit, another failure opens it again for
+//! twice as long, up to [`BreakerPolicy::max_cooldown_secs`]. Any answer from the cloud,
+//! even a refusal, counts as reachable; a rate limit is the account's, not the lock's, and
+//! counts as neither.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -45,6 +48,12 @@ impl Default for BreakerPolicy {
     }
 }
 
+/// How long, in seconds, the half-open circuit holds other calls back while its trial call
+/// runs: every job waiting on the lock is due at the same instant, and a lock still down
+/// should get one call, not one per job. A trial that never reports (its caller gave up)
+/// lets the next one through after this.
+pub const TRIAL_HOLD_SECS: i64 = 10;
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Circuit {
     failures: u32,
@@ -77,16 +86,35 @@ impl Guarded {
         self.circuits.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Refuses the call while the device's circuit is open.
+    /// Refuses the call while the device's circuit is open; once it is due, lets one call
+    /// through as the trial and holds the others back while it runs.
     fn admit(&self, device: &str) -> Result<(), ProviderError> {
         let now = self.clock.now();
-        match self.circuits().get(device).and_then(|c| c.open_until) {
-            Some(until) if now < until => Err(ProviderError::Unavailable(format!(
-                "lock `{device}` stopped answering; its circuit is open until {}",
-                until.to_rfc3339()
-            ))),
-            _ => Ok(()),
+        let mut circuits = self.circuits();
+        let Some(circuit) = circuits.get_mut(device) else {
+            return Ok(());
+        };
+        match circuit.open_until {
+            Some(until) if now < until => Err(ProviderError::CircuitOpen {
+                lock: device.to_owned(),
+                retry_in_secs: until.unix() - now.unix(),
+            }),
+            Some(_) => {
+                circuit.open_until = Some(now.plus(TRIAL_HOLD_SECS));
+                Ok(())
+            }
+            None => Ok(()),
         }
+    }
+
+    /// True while the device's circuit refuses calls (tests watch the cool-downs).
+    #[cfg(test)]
+    fn is_open(&self, device: &str) -> bool {
+        let now = self.clock.now();
+        self.circuits()
+            .get(device)
+            .and_then(|c| c.open_until)
+            .is_some_and(|until| now < until)
     }
 
     /// Counts the outcome of a call that went through.
@@ -295,19 +323,23 @@ mod tests {
             );
         }
         assert_eq!(calls(), 3);
-        // Open: a hundred attempts reach nothing.
+        // Open: a hundred attempts reach nothing, each told when the trial is due.
+        clock.advance_to(clock.now().plus(12));
         for _ in 0..100 {
-            assert!(matches!(
+            assert_eq!(
                 guarded.revoke_code("door", "c").await,
-                Err(ProviderError::Unavailable(_))
-            ));
+                Err(ProviderError::CircuitOpen {
+                    lock: "door".into(),
+                    retry_in_secs: 18
+                })
+            );
         }
         assert_eq!(calls(), 3, "the open circuit spared the lock");
         assert!(guarded.revoke_code("other-door", "c").await.is_err());
         assert_eq!(calls(), 4, "circuits are per lock");
 
-        // After 30 s, one trial; it fails, so the next cool-down is 60 s.
-        clock.advance_to(clock.now().plus(30));
+        // 30 s after it opened, one trial; it fails, so the next cool-down is 60 s.
+        clock.advance_to(clock.now().plus(18));
         assert_eq!(
             guarded.revoke_code("door", "c").await,
             Err(ProviderError::Timeout)
@@ -344,7 +376,7 @@ mod tests {
         let mut cooldowns = Vec::new();
         for _ in 0..5 {
             let mut waited = 0;
-            while guarded.admit("door").is_err() {
+            while guarded.is_open("door") {
                 clock.advance_to(clock.now().plus(1));
                 waited += 1;
             }
@@ -352,5 +384,44 @@ mod tests {
             let _ = guarded.revoke_code("door", "c").await;
         }
         assert_eq!(cooldowns, vec![30, 60, 120, 120, 120]);
+    }
+
+    /// Half-open, the first call is the trial and the others wait for its answer: a lock
+    /// still down is called once however many jobs were waiting for it, and a lock that
+    /// answers again takes the held-back calls as soon as they return.
+    #[tokio::test]
+    async fn the_trial_holds_the_other_calls_back() {
+        let clock = SimClock::new(Timestamp(1_800_000_000));
+        let inner = Arc::new(Scripted {
+            calls: AtomicU32::new(0),
+            down: true.into(),
+        });
+        let guarded = Guarded::new(
+            inner.clone(),
+            Arc::new(clock.clone()),
+            BreakerPolicy::default(),
+        );
+        let calls = || inner.calls.load(Ordering::SeqCst);
+        for _ in 0..3 {
+            let _ = guarded.revoke_code("door", "c").await;
+        }
+        clock.advance_to(clock.now().plus(30));
+        // The trial reaches the lock; the jobs due at the same instant are held back.
+        assert!(guarded.admit("door").is_ok());
+        for _ in 0..10 {
+            assert_eq!(
+                guarded.revoke_code("door", "c").await,
+                Err(ProviderError::CircuitOpen {
+                    lock: "door".into(),
+                    retry_in_secs: TRIAL_HOLD_SECS
+                })
+            );
+        }
+        assert_eq!(calls(), 3, "nothing but the trial may reach the lock");
+        // The trial's answer closes the circuit for everyone.
+        inner.down.store(false, Ordering::SeqCst);
+        guarded.record::<()>("door", &Ok(()));
+        assert_eq!(guarded.revoke_code("door", "c").await, Ok(()));
+        assert_eq!(calls(), 4);
     }
 }

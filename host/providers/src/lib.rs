@@ -90,6 +90,18 @@ pub enum ProviderError {
     /// Refused for good (invalid PIN, invalid window, lock full).
     #[error("rejected: {0}")]
     Rejected(String),
+    /// Not tried: the lock stopped answering and its circuit is open
+    /// ([`breaker::Guarded`]). The next call is let through, as the trial, in
+    /// `retry_in_secs` seconds.
+    #[error(
+        "lock `{lock}` stopped answering; its circuit lets a call through in {retry_in_secs} s"
+    )]
+    CircuitOpen {
+        /// The provider's device identifier.
+        lock: String,
+        /// Seconds until the circuit lets a trial call through.
+        retry_in_secs: i64,
+    },
 }
 
 impl ProviderError {
@@ -97,7 +109,10 @@ impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            ProviderError::Unavailable(_) | ProviderError::Timeout | ProviderError::RateLimited(_)
+            ProviderError::Unavailable(_)
+                | ProviderError::Timeout
+                | ProviderError::RateLimited(_)
+                | ProviderError::CircuitOpen { .. }
         )
     }
 }

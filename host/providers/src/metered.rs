@@ -146,6 +146,7 @@ pub fn provider_outcome<T>(result: &Result<T, ProviderError>) -> &'static str {
         Err(ProviderError::NotFound(_)) => "not_found",
         Err(ProviderError::Unsupported(_)) => "unsupported",
         Err(ProviderError::Rejected(_)) => "rejected",
+        Err(ProviderError::CircuitOpen { .. }) => "circuit_open",
     }
 }
 

@@ -136,6 +136,16 @@ pub enum JobError {
         /// The provider's `Retry-After`, in seconds.
         retry_after: Option<i64>,
     },
+    /// Nothing was tried: the lock's circuit is open. Run again when it lets a trial
+    /// through, in `retry_in_secs` seconds, rather than after the job's backoff, so that a
+    /// lock that answers again is used within one cool-down.
+    #[error("{error}")]
+    CircuitOpen {
+        /// What the circuit said.
+        error: String,
+        /// Seconds until the circuit lets a call through.
+        retry_in_secs: i64,
+    },
     /// Retrying cannot help.
     #[error("{0}")]
     Permanent(String),
@@ -162,6 +172,10 @@ impl From<ProviderError> for JobError {
             ProviderError::RateLimited(secs) => JobError::Retry {
                 error: e.to_string(),
                 retry_after: Some(secs),
+            },
+            ProviderError::CircuitOpen { retry_in_secs, .. } => JobError::CircuitOpen {
+                error: e.to_string(),
+                retry_in_secs,
             },
             e if e.is_retryable() => JobError::Retry {
                 error: e.to_string(),
@@ -255,16 +269,22 @@ async fn fail(
     // nothing.
     let message = crate::error::display_chain(&e);
     let mut tx = app.pool.begin().await?;
-    let retry_after = match &e {
-        JobError::Retry { retry_after, .. } => Some(*retry_after),
-        JobError::Store(_) => Some(None),
+    let retry = match &e {
+        JobError::Retry { retry_after, .. } => Some(Retry::Backoff(*retry_after)),
+        JobError::Store(_) => Some(Retry::Backoff(None)),
+        JobError::CircuitOpen { retry_in_secs, .. } => Some(Retry::AtTrial(*retry_in_secs)),
         JobError::Permanent(_) => None,
     };
-    let state = match retry_after {
-        Some(retry_after) if !policy.exhausted(job.attempts) => {
+    let state = match retry {
+        Some(retry) if !policy.exhausted(job.attempts) => {
             let delay = {
                 let mut rng = app.rng.lock().unwrap_or_else(|p| p.into_inner());
-                policy.delay(job.attempts, retry_after, &mut *rng)
+                match retry {
+                    Retry::Backoff(retry_after) => {
+                        policy.delay(job.attempts, retry_after, &mut *rng)
+                    }
+                    Retry::AtTrial(secs) => latchkey_engine::retry::at_trial(secs, &mut *rng),
+                }
             };
             tracing::debug!(job = job.id, kind = spec.kind(), attempt = job.attempts, delay, error = %message, "job will be retried");
             queue::requeue(&mut tx, job.lease(), now.plus(delay), &message, now).await?;
@@ -299,6 +319,14 @@ async fn fail(
     };
     tx.commit().await?;
     Ok(state)
+}
+
+/// When a failed job runs again.
+enum Retry {
+    /// After the job's backoff, and at least the provider's `Retry-After` (seconds).
+    Backoff(Option<i64>),
+    /// When the lock's circuit lets a trial through, in this many seconds.
+    AtTrial(i64),
 }
 
 /// Tells a person that a job keeps failing (it keeps retrying).
