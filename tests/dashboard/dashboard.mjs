@@ -271,8 +271,7 @@ async function fullRun(browser, context, page) {
     const id = await row.getAttribute('data-job-id');
     // The alerts and the dead letters load side by side: either table may fill first.
     await page.locator('#alert-list tr[data-alert-id]').first().waitFor();
-    // The fixture's full keypad raised an alert per foreign code: the first screen will do.
-    await page.screenshot({ path: join(shots, 'alerts.png') });
+    await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
     await row.locator('button.retry-button').click();
     await page.waitForFunction(
       (job) => !document.querySelector(`#dead-list tr[data-job-id="${job}"]`),

@@ -122,4 +122,23 @@ async fn a_code_made_outside_latchkey_is_listed_left_alone_and_counted_against_c
         .expect("the main entrance has a budget");
     let days = entrance["days"].as_array().expect("days");
     assert!(days.iter().all(|d| d["needed"] == 1), "{days:?}");
+
+    // Three more at once (a keypad filled from the vendor's app): one alert, not three.
+    for pin in ["246813", "975312", "864201"] {
+        let window = Window {
+            starts_at: now,
+            ends_at: now.plus(86_400),
+        };
+        app.simulator.put_foreign_code("main-entrance", pin, window);
+    }
+    let report = app.sync_locks().await;
+    assert_eq!(report["unmanaged_codes"], 4, "{report}");
+    let alerts = app.alerts_of("unmanaged_code").await;
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(
+        alerts.iter().any(|a| a["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("holds 3 codes") && m.contains("(4 in all)"))),
+        "{alerts:?}"
+    );
 }

@@ -11,7 +11,9 @@
 //!   marker. A `code_drift` alert names it.
 //! - A code the lock holds that Latchkey did not make is listed as unmanaged (table
 //!   `unmanaged_codes`, the lock's panel), never touched, and counted against the lock's
-//!   capacity; an `unmanaged_code` alert names each new one.
+//!   capacity. One `unmanaged_code` alert per sync that finds new ones on a lock says how
+//!   many and names a few: a keypad someone filled from the vendor's app is one thing for
+//!   the desk to look at, not a thousand.
 //!
 //! Only online locks that store codes are compared, and only where the cloud lists them
 //! (`Provider::list_codes`; igloohome does not).
@@ -144,24 +146,48 @@ pub(super) async fn record(
     }
     let new = unmanaged::replace(tx, ws, &lock.id, &listing.comparison.unmanaged, now).await?;
     found.unmanaged = listing.comparison.unmanaged.len();
-    for code in new {
-        let alert = NewAlert {
-            kind: AlertKind::UnmanagedCode,
-            dedupe_key: format!("unmanaged:{}:{}", lock.id, code.reference),
-            lock: Some(lock.id.as_str()),
-            reservation: None,
-            code: None,
-            message: format!(
-                "lock `{}` ({}) holds a code Latchkey did not make{}; it is left alone and counts against the lock's capacity",
-                lock.id,
-                lock.name,
-                code.name
-                    .as_deref()
-                    .map(|n| format!(", named `{n}`"))
-                    .unwrap_or_default()
-            ),
-        };
+    if let Some(alert) = unmanaged_alert(lock, &new, found.unmanaged) {
         found.alerts += usize::from(alerts::raise(tx, ws, &alert, now).await?);
     }
     Ok(found)
+}
+
+/// The alert for the unmanaged codes `new` on `lock` since the last sync, of `total` it
+/// holds now; `None` when nothing is new. Its key is the first new code's, so each batch
+/// alerts once.
+fn unmanaged_alert<'a>(
+    lock: &'a Lock,
+    new: &[unmanaged::UnmanagedCode],
+    total: usize,
+) -> Option<NewAlert<'a>> {
+    /// Names listed in the message; the lock's panel lists them all.
+    const NAMED: usize = 3;
+    let first = new.first()?;
+    let names: Vec<String> = new
+        .iter()
+        .filter_map(|c| c.name.as_deref())
+        .take(NAMED)
+        .map(|n| format!("`{n}`"))
+        .collect();
+    let named = match (names.is_empty(), new.len() > names.len()) {
+        (true, _) => String::new(),
+        (false, false) => format!(", named {}", names.join(", ")),
+        (false, true) => format!(", among them {}", names.join(", ")),
+    };
+    let what = match new.len() {
+        1 => "a code Latchkey did not make".to_owned(),
+        n => format!("{n} codes Latchkey did not make"),
+    };
+    Some(NewAlert {
+        kind: AlertKind::UnmanagedCode,
+        dedupe_key: format!("unmanaged:{}:{}", lock.id, first.reference),
+        lock: Some(lock.id.as_str()),
+        reservation: None,
+        code: None,
+        message: format!(
+            "lock `{}` ({}) holds {what}{named} ({total} in all); they are left alone, \
+             count against the lock's capacity, and are listed on the lock's panel",
+            lock.id, lock.name
+        ),
+    })
 }

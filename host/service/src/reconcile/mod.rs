@@ -168,7 +168,7 @@ pub async fn apply(
                             .iter()
                             .find(|g| g.lock == lock)
                             .map_or(WhenFull::Backup, |g| g.when_full);
-                        when_full_lock(app, conn, id, &lock, window, when_full, guest_pin).await?
+                        on_full_lock(app, conn, id, &lock, window, when_full, guest_pin).await?
                     }
                 };
                 if let Some(at) = later {
@@ -224,7 +224,7 @@ pub async fn apply(
 /// otherwise on `lock` regardless, which refuses it (and the guest gets a backup code,
 /// `backup::pull`). Returns when to look again.
 #[allow(clippy::too_many_arguments)]
-async fn when_full_lock(
+async fn on_full_lock(
     app: &AppState,
     conn: &mut Conn,
     id: &ReservationId,
