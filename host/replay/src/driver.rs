@@ -733,7 +733,7 @@ pub async fn judge(
             }
         }
     }
-    let histories: Vec<LockHistory> = catalog
+    let mut histories: Vec<LockHistory> = catalog
         .locks
         .iter()
         .map(|lock| LockHistory {
@@ -752,6 +752,8 @@ pub async fn judge(
                 .collect(),
         })
         .collect();
+    // Who holds each code is what guests were told, not the service's records.
+    oracle::attach_riders(&mut histories, told);
     let mut violations = oracle::check(
         &policy,
         &catalog.property,
@@ -867,6 +869,7 @@ fn segments_of(
         window: s.window,
         present_from: from,
         present_until: until,
+        riders: Vec::new(),
     };
     if pooled.contains(&s.marker) {
         return vec![segment(None, Origin::Pool, s.present_from, s.present_until)];

@@ -20,6 +20,11 @@
 //!   the guest is entitled to what the door it stands in for entitles; a backup code in its
 //!   lock's pool opens the door for no one and is not judged, and one given to a guest is
 //!   held to their window from `grace` after it was given (see [`Origin`]);
+//! - **holders**: a code opens its door for its reservation and for every other guest who
+//!   was told its PIN for that door while it was on the lock, from the instant they were
+//!   told ([`CodeSegment::riders`], [`attach_riders`]). Sharing a code is a capacity
+//!   strategy; anyone else was told a PIN that is not theirs, and either way each holder
+//!   is judged by their own entitlement (lockout, stale access, wrong PIN told);
 //! - **shared PIN**: two codes with one PIN present on one lock at once;
 //! - **lost event**: an acknowledged version above the one the service holds at the end;
 //! - **wrong PIN told**: while the guest can get in, the last message on a channel does not
@@ -107,6 +112,66 @@ pub struct CodeSegment {
     pub present_from: Timestamp,
     /// When it left the lock; `None` if still there at the end.
     pub present_until: Option<Timestamp>,
+    /// The other guests who hold it: each was told its PIN for this door while it was on
+    /// the lock, and holds it from that instant (UTC). Filled from what guests were told
+    /// by [`attach_riders`], not from the service's records.
+    pub riders: Vec<(ReservationId, Timestamp)>,
+}
+
+impl CodeSegment {
+    /// From when reservation `id` holds this code: its own reservation from the code's
+    /// appearance on the lock, a rider from when they were told it; `None` for anyone else.
+    pub fn held_from(&self, id: &ReservationId) -> Option<Timestamp> {
+        if self.reservation.as_ref() == Some(id) {
+            return Some(self.present_from);
+        }
+        self.riders
+            .iter()
+            .find(|(rider, _)| rider == id)
+            .map(|(_, told)| self.present_from.max(*told))
+    }
+
+    /// True when the code is on the lock at `at`.
+    fn present_at(&self, at: Timestamp) -> bool {
+        self.present_from <= at && self.present_until.is_none_or(|until| at < until)
+    }
+}
+
+/// Records, on each code of `locks`, the guests other than its own who were `told` its PIN
+/// for its door while it was on the lock ([`CodeSegment::riders`]), each from the first
+/// such message. A PIN told when no code with it was on the lock gives nobody anything:
+/// the wrong-PIN check judges that message.
+pub fn attach_riders(locks: &mut [LockHistory], told: &[Told]) {
+    let index: HashMap<LockId, usize> = locks
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.lock.clone(), i))
+        .collect();
+    // (lock index, PIN) → the codes with that PIN on that lock, by segment index.
+    let mut by_pin: HashMap<(usize, String), Vec<usize>> = HashMap::new();
+    for (i, lock) in locks.iter().enumerate() {
+        for (k, s) in lock.segments.iter().enumerate() {
+            by_pin.entry((i, s.pin.clone())).or_default().push(k);
+        }
+    }
+    for m in told.iter().filter(|m| m.kind != "revoked") {
+        for (lock, pin, _) in &m.doors {
+            let Some(&i) = index.get(lock) else { continue };
+            let Some(candidates) = by_pin.get(&(i, pin.clone())) else {
+                continue;
+            };
+            let segments = &mut locks[i].segments;
+            let Some(&k) = candidates.iter().find(|&&k| segments[k].present_at(m.at)) else {
+                continue;
+            };
+            let segment = &mut segments[k];
+            if segment.reservation.as_ref() != Some(&m.reservation)
+                && !segment.riders.iter().any(|(r, _)| r == &m.reservation)
+            {
+                segment.riders.push((m.reservation.clone(), m.at));
+            }
+        }
+    }
 }
 
 /// A lock's description and its recorded code table over time.

@@ -83,6 +83,12 @@ impl<'a> Context<'a> {
                         .or_default()
                         .push(s);
                 }
+                for (rider, told) in &seg.riders {
+                    let from = seg.present_from.unix().max(told.unix());
+                    if let Some(s) = clip(span, from, until) {
+                        openings.entry((Some(rider), i)).or_default().push(s);
+                    }
+                }
             }
             match lock.door {
                 DoorKind::Private => lock

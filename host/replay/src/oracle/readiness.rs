@@ -120,7 +120,7 @@ impl<'a> Context<'a> {
                         let door = &self.locks[d];
                         door.segments
                             .iter()
-                            .filter(|s| s.reservation.as_ref() == Some(id) && opens_at(s, start))
+                            .filter(|s| held_at(s, id, start) && opens_at(s, start))
                             .map(move |s| (&door.lock, s))
                     })
                     .collect();
@@ -156,6 +156,11 @@ impl<'a> Context<'a> {
             .and_then(|p| access_window(self.policy, self.property, p.state))
             .is_some_and(|(opens, _)| opens == start)
     }
+}
+
+/// True when reservation `id` holds `segment` at `at` (its own code, or one it was told).
+fn held_at(segment: &CodeSegment, id: &ReservationId, at: i64) -> bool {
+    segment.held_from(id).is_some_and(|from| from.unix() <= at)
 }
 
 /// True when `segment` opens its door at `at`: on the lock then, and inside its window.

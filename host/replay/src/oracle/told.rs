@@ -55,38 +55,36 @@ impl<'a> Context<'a> {
                 continue;
             }
             let lock = &self.locks[i];
-            // The guest's codes on the door, or on its overflow door, each with its door.
+            // The codes the guest holds on the door, or on its overflow door, each with its
+            // door and the instant the guest holds it from.
             let mine: Vec<_> = self
                 .serving(i)
                 .flat_map(|d| {
                     let door = &self.locks[d];
                     door.segments
                         .iter()
-                        .filter(|s| s.reservation.as_ref() == Some(id))
-                        .map(move |s| (&door.lock, s))
+                        .filter_map(move |s| Some((&door.lock, s, s.held_from(id)?.unix())))
                 })
                 .collect();
             let grace = self.policy.grace_secs;
             let mut excused: Vec<_> = self.serving(i).flat_map(|d| self.excused(d)).collect();
-            excused.extend(mine.iter().map(|(_, s)| {
-                let from = s.present_from.unix();
-                (from, from.saturating_add(grace))
-            }));
+            excused.extend(
+                mine.iter()
+                    .map(|&(_, _, from)| (from, from.saturating_add(grace))),
+            );
             let excused = normalize(excused);
             for (channel, ms) in &by_channel {
                 let mut right = Vec::new();
                 for (k, m) in ms.iter().enumerate() {
                     let from = m.at.unix();
                     let to = ms.get(k + 1).map_or(self.end, |next| next.at.unix());
-                    for (door, s) in &mine {
+                    for &(door, s, held) in &mine {
                         if m.pin_for(door) != Some(s.pin.as_str()) {
                             continue;
                         }
                         let until = s.present_until.map_or(self.end, Timestamp::unix);
                         let opens = (s.window.starts_at.unix(), s.window.ends_at.unix());
-                        if let Some(span) =
-                            clip(opens, s.present_from.unix().max(from), until.min(to))
-                        {
+                        if let Some(span) = clip(opens, held.max(from), until.min(to)) {
                             right.push(span);
                         }
                     }

@@ -8,7 +8,7 @@ use latchkey_engine::{
 use super::fixtures::*;
 use crate::oracle::{
     Acked, CodeSegment, FaultWindow, LockHistory, OraclePolicy, Origin, Told, UnrevocableAlert,
-    Violation, ViolationKind, check, check_told,
+    Violation, ViolationKind, attach_riders, check, check_told,
 };
 
 const WINDOW: (&str, &str) = ("2016-07-01T13:00:00Z", "2016-07-03T10:15:00Z");
@@ -72,6 +72,7 @@ fn seg(
         },
         present_from: ts(present.0),
         present_until: present.1.map(ts),
+        riders: Vec::new(),
     }
 }
 
@@ -910,5 +911,113 @@ fn the_overflow_door_entitles_nobody_by_itself_and_holds_its_codes_to_the_guests
     assert_eq!(
         summary(&w.check()),
         one(ViolationKind::StaleAccess, Some("side-door"), WINDOW.0)
+    );
+}
+
+// ---- a code held by a guest it was not made for -----------------------------------------
+
+/// The world with R2, paid for the same nights in A02: its own code on A02, none of its
+/// own on the entrance, and a message telling it R1's entrance PIN (as the `share`
+/// strategy does on a full door), attached as the oracle attaches what guests were told.
+fn sharing() -> (World, Vec<Told>) {
+    let mut w = World::new();
+    let r2 = |version, status| Reservation {
+        id: ReservationId::parse("R2").expect("id"),
+        ..state(version, status, "A02")
+    };
+    w.acked
+        .push(ack(r2(1, ReservationStatus::Paid), "2016-06-20T09:00:00Z"));
+    w.sync_finals();
+    w.locks[OTHER_ROOM].segments.push(seg(
+        Some("R2"),
+        "5932",
+        WINDOW,
+        ("2016-06-29T14:00:00Z", Some(WINDOW.1)),
+    ));
+    let mut message = told("k2", "issued", "2016-06-29T15:00:00Z", "4821");
+    message.reservation = ReservationId::parse("R2").expect("id");
+    message.doors[0].0 = LockId::parse("room-A02").expect("id");
+    message.doors[0].1 = "5932".into();
+    let messages = vec![
+        told("k1", "issued", "2016-06-29T14:00:00Z", "4821"),
+        message,
+    ];
+    attach_riders(&mut w.locks, &messages);
+    (w, messages)
+}
+
+#[test]
+fn a_guest_told_another_guests_pin_holds_that_code_from_then_on() {
+    let (w, messages) = sharing();
+    let riders = &w.locks[ENTRANCE].segments[0].riders;
+    assert_eq!(
+        riders,
+        &vec![(
+            ReservationId::parse("R2").expect("id"),
+            ts("2016-06-29T15:00:00Z")
+        )]
+    );
+    assert!(
+        w.locks[ROOM].segments[0].riders.is_empty(),
+        "R2 was told no PIN for room A01"
+    );
+    // R2 gets in through the entrance on R1's code, and was told a PIN that opens it.
+    assert_eq!(w.check(), vec![]);
+    assert_eq!(w.check_told(&messages), vec![]);
+}
+
+#[test]
+fn a_holder_of_a_shared_code_is_held_to_their_own_entitlement() {
+    let (mut w, _) = sharing();
+    let r2 = Reservation {
+        id: ReservationId::parse("R2").expect("id"),
+        ..state(2, ReservationStatus::Cancelled, "A02")
+    };
+    w.acked.push(ack(r2, "2016-07-02T12:00:00Z"));
+    w.sync_finals();
+    // R2's own code stays on A02 and R1's entrance code stays for R1: both open for R2
+    // after its cancellation.
+    let stale: Vec<_> = w
+        .check()
+        .into_iter()
+        .map(|v| {
+            (
+                v.kind,
+                v.reservation.map(|r| r.to_string()),
+                v.lock.map(|l| l.to_string()),
+                v.at,
+            )
+        })
+        .collect();
+    let at = ts("2016-07-02T12:05:00Z");
+    assert_eq!(
+        stale,
+        vec![
+            (
+                ViolationKind::StaleAccess,
+                Some("R2".into()),
+                Some("entrance".into()),
+                at
+            ),
+            (
+                ViolationKind::StaleAccess,
+                Some("R2".into()),
+                Some("room-A02".into()),
+                at
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_pin_told_while_no_code_holds_it_gives_nothing() {
+    let mut w = World::new();
+    let mut message = told("k2", "issued", "2016-06-28T09:00:00Z", "4821");
+    message.reservation = ReservationId::parse("R2").expect("id");
+    attach_riders(&mut w.locks, &[message]);
+    assert!(
+        w.locks
+            .iter()
+            .all(|l| l.segments.iter().all(|s| s.riders.is_empty()))
     );
 }

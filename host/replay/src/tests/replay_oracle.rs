@@ -156,6 +156,7 @@ fn a_perfect_service_on_the_real_bookings_passes_the_oracle_quickly() {
                             window: enforced,
                             present_from: a.acked_at,
                             present_until: None,
+                            riders: Vec::new(),
                         },
                     );
                 }
