@@ -302,8 +302,9 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn an_unreachable_lock_gets_one_call_per_cooldown_and_recovers() {
+    /// A lock that does not answer, behind a breaker with the default policy, on a
+    /// simulated clock.
+    fn unreachable_lock() -> (SimClock, Arc<Scripted>, Guarded) {
         let clock = SimClock::new(Timestamp(1_800_000_000));
         let inner = Arc::new(Scripted {
             calls: AtomicU32::new(0),
@@ -314,6 +315,12 @@ mod tests {
             Arc::new(clock.clone()),
             BreakerPolicy::default(),
         );
+        (clock, inner, guarded)
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_lock_gets_one_call_per_cooldown_and_recovers() {
+        let (clock, inner, guarded) = unreachable_lock();
         let calls = || inner.calls.load(Ordering::SeqCst);
 
         for _ in 0..3 {
@@ -360,16 +367,7 @@ mod tests {
 
     #[tokio::test]
     async fn cooldowns_double_up_to_the_cap() {
-        let clock = SimClock::new(Timestamp(1_800_000_000));
-        let inner = Arc::new(Scripted {
-            calls: AtomicU32::new(0),
-            down: true.into(),
-        });
-        let guarded = Guarded::new(
-            inner.clone(),
-            Arc::new(clock.clone()),
-            BreakerPolicy::default(),
-        );
+        let (clock, _, guarded) = unreachable_lock();
         for _ in 0..3 {
             let _ = guarded.revoke_code("door", "c").await;
         }
@@ -391,16 +389,7 @@ mod tests {
     /// answers again takes the held-back calls as soon as they return.
     #[tokio::test]
     async fn the_trial_holds_the_other_calls_back() {
-        let clock = SimClock::new(Timestamp(1_800_000_000));
-        let inner = Arc::new(Scripted {
-            calls: AtomicU32::new(0),
-            down: true.into(),
-        });
-        let guarded = Guarded::new(
-            inner.clone(),
-            Arc::new(clock.clone()),
-            BreakerPolicy::default(),
-        );
+        let (clock, inner, guarded) = unreachable_lock();
         let calls = || inner.calls.load(Ordering::SeqCst);
         for _ in 0..3 {
             let _ = guarded.revoke_code("door", "c").await;
