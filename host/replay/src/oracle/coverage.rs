@@ -83,9 +83,11 @@ impl<'a> Context<'a> {
                         .or_default()
                         .push(s);
                 }
-                for (rider, told) in &seg.riders {
-                    let from = seg.present_from.unix().max(told.unix());
-                    if let Some(s) = clip(span, from, until) {
+                for (rider, _) in &seg.riders {
+                    let Some(from) = seg.held_from(rider) else {
+                        continue;
+                    };
+                    if let Some(s) = clip(span, from.unix(), until) {
                         openings.entry((Some(rider), i)).or_default().push(s);
                     }
                 }

@@ -165,7 +165,7 @@ fn held_at(segment: &CodeSegment, id: &ReservationId, at: i64) -> bool {
 
 /// True when `segment` opens its door at `at`: on the lock then, and inside its window.
 fn opens_at(segment: &CodeSegment, at: i64) -> bool {
-    let on_lock = segment.present_from.unix() <= at
-        && segment.present_until.is_none_or(|until| at < until.unix());
-    on_lock && segment.window.starts_at.unix() <= at && at < segment.window.ends_at.unix()
+    segment.present_at(Timestamp(at))
+        && segment.window.starts_at.unix() <= at
+        && at < segment.window.ends_at.unix()
 }
